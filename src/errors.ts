@@ -1,0 +1,168 @@
+/**
+ * A property every resmon error carries, so the guards below recognise errors thrown by
+ * another copy of the package (two versions in one dependency tree) where `instanceof` fails.
+ */
+const BRAND = Symbol.for('resmon.error');
+
+/** The stable codes of resmon's errors. */
+export type ResmonErrorCode =
+  | 'ERR_RESMON'
+  | 'ERR_RESMON_CONFIG'
+  | 'ERR_RESMON_UNKNOWN_TYPE'
+  | 'ERR_RESMON_UNKNOWN_RESOURCE'
+  | 'ERR_RESMON_DUPLICATE'
+  | 'ERR_RESMON_STATE'
+  | 'ERR_RESMON_CALL_TIMEOUT'
+  | 'ERR_RESMON_CLOSED'
+  | 'ERR_RESMON_DEPENDENCY';
+
+/**
+ * The base of every error resmon throws. Also wraps a non-Error value that a plugin threw or
+ * rejected with: the value is kept as `cause`.
+ */
+export class ResmonError extends Error {
+  /** A stable code: match on it, not on the message. */
+  readonly code: ResmonErrorCode = 'ERR_RESMON';
+  /** @internal */
+  readonly [BRAND] = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: a policy field, an option, a resource spec or properties that the type's `validate` rejected. */
+export class ConfigError extends ResmonError {
+  override readonly code = 'ERR_RESMON_CONFIG';
+  /** The field at fault (`restartDelay`, `properties`, `options.clock`, …). */
+  readonly field: string;
+  /** The value that broke the rule. */
+  readonly value: unknown;
+
+  constructor(field: string, value: unknown, rule: string, options?: { cause?: unknown; context?: string }) {
+    const where = options?.context ? `${options.context}: ` : '';
+    super(`${where}${field} ${rule} (got ${describeValue(value)})`, options);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/** `addResource` named a type that is not registered. */
+export class UnknownTypeError extends ResmonError {
+  override readonly code = 'ERR_RESMON_UNKNOWN_TYPE';
+  /** The type name that was not found. */
+  readonly typeName: string;
+  constructor(typeName: string, resource?: string) {
+    super(
+      `${resource ? `resource "${resource}": ` : ''}no resource type "${typeName}" is registered; call registerType() first`,
+    );
+    this.typeName = typeName;
+  }
+}
+
+/** A method was given the name of a resource that is not there. */
+export class UnknownResourceError extends ResmonError {
+  override readonly code = 'ERR_RESMON_UNKNOWN_RESOURCE';
+  /** The resource name that was not found. */
+  readonly resource: string;
+  constructor(resource: string) {
+    super(`no resource "${resource}" in this monitor; add it with addResource() first`);
+    this.resource = resource;
+  }
+}
+
+/** A resource or a type of that name is already there. */
+export class DuplicateError extends ResmonError {
+  override readonly code = 'ERR_RESMON_DUPLICATE';
+  /** The name that was taken. */
+  readonly duplicateName: string;
+  constructor(kind: 'resource' | 'resource type', name: string) {
+    super(`a ${kind} named "${name}" already exists in this monitor; choose another name or remove the first`);
+    this.duplicateName = name;
+  }
+}
+
+/** An operation the resource's state forbids, or an online attempt that `offline()`, `terminate()` or `close()` abandoned. */
+export class StateError extends ResmonError {
+  override readonly code = 'ERR_RESMON_STATE';
+  /** The resource concerned. */
+  readonly resource: string;
+  constructor(resource: string, message: string) {
+    super(`resource "${resource}": ${message}`);
+    this.resource = resource;
+  }
+}
+
+/** A call passed its deadline (`pendingTimeout`, `deadlockTimeout`), or a `waitFor` its `timeout`. */
+export class CallTimeoutError extends ResmonError {
+  override readonly code = 'ERR_RESMON_CALL_TIMEOUT';
+  /** The deadline that passed, in milliseconds. */
+  readonly timeoutMs: number;
+  constructor(message: string, timeoutMs: number) {
+    super(message);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The monitor was closed (or is closing): it takes no more operations. */
+export class MonitorClosedError extends ResmonError {
+  override readonly code = 'ERR_RESMON_CLOSED';
+  constructor(operation: string) {
+    super(`${operation}: the monitor is closed; create a new ResourceMonitor`);
+  }
+}
+
+/** Reserved for resource dependencies (DESIGN §9): an unknown dependency or a cycle. */
+export class DependencyError extends ResmonError {
+  override readonly code = 'ERR_RESMON_DEPENDENCY';
+}
+
+function hasCode(error: unknown, code?: ResmonErrorCode): boolean {
+  if (typeof error !== 'object' || error === null || (error as Record<symbol, unknown>)[BRAND] !== true) return false;
+  return code === undefined || (error as { code?: unknown }).code === code;
+}
+
+/** True for any resmon error, from any copy of the package. */
+export const isResmonError = (error: unknown): error is ResmonError => hasCode(error);
+/** True for a {@link ConfigError}, from any copy of the package. */
+export const isConfigError = (error: unknown): error is ConfigError => hasCode(error, 'ERR_RESMON_CONFIG');
+/** True for an {@link UnknownTypeError}, from any copy of the package. */
+export const isUnknownTypeError = (error: unknown): error is UnknownTypeError => hasCode(error, 'ERR_RESMON_UNKNOWN_TYPE');
+/** True for an {@link UnknownResourceError}, from any copy of the package. */
+export const isUnknownResourceError = (error: unknown): error is UnknownResourceError =>
+  hasCode(error, 'ERR_RESMON_UNKNOWN_RESOURCE');
+/** True for a {@link DuplicateError}, from any copy of the package. */
+export const isDuplicateError = (error: unknown): error is DuplicateError => hasCode(error, 'ERR_RESMON_DUPLICATE');
+/** True for a {@link StateError}, from any copy of the package. */
+export const isStateError = (error: unknown): error is StateError => hasCode(error, 'ERR_RESMON_STATE');
+/** True for a {@link CallTimeoutError}, from any copy of the package. */
+export const isCallTimeoutError = (error: unknown): error is CallTimeoutError => hasCode(error, 'ERR_RESMON_CALL_TIMEOUT');
+/** True for a {@link MonitorClosedError}, from any copy of the package. */
+export const isMonitorClosedError = (error: unknown): error is MonitorClosedError => hasCode(error, 'ERR_RESMON_CLOSED');
+/** True for a {@link DependencyError}, from any copy of the package. */
+export const isDependencyError = (error: unknown): error is DependencyError => hasCode(error, 'ERR_RESMON_DEPENDENCY');
+
+/** A short, safe rendering of any value for an error message. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return value.toString();
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  return 'an object';
+}
+
+/** Turns anything a plugin threw into an Error: Errors pass through, other values are wrapped. */
+export function toError(value: unknown, what: string): Error {
+  if (value instanceof Error) return value;
+  return new ResmonError(`${what} with a non-Error value: ${describeValue(value)}`, { cause: value });
+}
+
+/** A one-line reason for events and logs, from anything a plugin threw. */
+export function reasonOf(value: unknown): string {
+  if (value instanceof Error) return value.message || value.name;
+  return describeValue(value);
+}

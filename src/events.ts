@@ -1,0 +1,90 @@
+import type { CheckKind, EntryPoint, ResourceState } from './types.js';
+
+/** What every event carries. */
+export interface BaseEvent {
+  /** The resource's name. */
+  resource: string;
+  /** Clock time of the event. */
+  at: number;
+}
+
+/** A resource changed state. */
+export interface StateChangeEvent extends BaseEvent {
+  from: ResourceState;
+  to: ResourceState;
+  /** Why, in words: `'online() called'`, `'isAlive failed: connection refused'`, … */
+  reason: string;
+  /** The resource's generation (attempts to bring it online so far). */
+  generation: number;
+}
+
+/** A health check finished. */
+export interface CheckEvent extends BaseEvent {
+  kind: CheckKind;
+  ok: boolean;
+  durationMs: number;
+  /** Why it failed; absent when it passed. */
+  reason?: string;
+}
+
+/** A call took longer than `callBudget`. */
+export interface SlowCallEvent extends BaseEvent {
+  entryPoint: EntryPoint;
+  durationMs: number;
+  budgetMs: number;
+}
+
+/** A call passed its deadline and was abandoned (its signal aborted). */
+export interface CallTimeoutEvent extends BaseEvent {
+  entryPoint: EntryPoint;
+  timeoutMs: number;
+}
+
+/** `ctx.reportProgress()` during `online` or `offline`. */
+export interface ProgressEvent extends BaseEvent {
+  entryPoint: EntryPoint;
+  message?: string;
+}
+
+/** A restart (or a retry after `retryPeriodOnFailure`) was scheduled. */
+export interface RestartScheduledEvent extends BaseEvent {
+  /** Which restart this is within the current window, from 1 (for a retry: 1, the window is fresh). */
+  attempt: number;
+  /** How long until it starts. */
+  delayMs: number;
+  /** True for a retry after `retryPeriodOnFailure`, false for a restart. */
+  retry: boolean;
+}
+
+/** The restart threshold is spent: the embedder should fail over or page someone. */
+export interface EscalatedEvent extends BaseEvent {
+  /** Restarts within the window. */
+  restarts: number;
+  /** The window (`restartPeriod`). */
+  periodMs: number;
+}
+
+/** An isolation host exited (killed for a deadlock, or died by itself). */
+export interface HostExitEvent extends BaseEvent {
+  host: string;
+  code?: number | null;
+  signal?: string | null;
+  /** The resources that were in it. */
+  resources: string[];
+}
+
+/**
+ * The events of a `ResourceMonitor`, for `monitor.on(name, listener)`. Listeners run
+ * synchronously; an exception thrown by a listener is caught and logged, never passed to the
+ * monitor's callers.
+ */
+export interface ResourceMonitorEvents {
+  stateChange: (event: StateChangeEvent) => void;
+  check: (event: CheckEvent) => void;
+  slowCall: (event: SlowCallEvent) => void;
+  callTimeout: (event: CallTimeoutEvent) => void;
+  progress: (event: ProgressEvent) => void;
+  restartScheduled: (event: RestartScheduledEvent) => void;
+  escalated: (event: EscalatedEvent) => void;
+  hostExit: (event: HostExitEvent) => void;
+}

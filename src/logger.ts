@@ -1,0 +1,36 @@
+/**
+ * A pino-style logger: `logger.info(msg)` or `logger.info({ some: 'fields' }, msg)`. pino,
+ * bunyan-style loggers and `console` all fit.
+ */
+export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+const noop = () => {};
+
+/** The default logger: says nothing. */
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/**
+ * A logger whose every line carries `bindings` (merged into a leading object argument, or
+ * added as one), the way pino's `child()` does.
+ */
+export function tagged(logger: Logger, bindings: Record<string, unknown>): Logger {
+  if (logger === silentLogger) return silentLogger;
+  const wrap =
+    (level: keyof Logger) =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      if (typeof first === 'object' && first !== null && !(first instanceof Error) && !Array.isArray(first)) {
+        logger[level]({ ...bindings, ...first }, ...rest);
+      } else if (first instanceof Error) {
+        logger[level]({ ...bindings, err: first }, ...rest);
+      } else {
+        logger[level](bindings, ...args);
+      }
+    };
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}

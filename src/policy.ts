@@ -1,0 +1,192 @@
+import { ConfigError } from './errors.js';
+
+/** What the monitor does after a resource fails (Windows `RestartAction`). */
+export type RestartAction = 'none' | 'restart' | 'restart-escalate';
+
+/**
+ * How a resource is polled, timed and restarted (DESIGN §4). Every field resolves from the
+ * resource's own `policy`, then its type's `defaults`, then the monitor's `defaults`, then the
+ * built-in default below. Times are milliseconds.
+ */
+export interface ResourcePolicy {
+  /**
+   * How often the cheap check (`looksAlive`) runs while online. 0 turns it off, as does a type
+   * without `looksAlive`.
+   * @default 5000
+   */
+  looksAlivePollInterval: number;
+  /**
+   * How often the thorough check (`isAlive`) runs while online. Cannot be turned off: > 0.
+   * @default 60000
+   */
+  isAlivePollInterval: number;
+  /**
+   * The longest silence of `online` or `offline`: each `ctx.reportProgress()` resets it.
+   * @default 180000
+   */
+  pendingTimeout: number;
+  /**
+   * The deadline of every other call (`open`, checks, `terminate`, `close`). A check past it
+   * fails the resource outright.
+   * @default 300000
+   */
+  deadlockTimeout: number;
+  /**
+   * A call slower than this emits `slowCall` (Windows advises 300 ms per entry point).
+   * @default 300
+   */
+  callBudget: number;
+  /**
+   * What a failure leads to: `'none'` (stay failed), `'restart'` (restart within the
+   * threshold, then stay failed until the retry), `'restart-escalate'` (the same, and emit
+   * `escalated` when the threshold is spent).
+   * @default 'restart-escalate'
+   */
+  restartAction: RestartAction;
+  /**
+   * Restarts allowed within `restartPeriod`; an integer ≥ 0 (0: escalate at the first failure).
+   * @default 1
+   */
+  restartThreshold: number;
+  /**
+   * The sliding window that counts restarts.
+   * @default 900000
+   */
+  restartPeriod: number;
+  /**
+   * The wait before a restart, counted from the end of the failure's `terminate`.
+   * @default 500
+   */
+  restartDelay: number;
+  /**
+   * Each further restart within the window waits this factor longer (≥ 1; 1 is Windows).
+   * @default 1
+   */
+  restartBackoff: number;
+  /**
+   * The cap of the backed-off restart delay.
+   * @default 300000
+   */
+  maxRestartDelay: number;
+  /**
+   * When the restarts are spent: retry after this long, with a fresh window. `Infinity`: never.
+   * Must be ≥ `restartPeriod`.
+   * @default 3600000
+   */
+  retryPeriodOnFailure: number;
+  /**
+   * 0..1: each poll waits up to this fraction of its interval more, at random, so many
+   * resources do not poll in lockstep.
+   * @default 0
+   */
+  pollJitter: number;
+  /**
+   * Hosted types only: this resource gets a host of its own.
+   * @default false
+   */
+  separateMonitor: boolean;
+}
+
+/** The built-in defaults (DESIGN §4). */
+export const DEFAULT_POLICY: Readonly<ResourcePolicy> = Object.freeze({
+  looksAlivePollInterval: 5_000,
+  isAlivePollInterval: 60_000,
+  pendingTimeout: 180_000,
+  deadlockTimeout: 300_000,
+  callBudget: 300,
+  restartAction: 'restart-escalate',
+  restartThreshold: 1,
+  restartPeriod: 900_000,
+  restartDelay: 500,
+  restartBackoff: 1,
+  maxRestartDelay: 300_000,
+  retryPeriodOnFailure: 3_600_000,
+  pollJitter: 0,
+  separateMonitor: false,
+});
+
+type Rule = (value: unknown) => string | null;
+
+const number =
+  (min: number, opts: { exclusive?: boolean; integer?: boolean; max?: number; infinite?: boolean } = {}): Rule =>
+  (v) => {
+    const range = `${opts.exclusive ? '>' : '>='} ${min}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`;
+    const rule = `must be ${opts.integer ? 'an integer' : 'a number'} ${range}${opts.infinite ? ' (or Infinity)' : ''}`;
+    if (typeof v !== 'number' || Number.isNaN(v)) return rule;
+    if (v === Number.POSITIVE_INFINITY) return opts.infinite ? null : rule;
+    if (!Number.isFinite(v)) return rule;
+    if (opts.integer && !Number.isInteger(v)) return rule;
+    if (opts.exclusive ? v <= min : v < min) return rule;
+    if (opts.max !== undefined && v > opts.max) return rule;
+    return null;
+  };
+
+const RULES: { [K in keyof ResourcePolicy]: Rule } = {
+  looksAlivePollInterval: number(0),
+  isAlivePollInterval: number(0, { exclusive: true }),
+  pendingTimeout: number(0, { exclusive: true }),
+  deadlockTimeout: number(0, { exclusive: true }),
+  callBudget: number(0),
+  restartAction: (v) =>
+    v === 'none' || v === 'restart' || v === 'restart-escalate' ? null : `must be 'none', 'restart' or 'restart-escalate'`,
+  restartThreshold: number(0, { integer: true }),
+  restartPeriod: number(0, { exclusive: true }),
+  restartDelay: number(0),
+  restartBackoff: number(1),
+  maxRestartDelay: number(0),
+  retryPeriodOnFailure: number(0, { exclusive: true, infinite: true }),
+  pollJitter: number(0, { max: 1 }),
+  separateMonitor: (v) => (typeof v === 'boolean' ? null : 'must be a boolean'),
+};
+
+/** The names of every policy field. */
+export const POLICY_FIELDS = Object.keys(RULES) as (keyof ResourcePolicy)[];
+
+/**
+ * Checks one layer of policy (a resource's `policy`, a type's `defaults`, the monitor's
+ * `defaults`): an object whose every field is known and obeys its rule. Throws `ConfigError`
+ * naming the field, the value and the rule; `context` says whose policy it is.
+ */
+export function validatePolicy(layer: unknown, context: string, path = 'policy'): Partial<ResourcePolicy> {
+  if (layer === undefined) return {};
+  if (typeof layer !== 'object' || layer === null || Array.isArray(layer)) {
+    throw new ConfigError(path, layer, 'must be an object of policy fields', { context });
+  }
+  for (const [field, value] of Object.entries(layer)) {
+    const rule = RULES[field as keyof ResourcePolicy];
+    if (!rule) {
+      throw new ConfigError(`${path}.${field}`, value, `is not a policy field (known: ${POLICY_FIELDS.join(', ')})`, {
+        context,
+      });
+    }
+    if (value === undefined) continue;
+    const broken = rule(value);
+    if (broken) throw new ConfigError(`${path}.${field}`, value, broken, { context });
+  }
+  return layer as Partial<ResourcePolicy>;
+}
+
+/**
+ * Resolves a resource's policy from its layers, most specific first, and checks the rules that
+ * span fields. Each layer must already have passed {@link validatePolicy}.
+ */
+export function resolvePolicy(layers: (Partial<ResourcePolicy> | undefined)[], context: string): ResourcePolicy {
+  const resolved = { ...DEFAULT_POLICY } as ResourcePolicy;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i];
+    if (!layer) continue;
+    for (const field of POLICY_FIELDS) {
+      const value = layer[field];
+      if (value !== undefined) (resolved as unknown as Record<string, unknown>)[field] = value;
+    }
+  }
+  if (resolved.retryPeriodOnFailure < resolved.restartPeriod) {
+    throw new ConfigError(
+      'policy.retryPeriodOnFailure',
+      resolved.retryPeriodOnFailure,
+      `must be >= restartPeriod (${resolved.restartPeriod}), as in Windows; raise it or lower restartPeriod`,
+      { context },
+    );
+  }
+  return resolved;
+}

@@ -1,0 +1,606 @@
+import { ActiveCall, CallLane, type CallOutcome } from './call.js';
+import { after, type Clock, type Timer } from './clock.js';
+import { CallTimeoutError, describeValue, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import type { ResourceMonitorEvents } from './events.js';
+import { type Logger, tagged } from './logger.js';
+import type { ResourcePolicy } from './policy.js';
+import { RestartBook } from './restart.js';
+import { PollSchedule } from './scheduler.js';
+import type { CheckKind, CheckResult, EntryPoint, ResourceContext, ResourceState, ResourceStatus, ResourceType } from './types.js';
+
+/** What a resource needs from its monitor. */
+export interface ResourceEnv {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly abortGrace: number;
+  /** Whether anyone listens to `event` (payloads are built only then). */
+  wants(event: keyof ResourceMonitorEvents): boolean;
+  /** Emits `event`; a throwing listener is logged, never propagated. */
+  emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
+}
+
+/**
+ * Where a resource's type lives: an inline plugin object, or a proxy whose entry points call a
+ * plugin hosted in a worker or a child process (the hooks let the host layer place resources).
+ */
+export interface TypeBinding {
+  /** The plugin, or a proxy with the same contract. */
+  readonly type: ResourceType<unknown, unknown>;
+  /** The host a resource runs in, for `inspect()`; null inline. */
+  hostOf(resource: string): string | null;
+  /** A resource of this type was added, with its resolved policy (a hosted type picks its host). */
+  attach?(resource: string, policy: ResourcePolicy): void;
+  /** A resource of this type was removed, after its `close`. */
+  detach?(resource: string): void | Promise<void>;
+  /** The monitor is closing, after every resource was closed: release hosts. */
+  dispose?(): Promise<void>;
+}
+
+/** One attempt to bring the resource online (a generation). */
+interface Attempt {
+  readonly epoch: number;
+  readonly life: AbortController;
+  /** The `online` call, once it started. */
+  onlineCall: ActiveCall | null;
+  /** Why the attempt failed, when a failure (not an abandonment) ended it. */
+  failure: Error | null;
+  /** Resolves when the attempt ends: with null when the resource went online, else the error for callers. */
+  done: Promise<Error | null>;
+}
+
+interface Waiter {
+  state: ResourceState;
+  resolve(status: ResourceStatus): void;
+  reject(error: unknown): void;
+}
+
+const NO_HANDLE = undefined;
+
+/**
+ * One resource: its state machine (DESIGN §3), its lane of calls, its polls and its restart
+ * bookkeeping. Every transition goes through here; the monitor only routes public calls.
+ *
+ * Ownership of the state: every operation that takes charge of the resource (an online attempt,
+ * a failure, `offline()`, `terminate()`) bumps `epoch`; a task changes the state only while the
+ * epoch is still its own, so a late result of an earlier operation never changes anything.
+ */
+export class Resource {
+  state: ResourceState = 'offline';
+  generation = 0;
+  since: number;
+  private epoch = 0;
+  private opened = false;
+  private handle: unknown = NO_HANDLE;
+  private readonly lane: CallLane;
+  private readonly polls: PollSchedule;
+  private readonly restarts = new RestartBook();
+  private attempt: Attempt | null = null;
+  /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
+  private life: AbortController | null = null;
+  private offlineTask: Promise<void> | null = null;
+  private terminateTask: Promise<void> | null = null;
+  private failureTask: Promise<void> | null = null;
+  private restartTimer: Timer | null = null;
+  private nextRestartAt: number | null = null;
+  private disposed = false;
+  private readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = {
+    looksAlive: null,
+    isAlive: null,
+  };
+  private readonly waiters = new Set<Waiter>();
+  private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
+  private readonly log: Logger;
+
+  constructor(
+    readonly name: string,
+    readonly typeName: string,
+    private readonly binding: TypeBinding,
+    private readonly properties: unknown,
+    readonly policy: ResourcePolicy,
+    private readonly env: ResourceEnv,
+  ) {
+    this.since = env.clock.now();
+    this.lane = new CallLane(env.clock, env.abortGrace, name);
+    const looks = binding.type.looksAlive ? policy.looksAlivePollInterval : 0;
+    this.polls = new PollSchedule(env.clock, looks, policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+      void this.poll(kind, this.epoch);
+    });
+    this.log = tagged(env.logger, { resource: name });
+  }
+
+  // ---- public operations -------------------------------------------------------------------
+
+  /** Brings the resource online; resolves once online, rejects with the cause if this attempt failed. */
+  async online(): Promise<void> {
+    for (;;) {
+      if (this.disposed) throw new MonitorClosedError(`online("${this.name}")`);
+      switch (this.state) {
+        case 'online':
+          return;
+        case 'online-pending': {
+          const error = await (this.attempt as Attempt).done;
+          if (error) throw error;
+          return;
+        }
+        case 'offline-pending':
+          await this.offlineTask;
+          continue;
+        case 'failed':
+          await this.failureTask;
+          if (this.state !== 'failed') continue;
+          this.cancelRestart();
+          this.restarts.clear();
+          break;
+        case 'offline':
+          if (this.terminateTask) {
+            await this.terminateTask;
+            continue;
+          }
+          break;
+      }
+      const attempt = this.startAttempt('online() called');
+      const error = await attempt.done;
+      if (error) throw error;
+      return;
+    }
+  }
+
+  /** Takes the resource offline (DESIGN §3); never rejects for the plugin's failures. */
+  async offline(reason = 'offline() called'): Promise<void> {
+    this.cancelRestart();
+    switch (this.state) {
+      case 'offline':
+        if (this.terminateTask) await this.terminateTask;
+        return;
+      case 'offline-pending':
+        await this.offlineTask;
+        return;
+      case 'failed': {
+        const epoch = this.epoch;
+        await this.failureTask;
+        this.cancelRestart();
+        if (this.epoch === epoch) {
+          if (this.state === 'failed') this.setState('offline', reason);
+        } else {
+          await this.offline(reason);
+        }
+        return;
+      }
+      case 'online':
+      case 'online-pending': {
+        const attempt = this.state === 'online-pending' ? this.attempt : null;
+        const epoch = ++this.epoch;
+        this.endLife(reason);
+        this.setState('offline-pending', reason);
+        const task = this.runOffline(epoch, attempt, reason);
+        this.offlineTask = task;
+        await task;
+      }
+    }
+  }
+
+  /** The hard stop: cancels any restart, abandons what runs, calls terminate; ends offline. */
+  async terminate(reason = 'terminate() called'): Promise<void> {
+    this.cancelRestart();
+    const epoch = ++this.epoch;
+    this.endLife(reason);
+    if (this.terminateTask) await this.terminateTask;
+    else await this.terminateNow(reason);
+    if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
+  }
+
+  /**
+   * Ends the resource's life in the monitor: offline (`graceful`) or terminate, then the
+   * type's `close`. Afterwards every operation is refused and nothing stays scheduled.
+   */
+  async dispose(graceful: boolean, why: string): Promise<void> {
+    if (graceful) await this.offline(why);
+    else if (this.state !== 'offline' || this.terminateTask) await this.terminate(why);
+    this.disposed = true;
+    this.cancelRestart();
+    if (this.state !== 'offline') {
+      // A restart raced with the offline above: finish it the hard way.
+      await this.terminate(why);
+    }
+    this.polls.stop();
+    if (this.opened) {
+      const close = this.binding.type.close;
+      this.opened = false;
+      if (close) {
+        const out = await this.lane.run({
+          entryPoint: 'close',
+          timeoutMs: this.policy.deadlockTimeout,
+          invoke: (call) => close.call(this.binding.type, this.context(call, this.epoch)),
+        });
+        this.afterCall('close', out);
+        if (out.kind === 'error') this.log.warn({ err: out.error }, `close failed: ${reasonOf(out.error)}`);
+      }
+    }
+    const closed = new MonitorClosedError(`waitFor("${this.name}")`);
+    for (const waiter of this.waiters) waiter.reject(closed);
+    this.waiters.clear();
+  }
+
+  /** Resolves with `inspect()` once the resource is in `state` (at once if it is). */
+  waitFor(state: ResourceState, timeout: number | undefined, signal: AbortSignal | undefined): Promise<ResourceStatus> {
+    if (this.state === state) return Promise.resolve(this.inspect());
+    if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<ResourceStatus>((resolve, reject) => {
+      let timer: Timer | null = null;
+      const onAbort = () => finish(() => reject(signal?.reason));
+      const finish = (settle: () => void) => {
+        this.waiters.delete(waiter);
+        timer?.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const waiter: Waiter = {
+        state,
+        resolve: (status) => finish(() => resolve(status)),
+        reject: (error) => finish(() => reject(error)),
+      };
+      this.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== undefined) {
+        timer = after(this.env.clock, timeout, () =>
+          waiter.reject(
+            new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout),
+          ),
+        );
+      }
+    });
+  }
+
+  /** A JSON-safe picture of the resource. */
+  inspect(): ResourceStatus {
+    return {
+      name: this.name,
+      type: this.typeName,
+      state: this.state,
+      generation: this.generation,
+      since: this.since,
+      lastChecks: { looksAlive: this.lastChecks.looksAlive, isAlive: this.lastChecks.isAlive },
+      restarts: { inWindow: this.restarts.inWindow(this.env.clock.now(), this.policy.restartPeriod), total: this.restarts.total },
+      nextRestartAt: this.nextRestartAt,
+      host: this.binding.hostOf(this.name),
+    };
+  }
+
+  /**
+   * The resource's host died or was killed (isolation): fail it if it was up, as if a check had
+   * failed. Calls in flight are abandoned by the host layer.
+   */
+  hostFailed(reason: string): void {
+    this.fail(this.epoch, reason, null);
+  }
+
+  // ---- the online attempt ------------------------------------------------------------------
+
+  private startAttempt(reason: string): Attempt {
+    const epoch = ++this.epoch;
+    this.generation++;
+    const life = new AbortController();
+    this.life = life;
+    const attempt: Attempt = { epoch, life, onlineCall: null, failure: null, done: Promise.resolve(null) };
+    this.attempt = attempt;
+    this.setState('online-pending', reason);
+    attempt.done = this.runAttempt(attempt);
+    return attempt;
+  }
+
+  private async runAttempt(attempt: Attempt): Promise<Error | null> {
+    const { type } = this.binding;
+    const { epoch, life } = attempt;
+    if (!this.opened) {
+      if (type.open) {
+        const open = type.open;
+        const out = await this.lane.run({
+          entryPoint: 'open',
+          timeoutMs: this.policy.deadlockTimeout,
+          parent: life.signal,
+          invoke: (call) => open.call(type, this.context(call, epoch, NO_HANDLE) as ResourceContext<unknown, undefined>),
+        });
+        this.afterCall('open', out);
+        if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
+        this.handle = out.value;
+      }
+      this.opened = true;
+    }
+    const out = await this.lane.run({
+      entryPoint: 'online',
+      timeoutMs: this.policy.pendingTimeout,
+      parent: life.signal,
+      invoke: (call) => {
+        attempt.onlineCall = call;
+        return type.online(this.context(call, epoch));
+      },
+    });
+    this.afterCall('online', out);
+    if (out.kind === 'ok' && this.epoch === epoch && this.state === 'online-pending') {
+      this.setState('online', 'online completed');
+      this.polls.start();
+      return null;
+    }
+    return this.attemptFailed(attempt, 'online', out);
+  }
+
+  /** Fails the resource for a failed open/online (if the attempt is still in charge); the error for callers. */
+  private attemptFailed(attempt: Attempt, entryPoint: 'open' | 'online', out: CallOutcome<unknown>): Error {
+    if (out.kind === 'error') {
+      const error = toError(out.error, `${entryPoint} rejected`);
+      this.fail(attempt.epoch, `${entryPoint} failed: ${reasonOf(out.error)}`, error);
+      return attempt.failure ?? error;
+    }
+    if (out.kind === 'timeout') {
+      const what = entryPoint === 'online' ? `made no progress for ${out.timeoutMs} ms (pendingTimeout)` : `passed deadlockTimeout (${out.timeoutMs} ms)`;
+      const error = new CallTimeoutError(`resource "${this.name}": ${entryPoint} ${what}`, out.timeoutMs);
+      this.fail(attempt.epoch, `${entryPoint} ${what}`, error);
+      return attempt.failure ?? error;
+    }
+    // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise a preemption.
+    if (attempt.failure) return attempt.failure;
+    const reason: unknown = attempt.life.signal.reason;
+    return reason instanceof StateError
+      ? reason
+      : new StateError(this.name, `the online attempt was abandoned (${reasonOf(reason ?? 'superseded')})`);
+  }
+
+  // ---- failure, terminate, offline ---------------------------------------------------------
+
+  /**
+   * The resource failed (a check, a deadline, reportFailure, a failed attempt): if `epoch` still
+   * owns it and it is up, mark it failed, terminate it, then apply the restart policy.
+   */
+  private fail(epoch: number, reason: string, cause: Error | null): boolean {
+    if (epoch !== this.epoch || (this.state !== 'online' && this.state !== 'online-pending')) return false;
+    const attempt = this.attempt;
+    if (cause && attempt && attempt.epoch === epoch && !attempt.failure) attempt.failure = cause;
+    const own = ++this.epoch;
+    this.endLife(`failed: ${reason}`);
+    this.setState('failed', reason);
+    this.log.warn(`failed: ${reason}`);
+    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own));
+    return true;
+  }
+
+  /** Leaves online-pending/online: stops polls and abandons the calls of that period. */
+  private endLife(reason: string): void {
+    this.polls.stop();
+    const life = this.life;
+    this.life = null;
+    if (life && !life.signal.aborted) life.abort(new StateError(this.name, `the online attempt was abandoned: ${reason}`));
+    this.lane.preempt(reason);
+  }
+
+  /** Calls the plugin's terminate (DESIGN §5.2): never queues behind a hung call. Never rejects. */
+  private terminateNow(reason: string): Promise<void> {
+    if (!this.opened) return Promise.resolve();
+    if (this.terminateTask) return this.terminateTask;
+    this.lane.preempt(reason);
+    const { type } = this.binding;
+    const epoch = this.epoch;
+    const task = (async () => {
+      const out = await this.lane.run({
+        entryPoint: 'terminate',
+        timeoutMs: this.policy.deadlockTimeout,
+        urgent: true,
+        invoke: (call) => type.terminate(this.context(call, epoch)),
+      });
+      this.afterCall('terminate', out);
+      if (out.kind === 'error') this.log.error({ err: out.error }, `terminate failed: ${reasonOf(out.error)}`);
+    })().finally(() => {
+      if (this.terminateTask === task) this.terminateTask = null;
+    });
+    this.terminateTask = task;
+    return task;
+  }
+
+  private async runOffline(epoch: number, attempt: Attempt | null, reason: string): Promise<void> {
+    const settle = (why: string) => {
+      if (this.epoch === epoch && this.state === 'offline-pending') this.setState('offline', why);
+    };
+    if (attempt) {
+      // offline() during online-pending: the online was abandoned; offline once it settles,
+      // terminate if it has not settled after abortGrace.
+      await attempt.done;
+      const call = attempt.onlineCall;
+      if (!call) return settle(`${reason} before online started`);
+      await call.released;
+      if (this.epoch !== epoch) return;
+      if (!call.settled) {
+        await this.terminateNow(`online did not settle within abortGrace (${this.env.abortGrace} ms) after ${reason}`);
+        return settle(`${reason}; online did not settle within abortGrace, so it was terminated`);
+      }
+    }
+    const { type } = this.binding;
+    const out = await this.lane.run({
+      entryPoint: 'offline',
+      timeoutMs: this.policy.pendingTimeout,
+      invoke: (call) => type.offline(this.context(call, epoch)),
+    });
+    this.afterCall('offline', out);
+    if (this.epoch !== epoch) return;
+    if (out.kind === 'ok') return settle(reason === 'offline() called' ? 'offline completed' : reason);
+    if (out.kind === 'abandoned') return;
+    const why =
+      out.kind === 'timeout'
+        ? `offline made no progress for ${out.timeoutMs} ms (pendingTimeout)`
+        : `offline failed: ${reasonOf(out.error)}`;
+    this.log.warn(`${why}; terminating`);
+    await this.terminateNow(why);
+    settle(`${why}; terminated`);
+  }
+
+  // ---- restart policy ----------------------------------------------------------------------
+
+  private applyRestartPolicy(epoch: number): void {
+    if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
+    const p = this.policy;
+    if (p.restartAction === 'none') return;
+    const now = this.env.clock.now();
+    const inWindow = this.restarts.inWindow(now, p.restartPeriod);
+    if (inWindow < p.restartThreshold) {
+      const delay = Math.min(p.restartDelay * p.restartBackoff ** inWindow, p.maxRestartDelay);
+      this.scheduleRestart(epoch, delay, inWindow + 1, false);
+      return;
+    }
+    if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
+      this.env.emit('escalated', { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod });
+    }
+    this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
+    if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
+  }
+
+  private scheduleRestart(epoch: number, delayMs: number, attempt: number, retry: boolean): void {
+    const now = this.env.clock.now();
+    this.nextRestartAt = now + delayMs;
+    this.restartTimer = after(this.env.clock, delayMs, () => {
+      this.restartTimer = null;
+      this.nextRestartAt = null;
+      if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
+      const at = this.env.clock.now();
+      if (retry) this.restarts.clear();
+      else this.restarts.record(at);
+      this.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
+    });
+    if (this.env.wants('restartScheduled')) {
+      this.env.emit('restartScheduled', { resource: this.name, at: now, attempt, delayMs, retry });
+    }
+  }
+
+  private cancelRestart(): void {
+    this.restartTimer?.cancel();
+    this.restartTimer = null;
+    this.nextRestartAt = null;
+  }
+
+  // ---- polls -------------------------------------------------------------------------------
+
+  private async poll(kind: CheckKind, epoch: number): Promise<void> {
+    const ok = await this.check(kind, epoch);
+    if (ok === null) return;
+    if (ok) {
+      this.polls.arm(kind);
+      return;
+    }
+    if (kind === 'isAlive') return;
+    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule.
+    if (!this.polls.claim('isAlive')) {
+      this.polls.arm('looksAlive');
+      return;
+    }
+    const deep = await this.check('isAlive', epoch);
+    if (deep) {
+      this.polls.arm('isAlive');
+      this.polls.arm('looksAlive');
+    }
+  }
+
+  /** Runs one check; true/false for its verdict (a false isAlive fails the resource), null when it no longer counts. */
+  private async check(kind: CheckKind, epoch: number): Promise<boolean | null> {
+    const { type } = this.binding;
+    const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
+    if (!fn || !this.life) return null;
+    const out = await this.lane.run({
+      entryPoint: kind,
+      timeoutMs: this.policy.deadlockTimeout,
+      parent: this.life.signal,
+      invoke: (call) => fn.call(type, this.context(call, epoch)),
+    });
+    if (out.kind === 'abandoned' || this.epoch !== epoch || this.state !== 'online') return null;
+    this.afterCall(kind, out);
+    let reason: string | null = null;
+    if (out.kind === 'ok') {
+      if (out.value !== true) reason = out.value === false ? 'returned false' : `returned a non-boolean (${describeValue(out.value)})`;
+    } else if (out.kind === 'error') {
+      reason = `threw: ${reasonOf(out.error)}`;
+    } else {
+      reason = `passed deadlockTimeout (${out.timeoutMs} ms)`;
+    }
+    const at = this.env.clock.now();
+    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason };
+    if (this.env.wants('check')) {
+      this.env.emit(
+        'check',
+        reason === null
+          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs }
+          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason },
+      );
+    }
+    if (reason === null) return true;
+    if (out.kind === 'timeout' || kind === 'isAlive') {
+      this.fail(epoch, `${kind} ${reason}`, null);
+      return null;
+    }
+    return false;
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  /** Emits slowCall and callTimeout for a finished call. */
+  private afterCall(entryPoint: EntryPoint, out: CallOutcome<unknown>): void {
+    if (out.kind === 'timeout') {
+      this.log.warn(`${entryPoint} passed its deadline of ${out.timeoutMs} ms and was abandoned`);
+      if (this.env.wants('callTimeout')) {
+        this.env.emit('callTimeout', { resource: this.name, at: this.env.clock.now(), entryPoint, timeoutMs: out.timeoutMs });
+      }
+      return;
+    }
+    if (entryPoint === 'online' || entryPoint === 'offline' || out.kind === 'abandoned') return;
+    const budget = this.policy.callBudget;
+    if (out.durationMs > budget && this.env.wants('slowCall')) {
+      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: out.durationMs, budgetMs: budget });
+    }
+  }
+
+  private context(call: ActiveCall, epoch: number, handle: unknown = this.handle): ResourceContext<unknown, unknown> {
+    const entryPoint = call.entryPoint;
+    return {
+      resource: this.name,
+      properties: this.properties as Readonly<unknown>,
+      handle,
+      signal: call.signal,
+      reportProgress: (message?: string) => {
+        if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
+        this.env.emit(
+          'progress',
+          message === undefined
+            ? { resource: this.name, at: this.env.clock.now(), entryPoint }
+            : { resource: this.name, at: this.env.clock.now(), entryPoint, message: String(message) },
+        );
+      },
+      reportFailure: (reason?: unknown) => {
+        const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
+        if (!this.fail(epoch, why, reason === undefined ? null : toError(reason, 'reportFailure'))) {
+          this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
+        }
+      },
+      log: this.logFor(entryPoint),
+    };
+  }
+
+  private logFor(entryPoint: EntryPoint): Logger {
+    return (this.logs[entryPoint] ??= tagged(this.env.logger, { resource: this.name, entryPoint }));
+  }
+
+  private setState(to: ResourceState, reason: string): void {
+    const from = this.state;
+    if (from === to) return;
+    this.state = to;
+    const at = this.env.clock.now();
+    this.since = at;
+    if (to === 'online-pending') {
+      this.lastChecks.looksAlive = null;
+      this.lastChecks.isAlive = null;
+    }
+    this.log.debug(`${from} -> ${to}: ${reason}`);
+    if (this.env.wants('stateChange')) {
+      this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
+    }
+    if (this.waiters.size > 0) {
+      const status = this.inspect();
+      for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
+    }
+  }
+}

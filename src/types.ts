@@ -1,0 +1,147 @@
+import type { Logger } from './logger.js';
+import type { ResourcePolicy } from './policy.js';
+
+/**
+ * The five states of a resource (DESIGN §3).
+ *
+ * - `offline`: not running; nothing is polled.
+ * - `online-pending`: `online` is running (or `open` before it).
+ * - `online`: up; `looksAlive` and `isAlive` are polled.
+ * - `offline-pending`: `offline` is running.
+ * - `failed`: a failure was detected; `terminate` runs, then the restart policy applies.
+ */
+export type ResourceState = 'offline' | 'online-pending' | 'online' | 'offline-pending' | 'failed';
+
+/** The names of a resource type's entry points, as they appear in events and logs. */
+export type EntryPoint = 'open' | 'online' | 'offline' | 'terminate' | 'looksAlive' | 'isAlive' | 'close';
+
+/** The two health checks. */
+export type CheckKind = 'looksAlive' | 'isAlive';
+
+/**
+ * What every entry point of a {@link ResourceType} receives.
+ *
+ * @typeParam P - the resource's properties, as `validate` returned them
+ * @typeParam H - the per-resource handle that `open` returned
+ */
+export interface ResourceContext<P = Record<string, unknown>, H = unknown> {
+  /** The resource's name. */
+  readonly resource: string;
+  /** The resource's properties (validated by the type's `validate`, when it has one). */
+  readonly properties: Readonly<P>;
+  /** What `open` returned (`undefined` when the type has no `open`, and inside `open` itself). */
+  readonly handle: H;
+  /**
+   * Aborted when this call is abandoned: its deadline passed, or `terminate`, `offline` or
+   * `close` preempted it. Pass it to whatever the call waits on (`fetch`, timers, child
+   * processes). After it aborts, nothing the call returns or reports counts.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * During `online` and `offline`: the call is still making progress. Resets the
+   * `pendingTimeout` clock (the timeout bounds the silence between reports, as in Windows) and
+   * emits a `progress` event. Ignored from other entry points and from abandoned calls.
+   */
+  reportProgress(message?: string): void;
+  /**
+   * Asynchronous failure detection: the resource has failed, do not wait for the next poll.
+   * While the resource is online (or online-pending, where it fails the attempt) the monitor
+   * fails it at once, calls `terminate` and applies the restart policy. A call from an earlier
+   * generation (an attempt that has since ended) is ignored.
+   */
+  reportFailure(reason?: unknown): void;
+  /** A logger tagged with the resource and the entry point. */
+  readonly log: Logger;
+}
+
+/**
+ * A resource type: the plugin that knows how to bring one kind of resource online, take it
+ * offline, stop it hard, and check its health. The same contract as a Windows cluster resource
+ * DLL (DESIGN §1).
+ *
+ * Every entry point may return a value or a promise. A check (`looksAlive`, `isAlive`) that
+ * returns `false`, throws, rejects or returns a non-boolean has failed.
+ *
+ * @typeParam P - the typed properties `validate` returns
+ * @typeParam H - the per-resource handle `open` returns
+ *
+ * @example
+ * ```ts
+ * const counter: ResourceType<{ port: number }> = {
+ *   name: 'my-server',
+ *   validate: (p) => ({ port: Number((p as { port: unknown }).port) }),
+ *   online: async (ctx) => { await startServer(ctx.properties.port, ctx.signal); },
+ *   offline: async () => { await stopServer(); },
+ *   terminate: () => { killServer(); },
+ *   isAlive: async (ctx) => (await fetch(`http://127.0.0.1:${ctx.properties.port}/`, { signal: ctx.signal })).ok,
+ * };
+ * ```
+ */
+export interface ResourceType<P = Record<string, unknown>, H = unknown> {
+  /** Unique within a monitor; resources name their type by it. */
+  readonly name: string;
+  /** Type-level policy: overrides the monitor's defaults, overridden by a resource's own policy. */
+  readonly defaults?: Partial<ResourcePolicy>;
+  /** Checks a resource's properties when it is added; throw to reject. Returns the typed properties. */
+  validate?(properties: unknown): P;
+  /** Creates the per-resource handle, once, before the first `online`. Bounded by `deadlockTimeout`. */
+  open?(ctx: ResourceContext<P, undefined>): H | Promise<H>;
+  /** Brings the resource online. Bounded by `pendingTimeout` of silence; `reportProgress` resets it. */
+  online(ctx: ResourceContext<P, H>): void | Promise<void>;
+  /** Takes the resource offline gracefully. Bounded like `online`. */
+  offline(ctx: ResourceContext<P, H>): void | Promise<void>;
+  /** Stops the resource hard and at once. Must be safe to call in any state, and more than once. */
+  terminate(ctx: ResourceContext<P, H>): void | Promise<void>;
+  /** The cheap check, polled every `looksAlivePollInterval`. Optional. */
+  looksAlive?(ctx: ResourceContext<P, H>): boolean | Promise<boolean>;
+  /** The thorough check, polled every `isAlivePollInterval`, and at once when `looksAlive` fails. */
+  isAlive(ctx: ResourceContext<P, H>): boolean | Promise<boolean>;
+  /** The resource is being removed (or the monitor closed): release the handle. */
+  close?(ctx: ResourceContext<P, H>): void | Promise<void>;
+}
+
+/** The outcome of one health check, as `inspect()` shows it. */
+export interface CheckResult {
+  /** Whether the check passed. */
+  ok: boolean;
+  /** Clock time when the check finished. */
+  at: number;
+  /** How long the check took, in milliseconds. */
+  durationMs: number;
+  /** Why it failed (`null` when it passed). */
+  reason: string | null;
+}
+
+/** A JSON-safe picture of one resource, returned by `inspect()` and `snapshot()`. */
+export interface ResourceStatus {
+  /** The resource's name. */
+  name: string;
+  /** The name of its type. */
+  type: string;
+  /** Its current state. */
+  state: ResourceState;
+  /** Attempts to bring it online so far. */
+  generation: number;
+  /** Clock time of the last state change. */
+  since: number;
+  /** The last result of each check in the current or last online period. */
+  lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null };
+  /** Restarts within the sliding `restartPeriod` window, and in all. */
+  restarts: { inWindow: number; total: number };
+  /** Clock time of a scheduled restart or retry, or `null`. */
+  nextRestartAt: number | null;
+  /** The isolation host the resource runs in, `null` when inline. */
+  host: string | null;
+}
+
+/** What `addResource` takes. */
+export interface ResourceSpec {
+  /** Unique within the monitor: a non-empty string. */
+  name: string;
+  /** The name of a registered type. */
+  type: string;
+  /** Passed to the type's `validate`, then to every entry point as `ctx.properties`. */
+  properties?: unknown;
+  /** The resource's own policy: overrides its type's and the monitor's defaults. */
+  policy?: Partial<ResourcePolicy>;
+}
