@@ -53,13 +53,13 @@ export function recordingType(name = 'rec', behaviour: Partial<Record<EntryPoint
     };
   const type: ResourceType = {
     name,
-    open: wrap('open', () => ({ opened: true })) as ResourceType['open'],
-    online: wrap('online', () => undefined) as ResourceType['online'],
-    offline: wrap('offline', () => undefined) as ResourceType['offline'],
-    terminate: wrap('terminate', () => undefined) as ResourceType['terminate'],
-    looksAlive: wrap('looksAlive', () => true) as ResourceType['looksAlive'],
-    isAlive: wrap('isAlive', () => true) as ResourceType['isAlive'],
-    close: wrap('close', () => undefined) as ResourceType['close'],
+    open: wrap('open', () => ({ opened: true })) as NonNullable<ResourceType['open']>,
+    online: wrap('online', () => undefined) as NonNullable<ResourceType['online']>,
+    offline: wrap('offline', () => undefined) as NonNullable<ResourceType['offline']>,
+    terminate: wrap('terminate', () => undefined) as NonNullable<ResourceType['terminate']>,
+    looksAlive: wrap('looksAlive', () => true) as NonNullable<ResourceType['looksAlive']>,
+    isAlive: wrap('isAlive', () => true) as NonNullable<ResourceType['isAlive']>,
+    close: wrap('close', () => undefined) as NonNullable<ResourceType['close']>,
   };
   const calls = (entryPoint?: EntryPoint) => spans.filter((s) => !entryPoint || s.entryPoint === entryPoint);
   /** Asserts that no two calls overlapped, except calls that were abandoned (DESIGN §5.1). */
