@@ -1,0 +1,20 @@
+import { ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions } from 'resmon';
+
+type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<ResourceMonitorEvents[K]>[0] }[keyof ResourceMonitorEvents];
+
+/** A monitor with every event recorded in order. */
+export function recordedMonitor(options: ResourceMonitorOptions = {}) {
+  const monitor = new ResourceMonitor(options);
+  const events: Recorded[] = [];
+  for (const name of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit'] as const) {
+    monitor.on(name, (payload: never) => events.push({ event: name, ...(payload as object) } as Recorded));
+  }
+  const of = <K extends keyof ResourceMonitorEvents>(name: K) =>
+    events.filter((e): e is Extract<Recorded, { event: K }> => e.event === name);
+  /** State changes as `at from->to`. */
+  const transitions = (resource?: string) =>
+    of('stateChange')
+      .filter((e) => !resource || e.resource === resource)
+      .map((e) => `${e.at} ${e.from}->${e.to}`);
+  return { monitor, events, of, transitions };
+}
