@@ -66,11 +66,16 @@ export interface EscalatedEvent extends BaseEvent {
 
 /** An isolation host exited (killed for a deadlock, or died by itself). */
 export interface HostExitEvent extends BaseEvent {
+  /** The host's name, as `inspect().host` shows it (`worker-3`, `process-1`). */
   host: string;
+  /** The exit code (a worker's, or a child process's), null when a signal ended it. */
   code?: number | null;
+  /** The signal that ended a child process (`SIGKILL` after a deadlock), null otherwise. */
   signal?: string | null;
-  /** The resources that were in it. */
+  /** The resources that were in it (`resource` is the one whose call deadlocked, else the first of them). */
   resources: string[];
+  /** Why, in words: the deadlocked call, the uncaught error, the exit code. */
+  reason: string;
 }
 
 /**
