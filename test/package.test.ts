@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, Record<string, Record<string, string>> | string>;
+};
+
+/** Builds the package with tsup, then imports it as a consumer would: by name, through `exports`. */
+describe('the built package', () => {
+  let consumer: string;
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(root, 'node_modules/tsup/dist/cli-default.js')], { cwd: root, stdio: 'pipe' });
+    consumer = mkdtempSync(join(tmpdir(), 'resmon-consumer-'));
+    mkdirSync(join(consumer, 'node_modules'));
+    symlinkSync(root, join(consumer, 'node_modules', 'resmon'), 'dir');
+  }, 120_000);
+  afterAll(() => {
+    if (consumer) rmSync(consumer, { recursive: true, force: true });
+  });
+
+  const run = (file: string, source: string) => {
+    writeFileSync(join(consumer, file), source);
+    return execFileSync(process.execPath, [join(consumer, file)], { cwd: consumer, encoding: 'utf8' }).trim();
+  };
+
+  const probe = (load: string) => `
+    ${load}
+    const m = new ResourceMonitor();
+    m.registerType({ name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true });
+    m.addResource({ name: 'r', type: 't' });
+    m.online('r').then(async () => {
+      const state = m.getState('r');
+      await m.close();
+      let guard = false;
+      try { new ResourceMonitor({ abortGrace: -1 }); } catch (e) { guard = isConfigError(e); }
+      console.log(state + ' ' + guard);
+    });`;
+
+  it('works with import (ESM) on this Node', () => {
+    expect(run('esm.mjs', probe(`import { ResourceMonitor, isConfigError } from 'resmon';`))).toBe('online true');
+  });
+
+  it('works with require (CommonJS), with p-timeout bundled in', () => {
+    expect(run('cjs.cjs', probe(`const { ResourceMonitor, isConfigError } = require('resmon');`))).toBe('online true');
+  });
+
+  it('lists types first for both conditions, and every file that exports names exists', () => {
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      for (const condition of ['import', 'require'] as const) {
+        const entry = target[condition];
+        expect(entry, `${subpath} ${condition}`).toBeDefined();
+        expect(Object.keys(entry!)[0], `${subpath} ${condition}: types must come first`).toBe('types');
+        for (const file of Object.values(entry!)) expect(existsSync(join(root, file)), file).toBe(true);
+      }
+    }
+  });
+});
