@@ -45,3 +45,18 @@ export {
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
+export {
+  createProcessType,
+  ProcessExitError,
+  processType,
+  type ProcessConfig,
+  type ProcessExit,
+  type ProcessHandle,
+  type ProcessOutput,
+  type ProcessProperties,
+  type ProcessResourceType,
+} from './builtins/process.js';
+export { httpType, type HttpProperties } from './builtins/http.js';
+export { tcpType, type TcpProperties } from './builtins/tcp.js';
+export type { EndpointConfig } from './builtins/endpoint.js';
+export type { ExecProbeSpec, HttpProbeSpec, Probe, ProbeSpec, TcpProbeSpec } from './builtins/probes.js';

@@ -1,0 +1,51 @@
+import type { ResourceContext, ResourceType } from '../types.js';
+import { numberAt, objectAt } from './fields.js';
+import { type Probe, runProbe, untilReady } from './probes.js';
+
+/** What an endpoint resource (`http`, `tcp`) keeps besides its probe. */
+export interface EndpointConfig<P extends Probe = Probe> {
+  readonly probe: P;
+  /** Milliseconds between tries while waiting for the first success. */
+  readonly interval: number;
+  /** Milliseconds online waits for the first success before it fails. */
+  readonly startTimeout: number;
+}
+
+/** The keys every endpoint type takes besides its probe's. */
+export const ENDPOINT_KEYS = ['interval', 'startTimeout'] as const;
+
+/** Reads `interval` and `startTimeout` next to a parsed probe. */
+export function endpointConfig<P extends Probe>(properties: unknown, probe: P): EndpointConfig<P> {
+  const p = objectAt(properties, 'properties');
+  return {
+    probe,
+    interval: numberAt(p, 'interval', '', 1_000, { min: 0, exclusive: true }),
+    startTimeout: numberAt(p, 'startTimeout', '', 60_000, { min: 0, exclusive: true }),
+  };
+}
+
+/**
+ * A resource type that watches an endpoint the monitor does not own: online resolves at the
+ * first successful probe (reporting progress on each failed try), isAlive runs the probe,
+ * offline and terminate only stop watching (the monitor stops polling; nothing is stopped).
+ */
+export function endpointType<P extends Probe>(
+  name: string,
+  validate: (properties: unknown) => EndpointConfig<P>,
+): ResourceType<EndpointConfig<P>, undefined> {
+  return {
+    name,
+    defaults: { isAlivePollInterval: 10_000 },
+    validate,
+    async online(ctx: ResourceContext<EndpointConfig<P>, undefined>) {
+      const { probe, interval, startTimeout } = ctx.properties;
+      await untilReady(probe, { signal: ctx.signal, interval, startTimeout, onRetry: (message) => ctx.reportProgress(message) });
+    },
+    offline() {},
+    terminate() {},
+    async isAlive(ctx) {
+      await runProbe(ctx.properties.probe, ctx.signal);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The last lines a stream wrote, in a fixed-size ring: what `processType.output()` shows and
+ * what a failed start quotes. A line longer than `maxLineLength` is cut; a partial last line
+ * is kept until its newline comes (or {@link OutputTail.flush}).
+ */
+export class OutputTail {
+  private readonly ring: string[] = [];
+  private next = 0;
+  private partial = '';
+
+  constructor(
+    /** How many complete lines to keep. */
+    readonly capacity: number,
+    private readonly onLine?: (line: string) => void,
+    private readonly maxLineLength = 4_096,
+  ) {}
+
+  /** Adds a chunk of output; calls `onLine` for every line it completes. */
+  write(chunk: string | Buffer): void {
+    const text = this.partial + chunk.toString();
+    const parts = text.split(/\r?\n/);
+    this.partial = (parts.pop() as string).slice(0, this.maxLineLength);
+    for (const line of parts) this.push(line);
+  }
+
+  /** Ends the stream: a partial last line becomes a line. */
+  flush(): void {
+    if (this.partial) this.push(this.partial);
+    this.partial = '';
+  }
+
+  /** The kept lines, oldest first (a pending partial line last). */
+  lines(): string[] {
+    const kept = this.ring.length < this.capacity ? this.ring.slice() : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    if (this.partial) kept.push(this.partial);
+    return kept;
+  }
+
+  /** The last `n` lines. */
+  last(n: number): string[] {
+    const all = this.lines();
+    return n >= all.length ? all : all.slice(all.length - n);
+  }
+
+  private push(raw: string): void {
+    const line = raw.length > this.maxLineLength ? `${raw.slice(0, this.maxLineLength)}…` : raw;
+    if (this.capacity > 0) {
+      if (this.ring.length < this.capacity) this.ring.push(line);
+      else this.ring[this.next] = line;
+      this.next = (this.next + 1) % this.capacity;
+    }
+    this.onLine?.(line);
+  }
+}
