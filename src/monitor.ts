@@ -11,6 +11,9 @@ import {
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, validatePolicy } from './policy.js';
+import { HostManager } from './hosts/manager.js';
+import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
+import { loadTypeExport } from './hosts/load.js';
 import { Resource, type ResourceEnv, type TypeBinding } from './resource.js';
 import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType } from './types.js';
 import { validateResourceType } from './validate.js';
@@ -77,6 +80,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private readonly defaults: Partial<ResourcePolicy>;
   private readonly env: ResourceEnv;
   private closing: Promise<void> | null = null;
+  /** The isolation hosts, from the first hosted registerType(). */
+  private hosts: HostManager | null = null;
 
   constructor(options: ResourceMonitorOptions = {}) {
     super();
@@ -131,11 +136,39 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * Throws `ConfigError` for a malformed type (naming the missing or wrong member) and
    * `DuplicateError` for a taken name.
    */
-  registerType<P, H>(type: ResourceType<P, H>): void {
+  registerType<P, H>(type: ResourceType<P, H>): void;
+  /**
+   * Registers a resource type from a module (DESIGN §7): `isolation: 'worker'` or `'process'`
+   * loads it in an isolation host, `'inline'` imports it here. Resolves once the type is loaded
+   * and checked; rejects with `ConfigError` when the module does not load or exports no valid
+   * type (no host is left running), `DuplicateError` for a taken name.
+   */
+  registerType(spec: HostedTypeSpec): Promise<void>;
+  registerType<P, H>(type: ResourceType<P, H> | HostedTypeSpec): void | Promise<void> {
+    if (isHostedTypeSpec(type)) return this.registerModule(type);
     this.assertOpen('registerType()');
     const valid = validateResourceType(type);
     if (this.types.has(valid.name)) throw new DuplicateError('resource type', valid.name);
     this.types.set(valid.name, { type: valid as ResourceType<unknown, unknown>, hostOf: () => null });
+  }
+
+  private async registerModule(spec: HostedTypeSpec): Promise<void> {
+    this.assertOpen('registerType()');
+    const checked = checkSpec(spec);
+    if (checked.isolation === 'inline') {
+      const type = await loadTypeExport(checked.module, checked.exportName);
+      return this.registerType(type);
+    }
+    this.hosts ??= new HostManager({
+      logger: this.env.logger,
+      now: () => this.env.clock.now(),
+      failResource: (name, reason) => this.resources.get(name)?.hostFailed(reason),
+      emitHostExit: (event) => this.env.emit('hostExit', event),
+    });
+    const binding = await this.hosts.register(checked);
+    this.assertOpen('registerType()');
+    if (this.types.has(binding.type.name)) throw new DuplicateError('resource type', binding.type.name);
+    this.types.set(binding.type.name, binding);
   }
 
   /**
@@ -264,6 +297,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
       this.resources.clear();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
+      await this.hosts?.close();
       this.removeAllListeners();
     })();
     return this.closing;

@@ -1,0 +1,363 @@
+import { ConfigError, isCallTimeoutError, MonitorClosedError, reasonOf, ResmonError } from '../errors.js';
+import type { HostExitEvent } from '../events.js';
+import { type Logger, silentLogger, tagged } from '../logger.js';
+import { type ResourcePolicy, validatePolicy } from '../policy.js';
+import type { TypeBinding } from '../resource.js';
+import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
+import { Host, type HostEnd, type HostOwner } from './host.js';
+import { decodeValue, encodeError, type EncodedError, type HostMessage, type TypeInfo } from './protocol.js';
+import { hostedProxy } from './proxy.js';
+import type { CheckedSpec } from './spec.js';
+import type { ExitInfo, TransportOptions } from './transport.js';
+
+/** What the host layer needs from its monitor. */
+export interface HostSeam {
+  readonly logger: Logger;
+  now(): number;
+  /** Fails a resource whose host died (it follows its restart policy); a no-op if it is not up. */
+  failResource(name: string, reason: string): void;
+  /** Emits `hostExit`. */
+  emitHostExit(event: HostExitEvent): void;
+}
+
+/** How long registration waits for a host to load a type module. */
+export const LOAD_TIMEOUT_MS = 30_000;
+
+/** Entry points bounded by `deadlockTimeout`: passing it means the host may be stuck, so it is killed. */
+const DEADLOCK_BOUND = new Set<EntryPoint>(['open', 'terminate', 'looksAlive', 'isAlive', 'close']);
+
+/** Entry points that only stop or release what `open` and `online` made in the host. */
+const STOPS = new Set<EntryPoint>(['offline', 'terminate', 'close']);
+
+interface HostedType {
+  readonly id: number;
+  readonly spec: CheckedSpec;
+  readonly kind: 'worker' | 'process';
+  /** Types with equal keys may share a host. */
+  readonly hostKey: string;
+  readonly options: TransportOptions;
+  readonly info: TypeInfo;
+}
+
+/** The resources that share hosts: one host at a time (a new one after each death). */
+interface Group {
+  readonly key: string;
+  readonly kind: 'worker' | 'process';
+  readonly options: TransportOptions;
+  host: Host | null;
+  readonly slots: Set<Slot>;
+}
+
+/** One hosted resource, as the manager tracks it. */
+interface Slot {
+  readonly name: string;
+  readonly type: HostedType;
+  group: Group;
+  /** The id of the latest `online` call and its context: a late `reportFailure` goes there. */
+  onlineCallId: number;
+  onlineCtx: ResourceContext<unknown, unknown> | null;
+  /** The tagged logger of each entry point (from the contexts the core built). */
+  readonly logs: Partial<Record<EntryPoint, Logger>>;
+}
+
+/**
+ * Runs hosted resource types (DESIGN §7): starts hosts on demand, places resources in them,
+ * forwards calls, aborts, progress, failures and log lines, kills a host whose call passed
+ * `deadlockTimeout` (moving that resource into a host of its own), and fails the resources of a
+ * host that died. One manager per monitor.
+ */
+export class HostManager implements HostOwner {
+  private typeSeq = 0;
+  private hostSeq = 0;
+  private callSeq = 0;
+  private readonly groups = new Map<string, Group>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly hosts = new Set<Host>();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly seam: HostSeam) {}
+
+  /**
+   * Loads the type in a short-lived host of its kind (so a module that does not load, or does
+   * not export a valid type, fails here) and returns its binding. No host is left running.
+   */
+  async register(spec: CheckedSpec): Promise<TypeBinding> {
+    if (this.closing) throw new MonitorClosedError('registerType()');
+    if (spec.isolation === 'inline') throw new Error('resmon: inline types are not hosted');
+    const kind = spec.isolation;
+    const options: TransportOptions = {
+      log: this.seam.logger !== silentLogger,
+      resourceLimits: spec.resourceLimits,
+      execArgv: spec.execArgv,
+    };
+    const id = ++this.typeSeq;
+    const probe = this.newHost(kind, options);
+    let info: TypeInfo;
+    try {
+      info = await withTimeout(probe.loadType(id, spec.module, spec.exportName), LOAD_TIMEOUT_MS, () =>
+        probe.kill({ kind: 'protocol', detail: `did not load the module within ${LOAD_TIMEOUT_MS} ms` }),
+      );
+    } catch (error) {
+      if (this.closing) throw new MonitorClosedError('registerType()');
+      const end = probe.end;
+      const exit = probe.exit;
+      const why =
+        end?.kind === 'fatal'
+          ? reasonOf(end.error)
+          : end?.kind === 'protocol'
+            ? end.detail
+            : exit
+              ? `${describeExit(exit)}${exit.error ? `: ${reasonOf(exit.error)}` : ''}`
+              : reasonOf(error);
+      throw new ConfigError('module', spec.module, `could not be loaded as a resource type in a ${kind} host (export "${spec.exportName}"): ${why}`, {
+        context: 'registerType()',
+        cause: error,
+      });
+    } finally {
+      await probe.kill({ kind: 'stop' }, false);
+    }
+    if (this.closing) throw new MonitorClosedError('registerType()');
+    validatePolicy(info.defaults, `registerType() type "${info.name}"`, 'type.defaults');
+    const hostKey = `${kind}|${JSON.stringify(spec.resourceLimits ?? {})}|${JSON.stringify(spec.execArgv)}`;
+    const hosted: HostedType = { id, spec, kind, hostKey, options, info };
+    const type = hostedProxy(info, (ctx, entryPoint) => this.call(ctx, entryPoint));
+    return {
+      type: type as ResourceType<unknown, unknown>,
+      hostOf: (resource) => this.slots.get(resource)?.group.host?.name ?? null,
+      attach: (resource, policy) => this.attach(hosted, resource, policy),
+      detach: (resource) => this.detach(resource),
+      dispose: () => this.close(),
+    };
+  }
+
+  /** Ends every host (planned: no hostExit, nothing failed) and waits until all have exited. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(Array.from(this.hosts, (host) => host.kill({ kind: 'stop' }, false)));
+      this.groups.clear();
+      this.slots.clear();
+    })();
+    return this.closing;
+  }
+
+  // ---- placement -------------------------------------------------------------------------------
+
+  private attach(type: HostedType, resource: string, policy: ResourcePolicy): void {
+    const group = policy.separateMonitor ? this.ownGroup(type, resource) : this.sharedGroup(type);
+    const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {} };
+    group.slots.add(slot);
+    group.host ??= this.newHost(group.kind, group.options);
+    this.slots.set(resource, slot);
+  }
+
+  private async detach(resource: string): Promise<void> {
+    const slot = this.slots.get(resource);
+    if (!slot) return;
+    this.slots.delete(resource);
+    const group = slot.group;
+    group.slots.delete(slot);
+    const host = group.host;
+    if (host?.members.delete(resource)) host.send({ t: 'remove', resource });
+    if (group.slots.size === 0) {
+      this.groups.delete(group.key);
+      group.host = null;
+      // The last resource of the host is gone: stop it.
+      if (host) await host.kill({ kind: 'stop' }, false);
+    }
+  }
+
+  private sharedGroup(type: HostedType): Group {
+    let group = this.groups.get(type.hostKey);
+    if (!group) {
+      group = { key: type.hostKey, kind: type.kind, options: type.options, host: null, slots: new Set() };
+      this.groups.set(group.key, group);
+    }
+    return group;
+  }
+
+  private ownGroup(type: HostedType, resource: string): Group {
+    const group: Group = { key: `own|${resource}|${++this.hostSeq}`, kind: type.kind, options: type.options, host: null, slots: new Set() };
+    this.groups.set(group.key, group);
+    return group;
+  }
+
+  private newHost(kind: 'worker' | 'process', options: TransportOptions): Host {
+    const host = new Host(`${kind}-${++this.hostSeq}`, kind, options, this);
+    this.hosts.add(host);
+    return host;
+  }
+
+  /** The group's host, a new one if it has none; the resource placed in it. */
+  private hostFor(slot: Slot, properties: unknown): Host {
+    const group = slot.group;
+    let host = group.host;
+    if (!host) {
+      host = this.newHost(group.kind, group.options);
+      group.host = host;
+    }
+    if (!host.members.has(slot.name)) {
+      const { id, spec } = slot.type;
+      if (!host.types.has(id)) {
+        host.types.add(id);
+        host.send({ t: 'load', typeId: id, module: spec.module, exportName: spec.exportName });
+      }
+      host.members.add(slot.name);
+      host.send({ t: 'add', resource: slot.name, typeId: id, properties });
+    }
+    return host;
+  }
+
+  // ---- calls -----------------------------------------------------------------------------------
+
+  /** Calls an entry point in the resource's host; settles with its answer, or rejects when the host dies. */
+  private call(ctx: ResourceContext<unknown, unknown>, entryPoint: EntryPoint): Promise<unknown> {
+    const slot = this.slots.get(ctx.resource);
+    if (!slot) return Promise.reject(new ResmonError(`resource "${ctx.resource}" is not placed in any host`));
+    if (this.closing) return Promise.reject(new MonitorClosedError(`${entryPoint}("${ctx.resource}")`));
+    slot.logs[entryPoint] = ctx.log;
+    if (slot.type.info.has.open && STOPS.has(entryPoint) && !slot.group.host?.members.has(slot.name)) {
+      // Not opened in the current host (its handle died with an earlier one): nothing to stop
+      // or close there, and no reason to start a host for it.
+      return Promise.resolve(undefined);
+    }
+    const host = this.hostFor(slot, ctx.properties);
+    const id = ++this.callSeq;
+    if (entryPoint === 'online') {
+      slot.onlineCallId = id;
+      slot.onlineCtx = ctx;
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      const signal = ctx.signal;
+      const onAbort = () => {
+        const reason: unknown = signal.reason;
+        host.send({ t: 'abort', id, reason: encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError });
+        if (isCallTimeoutError(reason) && DEADLOCK_BOUND.has(entryPoint)) this.deadlock(host, slot, entryPoint, reason.timeoutMs);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      host.pending.set(id, {
+        id,
+        resource: slot.name,
+        entryPoint,
+        ctx,
+        settle: (outcome) => {
+          signal.removeEventListener('abort', onAbort);
+          if (outcome.ok) resolve(decodeValue(outcome.value));
+          else reject(decodeValue(outcome.error));
+        },
+      });
+      host.send({ t: 'call', id, resource: slot.name, entryPoint });
+    });
+  }
+
+  /**
+   * A call passed `deadlockTimeout`: the plugin may be stuck in synchronous code, which only
+   * ending the host stops. Kill it, and give the resource a host of its own from now on.
+   */
+  private deadlock(host: Host, slot: Slot, entryPoint: EntryPoint, timeoutMs: number): void {
+    if (!host.usable) return;
+    this.seam.logger.error(
+      { resource: slot.name, host: host.name, entryPoint },
+      `${entryPoint} of "${slot.name}" passed deadlockTimeout (${timeoutMs} ms): killing host ${host.name}`,
+    );
+    if (slot.group.slots.size > 1 || slot.group.key === slot.type.hostKey) {
+      slot.group.slots.delete(slot);
+      if (slot.group.slots.size === 0) this.groups.delete(slot.group.key);
+      slot.group = this.ownGroup(slot.type, slot.name);
+      slot.group.slots.add(slot);
+      slot.group.host = this.newHost(slot.group.kind, slot.group.options);
+    }
+    void host.kill({ kind: 'deadlock', resource: slot.name, entryPoint, timeoutMs });
+  }
+
+  // ---- what hosts report -----------------------------------------------------------------------
+
+  /** @internal */
+  onFailure(host: Host, m: Extract<HostMessage, { t: 'failure' }>): void {
+    const pending = host.pending.get(m.id);
+    let ctx = pending?.ctx ?? null;
+    if (!ctx) {
+      // A report after its call returned (typically from the online context, kept by the plugin).
+      const slot = this.slots.get(m.resource);
+      if (slot && host.members.has(m.resource) && m.id >= slot.onlineCallId) ctx = slot.onlineCtx;
+    }
+    if (!ctx) {
+      this.seam.logger.debug({ resource: m.resource, host: host.name }, 'ignored reportFailure from an earlier generation');
+      return;
+    }
+    if ('reason' in m) ctx.reportFailure(decodeValue(m.reason));
+    else ctx.reportFailure();
+  }
+
+  /** @internal */
+  onLog(host: Host, m: Extract<HostMessage, { t: 'log' }>): void {
+    const slot = this.slots.get(m.resource);
+    if (!slot || !host.members.has(m.resource)) return;
+    const log = (slot.logs[m.entryPoint] ??= tagged(this.seam.logger, { resource: m.resource, entryPoint: m.entryPoint }));
+    log[m.level](...m.args);
+  }
+
+  /** @internal */
+  onExit(host: Host, info: ExitInfo): void {
+    this.hosts.delete(host);
+    const members = [...host.members];
+    // Its groups get a new host, started by their next call.
+    for (const group of this.groups.values()) {
+      if (group.host === host) group.host = group.slots.size > 0 && !this.closing ? this.newHost(group.kind, group.options) : null;
+    }
+    const end = host.end;
+    const planned = end?.kind === 'stop' || !host.started;
+    const why = `host ${host.name} ${describeEnd(end, info)}`;
+    const pending = [...host.pending.values()];
+    host.pending.clear();
+    if (!planned && members.length > 0) {
+      this.seam.logger.error({ host: host.name, resources: members }, why);
+      this.seam.emitHostExit({
+        resource: end?.kind === 'deadlock' ? end.resource : (members[0] ?? ''),
+        at: this.seam.now(),
+        host: host.name,
+        code: info.code,
+        signal: info.signal,
+        resources: members,
+        reason: why,
+      });
+      // Fail every resource that was in it. One whose online (or open) was in flight fails by
+      // that call's rejection below, so its online() rejects with the cause.
+      const attempting = new Set(pending.filter((c) => c.entryPoint === 'online' || c.entryPoint === 'open').map((c) => c.resource));
+      for (const name of members) if (!attempting.has(name)) this.seam.failResource(name, why);
+    }
+    const error = new ResmonError(why);
+    for (const call of pending) call.settle({ ok: false, error: encodeError(error) });
+  }
+}
+
+function describeExit(info: ExitInfo): string {
+  return info.signal ? `exited on ${info.signal}` : `exited with code ${info.code}`;
+}
+
+function describeEnd(end: HostEnd | null, info: ExitInfo): string {
+  switch (end?.kind) {
+    case 'deadlock':
+      return `was killed: ${end.entryPoint} of "${end.resource}" passed deadlockTimeout (${end.timeoutMs} ms)`;
+    case 'protocol':
+      return `was killed: it broke the host protocol (${end.detail})`;
+    case 'fatal':
+      return `died: ${reasonOf(end.error)}`;
+    case 'stop':
+      return 'was stopped';
+    default:
+      return `died: it ${describeExit(info)}${info.error ? ` (${reasonOf(info.error)})` : ''}`;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new Error(`the host did not load the module within ${ms} ms`));
+      }, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,233 @@
+/**
+ * The messages between the monitor and an isolation host (a worker thread or a child process),
+ * how values and errors cross, and the validation of what a host sends. A host is untrusted:
+ * anything it sends that does not fit here is a protocol violation, handled as the host failing.
+ */
+import { ResmonError } from '../errors.js';
+import type { EntryPoint } from '../types.js';
+
+/** What a host reports about a type module it loaded. */
+export interface TypeInfo {
+  name: string;
+  defaults: Record<string, unknown> | undefined;
+  /** Which optional entry points the plugin has. */
+  has: { validate: boolean; open: boolean; looksAlive: boolean; close: boolean };
+}
+
+/** An Error (or anything thrown) as it crosses the boundary. */
+export interface EncodedError {
+  $error: { name: string; message: string; stack?: string; code?: string | number; timeoutMs?: number };
+}
+
+// ---- monitor -> host ---------------------------------------------------------------------------
+
+export type MonitorMessage =
+  | { t: 'load'; typeId: number; module: string; exportName: string }
+  | { t: 'add'; resource: string; typeId: number; properties: unknown }
+  | { t: 'remove'; resource: string }
+  | { t: 'call'; id: number; resource: string; entryPoint: EntryPoint }
+  | { t: 'abort'; id: number; reason: EncodedError };
+
+// ---- host -> monitor ---------------------------------------------------------------------------
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type HostMessage =
+  | { t: 'ready' }
+  | { t: 'loaded'; typeId: number; info: TypeInfo }
+  | { t: 'loadFailed'; typeId: number; error: EncodedError }
+  | { t: 'result'; id: number; ok: true; value: unknown }
+  | { t: 'result'; id: number; ok: false; error: unknown }
+  | { t: 'progress'; id: number; message?: string }
+  | { t: 'failure'; id: number; resource: string; reason?: unknown }
+  | { t: 'log'; resource: string; entryPoint: EntryPoint; level: LogLevel; args: unknown[] }
+  | { t: 'fatal'; error: EncodedError };
+
+/** What the host is started with (workerData, or the first argument of a child process). */
+export interface HostInit {
+  /** Whether ctx.log lines should be sent (false when the monitor's logger is silent). */
+  log: boolean;
+}
+
+export const ENTRY_POINTS: readonly EntryPoint[] = ['open', 'online', 'offline', 'terminate', 'looksAlive', 'isAlive', 'close'];
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
+
+// ---- values and errors -------------------------------------------------------------------------
+
+/** Encodes anything a plugin threw or passed to reportFailure. */
+export function encodeError(value: unknown): EncodedError | unknown {
+  if (value instanceof Error) {
+    const { code, timeoutMs } = value as { code?: unknown; timeoutMs?: unknown };
+    const out: EncodedError['$error'] = { name: value.name, message: value.message };
+    if (typeof value.stack === 'string') out.stack = value.stack;
+    if (typeof code === 'string' || typeof code === 'number') out.code = code;
+    if (typeof timeoutMs === 'number') out.timeoutMs = timeoutMs;
+    return { $error: out };
+  }
+  return encodeValue(value);
+}
+
+/**
+ * Encodes a value returned by a plugin (a check's verdict): primitives cross as they are;
+ * objects, arrays and functions cross as empty stand-ins, enough for the monitor to say what
+ * came back ("returned a non-boolean (an object)") without cloning plugin state.
+ */
+export function encodeValue(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+    case 'bigint':
+      return value;
+    case 'symbol':
+      return { $symbol: value.toString() };
+    case 'function':
+      return { $function: true };
+    default:
+      if (value === null) return null;
+      if (value instanceof Error) return encodeError(value);
+      return Array.isArray(value) ? { $array: true } : { $object: true };
+  }
+}
+
+/** The monitor-side value of something encoded by `encodeValue`/`encodeError`. */
+export function decodeValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const record = value as Record<string, unknown>;
+  if ('$error' in record) return decodeError(record as unknown as EncodedError);
+  if ('$array' in record) return [];
+  if ('$function' in record) return () => {};
+  if ('$symbol' in record) return Symbol(String(record.$symbol).replace(/^Symbol\((.*)\)$/, '$1'));
+  return {};
+}
+
+/**
+ * An Error with the name, message, stack and code of the encoded one. Its class does not cross,
+ * but a resmon error comes back as a resmon error with the same code, so the guards
+ * (`isCallTimeoutError`, `isConfigError`, ...) recognise it on both sides.
+ */
+export function decodeError(encoded: EncodedError): Error {
+  const { name, message, stack, code, timeoutMs } = encoded.$error;
+  const error = typeof code === 'string' && code.startsWith('ERR_RESMON') ? new ResmonError(message) : new Error(message);
+  Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+  if (stack !== undefined) error.stack = stack;
+  if (code !== undefined) Object.defineProperty(error, 'code', { value: code, writable: true, configurable: true, enumerable: true });
+  if (timeoutMs !== undefined) Object.defineProperty(error, 'timeoutMs', { value: timeoutMs, enumerable: true });
+  return error;
+}
+
+/** Log arguments: Errors become plain objects; what cannot be cloned becomes its string form. */
+export function encodeLogArgs(args: unknown[]): unknown[] {
+  return args.map((arg) => {
+    if (arg instanceof Error) return { name: arg.name, message: arg.message, stack: arg.stack };
+    if (typeof arg === 'object' && arg !== null && !Array.isArray(arg)) {
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(arg)) {
+        out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+      }
+      try {
+        structuredClone(out);
+        return out;
+      } catch {
+        return String(arg);
+      }
+    }
+    try {
+      structuredClone(arg);
+      return arg;
+    } catch {
+      return String(arg);
+    }
+  });
+}
+
+// ---- validation --------------------------------------------------------------------------------
+
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function isEncodedError(v: unknown): v is EncodedError {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = (v as { $error?: unknown }).$error;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { name?: unknown }).name === 'string' &&
+    typeof (e as { message?: unknown }).message === 'string'
+  );
+}
+
+function isTypeInfo(v: unknown): v is TypeInfo {
+  if (typeof v !== 'object' || v === null) return false;
+  const { name, defaults, has } = v as Record<string, unknown>;
+  if (typeof name !== 'string' || name.length === 0) return false;
+  if (defaults !== undefined && (typeof defaults !== 'object' || defaults === null)) return false;
+  if (typeof has !== 'object' || has === null) return false;
+  return ['validate', 'open', 'looksAlive', 'close'].every((k) => typeof (has as Record<string, unknown>)[k] === 'boolean');
+}
+
+/**
+ * Checks a message from a host. Returns the typed message, or a string that says what is wrong
+ * with it (the caller treats the host as failed).
+ */
+export function parseHostMessage(raw: unknown): HostMessage | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'a message must be an object';
+  const m = raw as Record<string, unknown>;
+  switch (m.t) {
+    case 'ready':
+      return { t: 'ready' };
+    case 'loaded':
+      if (!isId(m.typeId) || !isTypeInfo(m.info)) return '"loaded" needs typeId and info { name, defaults?, has }';
+      return { t: 'loaded', typeId: m.typeId, info: m.info };
+    case 'loadFailed':
+      if (!isId(m.typeId) || !isEncodedError(m.error)) return '"loadFailed" needs typeId and an encoded error';
+      return { t: 'loadFailed', typeId: m.typeId, error: m.error };
+    case 'result':
+      if (!isId(m.id) || typeof m.ok !== 'boolean') return '"result" needs id and ok';
+      return m.ok ? { t: 'result', id: m.id, ok: true, value: m.value } : { t: 'result', id: m.id, ok: false, error: m.error };
+    case 'progress':
+      if (!isId(m.id) || (m.message !== undefined && typeof m.message !== 'string')) return '"progress" needs id and an optional string message';
+      return m.message === undefined ? { t: 'progress', id: m.id } : { t: 'progress', id: m.id, message: m.message };
+    case 'failure':
+      if (!isId(m.id) || typeof m.resource !== 'string') return '"failure" needs id and resource';
+      return 'reason' in m ? { t: 'failure', id: m.id, resource: m.resource, reason: m.reason } : { t: 'failure', id: m.id, resource: m.resource };
+    case 'log':
+      if (
+        typeof m.resource !== 'string' ||
+        !ENTRY_POINTS.includes(m.entryPoint as EntryPoint) ||
+        typeof m.level !== 'string' ||
+        !LEVELS.includes(m.level) ||
+        !Array.isArray(m.args)
+      ) {
+        return '"log" needs resource, entryPoint, a level (debug, info, warn, error) and args';
+      }
+      return { t: 'log', resource: m.resource, entryPoint: m.entryPoint as EntryPoint, level: m.level as LogLevel, args: m.args };
+    case 'fatal':
+      if (!isEncodedError(m.error)) return '"fatal" needs an encoded error';
+      return { t: 'fatal', error: m.error };
+    default:
+      return `unknown message type ${typeof m.t === 'string' ? JSON.stringify(m.t.slice(0, 40)) : typeof m.t}`;
+  }
+}
+
+/** Checks a message from the monitor (inside the host). */
+export function parseMonitorMessage(raw: unknown): MonitorMessage | string {
+  if (typeof raw !== 'object' || raw === null) return 'a message must be an object';
+  const m = raw as Record<string, unknown>;
+  switch (m.t) {
+    case 'load':
+      return isId(m.typeId) && typeof m.module === 'string' && typeof m.exportName === 'string' ? (m as MonitorMessage) : 'bad "load"';
+    case 'add':
+      return typeof m.resource === 'string' && isId(m.typeId) ? (m as MonitorMessage) : 'bad "add"';
+    case 'remove':
+      return typeof m.resource === 'string' ? (m as MonitorMessage) : 'bad "remove"';
+    case 'call':
+      return isId(m.id) && typeof m.resource === 'string' && ENTRY_POINTS.includes(m.entryPoint as EntryPoint)
+        ? (m as MonitorMessage)
+        : 'bad "call"';
+    case 'abort':
+      return isId(m.id) && isEncodedError(m.reason) ? (m as MonitorMessage) : 'bad "abort"';
+    default:
+      return 'unknown message type';
+  }
+}

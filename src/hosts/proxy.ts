@@ -1,0 +1,36 @@
+import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
+import type { TypeInfo } from './protocol.js';
+
+type Ctx = ResourceContext<unknown, unknown>;
+
+/**
+ * The monitor-side stand-in of a hosted type: the same name, defaults and entry points as the
+ * plugin, each of which calls the plugin in its host. `validate` here only checks that the
+ * properties can cross into a host; the plugin's own `validate` runs in the host, before the
+ * resource's first call there (a rejection fails that call with a `ConfigError`).
+ */
+export function hostedProxy(info: TypeInfo, call: (ctx: Ctx, entryPoint: EntryPoint) => Promise<unknown>): ResourceType<unknown, unknown> {
+  const type: {
+    -readonly [K in keyof ResourceType<unknown, unknown>]: ResourceType<unknown, unknown>[K];
+  } = {
+    name: info.name,
+    validate: (properties: unknown) => {
+      try {
+        structuredClone(properties);
+      } catch (error) {
+        throw new Error(`they must be structured-cloneable to reach a ${'host'} (${error instanceof Error ? error.message : String(error)})`);
+      }
+      return properties;
+    },
+    online: (ctx) => call(ctx, 'online') as Promise<void>,
+    offline: (ctx) => call(ctx, 'offline') as Promise<void>,
+    terminate: (ctx) => call(ctx, 'terminate') as Promise<void>,
+    isAlive: (ctx) => call(ctx, 'isAlive') as Promise<boolean>,
+  };
+  if (info.defaults) type.defaults = info.defaults;
+  // The handle stays in the host: the monitor side sees `undefined`.
+  if (info.has.open) type.open = (ctx) => call(ctx as Ctx, 'open') as Promise<undefined>;
+  if (info.has.looksAlive) type.looksAlive = (ctx) => call(ctx, 'looksAlive') as Promise<boolean>;
+  if (info.has.close) type.close = (ctx) => call(ctx, 'close') as Promise<void>;
+  return type;
+}
