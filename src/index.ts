@@ -1,4 +1,5 @@
 export { ResourceMonitor, type ResourceMonitorOptions, type WaitForOptions } from './monitor.js';
+export type { HostedTypeSpec, HostResourceLimits, Isolation } from './hosts/spec.js';
 export type {
   CheckKind,
   CheckResult,
