@@ -1,0 +1,33 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const example = (file: string) => run(process.execPath, ['--import', 'tsx', `examples/${file}`], { cwd: root, timeout: 60_000 });
+
+describe('the examples run as the README shows them', () => {
+  it('quickstart: a type written from scratch goes online, is polled, goes offline', async () => {
+    const { stdout } = await example('quickstart.ts');
+    expect(stdout).toContain('echo: offline -> online-pending (online() called)');
+    expect(stdout).toMatch(/echo: looksAlive ok/);
+    expect(stdout).toMatch(/echo: isAlive ok/);
+    expect(stdout).toContain('echo is healthy');
+    expect(stdout.trim().split('\n').at(-1)).toBe('echo: offline-pending -> offline (offline completed)');
+  }, 60_000);
+
+  it('demo: detects the killed, frozen and crash-looping servers, restarts two and escalates one', async () => {
+    const { stdout } = await example('demo.ts');
+    expect(stdout).toMatch(/web {5}looksAlive failed: returned false/);
+    expect(stdout).toMatch(/web {5}failed -> online-pending {2}\(restart 1/);
+    expect(stdout).toMatch(/frozen {2}isAlive passed its 1500 ms deadline/);
+    expect(stdout).toMatch(/frozen {2}failed -> online-pending/);
+    expect(stdout).toMatch(/crashy {2}online -> failed {2}\(reportFailure: server exited \(code 1\)\)/);
+    expect(stdout).toMatch(/crashy {2}ESCALATED/);
+    expect(stdout).toMatch(/^ {2}web +online/m);
+    expect(stdout).toMatch(/^ {2}frozen +online/m);
+    expect(stdout).toMatch(/^ {2}crashy +failed/m);
+    expect(stdout).toMatch(/^done:/m);
+  }, 60_000);
+});
