@@ -238,6 +238,31 @@ describe('restart policy', () => {
     await monitor.close();
   });
 
+  it("follows the README's worked timeline", async () => {
+    const { state, rec } = flaky();
+    const { monitor, of, transitions } = recordedMonitor({
+      defaults: { ...base, restartThreshold: 2, restartPeriod: 60_000, restartDelay: 500, restartBackoff: 2, retryPeriodOnFailure: 3_600_000 },
+    });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'flaky' });
+    await monitor.online('a');
+    await vi.advanceTimersByTimeAsync(999);
+    state.broken = true;
+    await vi.advanceTimersByTimeAsync(3_501); // t = 4 500
+    expect(of('restartScheduled').map((e) => `${e.at} ${e.delayMs} ${e.retry}`)).toEqual(['1000 500 false', '2500 1000 false', '4500 3600000 true']);
+    expect(of('escalated')).toMatchObject([{ at: 4_500, restarts: 2 }]);
+    state.broken = false;
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(transitions().filter((t) => t.includes('online-pending->online'))).toEqual([
+      '0 online-pending->online',
+      '1500 online-pending->online',
+      '3500 online-pending->online',
+      '3604500 online-pending->online',
+    ]);
+    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 2 });
+    await monitor.close();
+  });
+
   it('restarts 10,000 resources that fail in one tick, every one back online', async () => {
     // Real timers: this is about the monitor under load, not about exact times (the event-loop
     // delay meanwhile is measured by bench/, not asserted here).
