@@ -7,7 +7,8 @@ export function recordedMonitor(options: ResourceMonitorOptions = {}) {
   const monitor = new ResourceMonitor(options);
   const events: Recorded[] = [];
   for (const name of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit'] as const) {
-    monitor.on(name, (payload: never) => events.push({ event: name, ...(payload as object) } as Recorded));
+    const record = (payload: object) => void events.push({ event: name, ...payload } as Recorded);
+    monitor.on(name, record as never);
   }
   const of = <K extends keyof ResourceMonitorEvents>(name: K) =>
     events.filter((e): e is Extract<Recorded, { event: K }> => e.event === name);
