@@ -1,0 +1,80 @@
+import { ConfigFileError } from '../config/file.js';
+import { openConfig } from '../config/open.js';
+import { reasonOf } from '../errors.js';
+import { parseCommand, UsageError } from './args.js';
+import { JsonView } from './json-view.js';
+import { commands } from './main.js';
+import { TableView } from './table-view.js';
+import type { View } from './view.js';
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * `resmon run <config>`: builds the monitor from the file, brings every resource online and
+ * keeps them there (the restart policy does the keeping). On a terminal it shows a live
+ * status table; otherwise, or with `--json`, one JSON line per event on stdout.
+ *
+ * SIGINT or SIGTERM: a graceful `close()` (every resource offline), exit 0. A second signal
+ * while that runs: every process group is killed at once, exit 130.
+ */
+export async function runMain(argv: string[]): Promise<number> {
+  let file: string;
+  let flags: { json: boolean; verbose: boolean };
+  try {
+    ({ file, flags } = parseCommand(argv, { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, commands.run!.usage));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`resmon run: ${error.message}\n`);
+    return 2;
+  }
+  const write = (line: string) => void process.stdout.write(line);
+  const view: View =
+    !flags.json && process.stdout.isTTY ? new TableView(process.stdout, file, flags.verbose) : new JsonView(write, flags.verbose);
+
+  let opened;
+  try {
+    opened = await openConfig(file, { logger: view.logger, mode: 'run' });
+  } catch (error) {
+    view.stop();
+    if (!(error instanceof ConfigFileError)) throw error;
+    for (const e of error.errors) process.stderr.write(`${e.message}\n`);
+    process.stderr.write(`${file}: ${error.errors.length} error${error.errors.length === 1 ? '' : 's'}; nothing was started\n`);
+    return 1;
+  }
+  const { monitor, processType, resources } = opened;
+  view.attach(monitor);
+
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const code = await new Promise<number>((resolve) => {
+    let signals = 0;
+    onSignal = (signal) => {
+      signals++;
+      if (signals === 1) {
+        view.note('signal', `${signal}: taking every resource offline (send it again to kill them at once)`, { signal, action: 'close' });
+        monitor.close().then(
+          () => resolve(0),
+          (error: unknown) => {
+            view.note('error', `close failed: ${reasonOf(error)}`);
+            resolve(1);
+          },
+        );
+      } else {
+        view.note('signal', `${signal} again: killing every process group`, { signal, action: 'kill' });
+        processType.killAll();
+        resolve(130);
+      }
+    };
+    for (const signal of SIGNALS) process.on(signal, onSignal);
+    view.note('started', `${resources.length} resource${resources.length === 1 ? '' : 's'} from ${file}`, { file, pid: process.pid, resources });
+    for (const name of resources) {
+      monitor.online(name).catch((error: unknown) => {
+        // The state change already says why; the restart policy takes it from here.
+        view.logger.debug({ resource: name }, `online failed: ${reasonOf(error)}`);
+      });
+    }
+  });
+  for (const signal of SIGNALS) process.off(signal, onSignal);
+  view.note('exit', `exiting with code ${code}`, { code });
+  view.stop();
+  return code;
+}

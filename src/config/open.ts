@@ -1,0 +1,160 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createProcessType, type ProcessResourceType } from '../builtins/process.js';
+import { httpType } from '../builtins/http.js';
+import { tcpType } from '../builtins/tcp.js';
+import { type ConfigError, isConfigError, isDuplicateError, isUnknownTypeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { ResourceMonitor } from '../monitor.js';
+import { ConfigFileError, type ConfigPath, type ParsedFile, parsePath, readConfigFile, ruleOf } from './file.js';
+import { checkShape, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
+
+/** How {@link openConfig} builds the monitor. */
+export interface OpenConfigOptions {
+  /** The monitor's logger. */
+  logger?: Logger;
+  /**
+   * `'validate'`: import every `types` module inline (no host starts) so each resource's
+   * properties go through its type's own `validate`. `'run'`: register each module with the
+   * isolation the file asks for (a hosted type then checks properties in its host, at the
+   * resource's first call).
+   * @default 'run'
+   */
+  mode?: 'run' | 'validate';
+}
+
+/** A monitor built from a config file: every type registered, every resource added, none started. */
+export interface OpenedConfig {
+  /** The file as named. */
+  readonly file: string;
+  readonly monitor: ResourceMonitor;
+  /** This monitor's own `process` type (for `output()` and `killAll()`). */
+  readonly processType: ProcessResourceType;
+  /** The resources, in file order. */
+  readonly resources: string[];
+}
+
+/**
+ * Reads a config file (DESIGN §10) and builds a monitor from it: monitor defaults, the built-in
+ * types, the `types` modules, every resource. Nothing is started. Throws `ConfigFileError`
+ * listing every problem, each naming the file, the line, the path inside the file
+ * (`resources[2].policy.restartDelay`) and the rule; no monitor is left open then.
+ */
+export async function openConfig(file: string, options: OpenConfigOptions = {}): Promise<OpenedConfig> {
+  const parsed = await readConfigFile(file);
+  const shape = checkShape(parsed);
+  const errors = shape.errors;
+  const processType = createProcessType();
+  const monitor = new ResourceMonitor({ defaults: shape.defaults, ...(options.logger ? { logger: options.logger } : {}) });
+  let modules = 0;
+  monitor.registerType(processType);
+  monitor.registerType(httpType);
+  monitor.registerType(tcpType);
+  const dir = path.dirname(path.resolve(file));
+  for (const type of shape.types) {
+    if (await registerModule(monitor, type, dir, options.mode ?? 'run', parsed, errors)) modules++;
+  }
+  const added: string[] = [];
+  const known = `process, http, tcp${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
+  for (const resource of shape.resources) {
+    if (addResource(monitor, resource, dir, known, parsed, errors)) added.push(resource.entry.name);
+  }
+  if (errors.length > 0) {
+    await monitor.close();
+    errors.sort((a, b) => order(a) - order(b));
+    throw new ConfigFileError(file, errors);
+  }
+  return { file, monitor, processType, resources: added };
+}
+
+/** Sorts errors by their line in the file (the context ends in `:line:col`). */
+function order(error: ConfigError): number {
+  const match = /:(\d+):(\d+): /.exec(error.message);
+  return match ? Number(match[1]) * 10_000 + Number(match[2]) : 0;
+}
+
+/** The module of a `types` entry as an absolute path or URL: relative paths resolve against the config file. */
+function resolveModule(module: string, dir: string): string {
+  if (module.startsWith('file:')) return module;
+  if (path.isAbsolute(module) || module.startsWith('./') || module.startsWith('../')) return pathToFileURL(path.resolve(dir, module)).href;
+  return pathToFileURL(createRequire(path.join(dir, 'resmon.config')).resolve(module)).href;
+}
+
+async function registerModule(
+  monitor: ResourceMonitor,
+  { index, entry }: Indexed<ConfigTypeEntry>,
+  dir: string,
+  mode: 'run' | 'validate',
+  parsed: ParsedFile,
+  errors: ConfigError[],
+): Promise<boolean> {
+  const at: ConfigPath = ['types', index];
+  let module: string;
+  try {
+    module = resolveModule(entry.module, dir);
+  } catch (error) {
+    errors.push(parsed.error([...at, 'module'], entry.module, `cannot be resolved from ${dir}: ${(error as Error).message.split('\n')[0]}`));
+    return false;
+  }
+  const isolation = mode === 'validate' ? 'inline' : (entry.isolation ?? 'inline');
+  const spec = { ...entry, module, isolation };
+  try {
+    await monitor.registerType(spec);
+    return true;
+  } catch (error) {
+    if (isConfigError(error)) {
+      const field = error.field;
+      const own = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'].some((k) => field === k || field.startsWith(`${k}.`));
+      errors.push(
+        own
+          ? parsed.error([...at, ...parsePath(field)], entry[field as keyof ConfigTypeEntry] ?? error.value, ruleOf(error), error)
+          : parsed.error(at, entry.module, `does not export a valid resource type: ${field} ${ruleOf(error)}`, error),
+      );
+    } else if (isDuplicateError(error)) {
+      errors.push(parsed.error(at, entry.module, `registers a type whose name is taken: ${error.message}`, error));
+    } else {
+      errors.push(parsed.error([...at, 'module'], entry.module, `could not be loaded: ${(error as Error)?.message?.split('\n')[0] ?? String(error)}`, error));
+    }
+    return false;
+  }
+}
+
+function addResource(
+  monitor: ResourceMonitor,
+  { index, entry }: Indexed<ConfigResourceEntry>,
+  dir: string,
+  known: string,
+  parsed: ParsedFile,
+  errors: ConfigError[],
+): boolean {
+  const at: ConfigPath = ['resources', index];
+  let properties: Record<string, unknown> | undefined = entry.properties;
+  if (entry.type === 'process') {
+    // A process runs in the config file's directory unless its cwd says otherwise (relative to the file).
+    const cwd = properties?.cwd;
+    if (cwd === undefined || typeof cwd === 'string') properties = { ...properties, cwd: path.resolve(dir, cwd ?? '.') };
+  }
+  try {
+    monitor.addResource({
+      name: entry.name,
+      type: entry.type,
+      ...(properties !== undefined ? { properties } : {}),
+      ...(entry.policy !== undefined ? { policy: entry.policy } : {}),
+    });
+    return true;
+  } catch (error) {
+    if (isUnknownTypeError(error)) {
+      errors.push(parsed.error([...at, 'type'], entry.type, `is not a known type (known: ${known})`, error));
+    } else if (isConfigError(error) && error.field === 'properties' && isConfigError(error.cause)) {
+      const cause = error.cause;
+      errors.push(parsed.error([...at, 'properties', ...parsePath(cause.field)], cause.value, ruleOf(cause), error));
+    } else if (isConfigError(error)) {
+      const value = error.field === 'properties' ? entry.properties : error.value;
+      errors.push(parsed.error([...at, ...parsePath(error.field)], value, ruleOf(error), error));
+    } else {
+      errors.push(parsed.error(at, entry.name, `cannot be added: ${(error as Error)?.message ?? String(error)}`, error));
+    }
+    return false;
+  }
+}

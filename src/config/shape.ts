@@ -1,0 +1,142 @@
+import { isConfigError } from '../errors.js';
+import type { Isolation } from '../hosts/spec.js';
+import { type ResourcePolicy, validatePolicy } from '../policy.js';
+import type { ConfigPath, ParsedFile } from './file.js';
+import { parsePath, ruleOf } from './file.js';
+import type { ConfigError } from '../errors.js';
+
+/**
+ * A plugin module named in the config file's `types` list: what `registerType({ module,
+ * exportName, isolation })` takes.
+ */
+export interface ConfigTypeEntry {
+  /** A path relative to the config file (or absolute, or a `file:` URL), or a package name. */
+  module: string;
+  /** The export that holds the type. @default 'default' */
+  exportName?: string;
+  /** `inline`, `worker` or `process` (DESIGN §7). @default 'inline' */
+  isolation?: Isolation;
+  /** Heap limits of the host (worker and process isolation). */
+  resourceLimits?: Record<string, number>;
+  /** Extra Node options for the host (worker and process isolation). */
+  execArgv?: string[];
+}
+
+/** A resource in the config file: what `addResource` takes. */
+export interface ConfigResourceEntry {
+  /** Unique in the file. */
+  name: string;
+  /** A built-in type (`process`, `http`, `tcp`) or one a `types` module registers. */
+  type: string;
+  /** The type's properties. */
+  properties?: Record<string, unknown>;
+  /** The resource's own policy (DESIGN §4). */
+  policy?: Partial<ResourcePolicy>;
+}
+
+/** The shape of a `resmon run` config file (DESIGN §10), YAML or JSON. */
+export interface ResmonConfig {
+  /** Monitor-wide policy defaults. */
+  defaults?: Partial<ResourcePolicy>;
+  /** Plugin modules beyond the built-in types. */
+  types?: ConfigTypeEntry[];
+  /** The resources to bring online and keep there. */
+  resources: ConfigResourceEntry[];
+}
+
+/** An entry of the file, with its index there. */
+export interface Indexed<T> {
+  readonly index: number;
+  readonly entry: T;
+}
+
+/** What {@link checkShape} found: the entries whose shape is right, and an error for each that is not. */
+export interface CheckedShape {
+  defaults: Partial<ResourcePolicy>;
+  types: Indexed<ConfigTypeEntry>[];
+  resources: Indexed<ConfigResourceEntry>[];
+  errors: ConfigError[];
+}
+
+const TOP = ['defaults', 'types', 'resources'];
+const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
+const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy'];
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks the structure of a parsed config file: the top-level keys, `defaults` (policy rules),
+ * each `types` entry and each resource's name, type, properties and policy. Collects every
+ * error (one per entry at most) instead of stopping at the first.
+ */
+export function checkShape(parsed: ParsedFile): CheckedShape {
+  const errors: ConfigError[] = [];
+  const out: CheckedShape = { defaults: {}, types: [], resources: [], errors };
+  const err = (path: ConfigPath, value: unknown, rule: string) => errors.push(parsed.error(path, value, rule));
+  const data = parsed.data;
+  if (!isObject(data)) {
+    err([], data, 'must be a mapping with `resources` (and optionally `defaults` and `types`)');
+    return out;
+  }
+  for (const key of Object.keys(data)) {
+    if (!TOP.includes(key)) err([key], data[key], `is not a top-level field (known: ${TOP.join(', ')})`);
+  }
+  try {
+    out.defaults = validatePolicy(data.defaults, parsed.file, 'defaults');
+  } catch (error) {
+    if (!isConfigError(error)) throw error;
+    err(parsePath(error.field), error.value, ruleOf(error));
+  }
+  if (data.types !== undefined) {
+    if (!Array.isArray(data.types)) err(['types'], data.types, 'must be a list of { module, exportName?, isolation? }');
+    else data.types.forEach((entry, index) => checkType(entry, index));
+  }
+  if (!Array.isArray(data.resources) || data.resources.length === 0) {
+    err(['resources'], data.resources, 'must be a non-empty list of { name, type, properties?, policy? }');
+  } else {
+    const names = new Map<string, number>();
+    data.resources.forEach((entry, index) => checkResource(entry, index, names));
+  }
+  return out;
+
+  function checkType(entry: unknown, index: number): void {
+    const at = ['types', index];
+    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { module, exportName?, isolation? }');
+    const unknown = Object.keys(entry).find((k) => !TYPE_KEYS.includes(k));
+    if (unknown) return void err([...at, unknown], entry[unknown], `is not a field of a type entry (known: ${TYPE_KEYS.join(', ')})`);
+    if (typeof entry.module !== 'string' || entry.module.length === 0) {
+      return void err([...at, 'module'], entry.module, 'is required: a path relative to the config file, or a package name');
+    }
+    if (entry.exportName !== undefined && (typeof entry.exportName !== 'string' || entry.exportName.length === 0)) {
+      return void err([...at, 'exportName'], entry.exportName, 'must be a non-empty string');
+    }
+    if (entry.isolation !== undefined && !['inline', 'worker', 'process'].includes(entry.isolation as string)) {
+      return void err([...at, 'isolation'], entry.isolation, "must be 'inline', 'worker' or 'process'");
+    }
+    out.types.push({ index, entry: entry as unknown as ConfigTypeEntry });
+  }
+
+  function checkResource(entry: unknown, index: number, names: Map<string, number>): void {
+    const at = ['resources', index];
+    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy? }');
+    const unknown = Object.keys(entry).find((k) => !RESOURCE_KEYS.includes(k));
+    if (unknown) return void err([...at, unknown], entry[unknown], `is not a field of a resource (known: ${RESOURCE_KEYS.join(', ')})`);
+    if (typeof entry.name !== 'string' || entry.name.length === 0) return void err([...at, 'name'], entry.name, 'is required: a non-empty string');
+    const first = names.get(entry.name);
+    if (first !== undefined) return void err([...at, 'name'], entry.name, `is already the name of resources[${first}]; names must be unique`);
+    names.set(entry.name, index);
+    if (typeof entry.type !== 'string' || entry.type.length === 0) {
+      return void err([...at, 'type'], entry.type, 'is required: process, http, tcp, or a type from `types`');
+    }
+    if (entry.properties !== undefined && !isObject(entry.properties)) {
+      return void err([...at, 'properties'], entry.properties, 'must be a mapping');
+    }
+    try {
+      validatePolicy(entry.policy, parsed.file, 'policy');
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      return void err([...at, ...parsePath(error.field)], error.value, ruleOf(error));
+    }
+    out.resources.push({ index, entry: entry as unknown as ConfigResourceEntry });
+  }
+}
