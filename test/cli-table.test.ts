@@ -1,0 +1,156 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ResourceMonitor, type ResourceStatus } from 'resmon';
+import { JsonView } from '../src/cli/json-view.js';
+import { formatDuration, renderFrame } from '../src/cli/table.js';
+import { TableView } from '../src/cli/table-view.js';
+import { recordingType } from './helpers/recording.js';
+
+const status = (over: Partial<ResourceStatus>): ResourceStatus => ({
+  name: 'web',
+  type: 'process',
+  state: 'online',
+  generation: 1,
+  since: 0,
+  lastChecks: { looksAlive: null, isAlive: null },
+  restarts: { inWindow: 0, total: 0 },
+  nextRestartAt: null,
+  host: null,
+  ...over,
+});
+
+describe('the status table', () => {
+  it('formats durations the way a person reads them', () => {
+    expect([0, 999, 59_000, 61_000, 3_600_000 + 7 * 60_000, 3 * 86_400_000 + 4 * 3_600_000].map(formatDuration)).toEqual([
+      '0s',
+      '0s',
+      '59s',
+      '1m01s',
+      '1h07m',
+      '3d04h',
+    ]);
+  });
+
+  it('shows state, since, the last checks with their durations, restarts, the next restart and progress', () => {
+    const now = 100_000;
+    const lines = renderFrame(
+      {
+        title: 'resmon.yaml',
+        status: 'Ctrl-C: stop',
+        now,
+        recent: ['00:01:40 web: online -> failed (isAlive threw: boom)'],
+        notes: new Map([
+          ['db', { progress: 'waiting for tcp 127.0.0.1:5432 (try 3): refused', reason: 'online() called' }],
+          ['web', { reason: 'isAlive threw: boom' }],
+        ]),
+        statuses: [
+          status({
+            state: 'failed',
+            since: now - 2_000,
+            lastChecks: {
+              looksAlive: { ok: true, at: now - 3_000, durationMs: 0.4, reason: null },
+              isAlive: { ok: false, at: now - 2_000, durationMs: 2_001, reason: 'boom' },
+            },
+            restarts: { inWindow: 1, total: 4 },
+            nextRestartAt: now + 4_500,
+          }),
+          status({ name: 'db', type: 'tcp', state: 'online-pending', since: now - 65_000 }),
+        ],
+      },
+      { columns: 200, rows: 40, color: false },
+    );
+    expect(lines).toEqual([
+      'resmon: resmon.yaml: 2 resources, 00:01:40 UTC',
+      'Ctrl-C: stop',
+      '',
+      'NAME  TYPE     STATE           SINCE  LOOKSALIVE  ISALIVE      RESTARTS  NEXT RESTART  INFO',
+      'web   process  failed          2s     ok 0ms      FAIL 2001ms  1 (4)     in 5s         isAlive threw: boom',
+      'db    tcp      online-pending  1m05s  -           -            0 (0)     -             waiting for tcp 127.0.0.1:5432 (try 3): refused',
+      '',
+      'RECENT',
+      '00:01:40 web: online -> failed (isAlive threw: boom)',
+    ]);
+  });
+
+  it('fits every line in the terminal width and the frame in its height', () => {
+    const lines = renderFrame(
+      {
+        title: 'a-config-file-with-a-long-name.yaml',
+        status: 'x',
+        now: 0,
+        recent: Array.from({ length: 30 }, (_, i) => `event ${i} ${'-'.repeat(100)}`),
+        notes: new Map([['web', { reason: 'a reason that is much too long to fit in the INFO column of a narrow terminal' }]]),
+        statuses: [status({})],
+      },
+      { columns: 90, rows: 12, color: false },
+    );
+    expect(lines.length).toBeLessThanOrEqual(11);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(89);
+    expect(lines[4]).toMatch(/^web +process +online +0s +- +- +0 \(0\) +- +a reason th.*…$/);
+    expect(lines.at(-1)).toMatch(/^event 29 -+…$/);
+  });
+
+  it('colours the state when asked', () => {
+    const [, , , , row] = renderFrame(
+      { title: 't', status: '', now: 0, recent: [], notes: new Map(), statuses: [status({ state: 'failed' })] },
+      { columns: 120, rows: 40, color: true },
+    );
+    expect(row).toContain('\x1b[31mfailed');
+  });
+});
+
+describe('the terminal view', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('redraws in place: cursor up over the last frame, clear down, new frame', async () => {
+    const writes: string[] = [];
+    const term = { columns: 120, rows: 30, write: (s: string) => writes.push(s) };
+    const view = new TableView(term, 'cfg.yaml', false, false);
+    const rec = recordingType('rec');
+    const monitor = new ResourceMonitor({ logger: view.logger });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    view.attach(monitor);
+    expect(writes[0]).toBe('\x1b[?25l');
+    const first = writes[1] as string;
+    expect(first.startsWith('\x1b[J')).toBe(true);
+    const height = first.split('\n').length - 1;
+    await monitor.online('a');
+    await vi.advanceTimersByTimeAsync(50);
+    const second = writes[2] as string;
+    expect(second.startsWith(`\x1b[${height}A\r\x1b[J`)).toBe(true);
+    expect(second).toMatch(/\na +rec +online +0s/);
+    expect(second).toMatch(/a: offline -> online-pending \(online\(\) called\)/);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(writes[3]).toMatch(/\na +rec +online +1s/);
+    await monitor.close();
+    view.stop();
+    expect(writes.at(-1)).toBe('\x1b[?25h');
+    expect(writes.at(-2)).toMatch(/\na +rec +offline .*monitor closed/);
+    const count = writes.length;
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(writes.length).toBe(count);
+  });
+});
+
+describe('the JSON view', () => {
+  it('writes one JSON object per line for events, logs and notes', async () => {
+    const out: string[] = [];
+    const view = new JsonView((line) => out.push(line), false);
+    const rec = recordingType('rec', { online: (ctx) => ctx.reportProgress('half way') });
+    const monitor = new ResourceMonitor({ logger: view.logger });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    view.attach(monitor);
+    view.note('started', '1 resource', { resources: ['a'] });
+    await monitor.online('a');
+    view.logger.info({ resource: 'a', stream: 'stdout', err: new Error('x') }, 'hello');
+    view.logger.debug('not shown without --verbose');
+    await monitor.close();
+    expect(out.every((l) => l.endsWith('\n') && !l.slice(0, -1).includes('\n'))).toBe(true);
+    const lines = out.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.event)).toEqual(['started', 'stateChange', 'progress', 'stateChange', 'log', 'stateChange', 'stateChange']);
+    expect(lines[2]).toMatchObject({ resource: 'a', entryPoint: 'online', message: 'half way' });
+    expect(lines[4]).toMatchObject({ level: 'info', resource: 'a', stream: 'stdout', msg: 'hello', err: { name: 'Error', message: 'x' } });
+  });
+});
