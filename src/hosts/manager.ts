@@ -74,6 +74,8 @@ export class HostManager implements HostOwner {
   private readonly slots = new Map<string, Slot>();
   private readonly hosts = new Set<Host>();
   private closing: Promise<void> | null = null;
+  /** Set at the start of close(): no host starts or is replaced any more. */
+  private closed = false;
 
   constructor(private readonly seam: HostSeam) {}
 
@@ -82,7 +84,7 @@ export class HostManager implements HostOwner {
    * not export a valid type, fails here) and returns its binding. No host is left running.
    */
   async register(spec: CheckedSpec): Promise<TypeBinding> {
-    if (this.closing) throw new MonitorClosedError('registerType()');
+    if (this.closed) throw new MonitorClosedError('registerType()');
     if (spec.isolation === 'inline') throw new Error('resmon: inline types are not hosted');
     const kind = spec.isolation;
     const options: TransportOptions = {
@@ -98,7 +100,7 @@ export class HostManager implements HostOwner {
         probe.kill({ kind: 'protocol', detail: `did not load the module within ${LOAD_TIMEOUT_MS} ms` }),
       );
     } catch (error) {
-      if (this.closing) throw new MonitorClosedError('registerType()');
+      if (this.closed) throw new MonitorClosedError('registerType()');
       const end = probe.end;
       const exit = probe.exit;
       const why =
@@ -116,7 +118,7 @@ export class HostManager implements HostOwner {
     } finally {
       await probe.kill({ kind: 'stop' }, false);
     }
-    if (this.closing) throw new MonitorClosedError('registerType()');
+    if (this.closed) throw new MonitorClosedError('registerType()');
     validatePolicy(info.defaults, `registerType() type "${info.name}"`, 'type.defaults');
     const hostKey = `${kind}|${JSON.stringify(spec.resourceLimits ?? {})}|${JSON.stringify(spec.execArgv)}`;
     const hosted: HostedType = { id, spec, kind, hostKey, options, info };
@@ -132,8 +134,11 @@ export class HostManager implements HostOwner {
 
   /** Ends every host (planned: no hostExit, nothing failed) and waits until all have exited. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await Promise.all(Array.from(this.hosts, (host) => host.kill({ kind: 'stop' }, false)));
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.closing = (async () => {
+      const hosts = [...this.hosts];
+      await Promise.all(hosts.map((host) => host.kill({ kind: 'stop' }, false)));
       this.groups.clear();
       this.slots.clear();
     })();
@@ -213,7 +218,7 @@ export class HostManager implements HostOwner {
   private call(ctx: ResourceContext<unknown, unknown>, entryPoint: EntryPoint): Promise<unknown> {
     const slot = this.slots.get(ctx.resource);
     if (!slot) return Promise.reject(new ResmonError(`resource "${ctx.resource}" is not placed in any host`));
-    if (this.closing) return Promise.reject(new MonitorClosedError(`${entryPoint}("${ctx.resource}")`));
+    if (this.closed) return Promise.reject(new MonitorClosedError(`${entryPoint}("${ctx.resource}")`));
     slot.logs[entryPoint] = ctx.log;
     if (slot.type.info.has.open && STOPS.has(entryPoint) && !slot.group.host?.members.has(slot.name)) {
       // Not opened in the current host (its handle died with an earlier one): nothing to stop
@@ -302,7 +307,7 @@ export class HostManager implements HostOwner {
     const members = [...host.members];
     // Its groups get a new host, started by their next call.
     for (const group of this.groups.values()) {
-      if (group.host === host) group.host = group.slots.size > 0 && !this.closing ? this.newHost(group.kind, group.options) : null;
+      if (group.host === host) group.host = group.slots.size > 0 && !this.closed ? this.newHost(group.kind, group.options) : null;
     }
     const end = host.end;
     const planned = end?.kind === 'stop' || !host.started;
