@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigFileError } from '../src/config/file.js';
+import { openConfig } from '../src/config/open.js';
 import { resmon, root } from './fixtures/servers/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'resmon-validate-'));
@@ -12,6 +14,18 @@ function file(name: string, text: string): string {
   const full = path.join(dir, name);
   writeFileSync(full, text);
   return full;
+}
+
+/** What `resmon validate` prints on stderr for `config` (checked in this process: the same code path). */
+async function problems(config: string): Promise<string> {
+  try {
+    const opened = await openConfig(config, { mode: 'validate' });
+    await opened.monitor.close();
+    return '';
+  } catch (error) {
+    if (!(error instanceof ConfigFileError)) throw error;
+    return error.errors.map((e) => e.message).join('\n');
+  }
 }
 
 describe('resmon validate', () => {
@@ -68,30 +82,24 @@ describe('resmon validate', () => {
 
   it('checks JSON files the same way', async () => {
     const config = file('broken.json', JSON.stringify({ resources: [{ name: 'x', type: 'tcp', properties: { port: 0 } }] }));
-    const { code, stderr } = await resmon(['validate', config]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/broken\.json:1:\d+: resources\[0\]\.properties\.port must be an integer >= 1 and <= 65535 \(got 0\)/);
+    expect(await problems(config)).toMatch(/broken\.json:1:\d+: resources\[0\]\.properties\.port must be an integer >= 1 and <= 65535 \(got 0\)/);
   });
 
   it('reports a YAML syntax error with its line', async () => {
     const config = file('syntax.yaml', 'resources:\n  - name: web\n    type: [process\n');
-    const { code, stderr } = await resmon(['validate', config]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/syntax\.yaml:\d+:\d+: line \d+ is not valid YAML or JSON: /);
+    expect(await problems(config)).toMatch(/syntax\.yaml:\d+:\d+: line \d+ is not valid YAML or JSON: /);
   });
 
   it('rejects unknown fields, a missing resources list and cross-field policy rules', async () => {
-    const a = await resmon(['validate', file('empty.yaml', 'defaults: { restartDelay: 10 }\nresource: []\n')]);
-    expect(a.code).toBe(1);
-    expect(a.stderr).toMatch(/empty\.yaml:2:11: resource is not a top-level field \(known: defaults, types, resources\)/);
-    expect(a.stderr).toMatch(/empty\.yaml(:\d+:\d+)?: resources must be a non-empty list/);
-    const b = await resmon([
-      'validate',
+    const a = await problems(file('empty.yaml', 'defaults: { restartDelay: 10 }\nresource: []\n'));
+    expect(a).toMatch(/empty\.yaml:2:11: resource is not a top-level field \(known: defaults, types, resources\)/);
+    expect(a).toMatch(/empty\.yaml(:\d+:\d+)?: resources must be a non-empty list/);
+    const b = await problems(
       file('retry.yaml', 'defaults: { restartPeriod: 10000 }\nresources:\n  - { name: t, type: tcp, properties: { port: 1 }, policy: { retryPeriodOnFailure: 50 } }\n'),
-    ]);
-    expect(b.stderr).toMatch(/retry\.yaml:3:\d+: resources\[0\]\.policy\.retryPeriodOnFailure must be >= restartPeriod \(10000\)/);
-    const c = await resmon(['validate', file('defaults.yaml', 'defaults: { pollJitter: 2 }\nresources:\n  - { name: t, type: tcp, properties: { port: 1 } }\n')]);
-    expect(c.stderr).toMatch(/defaults\.yaml:1:25: defaults\.pollJitter must be a number >= 0 and <= 1 \(got 2\)/);
+    );
+    expect(b).toMatch(/retry\.yaml:3:\d+: resources\[0\]\.policy\.retryPeriodOnFailure must be >= restartPeriod \(10000\)/);
+    const c = await problems(file('defaults.yaml', 'defaults: { pollJitter: 2 }\nresources:\n  - { name: t, type: tcp, properties: { port: 1 } }\n'));
+    expect(c).toMatch(/defaults\.yaml:1:25: defaults\.pollJitter must be a number >= 0 and <= 1 \(got 2\)/);
   });
 
   it("loads a module type relative to the config file and checks properties with the type's own validate", async () => {
@@ -112,21 +120,17 @@ export const queueType = {
     const ok = await resmon(['validate', good]);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/ok, 1 resource: q \(queue\)/);
+    expect(ok.code).toBe(0);
     const bad = file('queue-bad.yaml', 'types:\n  - { module: ./queue-type.mjs, exportName: queueType }\nresources:\n  - { name: q, type: queue, properties: { depth: deep } }\n');
-    const no = await resmon(['validate', bad]);
-    expect(no.code).toBe(1);
-    expect(no.stderr).toMatch(/queue-bad\.yaml:4:\d+: resources\[0\]\.properties\.depth must be a number \(got "deep"\)/);
+    expect(await problems(bad)).toMatch(/queue-bad\.yaml:4:\d+: resources\[0\]\.properties\.depth must be a number \(got "deep"\)/);
     const missing = file('missing-export.yaml', 'types:\n  - { module: ./queue-type.mjs, exportName: nope }\nresources:\n  - { name: t, type: tcp, properties: { port: 1 } }\n');
-    const gone = await resmon(['validate', missing]);
-    expect(gone.stderr).toMatch(/missing-export\.yaml:2:\d+: types\[0\]\.exportName is not exported by .*queue-type\.mjs \(its exports: queueType\)/);
+    expect(await problems(missing)).toMatch(/missing-export\.yaml:2:\d+: types\[0\]\.exportName is not exported by .*queue-type\.mjs \(its exports: queueType\)/);
     const noModule = file('no-module.yaml', 'types:\n  - { module: ./nowhere.mjs }\nresources:\n  - { name: t, type: tcp, properties: { port: 1 } }\n');
-    expect((await resmon(['validate', noModule])).stderr).toMatch(/no-module\.yaml:2:\d+: types\[0\]\.module could not be loaded: /);
+    expect(await problems(noModule)).toMatch(/no-module\.yaml:2:\d+: types\[0\]\.module could not be loaded: /);
   });
 
   it('says so when the file cannot be read', async () => {
-    const { code, stderr } = await resmon(['validate', path.join(dir, 'nowhere.yaml')]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/nowhere\.yaml: the config file cannot be read \(ENOENT\)/);
+    expect(await problems(path.join(dir, 'nowhere.yaml'))).toMatch(/nowhere\.yaml: the config file cannot be read \(ENOENT\)/);
   });
 });
 

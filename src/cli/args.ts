@@ -5,6 +5,9 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** True when the arguments ask for help (`-h`, `--help`). */
+export const wantsHelp = (argv: string[]): boolean => argv.includes('-h') || argv.includes('--help');
+
 /** Parses `<config> [flags]` with node:util's parseArgs; throws UsageError. */
 export function parseCommand<const F extends Record<string, { type: 'boolean'; short?: string }>>(
   argv: string[],

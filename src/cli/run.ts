@@ -1,7 +1,7 @@
 import { ConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
-import { parseCommand, UsageError } from './args.js';
+import { parseCommand, UsageError, wantsHelp } from './args.js';
 import { JsonView } from './json-view.js';
 import { commands } from './main.js';
 import { TableView } from './table-view.js';
@@ -18,6 +18,10 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
  * while that runs: every process group is killed at once, exit 130.
  */
 export async function runMain(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(`usage: ${commands.run!.usage}\n`);
+    return 0;
+  }
   let file: string;
   let flags: { json: boolean; verbose: boolean };
   try {

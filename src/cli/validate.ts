@@ -1,6 +1,6 @@
 import { openConfig } from '../config/open.js';
 import { ConfigFileError } from '../config/file.js';
-import { parseCommand, UsageError } from './args.js';
+import { parseCommand, UsageError, wantsHelp } from './args.js';
 import { commands } from './main.js';
 
 /**
@@ -10,9 +10,13 @@ import { commands } from './main.js';
  * when all is well.
  */
 export async function validateMain(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(`usage: ${commands.validate!.usage}\n`);
+    return 0;
+  }
   let file: string;
   try {
-    ({ file } = parseCommand(argv, { help: { type: 'boolean', short: 'h' } }, commands.validate!.usage));
+    ({ file } = parseCommand(argv, {}, commands.validate!.usage));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`resmon validate: ${error.message}\n`);

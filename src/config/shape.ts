@@ -1,9 +1,7 @@
-import { isConfigError } from '../errors.js';
+import { type ConfigError, isConfigError } from '../errors.js';
 import type { Isolation } from '../hosts/spec.js';
 import { type ResourcePolicy, validatePolicy } from '../policy.js';
-import type { ConfigPath, ParsedFile } from './file.js';
-import { parsePath, ruleOf } from './file.js';
-import type { ConfigError } from '../errors.js';
+import { type ConfigPath, type ParsedFile, parsePath, ruleOf } from './file.js';
 
 /**
  * A plugin module named in the config file's `types` list: what `registerType({ module,
