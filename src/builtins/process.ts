@@ -162,6 +162,8 @@ export interface ProcessResourceType extends ResourceType<ProcessConfig, Process
 }
 
 const SIGNALS = Object.keys(constants.signals);
+/** How long an exited process's output may take to arrive before its exit is reported. */
+const DRAIN_MS = 200;
 const KEYS = ['command', 'args', 'cwd', 'env', 'stopSignal', 'stopTimeout', 'readiness', 'health', 'startTimeout', 'outputLines'];
 
 /** Checks a process resource's properties; throws `ConfigError` naming the field. */
@@ -254,13 +256,22 @@ function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<vo
       signalGroup(pid, 'SIGKILL');
       untrackGroup(pid);
     }
-    h.running = false;
-    h.lastExit = exit;
-    if (h.child === child) h.child = null;
-    const crash = h.onCrash;
-    h.onCrash = null;
-    crash?.(exitError(h, config, 'while online'));
-    settleExit(exit);
+    // Let its last output arrive (the pipes close once the group is gone) before telling anyone.
+    let reported = false;
+    const drained = () => {
+      if (reported) return;
+      reported = true;
+      clearTimeout(timer);
+      h.running = false;
+      h.lastExit = exit;
+      if (h.child === child) h.child = null;
+      const crash = h.onCrash;
+      h.onCrash = null;
+      crash?.(exitError(h, config, 'while online'));
+      settleExit(exit);
+    };
+    const timer = setTimeout(drained, DRAIN_MS);
+    child.once('close', drained);
   });
   return new Promise<void>((resolve, reject) => {
     child.once('spawn', () => {
@@ -315,6 +326,7 @@ export function createProcessType(name = 'process'): ProcessResourceType {
         ctx.log.warn(`a process of an earlier attempt (pid ${h.pid}) still runs; killing its group`);
         await kill(h, ctx.signal);
       }
+      if (ctx.signal.aborted) throw ctx.signal.reason;
       await start(h, config, ctx.log);
       ctx.reportProgress(`started pid ${h.pid}`);
       const stopped = new AbortController();
