@@ -114,6 +114,9 @@ export function contractSuite(kind: Isolation): void {
     const setup = async (defaults: Partial<ResourcePolicy> = {}) => {
       const m = await scriptedMonitor(kind, defaults);
       close = () => m.monitor.close();
+      // A warm host: the tests' tight deadlines are about the plugin, not about starting a host.
+      m.monitor.addResource({ name: fresh('warm'), type: 'scripted', policy: { deadlockTimeout: 20_000, pendingTimeout: 20_000 } });
+      await m.monitor.online(m.monitor.snapshot()[0]!.name);
       return m;
     };
     const add = (m: Awaited<ReturnType<typeof setup>>, properties: ScriptedProperties = {}, policy: Partial<ResourcePolicy> = {}) => {

@@ -83,6 +83,11 @@ export class Host {
     else this.queue.push(message);
   }
 
+  /** Starts the thread or process now, so that the first call does not wait for it. */
+  warm(): void {
+    if (!this.transport && !this.exit) this.start();
+  }
+
   /** Loads a type module and resolves with what the host reports about it (registration). */
   loadType(typeId: number, module: string, exportName: string): Promise<TypeInfo> {
     return new Promise<TypeInfo>((resolve, reject) => {

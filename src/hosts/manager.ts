@@ -152,6 +152,8 @@ export class HostManager implements HostOwner {
     const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {} };
     group.slots.add(slot);
     group.host ??= this.newHost(group.kind, group.options);
+    // Start it now: the first call's deadline should not pay for the host's start-up.
+    group.host.warm();
     this.slots.set(resource, slot);
   }
 
