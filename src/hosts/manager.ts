@@ -272,6 +272,7 @@ export class HostManager implements HostOwner {
       slot.group = this.ownGroup(slot.type, slot.name);
       slot.group.slots.add(slot);
       slot.group.host = this.newHost(slot.group.kind, slot.group.options);
+      slot.group.host.warm();
     }
     void host.kill({ kind: 'deadlock', resource: slot.name, entryPoint, timeoutMs });
   }
@@ -307,12 +308,15 @@ export class HostManager implements HostOwner {
   onExit(host: Host, info: ExitInfo): void {
     this.hosts.delete(host);
     const members = [...host.members];
-    // Its groups get a new host, started by their next call.
-    for (const group of this.groups.values()) {
-      if (group.host === host) group.host = group.slots.size > 0 && !this.closed ? this.newHost(group.kind, group.options) : null;
-    }
     const end = host.end;
     const planned = end?.kind === 'stop' || !host.started;
+    // Its groups get a new host.
+    for (const group of this.groups.values()) {
+      if (group.host !== host) continue;
+      group.host = group.slots.size > 0 && !this.closed ? this.newHost(group.kind, group.options) : null;
+      // Its resources are about to be restarted: have the host ready for them.
+      if (!planned) group.host?.warm();
+    }
     const why = `host ${host.name} ${describeEnd(end, info)}`;
     const pending = [...host.pending.values()];
     host.pending.clear();
