@@ -2,8 +2,11 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    // hosts/host-entry: the program isolation hosts run (a worker's or a child process's entry).
+    entry: { index: 'src/index.ts', 'hosts/host-entry': 'src/hosts/host-entry.ts' },
     format: ['esm', 'cjs'],
+    // The CJS build finds the host program through import.meta.url: shim it.
+    shims: true,
     dts: true,
     clean: true,
     sourcemap: true,

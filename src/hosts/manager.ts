@@ -110,8 +110,8 @@ export class HostManager implements HostOwner {
             ? end.detail
             : exit
               ? `${describeExit(exit)}${exit.error ? `: ${reasonOf(exit.error)}` : ''}`
-              : reasonOf(error);
-      throw new ConfigError('module', spec.module, `could not be loaded as a resource type in a ${kind} host (export "${spec.exportName}"): ${why}`, {
+              : reasonOf(error).replace(/^registerType\(\): /, '');
+      throw new ConfigError('module', spec.module, `could not be loaded as a resource type in a ${kind} host: ${why}`, {
         context: 'registerType()',
         cause: error,
       });
