@@ -314,8 +314,9 @@ export class HostManager implements HostOwner {
     for (const group of this.groups.values()) {
       if (group.host !== host) continue;
       group.host = group.slots.size > 0 && !this.closed ? this.newHost(group.kind, group.options) : null;
-      // Its resources are about to be restarted: have the host ready for them.
-      if (!planned) group.host?.warm();
+      // Its resources are about to be restarted: have the host ready for them. (Not for a host
+      // that died unused: a host that cannot start would be started again and again.)
+      if (!planned && members.length > 0) group.host?.warm();
     }
     const why = `host ${host.name} ${describeEnd(end, info)}`;
     const pending = [...host.pending.values()];
@@ -336,6 +337,7 @@ export class HostManager implements HostOwner {
       const attempting = new Set(pending.filter((c) => c.entryPoint === 'online' || c.entryPoint === 'open').map((c) => c.resource));
       for (const name of members) if (!attempting.has(name)) this.seam.failResource(name, why);
     }
+    if (!planned && members.length === 0) this.seam.logger.warn({ host: host.name }, `${why} (no resource was in it yet)`);
     const error = new ResmonError(why);
     for (const call of pending) call.settle({ ok: false, error: encodeError(error) });
   }
