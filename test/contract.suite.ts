@@ -228,6 +228,22 @@ export function contractSuite(kind: Isolation): void {
       expect(status.generation).toBe(1);
     });
 
+    it('ignores reportFailure from an earlier generation', async () => {
+      const m = await setup();
+      const r = add(m, {
+        steps: { online: [{ do: 'failLater', ms: 800, message: 'stale' }], isAlive: [{ do: 'false' }] },
+      });
+      await m.monitor.online(r);
+      await m.monitor.waitFor(r, 'failed', { timeout: 10_000 });
+      await m.monitor.waitFor(r, 'online', { timeout: 10_000 });
+      // The first generation's late report arrives while the second is online: it must not count.
+      // Five isAlive polls (200 ms apart) into the second generation: well past the report at 800 ms.
+      await m.until(() => m.of('check', r).filter((e) => e.ok && e.kind === 'isAlive').length >= 5, 'checks after the stale report');
+      expect(m.monitor.getState(r)).toBe('online');
+      expect(m.monitor.inspect(r).generation).toBe(2);
+      expect(m.of('stateChange', r).some((e) => String(e.reason).includes('stale'))).toBe(false);
+    });
+
     it('aborts the signal of an online in flight when offline() is called, and ends offline', async () => {
       const m = await setup();
       const r = add(m, { steps: { online: [{ do: 'untilAbort' }] } });
