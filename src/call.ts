@@ -1,6 +1,4 @@
-import { Mutex } from 'async-mutex';
-import pTimeout from 'p-timeout';
-import { after, type Clock, timersOf } from './clock.js';
+import { after, type Clock, MAX_TIMER_MS } from './clock.js';
 import { CallTimeoutError, StateError } from './errors.js';
 import type { EntryPoint } from './types.js';
 
@@ -11,40 +9,92 @@ export type CallOutcome<T> =
   | { kind: 'timeout'; timeoutMs: number; durationMs: number }
   | { kind: 'abandoned'; durationMs: number };
 
-/** One call in flight: what its context needs, and what terminate needs to preempt it. */
+const RESOLVED = Promise.resolve();
+
+/**
+ * One call in flight: what its context needs, and what terminate needs to preempt it.
+ *
+ * Cheap when nothing goes wrong (the hot path of every poll): the AbortController is built only
+ * when someone reads `signal`, and the `released` promise only when someone awaits it.
+ */
 export class ActiveCall {
-  /** Aborted when the call is abandoned. */
-  readonly controller = new AbortController();
   /** The plugin's promise has settled (or the call returned synchronously). */
   settled = false;
+  /** The call was abandoned (deadline, preemption, its parent aborted): nothing it does counts. */
+  abandoned = false;
   /** Clock time of the last progress report (or of the start). */
   lastProgressAt: number;
-  /** Resolves once the lane is free again after this call (at once, or when an abandoned call settles or `abortGrace` passes). */
-  readonly released: Promise<void>;
-  /** @internal */
-  markReleased!: () => void;
+  /** @internal The lane's hook, run once when the call is abandoned. */
+  onAbandon: (() => void) | null = null;
+  /** @internal The lane's hook, run when the plugin's promise settles after the call was given up. */
+  onSettled: (() => void) | null = null;
+  private controller: AbortController | null = null;
+  private reason: unknown = undefined;
+  private isReleased = false;
+  private releasedPromise: Promise<void> | null = null;
+  private resolveReleased: (() => void) | null = null;
 
   constructor(
     readonly entryPoint: EntryPoint,
     /** Progress resets the deadline (online, offline). */
     readonly pending: boolean,
     now: number,
+    /** The operation this call belongs to (the lane abandons the call when it aborts). */
+    readonly parent: AbortSignal | undefined,
   ) {
     this.lastProgressAt = now;
-    this.released = new Promise<void>((resolve) => {
-      this.markReleased = resolve;
-    });
   }
 
-  /** The signal handed to the plugin. */
+  /** The signal handed to the plugin: aborted, with the reason, when the call is abandoned. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    let controller = this.controller;
+    if (!controller) {
+      controller = this.controller = new AbortController();
+      if (this.abandoned) controller.abort(this.reason);
+    }
+    return controller.signal;
+  }
+
+  /**
+   * Resolves once the lane is free again after this call (at once, or when an abandoned call
+   * settles or `abortGrace` passes).
+   */
+  get released(): Promise<void> {
+    if (this.isReleased) return RESOLVED;
+    return (this.releasedPromise ??= new Promise<void>((resolve) => {
+      this.resolveReleased = resolve;
+    }));
+  }
+
+  /** Abandons the call: aborts its signal with `reason` (once; later calls do nothing). */
+  abandon(reason: unknown): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.onAbandon?.();
   }
 
   /** Records progress; false when the call cannot report progress (not pending, or abandoned). */
   progress(now: number): boolean {
-    if (!this.pending || this.controller.signal.aborted) return false;
+    if (!this.pending || this.abandoned) return false;
     this.lastProgressAt = now;
+    return true;
+  }
+
+  /** @internal The plugin's promise settled. */
+  settle(): void {
+    this.settled = true;
+    const hook = this.onSettled;
+    this.onSettled = null;
+    hook?.();
+  }
+
+  /** @internal Marks the lane free after this call; true the first time only. */
+  markReleased(): boolean {
+    if (this.isReleased) return false;
+    this.isReleased = true;
+    this.resolveReleased?.();
     return true;
   }
 }
@@ -62,7 +112,11 @@ export interface CallSpec<T> {
   invoke(call: ActiveCall): T | Promise<T>;
 }
 
-const TIMED_OUT = new Error('resmon: deadline');
+/** A call waiting for the lane. */
+interface Waiter {
+  readonly urgent: boolean;
+  readonly go: () => void;
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -76,20 +130,26 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * The lane of one resource: its calls run one at a time (DESIGN §5.1), in the order they asked,
  * terminate first. A call that is abandoned (deadline, preemption) keeps the lane until it
  * settles or `abortGrace` passes, whichever is first; then the next call runs (§5.2).
+ *
+ * The hot path (a check on an idle lane that settles in time) allocates the call, its outcome and,
+ * for a promise, one deadline timer: the lock is a flag and a queue built only under contention,
+ * the parent signal is listened to once per parent rather than once per call, and no Error is
+ * built unless the deadline passes.
  */
 export class CallLane {
-  private readonly mutex = new Mutex();
-  private readonly timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+  /** A call holds the lane (running, or abandoned and still settling within abortGrace). */
+  private held = false;
+  /** Calls waiting for the lane, urgent ones first, each group in arrival order; built on first contention. */
+  private queue: Waiter[] | null = null;
   private inflight: ActiveCall | null = null;
+  /** The parent signal the lane listens to (one listener per parent, not per call). */
+  private watched: AbortSignal | null = null;
 
   constructor(
     private readonly clock: Clock,
     private readonly abortGrace: number,
     private readonly resource: string,
-  ) {
-    // p-timeout types its timers as Node's; ours split long waits and go through the clock.
-    this.timers = timersOf(clock) as unknown as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
-  }
+  ) {}
 
   /** The call running now, if any. */
   get current(): ActiveCall | null {
@@ -99,87 +159,146 @@ export class CallLane {
   /** Aborts the call in flight (it becomes abandoned); queued calls are left to their parents. */
   preempt(reason: string): void {
     const call = this.inflight;
-    if (call && call.entryPoint !== 'terminate' && !call.controller.signal.aborted) {
-      call.controller.abort(new StateError(this.resource, `${call.entryPoint} abandoned: ${reason}`));
+    if (call && call.entryPoint !== 'terminate' && !call.abandoned) {
+      call.abandon(new StateError(this.resource, `${call.entryPoint} abandoned: ${reason}`));
     }
   }
 
   /** Runs one call: waits for the lane, calls the plugin, enforces the deadline. Never rejects. */
   async run<T>(spec: CallSpec<T>): Promise<CallOutcome<T>> {
-    const unlock = await this.mutex.acquire(spec.urgent ? 1 : 0);
-    const clock = this.clock;
-    const start = clock.now();
+    // Free lane: take it at once (the call still starts a microtask later, as a queued one would).
+    if (this.held) await this.wait(spec.urgent === true);
+    else {
+      this.held = true;
+      await undefined;
+    }
+    const start = this.clock.now();
     const parent = spec.parent;
     if (parent?.aborted) {
-      unlock();
+      this.unlock();
       return { kind: 'abandoned', durationMs: 0 };
     }
-    const call = new ActiveCall(spec.entryPoint, spec.entryPoint === 'online' || spec.entryPoint === 'offline', start);
-    const release = () => {
-      unlock();
-      call.markReleased();
-    };
+    const call = new ActiveCall(spec.entryPoint, spec.entryPoint === 'online' || spec.entryPoint === 'offline', start, parent);
     this.inflight = call;
-    let settleP: Promise<unknown> | null = null;
-    const onParentAbort = () => call.controller.abort(parent?.reason);
-    parent?.addEventListener('abort', onParentAbort, { once: true });
+    if (parent && parent !== this.watched) this.watch(parent);
+    let raw: T | Promise<T>;
     try {
-      let raw: T | Promise<T>;
-      try {
-        raw = spec.invoke(call);
-      } catch (error) {
-        call.settled = true;
-        return { kind: 'error', error, durationMs: clock.now() - start };
-      }
-      if (!isThenable(raw)) {
-        call.settled = true;
-        return { kind: 'ok', value: raw, durationMs: clock.now() - start };
-      }
-      const promise = Promise.resolve(raw);
-      settleP = promise.then(
-        () => {
-          call.settled = true;
-        },
-        () => {
-          call.settled = true;
-        },
-      );
-      return await this.await(call, promise, spec.timeoutMs, start);
-    } finally {
-      parent?.removeEventListener('abort', onParentAbort);
-      if (this.inflight === call) this.inflight = null;
-      if (call.settled || !settleP) {
-        release();
-      } else {
-        // Abandoned and still running: hold the lane until it settles or abortGrace passes.
-        const grace = after(clock, this.abortGrace, release);
-        void settleP.then(() => {
-          grace.cancel();
-          release();
-        });
-      }
+      raw = spec.invoke(call);
+    } catch (error) {
+      call.settled = true;
+      this.finish(call);
+      return { kind: 'error', error, durationMs: this.clock.now() - start };
     }
+    if (!isThenable(raw)) {
+      call.settled = true;
+      this.finish(call);
+      return { kind: 'ok', value: raw, durationMs: this.clock.now() - start };
+    }
+    const out = await this.race(call, raw, spec.timeoutMs, start);
+    this.finish(call);
+    return out;
   }
 
-  private async await<T>(call: ActiveCall, promise: Promise<T>, timeoutMs: number, start: number): Promise<CallOutcome<T>> {
-    const clock = this.clock;
-    const customTimers = this.timers;
-    let remaining = timeoutMs;
-    for (;;) {
-      try {
-        const value = (await pTimeout(promise, { milliseconds: remaining, message: TIMED_OUT, customTimers, signal: call.signal })) as T;
-        return { kind: 'ok', value, durationMs: clock.now() - start };
-      } catch (error) {
-        if (call.signal.aborted) return { kind: 'abandoned', durationMs: clock.now() - start };
-        if (error !== TIMED_OUT) return { kind: 'error', error, durationMs: clock.now() - start };
-        const now = clock.now();
-        remaining = call.lastProgressAt + timeoutMs - now;
-        if (call.pending && remaining > 0) continue;
-        call.controller.abort(
-          new CallTimeoutError(`${call.entryPoint} passed its deadline of ${timeoutMs} ms and was abandoned`, timeoutMs),
-        );
-        return { kind: 'timeout', timeoutMs, durationMs: now - start };
+  /** Waits in the queue until the lane is handed over. */
+  private wait(urgent: boolean): Promise<void> {
+    return new Promise<void>((go) => {
+      const queue = (this.queue ??= []);
+      if (!urgent) {
+        queue.push({ urgent, go });
+        return;
       }
+      let i = 0;
+      while (i < queue.length && (queue[i] as Waiter).urgent) i++;
+      queue.splice(i, 0, { urgent, go });
+    });
+  }
+
+  /** Hands the lane to the next waiter, or frees it. */
+  private unlock(): void {
+    const next = this.queue?.shift();
+    if (next) next.go();
+    else this.held = false;
+  }
+
+  /** Abandons the call in flight when `parent` aborts, with the parent's reason. */
+  private watch(parent: AbortSignal): void {
+    this.watched = parent;
+    parent.addEventListener(
+      'abort',
+      () => {
+        if (this.watched === parent) this.watched = null;
+        const call = this.inflight;
+        if (call && call.parent === parent) call.abandon(parent.reason);
+      },
+      { once: true },
+    );
+  }
+
+  /** The call returned: free the lane, or, abandoned and still running, hold it until it settles or abortGrace passes. */
+  private finish(call: ActiveCall): void {
+    if (this.inflight === call) this.inflight = null;
+    if (call.settled) {
+      this.release(call);
+      return;
     }
+    const grace = after(this.clock, this.abortGrace, () => this.release(call));
+    call.onSettled = () => {
+      grace.cancel();
+      this.release(call);
+    };
+  }
+
+  private release(call: ActiveCall): void {
+    if (call.markReleased()) this.unlock();
+  }
+
+  /**
+   * Waits for the plugin's promise, the deadline, or the call being abandoned, whichever is
+   * first. The deadline is one timer (re-armed by progress for online and offline).
+   */
+  private race<T>(call: ActiveCall, raw: PromiseLike<T>, timeoutMs: number, start: number): Promise<CallOutcome<T>> {
+    const clock = this.clock;
+    return new Promise<CallOutcome<T>>((resolve) => {
+      let done = false;
+      let handle: unknown;
+      let long: { cancel(): void } | null = null;
+      const end = (out: CallOutcome<T>) => {
+        if (done) return;
+        done = true;
+        if (long) long.cancel();
+        else clock.clearTimeout(handle);
+        call.onAbandon = null;
+        resolve(out);
+      };
+      const arm = (ms: number) => {
+        if (ms <= MAX_TIMER_MS) handle = clock.setTimeout(onDeadline, ms);
+        else long = after(clock, ms, onDeadline);
+      };
+      const onDeadline = () => {
+        if (done) return;
+        long = null;
+        const now = clock.now();
+        const remaining = call.lastProgressAt + timeoutMs - now;
+        if (call.pending && remaining > 0) {
+          arm(remaining);
+          return;
+        }
+        end({ kind: 'timeout', timeoutMs, durationMs: now - start });
+        call.abandon(new CallTimeoutError(`${call.entryPoint} passed its deadline of ${timeoutMs} ms and was abandoned`, timeoutMs));
+      };
+      call.onAbandon = () => end({ kind: 'abandoned', durationMs: clock.now() - start });
+      // Promise.resolve: a foreign thenable whose then() throws becomes a rejection, not a throw.
+      Promise.resolve(raw).then(
+        (value) => {
+          call.settle();
+          end({ kind: 'ok', value, durationMs: clock.now() - start });
+        },
+        (error: unknown) => {
+          call.settle();
+          end({ kind: 'error', error, durationMs: clock.now() - start });
+        },
+      );
+      arm(timeoutMs);
+    });
   }
 }

@@ -1,14 +1,22 @@
-import { after, type Clock, type Timer } from './clock.js';
+import { after, type Clock, MAX_TIMER_MS, type Timer } from './clock.js';
 import type { CheckKind } from './types.js';
 
 /**
  * The two poll schedules of one resource while it is online. Each kind has at most one timer
  * armed and at most one check running or queued: the next poll of a kind is armed from the end
  * of the previous one (DESIGN §5.3), so checks never pile up.
+ *
+ * Arming a poll is the hot path: it costs one `clock.setTimeout` and nothing else (the timer
+ * callbacks are built once per schedule). A jittered delay is a whole number of milliseconds:
+ * Node keeps one timer list per distinct duration, so fractional delays would give every timer a
+ * list of its own.
  */
 export class PollSchedule {
-  private looksTimer: Timer | null = null;
-  private isTimer: Timer | null = null;
+  private looksHandle: unknown = null;
+  private isHandle: unknown = null;
+  /** A split timer (interval past setTimeout's limit) of each kind, else null. */
+  private looksLong: Timer | null = null;
+  private isLong: Timer | null = null;
   /** A check of this kind is running or waiting for the lane. */
   private looksBusy = false;
   private isBusy = false;
@@ -21,6 +29,18 @@ export class PollSchedule {
     private readonly fire: (kind: CheckKind) => void,
   ) {}
 
+  private readonly onLooks = (): void => {
+    this.looksHandle = this.looksLong = null;
+    this.looksBusy = true;
+    this.fire('looksAlive');
+  };
+
+  private readonly onIs = (): void => {
+    this.isHandle = this.isLong = null;
+    this.isBusy = true;
+    this.fire('isAlive');
+  };
+
   /** Arms both schedules (looksAlive only when its interval is > 0). */
   start(): void {
     this.arm('isAlive');
@@ -29,25 +49,17 @@ export class PollSchedule {
 
   /** Cancels both timers. A check already running finishes; its result is then ignored by the caller. */
   stop(): void {
-    this.looksTimer?.cancel();
-    this.isTimer?.cancel();
-    this.looksTimer = this.isTimer = null;
+    this.cancel('looksAlive');
+    this.cancel('isAlive');
     this.looksBusy = this.isBusy = false;
   }
 
   /** Marks a check of `kind` as started outside its schedule (isAlive at once after a looksAlive failure). */
   claim(kind: CheckKind): boolean {
-    if (kind === 'isAlive') {
-      if (this.isBusy) return false;
-      this.isTimer?.cancel();
-      this.isTimer = null;
-      this.isBusy = true;
-    } else {
-      if (this.looksBusy) return false;
-      this.looksTimer?.cancel();
-      this.looksTimer = null;
-      this.looksBusy = true;
-    }
+    if (kind === 'isAlive' ? this.isBusy : this.looksBusy) return false;
+    this.cancel(kind);
+    if (kind === 'isAlive') this.isBusy = true;
+    else this.looksBusy = true;
     return true;
   }
 
@@ -61,25 +73,31 @@ export class PollSchedule {
     const looks = kind === 'looksAlive';
     const interval = looks ? this.looksInterval : this.isInterval;
     if (interval <= 0) return;
-    const delay = this.jitter > 0 ? interval * (1 + this.jitter * Math.random()) : interval;
-    const timer = after(this.clock, delay, () => {
-      if (looks) {
-        this.looksTimer = null;
-        this.looksBusy = true;
-      } else {
-        this.isTimer = null;
-        this.isBusy = true;
-      }
-      this.fire(kind);
-    });
+    const delay = this.jitter > 0 ? interval + Math.floor(interval * this.jitter * Math.random()) : interval;
+    this.cancel(kind);
+    const fn = looks ? this.onLooks : this.onIs;
+    const long = delay > MAX_TIMER_MS ? after(this.clock, delay, fn) : null;
+    const handle = long ? null : this.clock.setTimeout(fn, delay);
     if (looks) {
-      this.looksTimer?.cancel();
-      this.looksTimer = timer;
+      this.looksHandle = handle;
+      this.looksLong = long;
       this.looksBusy = false;
     } else {
-      this.isTimer?.cancel();
-      this.isTimer = timer;
+      this.isHandle = handle;
+      this.isLong = long;
       this.isBusy = false;
+    }
+  }
+
+  private cancel(kind: CheckKind): void {
+    if (kind === 'looksAlive') {
+      if (this.looksHandle !== null) this.clock.clearTimeout(this.looksHandle);
+      this.looksLong?.cancel();
+      this.looksHandle = this.looksLong = null;
+    } else {
+      if (this.isHandle !== null) this.clock.clearTimeout(this.isHandle);
+      this.isLong?.cancel();
+      this.isHandle = this.isLong = null;
     }
   }
 }
