@@ -48,7 +48,8 @@ export class HandResource {
   }
 
   private delay(interval: number): number {
-    return this.o.pollJitter > 0 ? interval * (1 + this.o.pollJitter * Math.random()) : interval;
+    // Whole milliseconds, as resmon does: Node keeps a timer list per distinct duration.
+    return this.o.pollJitter > 0 ? interval + Math.floor(interval * this.o.pollJitter * Math.random()) : interval;
   }
 
   private armLooks(): void {

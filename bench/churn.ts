@@ -6,7 +6,7 @@
  *   node --expose-gc --import tsx bench/churn.ts [--quick] [--rounds=N] [--transitions=1000000]
  */
 import { performance } from 'node:perf_hooks';
-import { ResourceMonitor, type ResourceType } from '../src/index.js';
+import { ResourceMonitor, type ResourceType } from './resmon.js';
 import { HandResource } from './baseline.js';
 import { alternate, heapAfterGc, type Impl, median, numArg, progress, quick, report, row, roundsArg } from './harness.js';
 

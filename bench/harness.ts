@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { Clock } from '../src/index.js';
+import { type Clock, measured } from './resmon.js';
 
 // ---- options ---------------------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ export function report(name: string, title: string, params: Record<string, unkno
   const out = [
     '',
     `## ${title}`,
-    `${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}  (node ${m.node}, ${m.cores}× ${m.cpu})`,
+    `${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}  (node ${m.node}, ${m.cores}× ${m.cpu}; resmon: ${measured})`,
     line(head),
     `|${widths.map((w, i) => (i === 0 || i === 4 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
     ...body.map(line),
@@ -251,6 +251,6 @@ export function report(name: string, title: string, params: Record<string, unkno
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}${quick ? '.quick' : ''}.json`);
-  writeFileSync(file, `${JSON.stringify({ scenario: name, title, at: new Date().toISOString(), quick, machine: m, params, rows, ...extra }, round2, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ scenario: name, title, at: new Date().toISOString(), quick, measured, machine: m, params, rows, ...extra }, round2, 2)}\n`);
   progress(`  wrote ${file}`);
 }

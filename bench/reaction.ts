@@ -5,7 +5,7 @@
  *   node --expose-gc --import tsx bench/reaction.ts [--quick] [--rounds=N] [--trials=10000]
  */
 import { performance } from 'node:perf_hooks';
-import { type ResourceContext, ResourceMonitor, type ResourceType } from '../src/index.js';
+import { type ResourceContext, ResourceMonitor, type ResourceType } from './resmon.js';
 import { type HandChecks, HandResource } from './baseline.js';
 import { alternate, type Impl, numArg, percentile, progress, quick, report, type Row, row, roundsArg } from './harness.js';
 

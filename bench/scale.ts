@@ -6,7 +6,7 @@
  *   node --expose-gc --import tsx bench/scale.ts [--quick] [--rounds=N] [--n=100000] [--steady=30000]
  */
 import { performance } from 'node:perf_hooks';
-import { ResourceMonitor, type ResourceType } from '../src/index.js';
+import { ResourceMonitor, type ResourceType } from './resmon.js';
 import { HandResource } from './baseline.js';
 import {
   alternate,

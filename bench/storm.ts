@@ -7,7 +7,7 @@
  *   node --expose-gc --import tsx bench/storm.ts [--quick] [--rounds=N] [--n=10000]
  */
 import { performance } from 'node:perf_hooks';
-import { type ResourceContext, ResourceMonitor, type ResourceType } from '../src/index.js';
+import { type ResourceContext, ResourceMonitor, type ResourceType } from './resmon.js';
 import { HandResource } from './baseline.js';
 import { alternate, type Impl, median, numArg, progress, quick, report, row, roundsArg, withLoopDelay } from './harness.js';
 
