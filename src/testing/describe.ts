@@ -1,0 +1,48 @@
+import type { ResourceType } from '../types.js';
+import { CHECK_NAMES, type Prepared, prepare, runCheck } from './check-type.js';
+import type { CheckOptions } from './options.js';
+
+/**
+ * The `describe` and `it` of a test runner. vitest's, jest's and node:test's all fit: the suite
+ * calls `describe(name, fn)` once and `it(name, fn)` once per check, with `fn` returning a promise.
+ */
+export interface TestRunner {
+  describe(name: string, fn: () => void): unknown;
+  it(name: string, fn: () => Promise<void>): unknown;
+}
+
+/**
+ * Turns the conformance checks of `checkResourceType` into tests of your runner: one `describe`
+ * block named after the type, one test per check. A failed check fails its test with the
+ * reason; a skipped one passes (its reason is in `checkResourceType`'s report). The type and
+ * options are checked when the first test runs, so a mistake fails a test, not the collection.
+ *
+ * Each test takes at most a few of the `limits` (a hung call costs its deadline); raise your
+ * runner's per-test timeout if you raise them.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * import { describeResourceType } from 'resmon/testing';
+ * import { echoType } from '../src/echo-type.js';
+ *
+ * describeResourceType(echoType, { properties: { port: 0 } }, { describe, it });
+ * ```
+ */
+export function describeResourceType<P, H>(type: ResourceType<P, H>, options: CheckOptions<P, H>, runner: TestRunner): void {
+  const { describe, it } = runner;
+  const only = options?.only;
+  const names = only ? CHECK_NAMES.filter((n) => only.some((part) => n.includes(part))) : CHECK_NAMES;
+  let prepared: Prepared | null = null;
+  describe(`resource type "${String((type as { name?: unknown })?.name)}" meets the resmon contract`, () => {
+    for (const name of names) {
+      it(name, async () => {
+        prepared ??= prepare(type, options);
+        const check = prepared.checks.find((c) => c.name === name);
+        if (!check) throw new Error(`no check named "${name}"`);
+        const result = await runCheck(prepared, check);
+        if (!result.passed) throw new Error(`${name}: ${result.reason}`);
+      });
+    }
+  });
+}

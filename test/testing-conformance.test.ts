@@ -1,0 +1,94 @@
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpType, processType, tcpType } from 'resmon';
+import { checkResourceType, type ConformanceReport, formatReport } from 'resmon/testing';
+import { httpServerType } from '../examples/http-server-type.js';
+import { breakServer, tcpServerType } from './fixtures/broken-types/tcp-server-type.js';
+
+/** Every check passed, none was skipped; on failure the message is the whole report. */
+function expectAllPassed(report: ConformanceReport) {
+  expect(report.checks.filter((c) => !c.passed || c.skipped).map((c) => c.name), formatReport(report)).toEqual([]);
+  expect(report.passed).toBe(true);
+}
+
+describe('the conformance suite passes for the well-behaved types', () => {
+  it('passes for an in-process TCP server type, with breakResource', async () => {
+    const report = await checkResourceType(tcpServerType(), { properties: { port: 0 }, breakResource: breakServer });
+    expectAllPassed(report);
+    expect(report.checks).toHaveLength(13);
+    expect(report.durationMs).toBeLessThan(5_000);
+  });
+
+  it('passes for the example HTTP server type (a real child process), killed by breakResource', async () => {
+    const report = await checkResourceType(httpServerType, {
+      properties: { port: 0 },
+      breakResource: (handle) => void handle.child?.kill('SIGKILL'),
+    });
+    expectAllPassed(report);
+  }, 30_000);
+
+  it('passes for the built-in process type, killed by breakResource', async () => {
+    const report = await checkResourceType(processType, {
+      properties: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] },
+      breakResource: (handle) => void handle.child?.kill('SIGKILL'),
+    });
+    expectAllPassed(report);
+  }, 30_000);
+
+  describe('the built-in observers (tcp, http) pass as observers of an endpoint they do not own', () => {
+    let tcp: Server;
+    let port = 0;
+    const sockets = new Set<import('node:net').Socket>();
+    const http = createHttpServer((_req, res) => res.end('ok'));
+    beforeAll(async () => {
+      tcp = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.end();
+      });
+      await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', () => resolve()));
+      port = (tcp.address() as { port: number }).port;
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    });
+    afterAll(async () => {
+      await new Promise((resolve) => tcp.close(resolve));
+      await new Promise((resolve) => http.close(resolve));
+    });
+
+    it('tcp', async () => {
+      const report = await checkResourceType(tcpType, {
+        properties: { host: '127.0.0.1', port },
+        observer: true,
+        breakResource: () => {
+          tcp.close();
+          for (const socket of sockets) socket.destroy();
+        },
+      });
+      expectAllPassed(report);
+    });
+
+    it('http', async () => {
+      const url = `http://127.0.0.1:${(http.address() as { port: number }).port}/`;
+      const report = await checkResourceType(httpType, { properties: { url }, observer: true, checkHandles: false });
+      expect(report.checks.find((c) => c.name.startsWith('after breakResource'))?.skipped).toBe(true);
+      expect(report.passed, formatReport(report)).toBe(true);
+    });
+
+    it('without observer: true, an observer fails the checks that expect the resource down after offline and terminate', async () => {
+      const server = createServer((socket) => socket.end());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      try {
+        const report = await checkResourceType(tcpType, { properties: { host: '127.0.0.1', port: (server.address() as { port: number }).port } });
+        expect(report.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual([
+          'offline takes the resource down: isAlive is false',
+          'terminate when offline settles promptly and leaves isAlive false',
+          'terminate twice in a row settles promptly and leaves isAlive false',
+          'terminate in the middle of a slow online settles promptly and leaves isAlive false',
+        ]);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  });
+});
