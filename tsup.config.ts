@@ -3,7 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig([
   {
     // hosts/host-entry: the program isolation hosts run (a worker's or a child process's entry).
-    entry: { index: 'src/index.ts', 'hosts/host-entry': 'src/hosts/host-entry.ts' },
+    // testing: resmon/testing, the kit for plugin authors.
+    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', 'hosts/host-entry': 'src/hosts/host-entry.ts' },
     format: ['esm', 'cjs'],
     // The CJS build finds the host program through import.meta.url: shim it.
     shims: true,
