@@ -29,6 +29,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     usage: 'resmon validate <config.yaml|json>',
     load: async () => (await import('./validate.js')).validateMain,
   },
+  'check-type': {
+    summary: 'run the conformance suite (resmon/testing) against a resource type module',
+    usage: 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',
+    load: async () => (await import('../testing/cli.js')).checkTypeMain,
+  },
 };
 
 /** The text of `resmon --help`. */
