@@ -26,7 +26,7 @@ const isType = (value: unknown): value is ResourceType =>
  * `resmon check-type ./my-type.js --properties props.json`: loads a resource type from a module
  * (its default export, the export named by `--export`, or its only export that is a resource
  * type), runs the conformance suite against it and prints the report (`--json`: the report as
- * JSON). Resolves with the exit code: 0 all checks passed, 1 a check failed, 2 bad usage or a
+ * JSON). A function the module exports as `breakResource` becomes the suite's hook of that name. Resolves with the exit code: 0 all checks passed, 1 a check failed, 2 bad usage or a
  * module, export or properties file that cannot be used.
  */
 export async function checkTypeMain(argv: string[], io: CheckTypeIo = defaultIo): Promise<number> {
@@ -89,7 +89,8 @@ export async function checkTypeMain(argv: string[], io: CheckTypeIo = defaultIo)
   }
   let report: Awaited<ReturnType<typeof checkResourceType>>;
   try {
-    report = await checkResourceType(type as ResourceType, { properties });
+    const breakResource = typeof mod.breakResource === 'function' ? (mod.breakResource as (handle: unknown, properties: unknown) => void) : undefined;
+    report = await checkResourceType(type as ResourceType, breakResource ? { properties, breakResource } : { properties });
   } catch (error) {
     io.err(`resmon check-type: ${(error as Error).message}\n`);
     return 2;
