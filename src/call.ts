@@ -39,7 +39,7 @@ export class ActiveCall {
     /** Progress resets the deadline (online, offline). */
     readonly pending: boolean,
     now: number,
-    /** The operation this call belongs to (the lane abandons the call when it aborts). */
+    /** The operation this call belongs to (see {@link CallSpec.parent}). */
     readonly parent: AbortSignal | undefined,
   ) {
     this.lastProgressAt = now;
@@ -104,7 +104,11 @@ export interface CallSpec<T> {
   entryPoint: EntryPoint;
   /** `pendingTimeout` for online and offline (re-armed by progress), `deadlockTimeout` for the rest. */
   timeoutMs: number;
-  /** Aborted when the operation this call belongs to is abandoned: the call is then abandoned too. */
+  /**
+   * Aborted when the operation this call belongs to is abandoned: a call whose parent is aborted
+   * does not start, and `preempt()` (which the owner calls right after aborting the parent)
+   * abandons the call in flight with the parent's reason.
+   */
   parent?: AbortSignal | undefined;
   /** Takes the lock before the queued calls (terminate). */
   urgent?: boolean;
@@ -133,8 +137,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  *
  * The hot path (a check on an idle lane that settles in time) allocates the call, its outcome and,
  * for a promise, one deadline timer: the lock is a flag and a queue built only under contention,
- * the parent signal is listened to once per parent rather than once per call, and no Error is
- * built unless the deadline passes.
+ * no listener is added to any signal, and no Error is built unless the deadline passes.
  */
 export class CallLane {
   /** A call holds the lane (running, or abandoned and still settling within abortGrace). */
@@ -142,8 +145,6 @@ export class CallLane {
   /** Calls waiting for the lane, urgent ones first, each group in arrival order; built on first contention. */
   private queue: Waiter[] | null = null;
   private inflight: ActiveCall | null = null;
-  /** The parent signal the lane listens to (one listener per parent, not per call). */
-  private watched: AbortSignal | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -156,11 +157,17 @@ export class CallLane {
     return this.inflight;
   }
 
-  /** Aborts the call in flight (it becomes abandoned); queued calls are left to their parents. */
+  /**
+   * Aborts the call in flight (it becomes abandoned); queued calls are left to their parents.
+   * The owner calls this right after aborting a call's parent: the call is then abandoned with
+   * the parent's reason (the lane does not listen to parents, which would cost a listener per
+   * online period and an event dispatch per abort).
+   */
   preempt(reason: string): void {
     const call = this.inflight;
     if (call && call.entryPoint !== 'terminate' && !call.abandoned) {
-      call.abandon(new StateError(this.resource, `${call.entryPoint} abandoned: ${reason}`));
+      const parent = call.parent;
+      call.abandon(parent?.aborted ? parent.reason : new StateError(this.resource, `${call.entryPoint} abandoned: ${reason}`));
     }
   }
 
@@ -180,7 +187,6 @@ export class CallLane {
     }
     const call = new ActiveCall(spec.entryPoint, spec.entryPoint === 'online' || spec.entryPoint === 'offline', start, parent);
     this.inflight = call;
-    if (parent && parent !== this.watched) this.watch(parent);
     let raw: T | Promise<T>;
     try {
       raw = spec.invoke(call);
@@ -218,20 +224,6 @@ export class CallLane {
     const next = this.queue?.shift();
     if (next) next.go();
     else this.held = false;
-  }
-
-  /** Abandons the call in flight when `parent` aborts, with the parent's reason. */
-  private watch(parent: AbortSignal): void {
-    this.watched = parent;
-    parent.addEventListener(
-      'abort',
-      () => {
-        if (this.watched === parent) this.watched = null;
-        const call = this.inflight;
-        if (call && call.parent === parent) call.abandon(parent.reason);
-      },
-      { once: true },
-    );
   }
 
   /** The call returned: free the lane, or, abandoned and still running, hold it until it settles or abortGrace passes. */
