@@ -74,6 +74,8 @@ export function cpuSince(from: NodeJS.CpuUsage): number {
 export async function withLoopDelay<T>(fn: () => Promise<T>, resolution = 1): Promise<{ value: T; maxMs: number; p99Ms: number }> {
   const h = monitorEventLoopDelay({ resolution });
   h.enable();
+  // The histogram records from its second sample on: let it take one before `fn` may block.
+  await sleep(resolution * 3);
   try {
     const value = await fn();
     return { value, maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };

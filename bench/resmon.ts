@@ -40,10 +40,17 @@ function build(): void {
 }
 
 /** What is measured: 'built package' or 'src via tsx'. */
-export const measured = process.argv.includes('--src') ? 'src via tsx' : 'built package (tsup, esm, node20)';
+export const measured = process.env.BENCH_DIST
+  ? `experiment ${process.env.BENCH_DIST}`
+  : process.argv.includes('--src')
+    ? 'src via tsx'
+    : 'built package (tsup, esm, node20)';
 
 let mod: typeof Resmon;
-if (process.argv.includes('--src')) {
+if (process.env.BENCH_DIST) {
+  // An experiment: another build of the package (a path to its index.js).
+  mod = (await import(pathToFileURL(process.env.BENCH_DIST).href)) as typeof Resmon;
+} else if (process.argv.includes('--src')) {
   mod = await import('../src/index.js');
 } else {
   if (!existsSync(built) || statSync(built).mtimeMs < newestSource(join(root, 'src'))) build();
