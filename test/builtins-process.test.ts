@@ -313,3 +313,20 @@ describe('process type: properties', () => {
     );
   });
 });
+
+describe('process type: output', () => {
+  it('keeps and logs a last line without a newline once the process has exited', async () => {
+    const { monitor, output, log } = setup(
+      { command: node, args: ['-e', 'process.stdout.write("partial"); process.stderr.write("no newline")'] },
+      { restartAction: 'none' },
+    );
+    const failed = monitor.waitFor('p', 'failed');
+    await monitor.online('p').catch(() => {});
+    await failed;
+    expect(output()).toMatchObject({ running: false, stdout: ['partial'], stderr: ['no newline'], lastExit: { code: 0, signal: null } });
+    expect(log.lines.filter((l) => l.fields.stream).map((l) => `${String(l.fields.stream)}: ${l.msg}`).sort()).toEqual([
+      'stderr: no newline',
+      'stdout: partial',
+    ]);
+  });
+});

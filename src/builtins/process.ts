@@ -262,6 +262,8 @@ function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<vo
       if (reported) return;
       reported = true;
       clearTimeout(timer);
+      h.stdout.flush();
+      h.stderr.flush();
       h.running = false;
       h.lastExit = exit;
       if (h.child === child) h.child = null;
