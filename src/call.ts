@@ -145,6 +145,8 @@ export class CallLane {
   /** Calls waiting for the lane, urgent ones first, each group in arrival order; built on first contention. */
   private queue: Waiter[] | null = null;
   private inflight: ActiveCall | null = null;
+  /** An abandoned call still settling, and the abortGrace timer that will free the lane from it. */
+  private draining: { call: ActiveCall; grace: { cancel(): void } } | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -198,6 +200,8 @@ export class CallLane {
     if (!isThenable(raw)) {
       call.settled = true;
       this.finish(call);
+      // Abandoned while it ran (it reported a failure that preempted it): its result does not count.
+      if (call.abandoned) return { kind: 'abandoned', durationMs: this.clock.now() - start };
       return { kind: 'ok', value: raw, durationMs: this.clock.now() - start };
     }
     const out = await this.race(call, raw, spec.timeoutMs, start);
@@ -234,6 +238,7 @@ export class CallLane {
       return;
     }
     const grace = after(this.clock, this.abortGrace, () => this.release(call));
+    this.draining = { call, grace };
     call.onSettled = () => {
       grace.cancel();
       this.release(call);
@@ -241,7 +246,20 @@ export class CallLane {
   }
 
   private release(call: ActiveCall): void {
+    if (this.draining?.call === call) this.draining = null;
     if (call.markReleased()) this.unlock();
+  }
+
+  /**
+   * The resource is gone: stop waiting for an abandoned call to settle (cancel its abortGrace
+   * timer), so nothing stays scheduled. Nothing runs on the lane afterwards.
+   */
+  dispose(): void {
+    const draining = this.draining;
+    if (!draining) return;
+    draining.grace.cancel();
+    draining.call.onSettled = null;
+    this.release(draining.call);
   }
 
   /**
@@ -279,6 +297,15 @@ export class CallLane {
         call.abandon(new CallTimeoutError(`${call.entryPoint} passed its deadline of ${timeoutMs} ms and was abandoned`, timeoutMs));
       };
       call.onAbandon = () => end({ kind: 'abandoned', durationMs: clock.now() - start });
+      if (call.abandoned) {
+        // Abandoned before it returned its promise (it reported a failure from inside the call).
+        Promise.resolve(raw).then(
+          () => call.settle(),
+          () => call.settle(),
+        );
+        end({ kind: 'abandoned', durationMs: clock.now() - start });
+        return;
+      }
       // Promise.resolve: a foreign thenable whose then() throws becomes a rejection, not a throw.
       Promise.resolve(raw).then(
         (value) => {

@@ -77,12 +77,16 @@ export class Resource {
   private attempt: Attempt | null = null;
   /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
   private life: AbortController | null = null;
-  private offlineTask: Promise<void> | null = null;
-  private terminateTask: Promise<void> | null = null;
+  /** The offline() or terminate() in progress, which online() and offline() wait for. */
+  private transition: Promise<void> | null = null;
+  /** The failure's terminate and restart scheduling, while failed. */
   private failureTask: Promise<void> | null = null;
+  /** The terminate entry point running now (a failure's, offline's fallback or terminate()'s). */
+  private terminateTask: Promise<void> | null = null;
   private restartTimer: Timer | null = null;
   private nextRestartAt: number | null = null;
   private disposed = false;
+  private disposing: Promise<void> | null = null;
   private readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = {
     looksAlive: null,
     isAlive: null,
@@ -114,6 +118,11 @@ export class Resource {
   async online(): Promise<void> {
     for (;;) {
       if (this.disposed) throw new MonitorClosedError(`online("${this.name}")`);
+      // An offline() or terminate() in progress: wait for it, then start a new attempt.
+      if (this.transition) {
+        await this.transition;
+        continue;
+      }
       switch (this.state) {
         case 'online':
           return;
@@ -123,11 +132,11 @@ export class Resource {
           return;
         }
         case 'offline-pending':
-          await this.offlineTask;
-          continue;
+          // Only ever inside a transition (handled above); never spin on it.
+          throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
         case 'failed':
           await this.failureTask;
-          if (this.state !== 'failed') continue;
+          if (this.state !== 'failed' || this.transition) continue;
           this.cancelRestart();
           this.restarts.clear();
           break;
@@ -145,36 +154,43 @@ export class Resource {
     }
   }
 
-  /** Takes the resource offline (DESIGN §3); never rejects for the plugin's failures. */
+  /**
+   * Takes the resource offline (DESIGN §3); resolves once it is offline (or once a `terminate()`
+   * that superseded this offline has ended). Never rejects for the plugin's failures.
+   */
   async offline(reason = 'offline() called'): Promise<void> {
-    this.cancelRestart();
-    switch (this.state) {
-      case 'offline':
-        if (this.terminateTask) await this.terminateTask;
-        return;
-      case 'offline-pending':
-        await this.offlineTask;
-        return;
-      case 'failed': {
-        const epoch = this.epoch;
-        await this.failureTask;
-        this.cancelRestart();
-        if (this.epoch === epoch) {
-          if (this.state === 'failed') this.setState('offline', reason);
-        } else {
-          await this.offline(reason);
-        }
-        return;
+    for (;;) {
+      this.cancelRestart();
+      if (this.transition) {
+        // offline() during offline-pending shares that offline; during terminate() it waits for it.
+        await this.transition;
+        continue;
       }
-      case 'online':
-      case 'online-pending': {
-        const attempt = this.state === 'online-pending' ? this.attempt : null;
-        const epoch = ++this.epoch;
-        this.endLife(reason);
-        this.setState('offline-pending', reason);
-        const task = this.runOffline(epoch, attempt, reason);
-        this.offlineTask = task;
-        await task;
+      switch (this.state) {
+        case 'offline':
+          if (this.terminateTask) await this.terminateTask;
+          return;
+        case 'offline-pending':
+          throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
+        case 'failed': {
+          const epoch = this.epoch;
+          await this.failureTask;
+          this.cancelRestart();
+          if (this.epoch !== epoch) continue; // someone else acted meanwhile: look again
+          if (this.state === 'failed') this.setState('offline', reason);
+          return;
+        }
+        case 'online':
+        case 'online-pending': {
+          const attempt = this.state === 'online-pending' ? this.attempt : null;
+          const epoch = ++this.epoch;
+          this.endLife(reason);
+          this.setState('offline-pending', reason);
+          await this.track(this.runOffline(epoch, attempt, reason));
+          // A terminate() that superseded this offline: resolve when it has ended.
+          if (this.epoch !== epoch && this.transition) await this.transition;
+          return;
+        }
       }
     }
   }
@@ -184,16 +200,33 @@ export class Resource {
     this.cancelRestart();
     const epoch = ++this.epoch;
     this.endLife(reason);
-    if (this.terminateTask) await this.terminateTask;
-    else await this.terminateNow(reason);
-    if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
+    await this.track(
+      (async () => {
+        await this.terminateNow(reason); // joins a terminate already running
+        if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
+      })(),
+    );
+  }
+
+  /** Makes `task` the transition in progress until it ends. */
+  private track(task: Promise<void>): Promise<void> {
+    this.transition = task;
+    // Registered before any waiter's continuation, so waiters see it cleared.
+    void task.then(() => {
+      if (this.transition === task) this.transition = null;
+    });
+    return task;
   }
 
   /**
    * Ends the resource's life in the monitor: offline (`graceful`) or terminate, then the
    * type's `close`. Afterwards every operation is refused and nothing stays scheduled.
    */
-  async dispose(graceful: boolean, why: string): Promise<void> {
+  dispose(graceful: boolean, why: string): Promise<void> {
+    return (this.disposing ??= this.runDispose(graceful, why));
+  }
+
+  private async runDispose(graceful: boolean, why: string): Promise<void> {
     if (graceful) await this.offline(why);
     else if (this.state !== 'offline' || this.terminateTask) await this.terminate(why);
     this.disposed = true;
@@ -216,6 +249,7 @@ export class Resource {
         if (out.kind === 'error') this.log.warn({ err: out.error }, `close failed: ${reasonOf(out.error)}`);
       }
     }
+    this.lane.dispose();
     const closed = new MonitorClosedError(`waitFor("${this.name}")`);
     for (const waiter of this.waiters) waiter.reject(closed);
     this.waiters.clear();
@@ -303,6 +337,8 @@ export class Resource {
         });
         this.afterCall('open', out);
         if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
+        // An open that was abandoned while it ran (it reported a failure itself) does not count.
+        if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
         this.handle = out.value;
       }
       this.opened = true;
@@ -353,7 +389,8 @@ export class Resource {
    * owns it and it is up, mark it failed, terminate it, then apply the restart policy.
    */
   private fail(epoch: number, reason: string, cause: Error | null): boolean {
-    if (epoch !== this.epoch || (this.state !== 'online' && this.state !== 'online-pending')) return false;
+    // Only within an online period: not while terminate() or offline() is taking it down.
+    if (epoch !== this.epoch || !this.life || (this.state !== 'online' && this.state !== 'online-pending')) return false;
     const attempt = this.attempt;
     if (cause && attempt && attempt.epoch === epoch && !attempt.failure) attempt.failure = cause;
     const own = ++this.epoch;
