@@ -767,6 +767,27 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       }
     }
 
+    // 3b. Checks never pile up (DESIGN §5.3): the next poll of a kind comes a full interval after
+    //     the end of the previous one in the same online period; only a failed looksAlive calls
+    //     isAlive sooner.
+    for (const kind of CHECKS) {
+      const interval = kind === 'isAlive' ? sc.policy.isAlivePollInterval : sc.policy.looksAlivePollInterval;
+      const ofKind = spans.filter((x) => x.entryPoint === kind);
+      for (let i = 1; i < ofKind.length; i++) {
+        const prev = ofKind[i - 1] as Span;
+        const next = ofKind[i] as Span;
+        if (prev.gen !== next.gen || prev.endSeq === null) continue;
+        const leftOnline = events.some((e) => e.seq > prev.startSeq && e.seq < next.startSeq);
+        if (leftOnline || next.startAt >= (prev.endAt as number) + interval) continue;
+        const byLooks =
+          kind === 'isAlive' &&
+          spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome === 'fail' && (x.endSeq as number) > prev.endSeq! && (x.endSeq as number) < next.startSeq);
+        if (!byLooks) {
+          out.push(`${r}: ${kind} #${next.id} started at t=${next.startAt}, ${next.startAt - (prev.endAt as number)} ms after the previous one ended (interval ${interval})`);
+        }
+      }
+    }
+
     // 4. open once, before any online; close once, last.
     const opens = spans.filter((s) => s.entryPoint === 'open');
     const closes = spans.filter((s) => s.entryPoint === 'close');
