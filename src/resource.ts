@@ -28,6 +28,12 @@ export interface TypeBinding {
   readonly type: ResourceType<unknown, unknown>;
   /** The host a resource runs in, for `inspect()`; null inline. */
   hostOf(resource: string): string | null;
+  /**
+   * Null when the resource's host can take calls now; else a promise that settles once it can (or
+   * is gone). Awaited before an attempt's first call, so a host's start-up does not count in that
+   * call's deadline (bounded by `deadlockTimeout` or 30 s, whichever is longer).
+   */
+  ready?(resource: string): Promise<void> | null;
   /** A resource of this type was added, with its resolved policy (a hosted type picks its host). */
   attach?(resource: string, policy: ResourcePolicy): void;
   /** A resource of this type was removed, after its `close`. */
@@ -55,6 +61,8 @@ interface Waiter {
 }
 
 const NO_HANDLE = undefined;
+/** The least time an attempt waits for its isolation host to start before calling into it anyway. */
+const HOST_START_WAIT_MS = 30_000;
 
 /**
  * One resource: its state machine (DESIGN §3), its lane of calls, its polls and its restart
@@ -326,6 +334,22 @@ export class Resource {
   private async runAttempt(attempt: Attempt): Promise<Error | null> {
     const { type } = this.binding;
     const { epoch, life } = attempt;
+    const ready = this.binding.ready?.(this.name);
+    if (ready) {
+      // A hosted type whose host is still starting: wait for it outside any call's deadline (at
+      // most deadlockTimeout or 30 s, whichever is longer), unless the attempt is abandoned meanwhile.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          timer.cancel();
+          life.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = after(this.env.clock, Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS), done);
+        life.signal.addEventListener('abort', done, { once: true });
+        void ready.then(done);
+      });
+      if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
+    }
     if (!this.opened) {
       if (type.open) {
         const open = type.open;

@@ -45,6 +45,8 @@ export class Host {
   exit: ExitInfo | null = null;
   private transport: Transport | null = null;
   private ready = false;
+  /** Each type module this host loads, settled once loaded (or failed, or the host gone). */
+  private readonly typeLoads = new Map<number, Promise<void>>();
   private queue: MonitorMessage[] = [];
   private readonly loads = new Map<number, { resolve(info: TypeInfo): void; reject(error: Error): void }>();
   private resolveExited!: (info: ExitInfo) => void;
@@ -86,6 +88,23 @@ export class Host {
   /** Starts the thread or process now, so that the first call does not wait for it. */
   warm(): void {
     if (!this.transport && !this.exit) this.start();
+  }
+
+  /**
+   * Starts the host if needed and loads the type module in it, once. Settles (never rejects) when
+   * the module is loaded, failed to load, or the host is gone. The monitor waits for this before
+   * a resource's first call, so a host's start-up does not count in that call's deadline.
+   */
+  ensureType(typeId: number, module: string, exportName: string): Promise<void> {
+    let load = this.typeLoads.get(typeId);
+    if (!load) {
+      load = this.loadType(typeId, module, exportName).then(
+        () => {},
+        () => {},
+      );
+      this.typeLoads.set(typeId, load);
+    }
+    return load;
   }
 
   /** Loads a type module and resolves with what the host reports about it (registration). */

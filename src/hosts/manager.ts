@@ -126,6 +126,7 @@ export class HostManager implements HostOwner {
     return {
       type: type as ResourceType<unknown, unknown>,
       hostOf: (resource) => this.slots.get(resource)?.group.host?.name ?? null,
+      ready: (resource) => this.readyFor(resource),
       attach: (resource, policy) => this.attach(hosted, resource, policy),
       detach: (resource) => this.detach(resource),
       dispose: () => this.close(),
@@ -194,6 +195,19 @@ export class HostManager implements HostOwner {
     return host;
   }
 
+  /**
+   * Settles once the resource's host is started and has loaded its type (the monitor awaits it
+   * before an attempt's first call, outside any deadline); null when there is nothing to wait for.
+   */
+  private readyFor(resource: string): Promise<void> | null {
+    const slot = this.slots.get(resource);
+    if (!slot || this.closed) return null;
+    const group = slot.group;
+    const host = (group.host ??= this.newHost(group.kind, group.options));
+    if (!host.usable) return null;
+    return host.ensureType(slot.type.id, slot.type.spec.module, slot.type.spec.exportName);
+  }
+
   /** The group's host, a new one if it has none; the resource placed in it. */
   private hostFor(slot: Slot, properties: unknown): Host {
     const group = slot.group;
@@ -204,10 +218,7 @@ export class HostManager implements HostOwner {
     }
     if (!host.members.has(slot.name)) {
       const { id, spec } = slot.type;
-      if (!host.types.has(id)) {
-        host.types.add(id);
-        host.send({ t: 'load', typeId: id, module: spec.module, exportName: spec.exportName });
-      }
+      if (!host.types.has(id)) void host.ensureType(id, spec.module, spec.exportName);
       host.members.add(slot.name);
       host.send({ t: 'add', resource: slot.name, typeId: id, properties });
     }
