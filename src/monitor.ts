@@ -80,6 +80,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private readonly defaults: Partial<ResourcePolicy>;
   private readonly env: ResourceEnv;
   private closing: Promise<void> | null = null;
+  /** close() has finished. */
+  private closed = false;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
 
@@ -247,9 +249,16 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     return this.live(name, 'offline').offline();
   }
 
-  /** The hard stop: cancels any restart, abandons what runs, calls the type's terminate. Ends offline. */
+  /**
+   * The hard stop: cancels any restart, abandons what runs, calls the type's terminate. Ends
+   * offline. Also works while `close()` is in progress, to cut a slow graceful shutdown short
+   * (a second Ctrl-C); after `close()` has finished it rejects with `MonitorClosedError`.
+   */
   async terminate(name: string): Promise<void> {
-    return this.live(name, 'terminate').terminate();
+    if (this.closed) throw new MonitorClosedError(`terminate("${name}")`);
+    const resource = this.get(name);
+    if (this.removing.has(name)) throw new StateError(name, 'terminate() refused: the resource is being removed');
+    return resource.terminate();
   }
 
   /** The resource's state. */
@@ -295,6 +304,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.closing ??= (async () => {
       await Promise.all(Array.from(this.resources.values(), (r) => r.dispose(true, 'monitor closed')));
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
+      this.closed = true;
       this.resources.clear();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
       await this.hosts?.close();

@@ -1,6 +1,6 @@
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
-import { CallTimeoutError, describeValue, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import { CallTimeoutError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, tagged } from './logger.js';
 import type { ResourcePolicy } from './policy.js';
@@ -421,7 +421,7 @@ export class Resource {
     this.endLife(`failed: ${reason}`);
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own));
+    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own, cause));
     return true;
   }
 
@@ -495,10 +495,15 @@ export class Resource {
 
   // ---- restart policy ----------------------------------------------------------------------
 
-  private applyRestartPolicy(epoch: number): void {
+  private applyRestartPolicy(epoch: number, cause: Error | null): void {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
     if (p.restartAction === 'none') return;
+    if (isConfigError(cause)) {
+      // Bad properties (a hosted type's validate runs at the first call) do not heal by restarting.
+      this.log.error(`not restarted: ${cause.message}; fix the properties, then call online()`);
+      return;
+    }
     const now = this.env.clock.now();
     const inWindow = this.restarts.inWindow(now, p.restartPeriod);
     if (inWindow < p.restartThreshold) {

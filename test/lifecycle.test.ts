@@ -282,6 +282,24 @@ describe('a resource type written by a user', () => {
     await monitor.close();
   });
 
+  it('lets terminate() cut a slow close() short, and refuses it once close() has finished', async () => {
+    const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
+    const { monitor, transitions } = recordedMonitor({ defaults: { ...fast, pendingTimeout: 60_000 }, abortGrace: 100 });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    const closing = monitor.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(monitor.getState('a')).toBe('offline-pending');
+    const hard = monitor.terminate('a');
+    await vi.advanceTimersByTimeAsync(100); // abortGrace for the hung offline
+    await hard;
+    await closing;
+    expect(rec.calls('terminate').map((s) => s.start)).toEqual([1_100]);
+    expect(transitions()).toEqual(['0 offline->online-pending', '0 online-pending->online', '0 online->offline-pending', '1100 offline-pending->offline']);
+    await expect(monitor.terminate('a')).rejects.toMatchObject({ code: 'ERR_RESMON_CLOSED' });
+  });
+
   it('supports await using', async () => {
     const rec = recordingType();
     {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ResourceMonitor } from 'resmon';
+import { ConfigError, ResourceMonitor } from 'resmon';
 import { recordedMonitor } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
@@ -235,6 +235,23 @@ describe('restart policy', () => {
     state.broken = true;
     await vi.advanceTimersByTimeAsync(1_000);
     expect(of('restartScheduled').at(-1)).toMatchObject({ at: 3_500, retry: false });
+    await monitor.close();
+  });
+
+  it('does not restart after a failure caused by a ConfigError (bad properties do not heal by restarting)', async () => {
+    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate' } });
+    monitor.registerType({
+      name: 'picky',
+      online: () => Promise.reject(new ConfigError('properties.port', 'x', 'must be a number')),
+      offline() {},
+      terminate() {},
+      isAlive: () => true,
+    });
+    monitor.addResource({ name: 'a', type: 'picky' });
+    await expect(monitor.online('a')).rejects.toMatchObject({ code: 'ERR_RESMON_CONFIG' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(monitor.getState('a')).toBe('failed');
+    expect(of('restartScheduled')).toEqual([]);
     await monitor.close();
   });
 
