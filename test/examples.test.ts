@@ -32,4 +32,21 @@ describe('the examples run as the README shows them', () => {
     expect(stdout).toMatch(/^ {2}crashy +failed/m);
     expect(stdout).toMatch(/^done:/m);
   }, 60_000);
+
+  it('demo:cli: resmon run on examples/demo.yaml restarts the crashing server, escalates, and exits 0 on Ctrl-C', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/demo-cli.ts'], {
+      cwd: root,
+      timeout: 60_000,
+      env: { ...process.env, DEMO_SECONDS: '12' },
+    });
+    const events = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { event: string; resource?: string; to?: string; code?: number });
+    expect(events.some((e) => e.event === 'stateChange' && e.resource === 'web' && e.to === 'online')).toBe(true);
+    expect(events.some((e) => e.event === 'restartScheduled' && e.resource === 'crashy')).toBe(true);
+    expect(events.some((e) => e.event === 'escalated' && e.resource === 'crashy')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: 'exit', code: 0 });
+    expect(stdout).toContain('resmon run exited with code 0');
+  }, 60_000);
 });
