@@ -13,8 +13,6 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
-    // p-timeout 7 is ESM-only: bundle it so `require('resmon')` works without it.
-    noExternal: ['p-timeout'],
   },
   {
     // The `resmon` command (package.json `bin`): ESM only, with a shebang of its own.
@@ -24,7 +22,6 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
-    noExternal: ['p-timeout'],
     banner: { js: '#!/usr/bin/env node' },
   },
 ]);

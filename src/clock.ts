@@ -47,11 +47,3 @@ export function after(clock: Clock, ms: number, fn: () => void): Timer {
   step();
   return { cancel: () => clock.clearTimeout(handle) };
 }
-
-/** `after()` in the shape p-timeout's `customTimers` takes. */
-export function timersOf(clock: Clock): { setTimeout: (fn: () => void, ms: number) => Timer; clearTimeout: (t: Timer | undefined) => void } {
-  return {
-    setTimeout: (fn, ms) => after(clock, ms, fn),
-    clearTimeout: (t) => t?.cancel(),
-  };
-}

@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ResourceMonitor } from 'resmon';
 import { checkResourceType, createFakeClock, describeResourceType, formatReport, recordCalls } from 'resmon/testing';
-import { echoType } from './echo-type.js';
+import { echoType } from '../echo-type.js';
 
 const options = {
   properties: { port: 0 },

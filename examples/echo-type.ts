@@ -1,4 +1,5 @@
-// A resource type to test: a TCP echo server inside this process.
+// A resource type written from scratch: a TCP echo server inside this process. Used by
+// examples/quickstart.ts (under a monitor) and examples/testing/ (under resmon/testing).
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { ResourceType } from 'resmon';
 
@@ -21,6 +22,7 @@ function stop(handle: EchoHandle): Promise<void> {
 
 export const echoType: ResourceType<EchoProps, EchoHandle> = {
   name: 'echo-server',
+  // Runs when the resource is added: reject bad properties before anything starts.
   validate(input) {
     const port = (input as { port?: unknown } | null)?.port ?? 0;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -28,6 +30,7 @@ export const echoType: ResourceType<EchoProps, EchoHandle> = {
     }
     return { port };
   },
+  // Once per resource, before the first online: the handle every other entry point gets.
   open: (ctx) => ({ server: null, sockets: new Set(), port: ctx.properties.port }),
   online: (ctx) =>
     new Promise<void>((resolve, reject) => {
@@ -48,7 +51,9 @@ export const echoType: ResourceType<EchoProps, EchoHandle> = {
       });
     }),
   offline: (ctx) => stop(ctx.handle),
+  // The hard stop: must work in any state, at once, and more than once.
   terminate: (ctx) => stop(ctx.handle),
+  // The cheap check: is the server still listening?
   looksAlive: (ctx) => ctx.handle.server?.listening === true,
   // The thorough check: a real round trip through the server.
   isAlive: (ctx) =>
@@ -63,5 +68,6 @@ export const echoType: ResourceType<EchoProps, EchoHandle> = {
       socket.once('data', (data) => done(data.toString() === 'ping'));
       socket.once('error', () => done(false));
     }),
+  // The resource is removed (or the monitor closed).
   close: (ctx) => stop(ctx.handle),
 };
