@@ -791,6 +791,29 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       }
     }
 
+    // 3c. Polls are on time, and one resource never waits on another (DESIGN §5.3, §5.4): after
+    //     an isAlive that passed, the next one starts exactly an interval after it ended, unless
+    //     the resource left online, someone acted on it, a failed looksAlive called isAlive
+    //     sooner, or another call of the same resource held its lane at that moment.
+    const isAlives = spans.filter((x) => x.entryPoint === 'isAlive');
+    for (const prev of isAlives) {
+      if (prev.outcome !== 'ok' || prev.endSeq === null || (prev.abortSeq !== null && prev.abortSeq < prev.endSeq)) continue;
+      const due = (prev.endAt as number) + sc.policy.isAlivePollInterval;
+      if (due > now) continue;
+      const next = isAlives.find((x) => x.startSeq > (prev.endSeq as number)) ?? null;
+      if (next && next.startAt === due) continue;
+      const until = next ? next.startSeq : Number.POSITIVE_INFINITY;
+      const changed = events.some((e) => e.seq > (prev.endSeq as number) && e.seq < until && e.at <= due);
+      const acted = trace.outstanding(r, prev.endSeq, ['offline', 'terminate', 'remove', 'close']) ||
+        trace.ops.some((o) => (o.r === r || o.op === 'close') && o.seq > (prev.endSeq as number) && o.at <= due);
+      const looksFailed = spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome !== 'ok' && x.startSeq > prev.endSeq! && x.startAt <= due);
+      const busy = spans.some(
+        (x) => x !== next && x.startSeq < until && x.startAt <= due && (x.endSeq === null || (x.endAt as number) > due || (x.endAt === due && x.startAt === due)),
+      );
+      if (changed || acted || looksFailed || busy) continue;
+      out.push(`${r}: isAlive was due at t=${due} (${sc.policy.isAlivePollInterval} ms after #${prev.id} ended), but ${next ? `#${next.id} started only at t=${next.startAt}` : 'none started'}`);
+    }
+
     // 4. open once, before any online; close once, last.
     const opens = spans.filter((s) => s.entryPoint === 'open');
     const closes = spans.filter((s) => s.entryPoint === 'close');
