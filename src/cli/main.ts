@@ -49,7 +49,7 @@ export function usage(): string {
     'Commands:',
     ...lines,
     '',
-    'Exit codes: 0 done, 1 invalid config, 2 bad usage, 130 killed by a second signal.',
+    'Exit codes: 0 done, 1 invalid config (validate, run) or a failed check (check-type), 2 bad usage, 130 killed by a second signal.',
   ].join('\n');
 }
 
