@@ -191,7 +191,8 @@ export function row(
   target = '',
   met: boolean | null = null,
 ): Row {
-  const ratio = baseline !== null && baseline > 0 && Number.isFinite(baseline) ? resmon / baseline : null;
+  // A ratio of a negative or ~0 figure (a heap that shrank) says nothing: leave it out.
+  const ratio = baseline !== null && baseline > 0 && resmon >= 0 && Number.isFinite(baseline) ? resmon / baseline : null;
   return { metric, unit, baseline, resmon, ratio, target, met };
 }
 
@@ -252,7 +253,7 @@ export function report(name: string, title: string, params: Record<string, unkno
   process.stdout.write(`${out.join('\n')}\n`);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}${quick ? '.quick' : ''}.json`);
+  const file = join(dir, `${name}${quick ? '.quick' : ''}${process.env.BENCH_DIST ? '.experiment' : ''}.json`);
   writeFileSync(file, `${JSON.stringify({ scenario: name, title, at: new Date().toISOString(), quick, measured, machine: m, params, rows, ...extra }, round2, 2)}\n`);
   progress(`  wrote ${file}`);
 }
