@@ -378,6 +378,7 @@ export class Resource {
     });
     this.afterCall('online', out);
     if (out.kind === 'ok' && this.epoch === epoch && this.state === 'online-pending') {
+      attempt.onlineCall = null;
       this.setState('online', 'online completed');
       this.polls.start();
       return null;
@@ -430,7 +431,13 @@ export class Resource {
     this.polls.stop();
     const life = this.life;
     this.life = null;
-    if (life && !life.signal.aborted) life.abort(new StateError(this.name, `the online attempt was abandoned: ${reason}`));
+    if (life && !life.signal.aborted) {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      const why = new StateError(this.name, `the online attempt was abandoned: ${reason}`);
+      Error.stackTraceLimit = limit;
+      life.abort(why);
+    }
     this.lane.preempt(reason);
   }
 
@@ -626,7 +633,9 @@ export class Resource {
       resource: this.name,
       properties: this.properties as Readonly<unknown>,
       handle,
-      signal: call.signal,
+      get signal() {
+        return call.signal;
+      },
       reportProgress: (message?: string) => {
         if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
         this.env.emit(
@@ -638,7 +647,8 @@ export class Resource {
       },
       reportFailure: (reason?: unknown) => {
         const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
-        if (!this.fail(epoch, why, reason === undefined ? null : toError(reason, 'reportFailure'))) {
+        const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
+        if (!this.fail(epoch, why, cause)) {
           this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
         }
       },
