@@ -21,6 +21,16 @@ export interface HttpServerHandle {
   port: number;
 }
 
+/** Stops the server with `signal` (a planned stop: its exit is not reported as a failure). */
+async function stop(handle: HttpServerHandle, signal: NodeJS.Signals): Promise<void> {
+  const child = handle.child;
+  if (!child) return;
+  child.removeAllListeners('exit');
+  child.kill(signal);
+  await exited(child);
+  handle.child = null;
+}
+
 const script = fileURLToPath(new URL('./servers/http-server.mjs', import.meta.url));
 
 /** Resolves when `child` has exited (at once if it already has). */
@@ -110,23 +120,9 @@ export const httpServerType: ResourceType<HttpServerProperties, HttpServerHandle
     }
   },
 
-  async offline(ctx) {
-    const child = ctx.handle.child;
-    if (!child) return;
-    child.removeAllListeners('exit');
-    child.kill('SIGTERM');
-    await exited(child);
-    ctx.handle.child = null;
-  },
+  offline: (ctx) => stop(ctx.handle, 'SIGTERM'),
 
-  async terminate(ctx) {
-    const child = ctx.handle.child;
-    if (!child) return;
-    child.removeAllListeners('exit');
-    child.kill('SIGKILL');
-    await exited(child);
-    ctx.handle.child = null;
-  },
+  terminate: (ctx) => stop(ctx.handle, 'SIGKILL'),
 
   close(ctx) {
     ctx.handle.child?.kill('SIGKILL');
