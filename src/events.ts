@@ -10,7 +10,9 @@ export interface BaseEvent {
 
 /** A resource changed state. */
 export interface StateChangeEvent extends BaseEvent {
+  /** The state it left. */
   from: ResourceState;
+  /** The state it is in now. */
   to: ResourceState;
   /** Why, in words: `'online() called'`, `'isAlive failed: connection refused'`, … */
   reason: string;
@@ -20,8 +22,11 @@ export interface StateChangeEvent extends BaseEvent {
 
 /** A health check finished. */
 export interface CheckEvent extends BaseEvent {
+  /** Which check: `'looksAlive'` or `'isAlive'`. */
   kind: CheckKind;
+  /** Whether it passed (returned `true`). */
   ok: boolean;
+  /** How long it took. */
   durationMs: number;
   /** Why it failed; absent when it passed. */
   reason?: string;
@@ -29,20 +34,27 @@ export interface CheckEvent extends BaseEvent {
 
 /** A call took longer than `callBudget`. */
 export interface SlowCallEvent extends BaseEvent {
+  /** The slow entry point (looksAlive, isAlive, terminate, open, close). */
   entryPoint: EntryPoint;
+  /** How long it took. */
   durationMs: number;
+  /** The `callBudget` it exceeded. */
   budgetMs: number;
 }
 
 /** A call passed its deadline and was abandoned (its signal aborted). */
 export interface CallTimeoutEvent extends BaseEvent {
+  /** The entry point that passed its deadline. */
   entryPoint: EntryPoint;
+  /** The deadline (`pendingTimeout` for online/offline, `deadlockTimeout` otherwise). */
   timeoutMs: number;
 }
 
 /** `ctx.reportProgress()` during `online` or `offline`. */
 export interface ProgressEvent extends BaseEvent {
+  /** `'online'` or `'offline'`. */
   entryPoint: EntryPoint;
+  /** What the plugin passed to `reportProgress`, if anything. */
   message?: string;
 }
 

@@ -3,9 +3,13 @@
  * bunyan-style loggers and `console` all fit.
  */
 export interface Logger {
+  /** State changes and ignored late reports. */
   debug(...args: unknown[]): void;
+  /** What plugins log at info through `ctx.log`. */
   info(...args: unknown[]): void;
+  /** Failures, deadlines, a spent restart threshold. */
   warn(...args: unknown[]): void;
+  /** A terminate that failed, a listener that threw, a host killed. */
   error(...args: unknown[]): void;
 }
 
