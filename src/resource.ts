@@ -181,11 +181,20 @@ export class Resource {
         case 'offline-pending':
           throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
         case 'failed': {
-          const epoch = this.epoch;
-          await this.failureTask;
-          this.cancelRestart();
-          if (this.epoch !== epoch) continue; // someone else acted meanwhile: look again
-          if (this.state === 'failed') this.setState('offline', reason);
+          // Take charge now, as one transition that later offline() calls share: the failure's
+          // restart policy no longer applies (no restart is scheduled, then cancelled, when its
+          // terminate ends); the state changes once that terminate has finished.
+          const epoch = ++this.epoch;
+          const failure = this.failureTask;
+          await this.track(
+            (async () => {
+              await failure;
+              this.cancelRestart();
+              if (this.epoch === epoch && this.state === 'failed') this.setState('offline', reason);
+            })(),
+          );
+          // A terminate() that superseded this offline: resolve when it has ended.
+          if (this.epoch !== epoch && this.transition) await this.transition;
           return;
         }
         case 'online':

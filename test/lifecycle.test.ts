@@ -183,6 +183,23 @@ describe('a resource type written by a user', () => {
     await monitor.close();
   });
 
+  it('shares one offline between offline() calls on a failed resource, and schedules no restart for it', async () => {
+    const gate = deferred();
+    const rec = recordingType('rec', { isAlive: () => false, terminate: () => gate.promise });
+    const { monitor, of } = recordedMonitor({ defaults: { ...fast, restartAction: 'restart' } });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    await vi.advanceTimersByTimeAsync(10_000);
+    const both = Promise.all([monitor.offline('a'), monitor.offline('a')]);
+    await vi.advanceTimersByTimeAsync(10);
+    gate.resolve();
+    await both;
+    expect(monitor.getState('a')).toBe('offline');
+    expect(of('restartScheduled')).toEqual([]);
+    await monitor.close();
+  });
+
   it('terminate() from online calls terminate and changes state when it ends', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
