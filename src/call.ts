@@ -154,11 +154,6 @@ export class CallLane {
     private readonly resource: string,
   ) {}
 
-  /** The call running now, if any. */
-  get current(): ActiveCall | null {
-    return this.inflight;
-  }
-
   /**
    * Aborts the call in flight (it becomes abandoned); queued calls are left to their parents.
    * The owner calls this right after aborting a call's parent: the call is then abandoned with

@@ -63,11 +63,6 @@ export class PollSchedule {
     return true;
   }
 
-  /** Whether a check of `kind` is running or queued. */
-  busy(kind: CheckKind): boolean {
-    return kind === 'isAlive' ? this.isBusy : this.looksBusy;
-  }
-
   /** A check of `kind` ended: arm the next one from now. */
   arm(kind: CheckKind): void {
     const looks = kind === 'looksAlive';
