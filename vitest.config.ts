@@ -1,6 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The fast suite (`npm test`): the core on fake timers, the model-based suite, the CLI's pure parts.
+ * Tests that start real child processes, worker threads, servers or browsers live in
+ * `test/integration/` and run with `npm run test:integration` (vitest.integration.config.ts).
+ */
 export default defineConfig({
   resolve: {
     alias: {
@@ -10,6 +15,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: ['test/integration/**', '**/node_modules/**'],
     testTimeout: 20_000,
     // A plugin misbehaving must never surface as an unhandled rejection: fail the run on one.
     dangerouslyIgnoreUnhandledErrors: false,

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConfigError, isDuplicateError, isMonitorClosedError, ResourceMonitor } from 'resmon';
-import { SCRIPTED } from './contract.suite.js';
-import { scripted } from './fixtures/hosted/scripted.js';
+import { SCRIPTED } from '../contract.suite.js';
+import { scripted } from '../fixtures/hosted/scripted.js';
 
-const fixture = (file: string) => fileURLToPath(new URL(`./fixtures/hosted/${file}`, import.meta.url));
+const fixture = (file: string) => fileURLToPath(new URL(`../fixtures/hosted/${file}`, import.meta.url));
 
 let monitor: ResourceMonitor;
 afterEach(async () => {

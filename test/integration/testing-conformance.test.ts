@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpType, processType, tcpType } from 'resmon';
 import { checkResourceType, type ConformanceReport, formatReport } from 'resmon/testing';
-import { httpServerType } from '../examples/http-server-type.js';
-import { breakServer, tcpServerType } from './fixtures/broken-types/tcp-server-type.js';
+import { httpServerType } from '../../examples/http-server-type.js';
+import { breakServer, tcpServerType } from '../fixtures/broken-types/tcp-server-type.js';
 
 /** Every check passed, none was skipped; on failure the message is the whole report. */
 function expectAllPassed(report: ConformanceReport) {

@@ -11,7 +11,7 @@ import {
   ResourceMonitor,
   type ResourcePolicy,
 } from 'resmon';
-import { allGone, fixture, freePort, isGone, memoryLogger, until } from './fixtures/servers/procs.js';
+import { allGone, fixture, freePort, isGone, memoryLogger, until } from '../fixtures/servers/procs.js';
 
 const node = process.execPath;
 const monitors: ResourceMonitor[] = [];

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ResourceType } from 'resmon';
 import { checkResourceType, type CheckLimits, formatReport } from 'resmon/testing';
-import isAliveHangs from './fixtures/broken-types/isalive-hangs.js';
-import leaksATimer from './fixtures/broken-types/leaks-a-timer.js';
-import offlineLeavesUp from './fixtures/broken-types/offline-leaves-up.js';
-import onlineIgnoresSignal from './fixtures/broken-types/online-ignores-signal.js';
-import { breakServer, type TcpServerHandle, type TcpServerProps } from './fixtures/broken-types/tcp-server-type.js';
-import terminateThrows from './fixtures/broken-types/terminate-throws.js';
+import isAliveHangs from '../fixtures/broken-types/isalive-hangs.js';
+import leaksATimer from '../fixtures/broken-types/leaks-a-timer.js';
+import offlineLeavesUp from '../fixtures/broken-types/offline-leaves-up.js';
+import onlineIgnoresSignal from '../fixtures/broken-types/online-ignores-signal.js';
+import { breakServer, type TcpServerHandle, type TcpServerProps } from '../fixtures/broken-types/tcp-server-type.js';
+import terminateThrows from '../fixtures/broken-types/terminate-throws.js';
 
 // Small limits keep the hung calls cheap; the online of online-ignores-signal takes 600 ms.
 const limits: Partial<CheckLimits> = { abortGrace: 200, deadlockTimeout: 400, handleTimeout: 300 };
@@ -63,7 +63,7 @@ describe('the conformance suite fails a broken type, naming the check it breaks'
   });
 
   it('a slow check is a warning, not a failure', async () => {
-    const { tcpServerType } = await import('./fixtures/broken-types/tcp-server-type.js');
+    const { tcpServerType } = await import('../fixtures/broken-types/tcp-server-type.js');
     const slow = tcpServerType('slow-isalive', { isAlive: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 60)) });
     const report = await checkResourceType(slow, { properties: { port: 0 }, limits: { callBudget: 30 }, only: ['checks finish'] });
     expect(report.passed).toBe(true);
@@ -72,7 +72,7 @@ describe('the conformance suite fails a broken type, naming the check it breaks'
   });
 
   it('validate that accepts garbage, or rejects with a non-Error', async () => {
-    const { tcpServerType } = await import('./fixtures/broken-types/tcp-server-type.js');
+    const { tcpServerType } = await import('../fixtures/broken-types/tcp-server-type.js');
     const lax = tcpServerType('lax', { validate: () => ({ port: 0 }) });
     const strange = tcpServerType('strange', {
       validate: (p) => {
@@ -90,7 +90,7 @@ describe('the conformance suite fails a broken type, naming the check it breaks'
   });
 
   it('sample properties that validate rejects fail the first check and stop the others', async () => {
-    const { tcpServerType } = await import('./fixtures/broken-types/tcp-server-type.js');
+    const { tcpServerType } = await import('../fixtures/broken-types/tcp-server-type.js');
     const report = await checkResourceType(tcpServerType(), { properties: { port: 'eighty' } });
     expect(report.checks[0]?.reason).toBe('validate rejected the sample properties: TypeError: port must be an integer from 0 to 65535, got eighty');
     expect(report.checks[1]?.passed).toBe(true);

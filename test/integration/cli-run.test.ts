@@ -3,8 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bin, type JsonLine, resmon, root, runJson } from './fixtures/servers/cli.js';
-import { allGone, fixture, freePort, isGone } from './fixtures/servers/procs.js';
+import { bin, type JsonLine, resmon, root, runJson } from '../fixtures/servers/cli.js';
+import { allGone, fixture, freePort, isGone } from '../fixtures/servers/procs.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'resmon-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConfigError, type ResourcePolicy } from 'resmon';
-import { fresh, SCRIPTED, scriptedMonitor } from './contract.suite.js';
-import { scripted2, type ScriptedProperties, type Step } from './fixtures/hosted/scripted.js';
+import { fresh, SCRIPTED, scriptedMonitor } from '../contract.suite.js';
+import { scripted2, type ScriptedProperties, type Step } from '../fixtures/hosted/scripted.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resmon-hosted-'));
 const once = (name: string) => join(dir, `${name}-${Math.random().toString(36).slice(2)}`);

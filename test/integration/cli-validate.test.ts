@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigFileError } from '../src/config/file.js';
-import { openConfig } from '../src/config/open.js';
-import { resmon, root } from './fixtures/servers/cli.js';
+import { ConfigFileError } from '../../src/config/file.js';
+import { openConfig } from '../../src/config/open.js';
+import { resmon, root } from '../fixtures/servers/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'resmon-validate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { ResourceMonitor } from 'resmon';
 
-const SCRIPTED = fileURLToPath(new URL('./fixtures/hosted/scripted.ts', import.meta.url));
+const SCRIPTED = fileURLToPath(new URL('../fixtures/hosted/scripted.ts', import.meta.url));
 
 for (const isolation of ['worker', 'process'] as const) {
   it(`does not count a ${isolation} host's start-up in the first call's deadline`, async () => {

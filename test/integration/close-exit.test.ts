@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
 it('lets the process exit on its own after close(), with resources that were online and polled', async () => {
-  const script = fileURLToPath(new URL('./fixtures/exit-after-close.ts', import.meta.url));
+  const script = fileURLToPath(new URL('../fixtures/exit-after-close.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));

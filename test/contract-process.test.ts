@@ -1,3 +1,0 @@
-import { contractSuite } from './contract.suite.js';
-
-contractSuite('process');
