@@ -110,6 +110,11 @@ export interface CheckResult {
   durationMs: number;
   /** Why it failed (`null` when it passed). */
   reason: string | null;
+  /**
+   * Checks of this kind that have failed in a row in this online period, this one included (0
+   * when it passed). For isAlive, the resource fails when it reaches `isAliveFailureThreshold`.
+   */
+  consecutiveFailures: number;
 }
 
 /** A JSON-safe picture of one resource, returned by `inspect()` and `snapshot()`. */
@@ -126,8 +131,14 @@ export interface ResourceStatus {
   since: number;
   /** The last result of each check in the current or last online period. */
   lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null };
-  /** Restarts within the sliding `restartPeriod` window, and in all. */
-  restarts: { inWindow: number; total: number };
+  /**
+   * Restarts within the sliding `restartPeriod` window (`inWindow`), and in all (`total`).
+   * `stableAt` (with `stableAfter` > 0): while online, the clock time at which this online period
+   * empties the window (it came online + `stableAfter`; it may still be ahead, or already past);
+   * otherwise the last time a stable online period emptied it; `null` when none has and the
+   * resource is not online, or when `stableAfter` is 0.
+   */
+  restarts: { inWindow: number; total: number; stableAt: number | null };
   /** Clock time of a scheduled restart or retry, or `null`. */
   nextRestartAt: number | null;
   /** The isolation host the resource runs in, `null` when inline. */
