@@ -1,21 +1,27 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
+import { CallLane } from './call.js';
 import {
+  CallTimeoutError,
   ConfigError,
   DuplicateError,
   MonitorClosedError,
   StateError,
   UnknownResourceError,
   UnknownTypeError,
+  isConfigError,
+  reasonOf,
+  ResmonError,
+  toError,
 } from './errors.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { type Logger, silentLogger } from './logger.js';
+import { type Logger, silentLogger, tagged } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { Resource, type ResourceEnv, type TypeBinding } from './resource.js';
-import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType } from './types.js';
+import { MONITOR_CODES, Resource, type ResourceEnv, type TypeBinding } from './resource.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType } from './types.js';
 import { validateResourceType } from './validate.js';
 
 /** Options of `new ResourceMonitor()`. All are optional. */
@@ -57,6 +63,13 @@ export interface WaitForOptions {
 
 const OPTION_KEYS = new Set(['defaults', 'clock', 'logger', 'abortGrace']);
 
+/** A control code must be a non-empty string. */
+function checkCode(code: unknown, context: string): asserts code is string {
+  if (typeof code !== 'string' || code.length === 0) {
+    throw new ConfigError('code', code, `must be a non-empty string (the monitor's own codes: ${MONITOR_CODES.join(', ')})`, { context });
+  }
+}
+
 /**
  * The resource monitor: registers resource types, adds resources, brings them online, polls
  * their health on two schedules, fails, terminates and restarts them by policy, and emits an
@@ -84,6 +97,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private closed = false;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
+  /** One lane per type for `typeControl` calls (made at the first call). */
+  private readonly typeLanes = new Map<string, CallLane>();
+  /** Aborted when close() starts: typeControl calls in flight are abandoned, queued ones never start. */
+  private readonly life = new AbortController();
 
   constructor(options: ResourceMonitorOptions = {}) {
     super();
@@ -201,20 +218,207 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(typeName, name);
     const own = validatePolicy(spec.policy, context);
+    const policy = this.resolveFor(binding, own, context);
+    const properties = this.validateInline(binding, spec.properties ?? {}, context);
+    binding.attach?.(name, policy);
+    const resource = new Resource(name, typeName, binding, properties, policy, this.env);
+    resource.ownPolicy = { ...own };
+    this.resources.set(name, resource);
+  }
+
+  /** Resolves a resource's policy from its own layer, as addResource and setPolicy do. */
+  private resolveFor(binding: TypeBinding, own: Partial<ResourcePolicy>, context: string): ResourcePolicy {
     const policy = resolvePolicy([own, binding.type.defaults, this.defaults], context);
-    let properties: unknown = spec.properties ?? {};
-    if (binding.type.validate) {
+    if (!binding.attach && (own.separateMonitor === true || binding.type.defaults?.separateMonitor === true)) {
+      // The monitor-wide default may say true for its hosted types; inline ones ignore it.
+      throw new ConfigError('policy.separateMonitor', true, 'applies to hosted types only (registered with isolation: worker or process); an inline type has no host to separate', {
+        context,
+      });
+    }
+    return policy;
+  }
+
+  /** Runs an inline type's validate (a hosted type's runs in its host); a rejection becomes a ConfigError. */
+  private validateInline(binding: TypeBinding, properties: unknown, context: string): unknown {
+    const validate = binding.type.validate;
+    if (!validate) return properties;
+    try {
+      return validate.call(binding.type, properties);
+    } catch (error) {
+      throw new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${error instanceof Error ? error.message : String(error)}`, {
+        context,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Changes a resource's properties without removing it (WSFC: setting private properties
+   * through `ResourceControl`). The type's `validate` runs first: a rejection is a
+   * `ConfigError` and changes nothing. Then:
+   *
+   * - online, and the type has `applyProperties`: it is called (one call on the resource's lane,
+   *   bounded by `deadlockTimeout`). Resolves `'applied'` when it returned nothing (the new
+   *   properties are in force: every later call sees them), `'stored'` when it returned
+   *   `'stored'`. If it throws or passes its deadline, the promise rejects and the old
+   *   properties stay in force.
+   * - online without `applyProperties`, online-pending or offline-pending: `'stored'`; the
+   *   calls of the running instance keep the old properties, the next online gets the new ones.
+   * - offline or failed: `'applied'`; in force at once (the next online, or restart, uses them).
+   *
+   * @example
+   * ```ts
+   * const outcome = await monitor.setProperties('web', { ...current, port: 8081 });
+   * if (outcome === 'stored') await monitor.offline('web').then(() => monitor.online('web'));
+   * ```
+   */
+  async setProperties(name: string, properties: unknown): Promise<PropertiesOutcome> {
+    const resource = this.live(name, 'setProperties');
+    const binding = resource.binding;
+    const context = `setProperties("${name}")`;
+    let next: unknown = properties;
+    if (binding.attach && !binding.validate) {
+      throw new ResmonError(`${context}: changing the properties of a resource of a hosted type is not supported yet; remove and add the resource`);
+    }
+    if (binding.validate) {
       try {
-        properties = binding.type.validate(properties);
+        structuredClone(properties);
       } catch (error) {
-        throw new ConfigError('properties', spec.properties, `were rejected by type "${typeName}": ${error instanceof Error ? error.message : String(error)}`, {
-          context,
-          cause: error,
-        });
+        throw new ConfigError('properties', properties, `must be structured-cloneable to reach a host (${reasonOf(error)})`, { context, cause: error });
+      }
+      try {
+        await binding.validate(name, properties);
+      } catch (error) {
+        throw isConfigError(error) ? error : new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${reasonOf(error)}`, { context, cause: error });
+      }
+      this.live(name, 'setProperties');
+    } else {
+      next = this.validateInline(binding, properties, context);
+    }
+    return resource.setProperties(next);
+  }
+
+  /**
+   * Changes a resource's own policy while it runs: `policy` is merged into the policy the
+   * resource was added with (a field set to `undefined` is removed, so the type's or the
+   * monitor's default applies again), and the result is validated as `addResource` does (a
+   * `ConfigError` changes nothing). It takes effect at once: calls and restarts scheduled from
+   * now use it, and while the resource is online both poll schedules are re-armed from now.
+   * The restart window is kept (a smaller `restartThreshold` applies from the next failure); a
+   * restart already scheduled keeps its delay. `separateMonitor` cannot change while the
+   * resource exists (remove and add it).
+   *
+   * @example
+   * ```ts
+   * await monitor.setPolicy('web', { isAlivePollInterval: 5_000, restartThreshold: 3 });
+   * ```
+   */
+  async setPolicy(name: string, policy: { [K in keyof ResourcePolicy]?: ResourcePolicy[K] | undefined }): Promise<void> {
+    const resource = this.live(name, 'setPolicy');
+    const context = `setPolicy("${name}")`;
+    validatePolicy(policy, context);
+    const own: Partial<ResourcePolicy> = { ...resource.ownPolicy };
+    for (const [field, value] of Object.entries(policy ?? {})) {
+      if (value === undefined) delete (own as Record<string, unknown>)[field];
+      else (own as Record<string, unknown>)[field] = value;
+    }
+    const resolved = this.resolveFor(resource.binding, own, context);
+    if (resolved.separateMonitor !== resource.policy.separateMonitor) {
+      throw new ConfigError('policy.separateMonitor', resolved.separateMonitor, 'cannot change while the resource exists (it decides the host the resource was placed in); remove and add the resource', {
+        context,
+      });
+    }
+    resource.setPolicy(own, resolved);
+  }
+
+  /**
+   * Sends a control code to a resource (WSFC `ResourceControl`) and resolves with the answer.
+   * The type's `control(ctx, code, input)` answers first: one call on the resource's lane,
+   * bounded by `deadlockTimeout`, abandoned (rejecting with `StateError`) when terminate,
+   * offline or close preempts it. When the type has no `control`, or it returns
+   * `DEFAULT_PROCESSING`, the monitor answers its own codes: `'get-properties'` (the latest
+   * properties accepted), `'get-policy'` (the resolved policy), `'get-status'` (= `inspect()`).
+   * Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * await monitor.control('web', 'rotate-logs');
+   * const policy = await monitor.control('web', 'get-policy');
+   * ```
+   */
+  async control(name: string, code: string, input?: unknown): Promise<unknown> {
+    const resource = this.live(name, 'control');
+    checkCode(code, `control("${name}")`);
+    return resource.control(code, input);
+  }
+
+  /**
+   * Sends a control code to a resource type (WSFC `ResourceTypeControl`). The type's
+   * `typeControl(code, input, ctx)` answers first, bounded by `deadlockTimeout` (the type's and
+   * the monitor's defaults); calls to one type run one at a time. When the type has none, or it
+   * returns `DEFAULT_PROCESSING`, the monitor answers `'get-policy'` (the policy a resource of
+   * the type gets without a policy of its own) and `'get-status'` (`inspect()` of the type's
+   * resources). Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * const signals = await monitor.controlType('process', 'list-signals');
+   * ```
+   */
+  async controlType(typeName: string, code: string, input?: unknown): Promise<unknown> {
+    this.assertOpen(`controlType("${typeName}")`);
+    const binding = this.types.get(typeName);
+    if (!binding) throw new UnknownTypeError(String(typeName));
+    const context = `controlType("${typeName}")`;
+    checkCode(code, context);
+    const { type } = binding;
+    const fn = type.typeControl;
+    const defaults = resolvePolicy([type.defaults, this.defaults], context);
+    if (fn) {
+      let lane = this.typeLanes.get(typeName);
+      if (!lane) {
+        lane = new CallLane(this.env.clock, this.env.abortGrace, `type ${typeName}`);
+        this.typeLanes.set(typeName, lane);
+      }
+      const log = tagged(this.env.logger, { type: typeName, entryPoint: 'typeControl' });
+      const out = await lane.run({
+        entryPoint: 'typeControl',
+        timeoutMs: defaults.deadlockTimeout,
+        parent: this.life.signal,
+        invoke: (call) =>
+          fn.call(type, code, input, {
+            type: typeName,
+            get signal() {
+              return call.signal;
+            },
+            log,
+          }),
+      });
+      switch (out.kind) {
+        case 'ok':
+          if (out.value !== DEFAULT_PROCESSING) return out.value;
+          break;
+        case 'error':
+          throw toError(out.error, `typeControl("${code}") rejected`);
+        case 'timeout':
+          log.warn(`typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`);
+          throw new CallTimeoutError(`type "${typeName}": typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`, out.timeoutMs);
+        case 'abandoned':
+          throw new ResmonError(`type "${typeName}": typeControl("${code}") was abandoned: the monitor closed`);
       }
     }
-    binding.attach?.(name, policy);
-    this.resources.set(name, new Resource(name, typeName, binding, properties, policy, this.env));
+    switch (code) {
+      case 'get-policy':
+        return { ...defaults };
+      case 'get-status':
+        return Array.from(this.resources.values())
+          .filter((r) => r.typeName === typeName)
+          .map((r) => r.inspect());
+      default:
+        throw new ConfigError('code', code, `is not a control code that type "${typeName}" or the monitor knows (the monitor's own for a type: get-policy, get-status)`, {
+          context,
+        });
+    }
   }
 
   /** Terminates the resource if it is not offline, calls its type's `close`, and forgets it. */
@@ -302,10 +506,16 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (!this.life.signal.aborted) {
+        this.life.abort(new MonitorClosedError('typeControl()'));
+        for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');
+      }
       await Promise.all(Array.from(this.resources.values(), (r) => r.dispose(true, 'monitor closed')));
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
       this.closed = true;
       this.resources.clear();
+      for (const lane of this.typeLanes.values()) lane.dispose();
+      this.typeLanes.clear();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
       await this.hosts?.close();
       this.removeAllListeners();

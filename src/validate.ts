@@ -3,7 +3,7 @@ import { validatePolicy } from './policy.js';
 import type { ResourceType } from './types.js';
 
 const REQUIRED = ['online', 'offline', 'terminate', 'isAlive'] as const;
-const OPTIONAL = ['validate', 'open', 'looksAlive', 'close'] as const;
+const OPTIONAL = ['validate', 'open', 'looksAlive', 'close', 'applyProperties', 'control', 'typeControl'] as const;
 
 /**
  * Checks that `type` is a usable resource type: a non-empty `name`, the four required entry
@@ -29,6 +29,9 @@ export function validateResourceType<P, H>(type: ResourceType<P, H>): ResourceTy
     if (record[member] !== undefined && typeof record[member] !== 'function') {
       throw new ConfigError(`type.${member}`, record[member], 'must be a function when present', { context: where });
     }
+  }
+  if (record.reportsFailures !== undefined && typeof record.reportsFailures !== 'boolean') {
+    throw new ConfigError('type.reportsFailures', record.reportsFailures, 'must be a boolean when present', { context: where });
   }
   validatePolicy(record.defaults, where, 'type.defaults');
   return type;
