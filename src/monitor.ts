@@ -201,7 +201,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(typeName, name);
     const own = validatePolicy(spec.policy, context);
-    const policy = resolvePolicy([own, binding.type.defaults, this.defaults], context);
+    let policy = resolvePolicy([own, binding.type.defaults, this.defaults], context);
     let properties: unknown = spec.properties ?? {};
     if (binding.type.validate) {
       try {
@@ -212,6 +212,11 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
           cause: error,
         });
       }
+    }
+    if (binding.type.defaultsFor) {
+      // Type-level policy that depends on the properties (an OCF agent's advertised timeouts).
+      const derived = validatePolicy(binding.type.defaultsFor(properties as Readonly<unknown>), `${context} (defaults of type "${typeName}")`, 'defaults');
+      policy = resolvePolicy([own, derived, binding.type.defaults, this.defaults], context);
     }
     binding.attach?.(name, policy);
     this.resources.set(name, new Resource(name, typeName, binding, properties, policy, this.env));

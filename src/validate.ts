@@ -3,7 +3,7 @@ import { validatePolicy } from './policy.js';
 import type { ResourceType } from './types.js';
 
 const REQUIRED = ['online', 'offline', 'terminate', 'isAlive'] as const;
-const OPTIONAL = ['validate', 'open', 'looksAlive', 'close'] as const;
+const OPTIONAL = ['validate', 'defaultsFor', 'open', 'looksAlive', 'close'] as const;
 
 /**
  * Checks that `type` is a usable resource type: a non-empty `name`, the four required entry
