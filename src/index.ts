@@ -1,14 +1,18 @@
 export { ResourceMonitor, type ResourceMonitorOptions, type WaitForOptions } from './monitor.js';
 export type { HostedTypeSpec, HostResourceLimits, Isolation } from './hosts/spec.js';
-export type {
-  CheckKind,
-  CheckResult,
-  EntryPoint,
-  ResourceContext,
-  ResourceSpec,
-  ResourceState,
-  ResourceStatus,
-  ResourceType,
+export {
+  type CheckKind,
+  type CheckResult,
+  DEFAULT_PROCESSING,
+  type DefaultProcessing,
+  type EntryPoint,
+  type PropertiesOutcome,
+  type ResourceContext,
+  type ResourceSpec,
+  type ResourceState,
+  type ResourceStatus,
+  type ResourceType,
+  type TypeControlContext,
 } from './types.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';
 export type {

@@ -26,10 +26,23 @@ describe('defaultsFor', () => {
     monitor.addResource({ name: 'slow', type: 'derived', properties: { slow: true } });
     monitor.addResource({ name: 'fast', type: 'derived', properties: { slow: false } });
     monitor.addResource({ name: 'own', type: 'derived', properties: { slow: true }, policy: { pendingTimeout: 42 } });
-    const resolved = (name: string) => (monitor as unknown as { resources: Map<string, { policy: Record<string, unknown> }> }).resources.get(name)!.policy;
-    expect([resolved('slow').pendingTimeout, resolved('slow').isAlivePollInterval, resolved('slow').restartDelay]).toEqual([600_000, 30_000, 7]);
-    expect([resolved('fast').pendingTimeout, resolved('fast').isAlivePollInterval]).toEqual([1_000, 5]);
-    expect(resolved('own').pendingTimeout).toBe(42);
+    const resolved = async (name: string) => (await monitor.control(name, 'get-policy')) as Record<string, unknown>;
+    const slow = await resolved('slow');
+    expect([slow.pendingTimeout, slow.isAlivePollInterval, slow.restartDelay]).toEqual([600_000, 30_000, 7]);
+    const fast = await resolved('fast');
+    expect([fast.pendingTimeout, fast.isAlivePollInterval]).toEqual([1_000, 5]);
+    expect((await resolved('own')).pendingTimeout).toBe(42);
+    await monitor.close();
+  });
+
+  it('is kept by setPolicy and derived again by setProperties', async () => {
+    const monitor = new ResourceMonitor();
+    monitor.registerType(type);
+    monitor.addResource({ name: 'r', type: 'derived', properties: { slow: true } });
+    await monitor.setPolicy('r', { restartDelay: 1 });
+    expect(await monitor.control('r', 'get-policy')).toMatchObject({ pendingTimeout: 600_000, restartDelay: 1 });
+    await monitor.setProperties('r', { slow: false });
+    expect(await monitor.control('r', 'get-policy')).toMatchObject({ pendingTimeout: 1_000, isAlivePollInterval: 60_000, restartDelay: 1 });
     await monitor.close();
   });
 
