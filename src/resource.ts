@@ -1,6 +1,6 @@
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
-import { CallTimeoutError, ConfigError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import type { ProgressEvent, ResourceMonitorEvents } from './events.js';
 import { type Logger, tagged } from './logger.js';
 import { type ResourcePolicy, restartDelayOf } from './policy.js';
@@ -577,8 +577,9 @@ export class Resource {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
     if (p.restartAction === 'none') return;
-    if (isConfigError(cause)) {
-      // Bad properties (a hosted type's validate runs at the first call) do not heal by restarting.
+    if (cause && isPermanentFailure(cause)) {
+      // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
+      // not installed or not configured (exit 5 or 6), do not heal by restarting.
       this.log.error(`not restarted: ${cause.message}; fix the properties, then call online()`);
       return;
     }

@@ -131,6 +131,16 @@ export interface ResourceType<P = Record<string, unknown>, H = unknown> {
   readonly defaults?: Partial<ResourcePolicy>;
   /** Checks a resource's properties when it is added; throw to reject. Returns the typed properties. */
   validate?(properties: unknown): P;
+  /**
+   * Type-level policy that depends on a resource's properties (what `validate` returned): a layer
+   * between the resource's own `policy` and the type's static `defaults`. Called once, when the
+   * resource is added. The built-in `ocf` type uses it to turn an agent's advertised action
+   * timeouts and monitor intervals into `pendingTimeout`, `deadlockTimeout` and the poll
+   * intervals. Inline types only: a hosted type's properties are validated in its host, so there
+   * this layer is skipped.
+   * @example defaultsFor: (p) => (p.slow ? { pendingTimeout: 600_000 } : undefined)
+   */
+  defaultsFor?(properties: Readonly<P>): Partial<ResourcePolicy> | undefined;
   /** Creates the per-resource handle, once, before the first `online`. Bounded by `deadlockTimeout`. */
   open?(ctx: ResourceContext<P, undefined>): H | Promise<H>;
   /** Brings the resource online. Bounded by `pendingTimeout` of silence; `reportProgress` resets it. */
