@@ -30,11 +30,19 @@ export interface CheckEvent extends BaseEvent {
   durationMs: number;
   /** Why it failed; absent when it passed. */
   reason?: string;
+  /**
+   * Checks of this kind failed in a row in this online period, this one included (0 when it
+   * passed). A failed isAlive fails the resource once this reaches `isAliveFailureThreshold`.
+   */
+  consecutiveFailures: number;
 }
 
-/** A call took longer than `callBudget`. */
+/**
+ * A call took longer than `callBudget`. For `online` and `offline` only the time they block the
+ * event loop before returning counts (they may take long asynchronously).
+ */
 export interface SlowCallEvent extends BaseEvent {
-  /** The slow entry point (looksAlive, isAlive, terminate, open, close). */
+  /** The slow entry point (looksAlive, isAlive, terminate, open, close, applyProperties, control; online and offline when they block synchronously). */
   entryPoint: EntryPoint;
   /** How long it took. */
   durationMs: number;
@@ -56,6 +64,8 @@ export interface ProgressEvent extends BaseEvent {
   entryPoint: EntryPoint;
   /** What the plugin passed to `reportProgress`, if anything. */
   message?: string;
+  /** The checkpoint number the plugin passed to `reportProgress` (WSFC's `CheckPoint`), if any. */
+  checkpoint?: number;
 }
 
 /** A restart (or a retry after `retryPeriodOnFailure`) was scheduled. */
