@@ -73,7 +73,7 @@ describe('resmon validate', () => {
       `${config}:10:42: resources[1].properties.port must be an integer >= 1 and <= 65535 (got 70000)`,
       `${config}:14:29: resources[2].policy.restartDelay must be a number >= 0 (got -5)`,
       `${config}:15:11: resources[3].name is already the name of resources[2]; names must be unique (got "api")`,
-      `${config}:19:11: resources[4].type is not a known type (known: process, http, tcp) (got "queue")`,
+      `${config}:19:11: resources[4].type is not a known type (known: process, http, tcp, ocf) (got "queue")`,
       `${config}:22:24: resources[5].properties.url must be an absolute http:// or https:// URL (got "localhost:8080")`,
       `${config}: 6 errors`,
       '',
