@@ -3,19 +3,23 @@ export type { HostedTypeSpec, HostResourceLimits, Isolation } from './hosts/spec
 export type {
   CheckKind,
   CheckResult,
+  DependencyItem,
   EntryPoint,
   ResourceContext,
   ResourceSpec,
   ResourceState,
   ResourceStatus,
+  ResourceTarget,
   ResourceType,
 } from './types.js';
+export type { GroupState, GroupStatus } from './groups.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';
 export type {
   BaseEvent,
   CallTimeoutEvent,
   CheckEvent,
   EscalatedEvent,
+  GroupStateChangeEvent,
   HostExitEvent,
   ProgressEvent,
   ResourceMonitorEvents,

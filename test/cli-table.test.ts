@@ -15,6 +15,9 @@ const status = (over: Partial<ResourceStatus>): ResourceStatus => ({
   restarts: { inWindow: 0, total: 0 },
   nextRestartAt: null,
   host: null,
+  group: null,
+  dependsOn: [],
+  target: 'online',
   ...over,
 });
 

@@ -77,6 +77,7 @@ export class TableView implements View {
     );
     monitor.on('callTimeout', (e) => this.push(`${time(e.at)} ${e.resource}: ${e.entryPoint} passed its deadline (${e.timeoutMs} ms)`));
     monitor.on('hostExit', (e) => this.push(`${time(e.at)} host ${e.host} exited (${e.resources.join(', ')})`));
+    monitor.on('groupStateChange', (e) => this.push(`${time(e.at)} group ${e.group}: ${e.from} -> ${e.to}`));
     this.draw();
   }
 
