@@ -1,4 +1,4 @@
-import { ConfigError, DependencyError } from './errors.js';
+import { ConfigError, DependencyError, isConfigError, reasonOf } from './errors.js';
 import type { DependencyItem } from './types.js';
 
 /**
@@ -23,6 +23,16 @@ const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 
  * Whether the names exist is the graph's business ({@link DependencyGraph.check}).
  */
 export function parseDependsOn(value: unknown, context: string): Dependencies {
+  try {
+    return parse(value, context);
+  } catch (error) {
+    if (isConfigError(error)) throw error;
+    // A hostile value (a throwing getter, a revoked Proxy): say so, never pass its throw on.
+    throw new ConfigError('dependsOn', undefined, `could not be read: ${reasonOf(error)}`, { context, cause: error });
+  }
+}
+
+function parse(value: unknown, context: string): Dependencies {
   if (value === undefined) return NO_DEPENDENCIES;
   const rule = "must be a list of resource names and { anyOf: [names] } items, e.g. ['db', { anyOf: ['ip-a', 'ip-b'] }]";
   if (!Array.isArray(value)) throw new ConfigError('dependsOn', value, rule, { context });

@@ -1,16 +1,20 @@
 export { ResourceMonitor, type ResourceMonitorOptions, type WaitForOptions } from './monitor.js';
 export type { HostedTypeSpec, HostResourceLimits, Isolation } from './hosts/spec.js';
-export type {
-  CheckKind,
-  CheckResult,
-  DependencyItem,
-  EntryPoint,
-  ResourceContext,
-  ResourceSpec,
-  ResourceState,
-  ResourceStatus,
-  ResourceTarget,
-  ResourceType,
+export {
+  type CheckKind,
+  type CheckResult,
+  DEFAULT_PROCESSING,
+  type DependencyItem,
+  type DefaultProcessing,
+  type EntryPoint,
+  type PropertiesOutcome,
+  type ResourceContext,
+  type ResourceSpec,
+  type ResourceState,
+  type ResourceStatus,
+  type ResourceTarget,
+  type ResourceType,
+  type TypeControlContext,
 } from './types.js';
 export type { GroupState, GroupStatus } from './groups.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';

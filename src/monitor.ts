@@ -1,23 +1,29 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
+import { CallLane } from './call.js';
 import {
+  CallTimeoutError,
   ConfigError,
   DependencyError,
   DuplicateError,
+  isConfigError,
   MonitorClosedError,
+  reasonOf,
+  ResmonError,
   StateError,
+  toError,
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { type Logger, silentLogger } from './logger.js';
-import { type ResourcePolicy, resolvePolicy, validatePolicy } from './policy.js';
+import { type Logger, silentLogger, tagged } from './logger.js';
+import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { Resource, type ResourceEnv, type TypeBinding } from './resource.js';
-import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType } from './types.js';
-import { validateResourceType } from './validate.js';
+import { MONITOR_CODES, Resource, type ResourceEnv, type TypeBinding } from './resource.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType } from './types.js';
+import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
 import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
 import { Orchestrator } from './orchestrator.js';
@@ -63,6 +69,39 @@ export interface WaitForOptions {
 const OPTION_KEYS = new Set(['defaults', 'clock', 'logger', 'abortGrace']);
 const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
 
+/** A control code must be a non-empty string. */
+function checkCode(code: unknown, context: string): asserts code is string {
+  if (typeof code !== 'string' || code.length === 0) {
+    throw new ConfigError('code', code, `must be a non-empty string (the monitor's own codes: ${MONITOR_CODES.join(', ')})`, { context });
+  }
+}
+
+/** A copy of a status (the kept final ones must not change through what a caller got). */
+function copyStatus(status: ResourceStatus): ResourceStatus {
+  const { looksAlive, isAlive } = status.lastChecks;
+  return {
+    ...status,
+    lastChecks: { looksAlive: looksAlive && { ...looksAlive }, isAlive: isAlive && { ...isAlive } },
+    restarts: { ...status.restarts },
+  };
+}
+
+/** How eventemitter3 stores a listener. */
+interface Listener {
+  fn: (payload: unknown) => void;
+  context: unknown;
+  once: boolean;
+}
+
+/** A member of a user's object, a ConfigError when reading it throws. */
+function readMember(value: unknown, member: string, field: string, context: string): unknown {
+  try {
+    return (value as Record<string, unknown> | null | undefined)?.[member];
+  } catch (error) {
+    throw new ConfigError(field, undefined, `could not be read: ${reasonOf(error)}`, { context, cause: error });
+  }
+}
+
 /**
  * The resource monitor: registers resource types, adds resources, brings them online, polls
  * their health on two schedules, fails, terminates and restarts them by policy, and emits an
@@ -83,11 +122,16 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private readonly types = new Map<string, TypeBinding>();
   private readonly resources = new Map<string, Resource>();
   private readonly removing = new Map<string, Promise<void>>();
+  /** The monitor's validated defaults (a copy of what the options gave). */
   private readonly defaults: Partial<ResourcePolicy>;
+  /** Each type's validated defaults, copied at registration. */
+  private readonly typeDefaults = new Map<string, Partial<ResourcePolicy>>();
   private readonly env: ResourceEnv;
   private closing: Promise<void> | null = null;
   /** close() has finished. */
   private closed = false;
+  /** Every resource's last `inspect()`, kept by close() for the read-only calls made afterwards. */
+  private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
   /** Who depends on whom, and the groups (DESIGN §9). */
@@ -95,52 +139,45 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private readonly groupStates = new GroupStates();
   /** Dependencies in motion: ordering of online/offline, following failures, bringing back. */
   private readonly orchestrator: Orchestrator;
+  /** One lane per type for `typeControl` calls (made at the first call). */
+  private readonly typeLanes = new Map<string, CallLane>();
+  /** Aborted when close() starts: typeControl calls in flight are abandoned, queued ones never start. */
+  private readonly life = new AbortController();
 
   constructor(options: ResourceMonitorOptions = {}) {
     super();
+    const context = 'new ResourceMonitor()';
     if (typeof options !== 'object' || options === null) {
-      throw new ConfigError('options', options, 'must be an object', { context: 'new ResourceMonitor()' });
+      throw new ConfigError('options', options, 'must be an object', { context });
     }
-    for (const key of Object.keys(options)) {
+    // Read each option once; only this copy is used.
+    const given = snapshotFields(options, 'options', context);
+    for (const key of Object.keys(given)) {
       if (!OPTION_KEYS.has(key)) {
-        throw new ConfigError(`options.${key}`, (options as Record<string, unknown>)[key], `is not an option (known: ${[...OPTION_KEYS].join(', ')})`, {
-          context: 'new ResourceMonitor()',
-        });
+        throw new ConfigError(`options.${key}`, given[key], `is not an option (known: ${[...OPTION_KEYS].join(', ')})`, { context });
       }
     }
-    const { clock = systemClock, logger = silentLogger, abortGrace = 1_000 } = options;
+    const clock = (given.clock ?? systemClock) as Clock;
+    const logger = (given.logger ?? silentLogger) as Logger;
+    const abortGrace = given.abortGrace ?? 1_000;
     for (const fn of ['now', 'setTimeout', 'clearTimeout'] as const) {
-      if (typeof (clock as unknown as Record<string, unknown>)?.[fn] !== 'function') {
-        throw new ConfigError(`options.clock.${fn}`, (clock as unknown as Record<string, unknown>)?.[fn], 'must be a function', {
-          context: 'new ResourceMonitor()',
-        });
-      }
+      const member = readMember(clock, fn, `options.clock.${fn}`, context);
+      if (typeof member !== 'function') throw new ConfigError(`options.clock.${fn}`, member, 'must be a function', { context });
     }
     for (const level of ['debug', 'info', 'warn', 'error'] as const) {
-      if (typeof (logger as unknown as Record<string, unknown>)?.[level] !== 'function') {
-        throw new ConfigError(`options.logger.${level}`, (logger as unknown as Record<string, unknown>)?.[level], 'must be a function', {
-          context: 'new ResourceMonitor()',
-        });
-      }
+      const member = readMember(logger, level, `options.logger.${level}`, context);
+      if (typeof member !== 'function') throw new ConfigError(`options.logger.${level}`, member, 'must be a function', { context });
     }
     if (typeof abortGrace !== 'number' || !Number.isFinite(abortGrace) || abortGrace < 0) {
-      throw new ConfigError('options.abortGrace', abortGrace, 'must be a finite number >= 0 (milliseconds)', {
-        context: 'new ResourceMonitor()',
-      });
+      throw new ConfigError('options.abortGrace', abortGrace, 'must be a finite number >= 0 (milliseconds)', { context });
     }
-    this.defaults = validatePolicy(options.defaults, 'new ResourceMonitor()', 'options.defaults');
+    this.defaults = validatePolicy(given.defaults, context, 'options.defaults');
     this.env = {
       clock,
       logger,
       abortGrace,
       wants: (event) => this.listenerCount(event) > 0,
-      emit: (event, payload) => {
-        try {
-          (this.emit as (e: string, p: unknown) => boolean)(event, payload);
-        } catch (error) {
-          logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
-        }
-      },
+      emit: (event, payload) => this.deliver(event, payload),
       observe: (resource, from) => {
         if (this.resources.get(resource.name) !== resource) return;
         this.orchestrator.observe(resource, from);
@@ -160,6 +197,31 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   }
 
   /**
+   * Calls every listener of `event` with `payload`, in order, each exactly once even when an
+   * earlier one throws (eventemitter3's own `emit` stops at the first throw); a throw is logged.
+   * `once` listeners are removed before they run, as eventemitter3 does.
+   */
+  private deliver<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void {
+    const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event;
+    const stored = (this as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[key];
+    if (!stored) return;
+    // A listener added or removed meanwhile changes the next event, not this one.
+    const listeners = Array.isArray(stored) ? stored.slice() : [stored];
+    for (const listener of listeners) {
+      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
+      try {
+        listener.fn.call(listener.context, payload);
+      } catch (error) {
+        try {
+          this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
+        } catch {
+          // A logger that throws (on a hostile error) must not break the delivery either.
+        }
+      }
+    }
+  }
+
+  /**
    * Registers an inline resource type (a plugin object). Its name must be unique in this monitor.
    * Throws `ConfigError` for a malformed type (naming the missing or wrong member) and
    * `DuplicateError` for a taken name.
@@ -175,9 +237,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   registerType<P, H>(type: ResourceType<P, H> | HostedTypeSpec): void | Promise<void> {
     if (isHostedTypeSpec(type)) return this.registerModule(type);
     this.assertOpen('registerType()');
-    const valid = validateResourceType(type);
+    const valid = checkResourceType(type);
     if (this.types.has(valid.name)) throw new DuplicateError('resource type', valid.name);
-    this.types.set(valid.name, { type: valid as ResourceType<unknown, unknown>, hostOf: () => null });
+    this.types.set(valid.name, { type: valid.type as ResourceType<unknown, unknown>, hostOf: () => null });
+    this.typeDefaults.set(valid.name, valid.defaults);
   }
 
   private async registerModule(spec: HostedTypeSpec): Promise<void> {
@@ -195,8 +258,11 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     });
     const binding = await this.hosts.register(checked);
     this.assertOpen('registerType()');
-    if (this.types.has(binding.type.name)) throw new DuplicateError('resource type', binding.type.name);
-    this.types.set(binding.type.name, binding);
+    const name = binding.type.name;
+    if (this.types.has(name)) throw new DuplicateError('resource type', name);
+    const defaults = validatePolicy(binding.type.defaults, `registerType() type "${name}"`, 'type.defaults');
+    this.types.set(name, binding);
+    this.typeDefaults.set(name, defaults);
   }
 
   /**
@@ -210,14 +276,16 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (typeof spec !== 'object' || spec === null) {
       throw new ConfigError('spec', spec, 'must be an object { name, type, properties?, policy?, group?, dependsOn? }', { context: 'addResource()' });
     }
-    const { name, type: typeName } = spec;
-    for (const key of Object.keys(spec)) {
+    // Read each field once; only this copy is used.
+    const fields = snapshotFields(spec, 'spec', 'addResource()', '');
+    for (const key of Object.keys(fields)) {
       if (!RESOURCE_KEYS.includes(key)) {
-        throw new ConfigError(key, (spec as unknown as Record<string, unknown>)[key], `is not a field of a resource (${RESOURCE_KEYS.join(', ')})`, {
+        throw new ConfigError(key, fields[key], `is not a field of a resource (${RESOURCE_KEYS.join(', ')})`, {
           context: 'addResource()',
         });
       }
     }
+    const { name, type: typeName } = fields;
     if (typeof name !== 'string' || name.length === 0) {
       throw new ConfigError('name', name, 'must be a non-empty string', { context: 'addResource()' });
     }
@@ -228,33 +296,226 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (this.resources.has(name)) throw new DuplicateError('resource', name);
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(typeName, name);
-    const own = validatePolicy(spec.policy, context);
-    const policy = resolvePolicy([own, binding.type.defaults, this.defaults], context);
-    let properties: unknown = spec.properties ?? {};
-    if (binding.type.validate) {
-      try {
-        properties = binding.type.validate(properties);
-      } catch (error) {
-        throw new ConfigError('properties', spec.properties, `were rejected by type "${typeName}": ${error instanceof Error ? error.message : String(error)}`, {
-          context,
-          cause: error,
-        });
-      }
-    }
-    const group = spec.group ?? null;
+    const own = validatePolicy(fields.policy, context);
+    const policy = this.resolveFor(typeName, binding, own, context);
+    const properties = this.validateInline(binding, fields.properties, context);
+    const group = fields.group ?? null;
     if (group !== null && (typeof group !== 'string' || group.length === 0)) {
       throw new ConfigError('group', group, 'must be a non-empty string (the name of a group)', { context });
     }
-    const deps = parseDependsOn(spec.dependsOn, context);
+    const deps = parseDependsOn(fields.dependsOn, context);
     this.graph.check(name, group, deps);
     binding.attach?.(name, policy);
     const resource = new Resource(name, typeName, binding, properties, policy, this.env);
+    resource.ownPolicy = own;
     resource.group = group;
     resource.dependsOn = deps.given;
     this.resources.set(name, resource);
     this.graph.add(name, group, deps);
     if (group !== null) this.updateGroup(group);
   }
+
+  /** Resolves a resource's policy from its own layer, as addResource and setPolicy do. */
+  private resolveFor(typeName: string, binding: TypeBinding, own: Partial<ResourcePolicy>, context: string): ResourcePolicy {
+    const typeDefaults = this.typeDefaults.get(typeName);
+    const policy = resolvePolicy([own, typeDefaults, this.defaults], context);
+    if (!binding.attach && (own.separateMonitor === true || typeDefaults?.separateMonitor === true)) {
+      // The monitor-wide default may say true for its hosted types; inline ones ignore it.
+      throw new ConfigError('policy.separateMonitor', true, 'applies to hosted types only (registered with isolation: worker or process); an inline type has no host to separate', {
+        context,
+      });
+    }
+    return policy;
+  }
+
+  /** Runs an inline type's validate (a hosted type's runs in its host); a rejection becomes a ConfigError. */
+  private validateInline(binding: TypeBinding, properties: unknown, context: string): unknown {
+    const validate = binding.type.validate;
+    if (!validate) return properties ?? {};
+    try {
+      return validate.call(binding.type, properties ?? {});
+    } catch (error) {
+      throw new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${reasonOf(error)}`, {
+        context,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Changes a resource's properties without removing it (WSFC: setting private properties
+   * through `ResourceControl`). The type's `validate` runs first: a rejection is a
+   * `ConfigError` and changes nothing. Then:
+   *
+   * - online, and the type has `applyProperties`: it is called (one call on the resource's lane,
+   *   bounded by `deadlockTimeout`). Resolves `'applied'` when it returned nothing (the new
+   *   properties are in force: every later call sees them), `'stored'` when it returned
+   *   `'stored'`. If it throws or passes its deadline, the promise rejects and the old
+   *   properties stay in force.
+   * - online without `applyProperties`, online-pending or offline-pending: `'stored'`; the
+   *   calls of the running instance keep the old properties, the next online gets the new ones.
+   * - offline or failed: `'applied'`; in force at once (the next online, or restart, uses them).
+   *
+   * @example
+   * ```ts
+   * const outcome = await monitor.setProperties('web', { ...current, port: 8081 });
+   * if (outcome === 'stored') await monitor.offline('web').then(() => monitor.online('web'));
+   * ```
+   */
+  async setProperties(name: string, properties: unknown): Promise<PropertiesOutcome> {
+    const resource = this.live(name, 'setProperties');
+    const binding = resource.binding;
+    const context = `setProperties("${name}")`;
+    let next: unknown = properties;
+    if (binding.attach && !binding.validate) {
+      throw new ResmonError(`${context}: changing the properties of a resource of a hosted type is not supported yet; remove and add the resource`);
+    }
+    if (binding.validate) {
+      try {
+        structuredClone(properties);
+      } catch (error) {
+        throw new ConfigError('properties', properties, `must be structured-cloneable to reach a host (${reasonOf(error)})`, { context, cause: error });
+      }
+      try {
+        await binding.validate(name, properties);
+      } catch (error) {
+        throw isConfigError(error) ? error : new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${reasonOf(error)}`, { context, cause: error });
+      }
+      this.live(name, 'setProperties');
+    } else {
+      next = this.validateInline(binding, properties, context);
+    }
+    return resource.setProperties(next);
+  }
+
+  /**
+   * Changes a resource's own policy while it runs: `policy` is merged into the policy the
+   * resource was added with (a field set to `undefined` is removed, so the type's or the
+   * monitor's default applies again), and the result is validated as `addResource` does (a
+   * `ConfigError` changes nothing). It takes effect at once: calls and restarts scheduled from
+   * now use it, and while the resource is online both poll schedules are re-armed from now.
+   * The restart window is kept (a smaller `restartThreshold` applies from the next failure); a
+   * restart already scheduled keeps its delay. `separateMonitor` cannot change while the
+   * resource exists (remove and add it).
+   *
+   * @example
+   * ```ts
+   * await monitor.setPolicy('web', { isAlivePollInterval: 5_000, restartThreshold: 3 });
+   * ```
+   */
+  async setPolicy(name: string, policy: { [K in keyof ResourcePolicy]?: ResourcePolicy[K] | undefined }): Promise<void> {
+    const resource = this.live(name, 'setPolicy');
+    const context = `setPolicy("${name}")`;
+    if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+      throw new ConfigError('policy', policy, 'must be an object of policy fields', { context });
+    }
+    // Read each field once; a field given as undefined is removed from the own layer.
+    const fields = snapshotFields(policy, 'policy', context);
+    const changes = validatePolicy(fields, context);
+    const own: Partial<ResourcePolicy> = { ...resource.ownPolicy };
+    for (const field of Object.keys(fields)) {
+      if (fields[field] === undefined) delete (own as Record<string, unknown>)[field];
+      else (own as Record<string, unknown>)[field] = (changes as Record<string, unknown>)[field];
+    }
+    const resolved = this.resolveFor(resource.typeName, resource.binding, own, context);
+    if (resolved.separateMonitor !== resource.policy.separateMonitor) {
+      throw new ConfigError('policy.separateMonitor', resolved.separateMonitor, 'cannot change while the resource exists (it decides the host the resource was placed in); remove and add the resource', {
+        context,
+      });
+    }
+    resource.setPolicy(own, resolved);
+  }
+
+  /**
+   * Sends a control code to a resource (WSFC `ResourceControl`) and resolves with the answer.
+   * The type's `control(ctx, code, input)` answers first: one call on the resource's lane,
+   * bounded by `deadlockTimeout`, abandoned (rejecting with `StateError`) when terminate,
+   * offline or close preempts it. When the type has no `control`, or it returns
+   * `DEFAULT_PROCESSING`, the monitor answers its own codes: `'get-properties'` (the latest
+   * properties accepted), `'get-policy'` (the resolved policy), `'get-status'` (= `inspect()`).
+   * Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * await monitor.control('web', 'rotate-logs');
+   * const policy = await monitor.control('web', 'get-policy');
+   * ```
+   */
+  async control(name: string, code: string, input?: unknown): Promise<unknown> {
+    const resource = this.live(name, 'control');
+    checkCode(code, `control("${name}")`);
+    return resource.control(code, input);
+  }
+
+  /**
+   * Sends a control code to a resource type (WSFC `ResourceTypeControl`). The type's
+   * `typeControl(code, input, ctx)` answers first, bounded by `deadlockTimeout` (the type's and
+   * the monitor's defaults); calls to one type run one at a time. When the type has none, or it
+   * returns `DEFAULT_PROCESSING`, the monitor answers `'get-policy'` (the policy a resource of
+   * the type gets without a policy of its own) and `'get-status'` (`inspect()` of the type's
+   * resources). Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * const signals = await monitor.controlType('process', 'list-signals');
+   * ```
+   */
+  async controlType(typeName: string, code: string, input?: unknown): Promise<unknown> {
+    this.assertOpen(`controlType("${typeName}")`);
+    const binding = this.types.get(typeName);
+    if (!binding) throw new UnknownTypeError(String(typeName));
+    const context = `controlType("${typeName}")`;
+    checkCode(code, context);
+    const { type } = binding;
+    const fn = type.typeControl;
+    const defaults = resolvePolicy([this.typeDefaults.get(typeName), this.defaults], context);
+    if (fn) {
+      let lane = this.typeLanes.get(typeName);
+      if (!lane) {
+        lane = new CallLane(this.env.clock, this.env.abortGrace, `type ${typeName}`);
+        this.typeLanes.set(typeName, lane);
+      }
+      const log = tagged(this.env.logger, { type: typeName, entryPoint: 'typeControl' });
+      const out = await lane.run({
+        entryPoint: 'typeControl',
+        timeoutMs: defaults.deadlockTimeout,
+        parent: this.life.signal,
+        invoke: (call) =>
+          fn.call(type, code, input, {
+            type: typeName,
+            get signal() {
+              return call.signal;
+            },
+            log,
+          }),
+      });
+      switch (out.kind) {
+        case 'ok':
+          if (out.value !== DEFAULT_PROCESSING) return out.value;
+          break;
+        case 'error':
+          throw toError(out.error, `typeControl("${code}") rejected`);
+        case 'timeout':
+          log.warn(`typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`);
+          throw new CallTimeoutError(`type "${typeName}": typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`, out.timeoutMs);
+        case 'abandoned':
+          throw new ResmonError(`type "${typeName}": typeControl("${code}") was abandoned: the monitor closed`);
+      }
+    }
+    switch (code) {
+      case 'get-policy':
+        return { ...defaults };
+      case 'get-status':
+        return Array.from(this.resources.values())
+          .filter((r) => r.typeName === typeName)
+          .map((r) => r.inspect());
+      default:
+        throw new ConfigError('code', code, `is not a control code that type "${typeName}" or the monitor knows (the monitor's own for a type: get-policy, get-status)`, {
+          context,
+        });
+    }
+  }
+
 
   /**
    * Replaces a resource's dependencies (DESIGN §9), with the checks of `addResource`: a
@@ -288,6 +549,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * changes then.
    */
   async removeResource(name: string): Promise<void> {
+    if (this.closed) throw new MonitorClosedError(`removeResource("${name}")`);
     const pending = this.removing.get(name);
     if (pending) return pending;
     const resource = this.get(name);
@@ -375,18 +637,21 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     return { name: group, state: groupStateOf(members.map((name) => this.member(name))), resources: members };
   }
 
-  /** The resource's state. */
+  /** The resource's state. After `close()`: its final state. */
   getState(name: string): ResourceState {
+    if (this.final) return this.finalOf(name).state;
     return this.get(name).state;
   }
 
-  /** A JSON-safe picture of one resource. */
+  /** A JSON-safe picture of one resource. After `close()`: its final picture. */
   inspect(name: string): ResourceStatus {
+    if (this.final) return copyStatus(this.finalOf(name));
     return this.get(name).inspect();
   }
 
-  /** `inspect()` of every resource, in the order they were added. */
+  /** `inspect()` of every resource, in the order they were added. After `close()`: their final pictures. */
   snapshot(): ResourceStatus[] {
+    if (this.final) return Array.from(this.final.values(), copyStatus);
     return Array.from(this.resources.values(), (r) => r.inspect());
   }
 
@@ -396,6 +661,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `MonitorClosedError`.
    */
   async waitFor(name: string, state: ResourceState, options: WaitForOptions = {}): Promise<ResourceStatus> {
+    if (this.closed) throw new MonitorClosedError(`waitFor("${name}")`);
     const resource = this.get(name);
     const { timeout, signal } = options;
     if (!['offline', 'online-pending', 'online', 'offline-pending', 'failed'].includes(state)) {
@@ -411,11 +677,16 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /**
    * Takes every resource offline (in parallel), calls each type's `close`, and releases every
-   * timer, listener and lock. Idempotent: later calls return the same promise. Afterwards every
-   * operation rejects with `MonitorClosedError`.
+   * timer, listener and lock. Idempotent: later calls return the same promise. Afterwards the
+   * read-only calls (`getState`, `inspect`, `snapshot`) answer with each resource's final state,
+   * and every other operation throws (or rejects with) `MonitorClosedError`.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (!this.life.signal.aborted) {
+        this.life.abort(new MonitorClosedError('typeControl()'));
+        for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');
+      }
       // Top-down: each resource after its dependents.
       const disposed = new Map<string, Promise<void>>();
       for (const name of topDown(this.graph, this.resources.keys())) {
@@ -426,8 +697,11 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       }
       await Promise.all(disposed.values());
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
+      this.final = new Map(Array.from(this.resources.values(), (r) => [r.name, r.inspect()] as const));
       this.closed = true;
       this.resources.clear();
+      for (const lane of this.typeLanes.values()) lane.dispose();
+      this.typeLanes.clear();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
       await this.hosts?.close();
       this.removeAllListeners();
@@ -442,6 +716,12 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   private assertOpen(operation: string): void {
     if (this.closing) throw new MonitorClosedError(operation);
+  }
+
+  private finalOf(name: string): ResourceStatus {
+    const status = this.final?.get(name);
+    if (!status) throw new UnknownResourceError(String(name));
+    return status;
   }
 
   private members(group: string): ReadonlySet<string> {
