@@ -31,6 +31,11 @@ export interface CheckEvent extends BaseEvent {
   durationMs: number;
   /** Why it failed; absent when it passed. */
   reason?: string;
+  /**
+   * Checks of this kind failed in a row in this online period, this one included (0 when it
+   * passed). A failed isAlive fails the resource once this reaches `isAliveFailureThreshold`.
+   */
+  consecutiveFailures: number;
 }
 
 /**

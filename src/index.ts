@@ -43,11 +43,15 @@ export {
   isDependencyError,
   isDuplicateError,
   isMonitorClosedError,
+  isOcfError,
+  isPermanentFailure,
   isResmonError,
   isStateError,
   isUnknownResourceError,
   isUnknownTypeError,
   MonitorClosedError,
+  OcfError,
+  type OcfExitName,
   ResmonError,
   type ResmonErrorCode,
   StateError,
@@ -69,3 +73,14 @@ export { httpType, type HttpProperties } from './builtins/http.js';
 export { tcpType, type TcpProperties } from './builtins/tcp.js';
 export type { EndpointConfig } from './builtins/endpoint.js';
 export type { ExecProbeSpec, HttpProbeSpec, Probe, ProbeSpec, TcpProbeSpec } from './builtins/probes.js';
+export {
+  createOcfType,
+  OcfHandle,
+  ocfType,
+  type OcfConfig,
+  type OcfProperties,
+  type OcfResourceType,
+  type OcfTypeOptions,
+} from './builtins/ocf/type.js';
+export type { OcfAction, OcfMetadata, OcfParameter } from './builtins/ocf/metadata.js';
+export { OCF_EXIT_NAMES } from './builtins/ocf/codes.js';

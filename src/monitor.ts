@@ -297,8 +297,9 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(typeName, name);
     const own = validatePolicy(fields.policy, context);
-    const policy = this.resolveFor(typeName, binding, own, context);
+    let policy = this.resolveFor(typeName, binding, own, context);
     const properties = this.validateInline(binding, fields.properties, context);
+    if (binding.type.defaultsFor) policy = this.resolveFor(typeName, binding, own, context, properties);
     const group = fields.group ?? null;
     if (group !== null && (typeof group !== 'string' || group.length === 0)) {
       throw new ConfigError('group', group, 'must be a non-empty string (the name of a group)', { context });
@@ -315,10 +316,15 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (group !== null) this.updateGroup(group);
   }
 
-  /** Resolves a resource's policy from its own layer, as addResource and setPolicy do. */
-  private resolveFor(typeName: string, binding: TypeBinding, own: Partial<ResourcePolicy>, context: string): ResourcePolicy {
+  /**
+   * Resolves a resource's policy from its own layer, as addResource and setPolicy do: own, then
+   * what the type's `defaultsFor` derives from `properties` (when given), then the type's
+   * defaults, then the monitor's.
+   */
+  private resolveFor(typeName: string, binding: TypeBinding, own: Partial<ResourcePolicy>, context: string, properties?: unknown): ResourcePolicy {
     const typeDefaults = this.typeDefaults.get(typeName);
-    const policy = resolvePolicy([own, typeDefaults, this.defaults], context);
+    const derived = properties === undefined ? undefined : this.derivedDefaults(binding, properties, context);
+    const policy = resolvePolicy([own, derived, typeDefaults, this.defaults], context);
     if (!binding.attach && (own.separateMonitor === true || typeDefaults?.separateMonitor === true)) {
       // The monitor-wide default may say true for its hosted types; inline ones ignore it.
       throw new ConfigError('policy.separateMonitor', true, 'applies to hosted types only (registered with isolation: worker or process); an inline type has no host to separate', {
@@ -326,6 +332,22 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       });
     }
     return policy;
+  }
+
+  /** The policy layer the type's `defaultsFor` derives from validated properties (an OCF agent's advertised timeouts). */
+  private derivedDefaults(binding: TypeBinding, properties: unknown, context: string): Partial<ResourcePolicy> | undefined {
+    const defaultsFor = binding.type.defaultsFor;
+    if (!defaultsFor) return undefined;
+    let layer: unknown;
+    try {
+      layer = defaultsFor.call(binding.type, properties as Readonly<unknown>);
+    } catch (error) {
+      throw new ConfigError('defaults', undefined, `could not be derived by type "${binding.type.name}" from the properties: ${reasonOf(error)}`, {
+        context,
+        cause: error,
+      });
+    }
+    return validatePolicy(layer, `${context} (defaults of type "${binding.type.name}")`, 'defaults');
   }
 
   /** Runs an inline type's validate (a hosted type's runs in its host); a rejection becomes a ConfigError. */
@@ -385,7 +407,12 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     } else {
       next = this.validateInline(binding, properties, context);
     }
-    return resource.setProperties(next);
+    // A type whose defaults depend on the properties (ocf: the agent's advertised timeouts) gets
+    // them derived again, checked before anything changes.
+    const derived = binding.type.defaultsFor ? this.resolveFor(resource.typeName, binding, resource.ownPolicy, context, next) : null;
+    const outcome = await resource.setProperties(next);
+    if (derived) resource.setPolicy(resource.ownPolicy, derived);
+    return outcome;
   }
 
   /**
@@ -417,7 +444,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       if (fields[field] === undefined) delete (own as Record<string, unknown>)[field];
       else (own as Record<string, unknown>)[field] = (changes as Record<string, unknown>)[field];
     }
-    const resolved = this.resolveFor(resource.typeName, resource.binding, own, context);
+    const resolved = this.resolveFor(resource.typeName, resource.binding, own, context, resource.configuredProperties());
     if (resolved.separateMonitor !== resource.policy.separateMonitor) {
       throw new ConfigError('policy.separateMonitor', resolved.separateMonitor, 'cannot change while the resource exists (it decides the host the resource was placed in); remove and add the resource', {
         context,
