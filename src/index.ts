@@ -4,6 +4,7 @@ export {
   type CheckKind,
   type CheckResult,
   DEFAULT_PROCESSING,
+  type DependencyItem,
   type DefaultProcessing,
   type EntryPoint,
   type PropertiesOutcome,
@@ -11,15 +12,18 @@ export {
   type ResourceSpec,
   type ResourceState,
   type ResourceStatus,
+  type ResourceTarget,
   type ResourceType,
   type TypeControlContext,
 } from './types.js';
+export type { GroupState, GroupStatus } from './groups.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';
 export type {
   BaseEvent,
   CallTimeoutEvent,
   CheckEvent,
   EscalatedEvent,
+  GroupStateChangeEvent,
   HostExitEvent,
   ProgressEvent,
   ResourceMonitorEvents,
@@ -39,11 +43,15 @@ export {
   isDependencyError,
   isDuplicateError,
   isMonitorClosedError,
+  isOcfError,
+  isPermanentFailure,
   isResmonError,
   isStateError,
   isUnknownResourceError,
   isUnknownTypeError,
   MonitorClosedError,
+  OcfError,
+  type OcfExitName,
   ResmonError,
   type ResmonErrorCode,
   StateError,
@@ -65,3 +73,14 @@ export { httpType, type HttpProperties } from './builtins/http.js';
 export { tcpType, type TcpProperties } from './builtins/tcp.js';
 export type { EndpointConfig } from './builtins/endpoint.js';
 export type { ExecProbeSpec, HttpProbeSpec, Probe, ProbeSpec, TcpProbeSpec } from './builtins/probes.js';
+export {
+  createOcfType,
+  OcfHandle,
+  ocfType,
+  type OcfConfig,
+  type OcfProperties,
+  type OcfResourceType,
+  type OcfTypeOptions,
+} from './builtins/ocf/type.js';
+export type { OcfAction, OcfMetadata, OcfParameter } from './builtins/ocf/metadata.js';
+export { OCF_EXIT_NAMES } from './builtins/ocf/codes.js';

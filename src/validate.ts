@@ -3,7 +3,7 @@ import { type ResourcePolicy, validatePolicy } from './policy.js';
 import type { ResourceType } from './types.js';
 
 const REQUIRED = ['online', 'offline', 'terminate', 'isAlive'] as const;
-const OPTIONAL = ['validate', 'open', 'looksAlive', 'close', 'applyProperties', 'control', 'typeControl'] as const;
+const OPTIONAL = ['validate', 'defaultsFor', 'open', 'looksAlive', 'close', 'applyProperties', 'control', 'typeControl'] as const;
 
 /** A checked resource type: the plugin object, and its name and defaults as read once at registration. */
 export interface CheckedType<P, H> {
