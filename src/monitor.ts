@@ -14,8 +14,8 @@ import { type ResourcePolicy, resolvePolicy, validatePolicy } from './policy.js'
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { Resource, type ResourceEnv, type TypeBinding } from './resource.js';
-import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType } from './types.js';
+import { Resource, type ResourceEnv } from './resource.js';
+import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType, TypeBinding } from './types.js';
 import { validateResourceType } from './validate.js';
 
 /** Options of `new ResourceMonitor()`. All are optional. */
@@ -163,8 +163,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     }
     this.hosts ??= new HostManager({
       logger: this.env.logger,
-      now: () => this.env.clock.now(),
-      failResource: (name, reason) => this.resources.get(name)?.hostFailed(reason),
+      clock: this.env.clock,
       emitHostExit: (event) => this.env.emit('hostExit', event),
     });
     const binding = await this.hosts.register(checked);
@@ -213,8 +212,9 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
         });
       }
     }
-    binding.attach?.(name, policy);
-    this.resources.set(name, new Resource(name, typeName, binding, properties, policy, this.env));
+    const resource = new Resource(name, typeName, binding, properties, policy, this.env);
+    binding.attach?.(name, policy, (reason) => resource.hostFailed(reason));
+    this.resources.set(name, resource);
   }
 
   /** Terminates the resource if it is not offline, calls its type's `close`, and forgets it. */
