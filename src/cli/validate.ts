@@ -1,7 +1,6 @@
 import { openConfig } from '../config/open.js';
 import { ConfigFileError } from '../config/file.js';
-import { parseCommand, UsageError, wantsHelp } from './args.js';
-import { commands } from './main.js';
+import { defaultIo, parseCommand, printHelp, printUsageError, UsageError, wantsHelp } from './args.js';
 
 /**
  * `resmon validate <config>`: checks the file, its `types` modules (imported inline, no host
@@ -10,17 +9,13 @@ import { commands } from './main.js';
  * when all is well.
  */
 export async function validateMain(argv: string[]): Promise<number> {
-  if (wantsHelp(argv)) {
-    process.stdout.write(`usage: ${commands.validate!.usage}\n`);
-    return 0;
-  }
+  if (wantsHelp(argv)) return printHelp(defaultIo, 'validate');
   let file: string;
   try {
-    ({ file } = parseCommand(argv, {}, commands.validate!.usage));
+    ({ file } = parseCommand(argv, {}));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`resmon validate: ${error.message}\n`);
-    return 2;
+    return printUsageError(defaultIo, 'validate', error.message);
   }
   try {
     const opened = await openConfig(file, { mode: 'validate' });
