@@ -119,8 +119,14 @@ export class DependencyError extends ResmonError {
 }
 
 function hasCode(error: unknown, code?: ResmonErrorCode): boolean {
-  if (typeof error !== 'object' || error === null || (error as Record<symbol, unknown>)[BRAND] !== true) return false;
-  return code === undefined || (error as { code?: unknown }).code === code;
+  if (typeof error !== 'object' || error === null) return false;
+  try {
+    if ((error as Record<symbol, unknown>)[BRAND] !== true) return false;
+    return code === undefined || (error as { code?: unknown }).code === code;
+  } catch {
+    // A revoked Proxy, or a Proxy whose get trap throws: not one of ours.
+    return false;
+  }
 }
 
 /** True for any resmon error, from any copy of the package. */
@@ -143,26 +149,80 @@ export const isMonitorClosedError = (error: unknown): error is MonitorClosedErro
 /** True for a {@link DependencyError}, from any copy of the package. */
 export const isDependencyError = (error: unknown): error is DependencyError => hasCode(error, 'ERR_RESMON_DEPENDENCY');
 
-/** A short, safe rendering of any value for an error message. */
+/** `value instanceof Error`, false instead of a throw (a Proxy whose getPrototypeOf trap throws, a revoked Proxy). */
+export function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/** A string property of a foreign object, or undefined when it is not a string or reading it throws. */
+function stringProperty(value: object, key: string): string | undefined {
+  try {
+    const v: unknown = (value as Record<string, unknown>)[key];
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+
+/**
+ * A short, safe rendering of any value for an error message. Total: it never throws, whatever
+ * the value (an Error whose `message` or `name` getter throws, a revoked Proxy, a Proxy whose
+ * traps throw, a null-prototype object, an object whose `toString` throws).
+ */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'symbol') return value.toString();
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(clip(value, 60));
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return String(value);
+    case 'symbol':
+      try {
+        return clip(value.toString(), 60);
+      } catch {
+        return 'a symbol';
+      }
+    case 'function':
+      return 'a function';
+  }
+  if (value === null) return 'null';
+  let array: boolean;
+  try {
+    array = Array.isArray(value);
+  } catch {
+    return 'an unreadable object (a revoked Proxy)';
+  }
+  if (array) return 'an array';
+  if (isError(value)) {
+    const name = stringProperty(value, 'name');
+    const message = stringProperty(value, 'message');
+    if (name === undefined && message === undefined) return 'an Error';
+    return `${name ?? 'Error'}: ${message ?? '(unreadable message)'}`;
+  }
   return 'an object';
 }
 
-/** Turns anything a plugin threw into an Error: Errors pass through, other values are wrapped. */
+/** Turns anything a plugin threw into an Error: Errors pass through, other values are wrapped. Never throws. */
 export function toError(value: unknown, what: string): Error {
-  if (value instanceof Error) return value;
+  if (isError(value)) return value;
   return new ResmonError(`${what} with a non-Error value: ${describeValue(value)}`, { cause: value });
 }
 
-/** A one-line reason for events and logs, from anything a plugin threw. */
+/** A one-line reason for events and logs, from anything a plugin threw. Never throws. */
 export function reasonOf(value: unknown): string {
-  if (value instanceof Error) return value.message || value.name;
+  if (isError(value)) {
+    const message = stringProperty(value, 'message');
+    if (message) return message;
+    const name = stringProperty(value, 'name');
+    if (name) return name;
+  }
   return describeValue(value);
 }

@@ -4,19 +4,20 @@ import {
   ConfigError,
   DuplicateError,
   MonitorClosedError,
+  reasonOf,
   StateError,
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, silentLogger } from './logger.js';
-import { type ResourcePolicy, resolvePolicy, validatePolicy } from './policy.js';
+import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
 import { Resource, type ResourceEnv } from './resource.js';
 import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType, TypeBinding } from './types.js';
-import { validateResourceType } from './validate.js';
+import { checkResourceType } from './validate.js';
 
 /** Options of `new ResourceMonitor()`. All are optional. */
 export interface ResourceMonitorOptions {
@@ -57,6 +58,32 @@ export interface WaitForOptions {
 
 const OPTION_KEYS = new Set(['defaults', 'clock', 'logger', 'abortGrace']);
 
+/** A copy of a status (the kept final ones must not change through what a caller got). */
+function copyStatus(status: ResourceStatus): ResourceStatus {
+  const { looksAlive, isAlive } = status.lastChecks;
+  return {
+    ...status,
+    lastChecks: { looksAlive: looksAlive && { ...looksAlive }, isAlive: isAlive && { ...isAlive } },
+    restarts: { ...status.restarts },
+  };
+}
+
+/** How eventemitter3 stores a listener. */
+interface Listener {
+  fn: (payload: unknown) => void;
+  context: unknown;
+  once: boolean;
+}
+
+/** A member of a user's object, a ConfigError when reading it throws. */
+function readMember(value: unknown, member: string, field: string, context: string): unknown {
+  try {
+    return (value as Record<string, unknown> | null | undefined)?.[member];
+  } catch (error) {
+    throw new ConfigError(field, undefined, `could not be read: ${reasonOf(error)}`, { context, cause: error });
+  }
+}
+
 /**
  * The resource monitor: registers resource types, adds resources, brings them online, polls
  * their health on two schedules, fails, terminates and restarts them by policy, and emits an
@@ -77,60 +104,79 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private readonly types = new Map<string, TypeBinding>();
   private readonly resources = new Map<string, Resource>();
   private readonly removing = new Map<string, Promise<void>>();
+  /** The monitor's validated defaults (a copy of what the options gave). */
   private readonly defaults: Partial<ResourcePolicy>;
+  /** Each type's validated defaults, copied at registration. */
+  private readonly typeDefaults = new Map<string, Partial<ResourcePolicy>>();
   private readonly env: ResourceEnv;
   private closing: Promise<void> | null = null;
   /** close() has finished. */
   private closed = false;
+  /** Every resource's last `inspect()`, kept by close() for the read-only calls made afterwards. */
+  private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
 
   constructor(options: ResourceMonitorOptions = {}) {
     super();
+    const context = 'new ResourceMonitor()';
     if (typeof options !== 'object' || options === null) {
-      throw new ConfigError('options', options, 'must be an object', { context: 'new ResourceMonitor()' });
+      throw new ConfigError('options', options, 'must be an object', { context });
     }
-    for (const key of Object.keys(options)) {
+    // Read each option once; only this copy is used.
+    const given = snapshotFields(options, 'options', context);
+    for (const key of Object.keys(given)) {
       if (!OPTION_KEYS.has(key)) {
-        throw new ConfigError(`options.${key}`, (options as Record<string, unknown>)[key], `is not an option (known: ${[...OPTION_KEYS].join(', ')})`, {
-          context: 'new ResourceMonitor()',
-        });
+        throw new ConfigError(`options.${key}`, given[key], `is not an option (known: ${[...OPTION_KEYS].join(', ')})`, { context });
       }
     }
-    const { clock = systemClock, logger = silentLogger, abortGrace = 1_000 } = options;
+    const clock = (given.clock ?? systemClock) as Clock;
+    const logger = (given.logger ?? silentLogger) as Logger;
+    const abortGrace = given.abortGrace ?? 1_000;
     for (const fn of ['now', 'setTimeout', 'clearTimeout'] as const) {
-      if (typeof (clock as unknown as Record<string, unknown>)?.[fn] !== 'function') {
-        throw new ConfigError(`options.clock.${fn}`, (clock as unknown as Record<string, unknown>)?.[fn], 'must be a function', {
-          context: 'new ResourceMonitor()',
-        });
-      }
+      const member = readMember(clock, fn, `options.clock.${fn}`, context);
+      if (typeof member !== 'function') throw new ConfigError(`options.clock.${fn}`, member, 'must be a function', { context });
     }
     for (const level of ['debug', 'info', 'warn', 'error'] as const) {
-      if (typeof (logger as unknown as Record<string, unknown>)?.[level] !== 'function') {
-        throw new ConfigError(`options.logger.${level}`, (logger as unknown as Record<string, unknown>)?.[level], 'must be a function', {
-          context: 'new ResourceMonitor()',
-        });
-      }
+      const member = readMember(logger, level, `options.logger.${level}`, context);
+      if (typeof member !== 'function') throw new ConfigError(`options.logger.${level}`, member, 'must be a function', { context });
     }
     if (typeof abortGrace !== 'number' || !Number.isFinite(abortGrace) || abortGrace < 0) {
-      throw new ConfigError('options.abortGrace', abortGrace, 'must be a finite number >= 0 (milliseconds)', {
-        context: 'new ResourceMonitor()',
-      });
+      throw new ConfigError('options.abortGrace', abortGrace, 'must be a finite number >= 0 (milliseconds)', { context });
     }
-    this.defaults = validatePolicy(options.defaults, 'new ResourceMonitor()', 'options.defaults');
+    this.defaults = validatePolicy(given.defaults, context, 'options.defaults');
     this.env = {
       clock,
       logger,
       abortGrace,
       wants: (event) => this.listenerCount(event) > 0,
-      emit: (event, payload) => {
-        try {
-          (this.emit as (e: string, p: unknown) => boolean)(event, payload);
-        } catch (error) {
-          logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
-        }
-      },
+      emit: (event, payload) => this.deliver(event, payload),
     };
+  }
+
+  /**
+   * Calls every listener of `event` with `payload`, in order, each exactly once even when an
+   * earlier one throws (eventemitter3's own `emit` stops at the first throw); a throw is logged.
+   * `once` listeners are removed before they run, as eventemitter3 does.
+   */
+  private deliver<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void {
+    const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event;
+    const stored = (this as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[key];
+    if (!stored) return;
+    // A listener added or removed meanwhile changes the next event, not this one.
+    const listeners = Array.isArray(stored) ? stored.slice() : [stored];
+    for (const listener of listeners) {
+      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
+      try {
+        listener.fn.call(listener.context, payload);
+      } catch (error) {
+        try {
+          this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
+        } catch {
+          // A logger that throws (on a hostile error) must not break the delivery either.
+        }
+      }
+    }
   }
 
   /**
@@ -149,9 +195,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   registerType<P, H>(type: ResourceType<P, H> | HostedTypeSpec): void | Promise<void> {
     if (isHostedTypeSpec(type)) return this.registerModule(type);
     this.assertOpen('registerType()');
-    const valid = validateResourceType(type);
+    const valid = checkResourceType(type);
     if (this.types.has(valid.name)) throw new DuplicateError('resource type', valid.name);
-    this.types.set(valid.name, { type: valid as ResourceType<unknown, unknown>, hostOf: () => null });
+    this.types.set(valid.name, { type: valid.type as ResourceType<unknown, unknown>, hostOf: () => null });
+    this.typeDefaults.set(valid.name, valid.defaults);
   }
 
   private async registerModule(spec: HostedTypeSpec): Promise<void> {
@@ -168,8 +215,11 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     });
     const binding = await this.hosts.register(checked);
     this.assertOpen('registerType()');
-    if (this.types.has(binding.type.name)) throw new DuplicateError('resource type', binding.type.name);
-    this.types.set(binding.type.name, binding);
+    const name = binding.type.name;
+    if (this.types.has(name)) throw new DuplicateError('resource type', name);
+    const defaults = validatePolicy(binding.type.defaults, `registerType() type "${name}"`, 'type.defaults');
+    this.types.set(name, binding);
+    this.typeDefaults.set(name, defaults);
   }
 
   /**
@@ -181,14 +231,16 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (typeof spec !== 'object' || spec === null) {
       throw new ConfigError('spec', spec, 'must be an object { name, type, properties?, policy? }', { context: 'addResource()' });
     }
-    const { name, type: typeName } = spec;
-    for (const key of Object.keys(spec)) {
+    // Read each field once; only this copy is used.
+    const fields = snapshotFields(spec, 'spec', 'addResource()', '');
+    for (const key of Object.keys(fields)) {
       if (!['name', 'type', 'properties', 'policy'].includes(key)) {
-        throw new ConfigError(key, (spec as unknown as Record<string, unknown>)[key], 'is not a field of a resource (name, type, properties, policy)', {
+        throw new ConfigError(key, fields[key], 'is not a field of a resource (name, type, properties, policy)', {
           context: 'addResource()',
         });
       }
     }
+    const { name, type: typeName } = fields;
     if (typeof name !== 'string' || name.length === 0) {
       throw new ConfigError('name', name, 'must be a non-empty string', { context: 'addResource()' });
     }
@@ -199,14 +251,14 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (this.resources.has(name)) throw new DuplicateError('resource', name);
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(typeName, name);
-    const own = validatePolicy(spec.policy, context);
-    const policy = resolvePolicy([own, binding.type.defaults, this.defaults], context);
-    let properties: unknown = spec.properties ?? {};
+    const own = validatePolicy(fields.policy, context);
+    const policy = resolvePolicy([own, this.typeDefaults.get(typeName), this.defaults], context);
+    let properties: unknown = fields.properties ?? {};
     if (binding.type.validate) {
       try {
         properties = binding.type.validate(properties);
       } catch (error) {
-        throw new ConfigError('properties', spec.properties, `were rejected by type "${typeName}": ${error instanceof Error ? error.message : String(error)}`, {
+        throw new ConfigError('properties', fields.properties, `were rejected by type "${typeName}": ${reasonOf(error)}`, {
           context,
           cause: error,
         });
@@ -219,6 +271,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /** Terminates the resource if it is not offline, calls its type's `close`, and forgets it. */
   async removeResource(name: string): Promise<void> {
+    if (this.closed) throw new MonitorClosedError(`removeResource("${name}")`);
     const pending = this.removing.get(name);
     if (pending) return pending;
     const resource = this.get(name);
@@ -261,18 +314,21 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     return resource.terminate();
   }
 
-  /** The resource's state. */
+  /** The resource's state. After `close()`: its final state. */
   getState(name: string): ResourceState {
+    if (this.final) return this.finalOf(name).state;
     return this.get(name).state;
   }
 
-  /** A JSON-safe picture of one resource. */
+  /** A JSON-safe picture of one resource. After `close()`: its final picture. */
   inspect(name: string): ResourceStatus {
+    if (this.final) return copyStatus(this.finalOf(name));
     return this.get(name).inspect();
   }
 
-  /** `inspect()` of every resource, in the order they were added. */
+  /** `inspect()` of every resource, in the order they were added. After `close()`: their final pictures. */
   snapshot(): ResourceStatus[] {
+    if (this.final) return Array.from(this.final.values(), copyStatus);
     return Array.from(this.resources.values(), (r) => r.inspect());
   }
 
@@ -282,6 +338,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `MonitorClosedError`.
    */
   async waitFor(name: string, state: ResourceState, options: WaitForOptions = {}): Promise<ResourceStatus> {
+    if (this.closed) throw new MonitorClosedError(`waitFor("${name}")`);
     const resource = this.get(name);
     const { timeout, signal } = options;
     if (!['offline', 'online-pending', 'online', 'offline-pending', 'failed'].includes(state)) {
@@ -297,13 +354,15 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /**
    * Takes every resource offline (in parallel), calls each type's `close`, and releases every
-   * timer, listener and lock. Idempotent: later calls return the same promise. Afterwards every
-   * operation rejects with `MonitorClosedError`.
+   * timer, listener and lock. Idempotent: later calls return the same promise. Afterwards the
+   * read-only calls (`getState`, `inspect`, `snapshot`) answer with each resource's final state,
+   * and every other operation throws (or rejects with) `MonitorClosedError`.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all(Array.from(this.resources.values(), (r) => r.dispose(true, 'monitor closed')));
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
+      this.final = new Map(Array.from(this.resources.values(), (r) => [r.name, r.inspect()] as const));
       this.closed = true;
       this.resources.clear();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
@@ -320,6 +379,12 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   private assertOpen(operation: string): void {
     if (this.closing) throw new MonitorClosedError(operation);
+  }
+
+  private finalOf(name: string): ResourceStatus {
+    const status = this.final?.get(name);
+    if (!status) throw new UnknownResourceError(String(name));
+    return status;
   }
 
   private get(name: string): Resource {

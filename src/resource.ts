@@ -4,7 +4,7 @@ import { after, type Clock, type Timer } from './clock.js';
 import { CallTimeoutError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, tagged } from './logger.js';
-import type { ResourcePolicy } from './policy.js';
+import { type ResourcePolicy, restartDelayOf } from './policy.js';
 import { RestartBook } from './restart.js';
 import { PollSchedule } from './scheduler.js';
 import type { CheckKind, CheckResult, EntryPoint, ResourceContext, ResourceState, ResourceStatus, TypeBinding } from './types.js';
@@ -486,7 +486,7 @@ export class Resource {
     const now = this.env.clock.now();
     const inWindow = this.restarts.inWindow(now, p.restartPeriod);
     if (inWindow < p.restartThreshold) {
-      const delay = Math.min(p.restartDelay * p.restartBackoff ** inWindow, p.maxRestartDelay);
+      const delay = restartDelayOf(p, inWindow);
       this.scheduleRestart(epoch, delay, inWindow + 1, false);
       return;
     }

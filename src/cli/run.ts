@@ -6,7 +6,7 @@ import { JsonView } from './json-view.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * `resmon run <config>`: builds the monitor from the file, brings every resource online and
