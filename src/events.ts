@@ -32,9 +32,12 @@ export interface CheckEvent extends BaseEvent {
   reason?: string;
 }
 
-/** A call took longer than `callBudget`. */
+/**
+ * A call took longer than `callBudget`. For `online` and `offline` only the time they block the
+ * event loop before returning counts (they may take long asynchronously).
+ */
 export interface SlowCallEvent extends BaseEvent {
-  /** The slow entry point (looksAlive, isAlive, terminate, open, close). */
+  /** The slow entry point (looksAlive, isAlive, terminate, open, close, applyProperties, control; online and offline when they block synchronously). */
   entryPoint: EntryPoint;
   /** How long it took. */
   durationMs: number;
@@ -56,6 +59,8 @@ export interface ProgressEvent extends BaseEvent {
   entryPoint: EntryPoint;
   /** What the plugin passed to `reportProgress`, if anything. */
   message?: string;
+  /** The checkpoint number the plugin passed to `reportProgress` (WSFC's `CheckPoint`), if any. */
+  checkpoint?: number;
 }
 
 /** A restart (or a retry after `retryPeriodOnFailure`) was scheduled. */

@@ -1,14 +1,18 @@
 export { ResourceMonitor, type ResourceMonitorOptions, type WaitForOptions } from './monitor.js';
 export type { HostedTypeSpec, HostResourceLimits, Isolation } from './hosts/spec.js';
-export type {
-  CheckKind,
-  CheckResult,
-  EntryPoint,
-  ResourceContext,
-  ResourceSpec,
-  ResourceState,
-  ResourceStatus,
-  ResourceType,
+export {
+  type CheckKind,
+  type CheckResult,
+  DEFAULT_PROCESSING,
+  type DefaultProcessing,
+  type EntryPoint,
+  type PropertiesOutcome,
+  type ResourceContext,
+  type ResourceSpec,
+  type ResourceState,
+  type ResourceStatus,
+  type ResourceType,
+  type TypeControlContext,
 } from './types.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';
 export type {
@@ -35,11 +39,15 @@ export {
   isDependencyError,
   isDuplicateError,
   isMonitorClosedError,
+  isOcfError,
+  isPermanentFailure,
   isResmonError,
   isStateError,
   isUnknownResourceError,
   isUnknownTypeError,
   MonitorClosedError,
+  OcfError,
+  type OcfExitName,
   ResmonError,
   type ResmonErrorCode,
   StateError,
@@ -61,3 +69,14 @@ export { httpType, type HttpProperties } from './builtins/http.js';
 export { tcpType, type TcpProperties } from './builtins/tcp.js';
 export type { EndpointConfig } from './builtins/endpoint.js';
 export type { ExecProbeSpec, HttpProbeSpec, Probe, ProbeSpec, TcpProbeSpec } from './builtins/probes.js';
+export {
+  createOcfType,
+  OcfHandle,
+  ocfType,
+  type OcfConfig,
+  type OcfProperties,
+  type OcfResourceType,
+  type OcfTypeOptions,
+} from './builtins/ocf/type.js';
+export type { OcfAction, OcfMetadata, OcfParameter } from './builtins/ocf/metadata.js';
+export { OCF_EXIT_NAMES } from './builtins/ocf/codes.js';

@@ -1,22 +1,27 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
+import { CallLane } from './call.js';
 import {
+  CallTimeoutError,
   ConfigError,
   DuplicateError,
+  isConfigError,
   MonitorClosedError,
   reasonOf,
+  ResmonError,
   StateError,
+  toError,
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { type Logger, silentLogger } from './logger.js';
+import { type Logger, silentLogger, tagged } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { Resource, type ResourceEnv } from './resource.js';
-import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType, TypeBinding } from './types.js';
+import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 
 /** Options of `new ResourceMonitor()`. All are optional. */
@@ -57,6 +62,13 @@ export interface WaitForOptions {
 }
 
 const OPTION_KEYS = new Set(['defaults', 'clock', 'logger', 'abortGrace']);
+
+/** A control code must be a non-empty string. */
+function checkCode(code: unknown, context: string): asserts code is string {
+  if (typeof code !== 'string' || code.length === 0) {
+    throw new ConfigError('code', code, `must be a non-empty string (the monitor's own codes: ${MONITOR_CODES.join(', ')})`, { context });
+  }
+}
 
 /** A copy of a status (the kept final ones must not change through what a caller got). */
 function copyStatus(status: ResourceStatus): ResourceStatus {
@@ -116,6 +128,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
+  /** One lane per type for `typeControl` calls (made at the first call). */
+  private readonly typeLanes = new Map<string, CallLane>();
+  /** Aborted when close() starts: typeControl calls in flight are abandoned, queued ones never start. */
+  private readonly life = new AbortController();
 
   constructor(options: ResourceMonitorOptions = {}) {
     super();
@@ -252,22 +268,241 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(typeName, name);
     const own = validatePolicy(fields.policy, context);
-    const policy = resolvePolicy([own, this.typeDefaults.get(typeName), this.defaults], context);
-    let properties: unknown = fields.properties ?? {};
-    if (binding.type.validate) {
-      try {
-        properties = binding.type.validate(properties);
-      } catch (error) {
-        throw new ConfigError('properties', fields.properties, `were rejected by type "${typeName}": ${reasonOf(error)}`, {
-          context,
-          cause: error,
-        });
-      }
-    }
+    let policy = this.resolveFor(typeName, binding, own, context);
+    const properties = this.validateInline(binding, fields.properties, context);
+    if (binding.type.defaultsFor) policy = this.resolveFor(typeName, binding, own, context, properties);
     const resource = new Resource(name, typeName, binding, properties, policy, this.env);
     binding.attach?.(name, policy, (reason) => resource.hostFailed(reason));
+    resource.ownPolicy = own;
     this.resources.set(name, resource);
   }
+  /**
+   * Resolves a resource's policy from its own layer, as addResource and setPolicy do: own, then
+   * what the type's `defaultsFor` derives from `properties` (when given), then the type's
+   * defaults, then the monitor's.
+   */
+  private resolveFor(typeName: string, binding: TypeBinding, own: Partial<ResourcePolicy>, context: string, properties?: unknown): ResourcePolicy {
+    const typeDefaults = this.typeDefaults.get(typeName);
+    const derived = properties === undefined ? undefined : this.derivedDefaults(binding, properties, context);
+    const policy = resolvePolicy([own, derived, typeDefaults, this.defaults], context);
+    if (!binding.attach && (own.separateMonitor === true || typeDefaults?.separateMonitor === true)) {
+      // The monitor-wide default may say true for its hosted types; inline ones ignore it.
+      throw new ConfigError('policy.separateMonitor', true, 'applies to hosted types only (registered with isolation: worker or process); an inline type has no host to separate', {
+        context,
+      });
+    }
+    return policy;
+  }
+
+  /** The policy layer the type's `defaultsFor` derives from validated properties (an OCF agent's advertised timeouts). */
+  private derivedDefaults(binding: TypeBinding, properties: unknown, context: string): Partial<ResourcePolicy> | undefined {
+    const defaultsFor = binding.type.defaultsFor;
+    if (!defaultsFor) return undefined;
+    let layer: unknown;
+    try {
+      layer = defaultsFor.call(binding.type, properties as Readonly<unknown>);
+    } catch (error) {
+      throw new ConfigError('defaults', undefined, `could not be derived by type "${binding.type.name}" from the properties: ${reasonOf(error)}`, {
+        context,
+        cause: error,
+      });
+    }
+    return validatePolicy(layer, `${context} (defaults of type "${binding.type.name}")`, 'defaults');
+  }
+
+  /** Runs an inline type's validate (a hosted type's runs in its host); a rejection becomes a ConfigError. */
+  private validateInline(binding: TypeBinding, properties: unknown, context: string): unknown {
+    const validate = binding.type.validate;
+    if (!validate) return properties ?? {};
+    try {
+      return validate.call(binding.type, properties ?? {});
+    } catch (error) {
+      throw new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${reasonOf(error)}`, {
+        context,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Changes a resource's properties without removing it (WSFC: setting private properties
+   * through `ResourceControl`). The type's `validate` runs first: a rejection is a
+   * `ConfigError` and changes nothing. Then:
+   *
+   * - online, and the type has `applyProperties`: it is called (one call on the resource's lane,
+   *   bounded by `deadlockTimeout`). Resolves `'applied'` when it returned nothing (the new
+   *   properties are in force: every later call sees them), `'stored'` when it returned
+   *   `'stored'`. If it throws or passes its deadline, the promise rejects and the old
+   *   properties stay in force.
+   * - online without `applyProperties`, online-pending or offline-pending: `'stored'`; the
+   *   calls of the running instance keep the old properties, the next online gets the new ones.
+   * - offline or failed: `'applied'`; in force at once (the next online, or restart, uses them).
+   *
+   * @example
+   * ```ts
+   * const outcome = await monitor.setProperties('web', { ...current, port: 8081 });
+   * if (outcome === 'stored') await monitor.offline('web').then(() => monitor.online('web'));
+   * ```
+   */
+  async setProperties(name: string, properties: unknown): Promise<PropertiesOutcome> {
+    const resource = this.live(name, 'setProperties');
+    const binding = resource.binding;
+    const context = `setProperties("${name}")`;
+    let next: unknown = properties;
+    if (binding.attach && !binding.validate) {
+      throw new ResmonError(`${context}: changing the properties of a resource of a hosted type is not supported yet; remove and add the resource`);
+    }
+    if (binding.validate) {
+      try {
+        structuredClone(properties);
+      } catch (error) {
+        throw new ConfigError('properties', properties, `must be structured-cloneable to reach a host (${reasonOf(error)})`, { context, cause: error });
+      }
+      try {
+        await binding.validate(name, properties);
+      } catch (error) {
+        throw isConfigError(error) ? error : new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${reasonOf(error)}`, { context, cause: error });
+      }
+      this.live(name, 'setProperties');
+    } else {
+      next = this.validateInline(binding, properties, context);
+    }
+    // A type whose defaults depend on the properties (ocf: the agent's advertised timeouts) gets
+    // them derived again, checked before anything changes.
+    const derived = binding.type.defaultsFor ? this.resolveFor(resource.typeName, binding, resource.ownPolicy, context, next) : null;
+    const outcome = await resource.setProperties(next);
+    if (derived) resource.setPolicy(resource.ownPolicy, derived);
+    return outcome;
+  }
+
+  /**
+   * Changes a resource's own policy while it runs: `policy` is merged into the policy the
+   * resource was added with (a field set to `undefined` is removed, so the type's or the
+   * monitor's default applies again), and the result is validated as `addResource` does (a
+   * `ConfigError` changes nothing). It takes effect at once: calls and restarts scheduled from
+   * now use it, and while the resource is online both poll schedules are re-armed from now.
+   * The restart window is kept (a smaller `restartThreshold` applies from the next failure); a
+   * restart already scheduled keeps its delay. `separateMonitor` cannot change while the
+   * resource exists (remove and add it).
+   *
+   * @example
+   * ```ts
+   * await monitor.setPolicy('web', { isAlivePollInterval: 5_000, restartThreshold: 3 });
+   * ```
+   */
+  async setPolicy(name: string, policy: { [K in keyof ResourcePolicy]?: ResourcePolicy[K] | undefined }): Promise<void> {
+    const resource = this.live(name, 'setPolicy');
+    const context = `setPolicy("${name}")`;
+    if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+      throw new ConfigError('policy', policy, 'must be an object of policy fields', { context });
+    }
+    // Read each field once; a field given as undefined is removed from the own layer.
+    const fields = snapshotFields(policy, 'policy', context);
+    const changes = validatePolicy(fields, context);
+    const own: Partial<ResourcePolicy> = { ...resource.ownPolicy };
+    for (const field of Object.keys(fields)) {
+      if (fields[field] === undefined) delete (own as Record<string, unknown>)[field];
+      else (own as Record<string, unknown>)[field] = (changes as Record<string, unknown>)[field];
+    }
+    const resolved = this.resolveFor(resource.typeName, resource.binding, own, context, resource.configuredProperties());
+    if (resolved.separateMonitor !== resource.policy.separateMonitor) {
+      throw new ConfigError('policy.separateMonitor', resolved.separateMonitor, 'cannot change while the resource exists (it decides the host the resource was placed in); remove and add the resource', {
+        context,
+      });
+    }
+    resource.setPolicy(own, resolved);
+  }
+
+  /**
+   * Sends a control code to a resource (WSFC `ResourceControl`) and resolves with the answer.
+   * The type's `control(ctx, code, input)` answers first: one call on the resource's lane,
+   * bounded by `deadlockTimeout`, abandoned (rejecting with `StateError`) when terminate,
+   * offline or close preempts it. When the type has no `control`, or it returns
+   * `DEFAULT_PROCESSING`, the monitor answers its own codes: `'get-properties'` (the latest
+   * properties accepted), `'get-policy'` (the resolved policy), `'get-status'` (= `inspect()`).
+   * Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * await monitor.control('web', 'rotate-logs');
+   * const policy = await monitor.control('web', 'get-policy');
+   * ```
+   */
+  async control(name: string, code: string, input?: unknown): Promise<unknown> {
+    const resource = this.live(name, 'control');
+    checkCode(code, `control("${name}")`);
+    return resource.control(code, input);
+  }
+
+  /**
+   * Sends a control code to a resource type (WSFC `ResourceTypeControl`). The type's
+   * `typeControl(code, input, ctx)` answers first, bounded by `deadlockTimeout` (the type's and
+   * the monitor's defaults); calls to one type run one at a time. When the type has none, or it
+   * returns `DEFAULT_PROCESSING`, the monitor answers `'get-policy'` (the policy a resource of
+   * the type gets without a policy of its own) and `'get-status'` (`inspect()` of the type's
+   * resources). Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * const signals = await monitor.controlType('process', 'list-signals');
+   * ```
+   */
+  async controlType(typeName: string, code: string, input?: unknown): Promise<unknown> {
+    this.assertOpen(`controlType("${typeName}")`);
+    const binding = this.types.get(typeName);
+    if (!binding) throw new UnknownTypeError(String(typeName));
+    const context = `controlType("${typeName}")`;
+    checkCode(code, context);
+    const { type } = binding;
+    const fn = type.typeControl;
+    const defaults = resolvePolicy([this.typeDefaults.get(typeName), this.defaults], context);
+    if (fn) {
+      let lane = this.typeLanes.get(typeName);
+      if (!lane) {
+        lane = new CallLane(this.env.clock, this.env.abortGrace, `type ${typeName}`);
+        this.typeLanes.set(typeName, lane);
+      }
+      const log = tagged(this.env.logger, { type: typeName, entryPoint: 'typeControl' });
+      const out = await lane.run({
+        entryPoint: 'typeControl',
+        timeoutMs: defaults.deadlockTimeout,
+        parent: this.life.signal,
+        invoke: (call) =>
+          fn.call(type, code, input, {
+            type: typeName,
+            get signal() {
+              return call.signal;
+            },
+            log,
+          }),
+      });
+      switch (out.kind) {
+        case 'ok':
+          if (out.value !== DEFAULT_PROCESSING) return out.value;
+          break;
+        case 'error':
+          throw toError(out.error, `typeControl("${code}") rejected`);
+        case 'timeout':
+          log.warn(`typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`);
+          throw new CallTimeoutError(`type "${typeName}": typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`, out.timeoutMs);
+        case 'abandoned':
+          throw new ResmonError(`type "${typeName}": typeControl("${code}") was abandoned: the monitor closed`);
+      }
+    }
+    switch (code) {
+      case 'get-policy':
+        return { ...defaults };
+      case 'get-status':
+        return Array.from(this.resources.values())
+          .filter((r) => r.typeName === typeName)
+          .map((r) => r.inspect());
+      default:
+        throw new ConfigError('code', code, `is not a control code that type "${typeName}" or the monitor knows (the monitor's own for a type: get-policy, get-status)`, {
+          context,
+        });
+    }
+  }
+
 
   /** Terminates the resource if it is not offline, calls its type's `close`, and forgets it. */
   async removeResource(name: string): Promise<void> {
@@ -360,11 +595,17 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (!this.life.signal.aborted) {
+        this.life.abort(new MonitorClosedError('typeControl()'));
+        for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');
+      }
       await Promise.all(Array.from(this.resources.values(), (r) => r.dispose(true, 'monitor closed')));
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
       this.final = new Map(Array.from(this.resources.values(), (r) => [r.name, r.inspect()] as const));
       this.closed = true;
       this.resources.clear();
+      for (const lane of this.typeLanes.values()) lane.dispose();
+      this.typeLanes.clear();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
       await this.hosts?.close();
       this.removeAllListeners();

@@ -1,13 +1,23 @@
 import { abortable } from './abort.js';
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
-import { CallTimeoutError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
-import type { ResourceMonitorEvents } from './events.js';
+import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import type { ProgressEvent, ResourceMonitorEvents } from './events.js';
 import { type Logger, tagged } from './logger.js';
 import { type ResourcePolicy, restartDelayOf } from './policy.js';
 import { RestartBook } from './restart.js';
 import { PollSchedule } from './scheduler.js';
-import type { CheckKind, CheckResult, EntryPoint, ResourceContext, ResourceState, ResourceStatus, TypeBinding } from './types.js';
+import {
+  type CheckKind,
+  type CheckResult,
+  DEFAULT_PROCESSING,
+  type EntryPoint,
+  type PropertiesOutcome,
+  type ResourceContext,
+  type ResourceState,
+  type ResourceStatus,
+  type TypeBinding,
+} from './types.js';
 
 /** What a resource needs from its monitor. */
 export interface ResourceEnv {
@@ -19,6 +29,9 @@ export interface ResourceEnv {
   /** Emits `event`; a throwing listener is logged, never propagated. */
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
 }
+
+/** The monitor's own control codes (default processing). */
+export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as const;
 
 /** One attempt to bring the resource online (a generation). */
 interface Attempt {
@@ -78,21 +91,28 @@ export class Resource {
     isAlive: null,
   };
   private readonly waiters = new Set<Waiter>();
+  /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
+  ownPolicy: Partial<ResourcePolicy> = {};
+  /** Numbers each accepted properties change, so a late outcome never undoes a later change. */
+  private propsSeq = 0;
+  /** The change the properties in force come from. */
+  private propsInForce = 0;
+  /** Properties stored for the next online (`'stored'`), newer than those in force. */
+  private storedProps: { value: unknown; seq: number } | null = null;
   private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
   private readonly log: Logger;
 
   constructor(
     readonly name: string,
     readonly typeName: string,
-    private readonly binding: TypeBinding,
-    private readonly properties: unknown,
-    readonly policy: ResourcePolicy,
+    readonly binding: TypeBinding,
+    private properties: unknown,
+    public policy: ResourcePolicy,
     private readonly env: ResourceEnv,
   ) {
     this.since = env.clock.now();
     this.lane = new CallLane(env.clock, env.abortGrace, name);
-    const looks = binding.type.looksAlive ? policy.looksAlivePollInterval : 0;
-    this.polls = new PollSchedule(env.clock, looks, policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+    this.polls = new PollSchedule(env.clock, this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
       void this.poll(kind, this.epoch);
     });
     this.log = tagged(env.logger, { resource: name });
@@ -296,6 +316,13 @@ export class Resource {
   // ---- the online attempt ------------------------------------------------------------------
 
   private startAttempt(reason: string): Attempt {
+    const stored = this.storedProps;
+    if (stored) {
+      // Properties stored while the resource ran take effect at this online.
+      this.storedProps = null;
+      this.properties = stored.value;
+      this.propsInForce = stored.seq;
+    }
     const epoch = ++this.epoch;
     this.generation++;
     const life = new AbortController();
@@ -478,8 +505,9 @@ export class Resource {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
     if (p.restartAction === 'none') return;
-    if (isConfigError(cause)) {
-      // Bad properties (a hosted type's validate runs at the first call) do not heal by restarting.
+    if (cause && isPermanentFailure(cause)) {
+      // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
+      // not installed or not configured (exit 5 or 6), do not heal by restarting.
       this.log.error(`not restarted: ${cause.message}; fix the properties, then call online()`);
       return;
     }
@@ -581,6 +609,144 @@ export class Resource {
     return false;
   }
 
+  // ---- live changes and control codes -------------------------------------------------------
+
+  /** The latest properties accepted: those stored for the next online, else those in force. */
+  configuredProperties(): unknown {
+    return this.storedProps ? this.storedProps.value : this.properties;
+  }
+
+  /**
+   * New properties, already validated (DESIGN §11). Online, with `applyProperties`: one call on
+   * the lane; otherwise in force at once when nothing runs (offline, failed), else stored for
+   * the next online.
+   */
+  async setProperties(next: unknown): Promise<PropertiesOutcome> {
+    if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+    const seq = ++this.propsSeq;
+    if (this.state === 'offline' || this.state === 'failed') {
+      this.commitProps(seq, next);
+      return 'applied';
+    }
+    const { type } = this.binding;
+    const apply = type.applyProperties;
+    const life = this.life;
+    if (this.state !== 'online' || !life || !apply) {
+      this.storeProps(seq, next);
+      return 'stored';
+    }
+    const epoch = this.epoch;
+    const out = await this.lane.run({
+      entryPoint: 'applyProperties',
+      timeoutMs: this.policy.deadlockTimeout,
+      parent: life.signal,
+      invoke: (call) => apply.call(type, this.context(call, epoch), next as Readonly<unknown>, this.properties as Readonly<unknown>),
+    });
+    this.afterCall('applyProperties', out);
+    switch (out.kind) {
+      case 'ok':
+        if (out.value === 'stored') {
+          this.storeProps(seq, next);
+          return 'stored';
+        }
+        if (out.value !== undefined) {
+          this.log.warn(`applyProperties returned ${describeValue(out.value)}; taken as applied (return nothing, or 'stored')`);
+        }
+        this.commitProps(seq, next);
+        return 'applied';
+      case 'error':
+        throw isConfigError(out.error) ? out.error : toError(out.error, 'applyProperties rejected');
+      case 'timeout':
+        throw new CallTimeoutError(
+          `resource "${this.name}": applyProperties passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned; the old properties stay in force`,
+          out.timeoutMs,
+        );
+      case 'abandoned':
+        // The online period ended before the change was applied: it takes effect at the next online.
+        if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+        this.storeProps(seq, next);
+        return 'stored';
+    }
+  }
+
+  private commitProps(seq: number, value: unknown): void {
+    if (seq > this.propsInForce) {
+      this.properties = value;
+      this.propsInForce = seq;
+    }
+    if (this.storedProps && this.storedProps.seq <= seq) this.storedProps = null;
+  }
+
+  private storeProps(seq: number, value: unknown): void {
+    if (seq > this.propsInForce && (!this.storedProps || seq > this.storedProps.seq)) this.storedProps = { value, seq };
+  }
+
+  /**
+   * A new resolved policy (and the own layer it came from), already validated. Applies to the
+   * calls and restarts that start from now; while online both poll schedules are re-armed from
+   * now. The restart window (the restarts it counts) is kept.
+   */
+  setPolicy(own: Partial<ResourcePolicy>, policy: ResourcePolicy): void {
+    if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
+    this.ownPolicy = own;
+    this.policy = policy;
+    this.polls.configure(this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, this.state === 'online' && this.life !== null);
+  }
+
+  /**
+   * A control code (DESIGN §11): the type's `control`, as one call on the lane bounded by
+   * `deadlockTimeout`, then (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
+   */
+  async control(code: string, input: unknown): Promise<unknown> {
+    if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
+    const { type } = this.binding;
+    const fn = type.control;
+    if (fn) {
+      const epoch = this.epoch;
+      const out = await this.lane.run({
+        entryPoint: 'control',
+        timeoutMs: this.policy.deadlockTimeout,
+        invoke: (call) => fn.call(type, this.context(call, epoch), code, input),
+      });
+      this.afterCall('control', out);
+      switch (out.kind) {
+        case 'ok':
+          if (out.value !== DEFAULT_PROCESSING) return out.value;
+          break;
+        case 'error':
+          throw toError(out.error, `control("${code}") rejected`);
+        case 'timeout':
+          throw new CallTimeoutError(
+            `resource "${this.name}": control("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`,
+            out.timeoutMs,
+          );
+        case 'abandoned':
+          throw new StateError(this.name, `control("${code}") was abandoned (terminate, offline or close preempted it)`);
+      }
+    }
+    switch (code) {
+      case 'get-properties':
+        return this.configuredProperties();
+      case 'get-policy':
+        return { ...this.policy };
+      case 'get-status':
+        return this.inspect();
+      default:
+        throw new ConfigError(
+          'code',
+          code,
+          `is not a control code that type "${this.typeName}" or the monitor knows (the monitor's own: ${MONITOR_CODES.join(', ')})`,
+          { context: `control("${this.name}")` },
+        );
+    }
+  }
+
+  /** The looksAlive interval in force: 0 when the type has no looksAlive or reports failures itself. */
+  private looksInterval(policy: ResourcePolicy): number {
+    const { type } = this.binding;
+    return type.looksAlive && type.reportsFailures !== true ? policy.looksAlivePollInterval : 0;
+  }
+
   // ---- helpers -----------------------------------------------------------------------------
 
   /** Emits slowCall and callTimeout for a finished call. */
@@ -592,10 +758,13 @@ export class Resource {
       }
       return;
     }
-    if (entryPoint === 'online' || entryPoint === 'offline' || out.kind === 'abandoned') return;
+    if (out.kind === 'abandoned') return;
     const budget = this.policy.callBudget;
-    if (out.durationMs > budget && this.env.wants('slowCall')) {
-      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: out.durationMs, budgetMs: budget });
+    // online and offline may take long asynchronously (WSFC's ERROR_IO_PENDING): only the time
+    // they block the event loop before returning counts against the budget.
+    const ms = entryPoint === 'online' || entryPoint === 'offline' ? (out.syncMs ?? 0) : out.durationMs;
+    if (ms > budget && this.env.wants('slowCall')) {
+      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: ms, budgetMs: budget });
     }
   }
 
@@ -608,14 +777,12 @@ export class Resource {
       get signal() {
         return call.signal;
       },
-      reportProgress: (message?: string) => {
+      reportProgress: (message?: string, checkpoint?: number) => {
         if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
-        this.env.emit(
-          'progress',
-          message === undefined
-            ? { resource: this.name, at: this.env.clock.now(), entryPoint }
-            : { resource: this.name, at: this.env.clock.now(), entryPoint, message: String(message) },
-        );
+        const event: ProgressEvent = { resource: this.name, at: this.env.clock.now(), entryPoint };
+        if (message !== undefined) event.message = String(message);
+        if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
+        this.env.emit('progress', event);
       },
       reportFailure: (reason?: unknown) => {
         const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;

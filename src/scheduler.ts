@@ -23,9 +23,9 @@ export class PollSchedule {
 
   constructor(
     private readonly clock: Clock,
-    private readonly looksInterval: number,
-    private readonly isInterval: number,
-    private readonly jitter: number,
+    private looksInterval: number,
+    private isInterval: number,
+    private jitter: number,
     private readonly fire: (kind: CheckKind) => void,
   ) {}
 
@@ -45,6 +45,21 @@ export class PollSchedule {
   start(): void {
     this.arm('isAlive');
     if (this.looksInterval > 0) this.arm('looksAlive');
+  }
+
+  /**
+   * New intervals (a live policy change). While `running` (the resource is online), each kind
+   * whose check is not running or queued is re-armed from now; one that is running is armed with
+   * the new interval when it ends, so checks still never pile up.
+   */
+  configure(looksInterval: number, isInterval: number, jitter: number, running: boolean): void {
+    this.looksInterval = looksInterval;
+    this.isInterval = isInterval;
+    this.jitter = jitter;
+    if (!running) return;
+    if (!this.isBusy) this.arm('isAlive');
+    if (looksInterval <= 0) this.cancel('looksAlive');
+    else if (!this.looksBusy) this.arm('looksAlive');
   }
 
   /** Cancels both timers. A check already running finishes; its result is then ignored by the caller. */

@@ -13,7 +13,49 @@ import type { ResourcePolicy } from './policy.js';
 export type ResourceState = 'offline' | 'online-pending' | 'online' | 'offline-pending' | 'failed';
 
 /** The names of a resource type's entry points, as they appear in events and logs. */
-export type EntryPoint = 'open' | 'online' | 'offline' | 'terminate' | 'looksAlive' | 'isAlive' | 'close';
+export type EntryPoint =
+  | 'open'
+  | 'online'
+  | 'offline'
+  | 'terminate'
+  | 'looksAlive'
+  | 'isAlive'
+  | 'close'
+  | 'applyProperties'
+  | 'control'
+  | 'typeControl';
+
+/**
+ * What a type's `control` or `typeControl` returns to hand a control code to the monitor
+ * (WSFC's `ERROR_INVALID_FUNCTION`: "do the default processing"). The monitor then answers the
+ * code itself (`'get-properties'`, `'get-policy'`, `'get-status'`), or rejects with a
+ * `ConfigError` naming a code it does not know either.
+ *
+ * @example
+ * ```ts
+ * control(ctx, code) {
+ *   if (code === 'rotate-logs') return rotate(ctx.handle);
+ *   return DEFAULT_PROCESSING;
+ * }
+ * ```
+ */
+export const DEFAULT_PROCESSING: unique symbol = Symbol.for('resmon.defaultProcessing');
+
+/** The value of {@link DEFAULT_PROCESSING}. */
+export type DefaultProcessing = typeof DEFAULT_PROCESSING;
+
+/** What `setProperties` resolves with: in force now, or stored for the next online. */
+export type PropertiesOutcome = 'applied' | 'stored';
+
+/** What a type's `typeControl` receives besides the code and the input. */
+export interface TypeControlContext {
+  /** The type's name. */
+  readonly type: string;
+  /** Aborted when the call passes its deadline (`deadlockTimeout`) or the monitor closes. */
+  readonly signal: AbortSignal;
+  /** A logger tagged with the type and the entry point. */
+  readonly log: Logger;
+}
 
 /** The two health checks. */
 export type CheckKind = 'looksAlive' | 'isAlive';
@@ -41,8 +83,13 @@ export interface ResourceContext<P = Record<string, unknown>, H = unknown> {
    * During `online` and `offline`: the call is still making progress. Resets the
    * `pendingTimeout` clock (the timeout bounds the silence between reports, as in Windows) and
    * emits a `progress` event. Ignored from other entry points and from abandoned calls.
+   *
+   * `checkpoint` is WSFC's `CheckPoint` of `SetResourceStatus`: a number the plugin counts up
+   * with each report (0, 1, 2, ...). It travels on the `progress` event as `checkpoint`; the
+   * monitor does not interpret it (every report resets the clock). A value that is not a
+   * finite number is left out of the event.
    */
-  reportProgress(message?: string): void;
+  reportProgress(message?: string, checkpoint?: number): void;
   /**
    * Asynchronous failure detection: the resource has failed, do not wait for the next poll.
    * While the resource is online (or online-pending, where it fails the attempt) the monitor
@@ -84,6 +131,16 @@ export interface ResourceType<P = Record<string, unknown>, H = unknown> {
   readonly defaults?: Partial<ResourcePolicy>;
   /** Checks a resource's properties when it is added; throw to reject. Returns the typed properties. */
   validate?(properties: unknown): P;
+  /**
+   * Type-level policy that depends on a resource's properties (what `validate` returned): a layer
+   * between the resource's own `policy` and the type's static `defaults`. Called once, when the
+   * resource is added. The built-in `ocf` type uses it to turn an agent's advertised action
+   * timeouts and monitor intervals into `pendingTimeout`, `deadlockTimeout` and the poll
+   * intervals. Inline types only: a hosted type's properties are validated in its host, so there
+   * this layer is skipped.
+   * @example defaultsFor: (p) => (p.slow ? { pendingTimeout: 600_000 } : undefined)
+   */
+  defaultsFor?(properties: Readonly<P>): Partial<ResourcePolicy> | undefined;
   /** Creates the per-resource handle, once, before the first `online`. Bounded by `deadlockTimeout`. */
   open?(ctx: ResourceContext<P, undefined>): H | Promise<H>;
   /** Brings the resource online. Bounded by `pendingTimeout` of silence; `reportProgress` resets it. */
@@ -98,6 +155,37 @@ export interface ResourceType<P = Record<string, unknown>, H = unknown> {
   isAlive(ctx: ResourceContext<P, H>): boolean | Promise<boolean>;
   /** The resource is being removed (or the monitor closed): release the handle. */
   close?(ctx: ResourceContext<P, H>): void | Promise<void>;
+  /**
+   * Asynchronous failure detection (WSFC: Online hands back an event handle): the type tells
+   * the monitor itself when a resource fails (`ctx.reportFailure`), so the monitor does not poll
+   * `looksAlive` (whatever `looksAlivePollInterval` says); `isAlive` still polls.
+   * @default false
+   */
+  readonly reportsFailures?: boolean;
+  /**
+   * Applies new properties to a resource that is online, without restarting it (WSFC:
+   * `ResourceControl` with `CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES`). Called by
+   * `monitor.setProperties()` as one call on the resource's lane, bounded by `deadlockTimeout`;
+   * `ctx.properties` still holds `previous`. Return nothing once `next` is in force; return
+   * `'stored'` (WSFC `ERROR_RESOURCE_PROPERTIES_STORED`) when `next` can only take effect at the
+   * next online. Throw to refuse the change: the old properties stay in force. Without it,
+   * changes made while online take effect at the next online.
+   */
+  applyProperties?(ctx: ResourceContext<P, H>, next: Readonly<P>, previous: Readonly<P>): void | 'stored' | Promise<void | 'stored'>;
+  /**
+   * Answers a control code sent to one resource (`monitor.control(name, code, input)`; WSFC
+   * `ResourceControl`). One call on the resource's lane, bounded by `deadlockTimeout`, in any
+   * state (`ctx.handle` is `undefined` before the first online). Return the answer (a
+   * structured-cloneable value for a hosted type), or {@link DEFAULT_PROCESSING} to let the
+   * monitor answer a code it knows.
+   */
+  control?(ctx: ResourceContext<P, H>, code: string, input: unknown): unknown;
+  /**
+   * Answers a control code sent to the type itself (`monitor.controlType(type, code, input)`;
+   * WSFC `ResourceTypeControl`). Bounded by `deadlockTimeout` (the type's and monitor's
+   * defaults); not on any resource's lane. Return the answer, or {@link DEFAULT_PROCESSING}.
+   */
+  typeControl?(code: string, input: unknown, ctx: TypeControlContext): unknown;
 }
 
 /** The outcome of one health check, as `inspect()` shows it. */
@@ -173,4 +261,9 @@ export interface TypeBinding {
   detach?(resource: string): void | Promise<void>;
   /** The monitor is closing, after every resource was closed: release hosts. */
   dispose?(): Promise<void>;
+  /**
+   * Validates new properties where the type's `validate` lives (a hosted type's host); rejects
+   * with the reason. Absent for inline types, whose `validate` the monitor calls itself.
+   */
+  validate?(resource: string, properties: unknown): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { createProcessType, type ProcessResourceType } from '../builtins/process.js';
 import { httpType } from '../builtins/http.js';
 import { tcpType } from '../builtins/tcp.js';
+import { createOcfType } from '../builtins/ocf/type.js';
 import { type ConfigError, isConfigError, isDuplicateError, isUnknownTypeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
@@ -51,12 +52,13 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
   monitor.registerType(processType);
   monitor.registerType(httpType);
   monitor.registerType(tcpType);
+  monitor.registerType(createOcfType());
   const dir = path.dirname(path.resolve(file));
   for (const type of shape.types) {
     if (await registerModule(monitor, type, dir, options.mode ?? 'run', parsed, errors)) modules++;
   }
   const added: string[] = [];
-  const known = `process, http, tcp${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
+  const known = `process, http, tcp, ocf${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
   for (const resource of shape.resources) {
     if (addResource(monitor, resource, dir, known, parsed, errors)) added.push(resource.entry.name);
   }
