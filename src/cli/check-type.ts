@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { checkResourceType } from '../testing/check-type.js';
 import { formatReport } from '../testing/report.js';
 import type { ResourceType } from '../types.js';
-import { type CommandIo, defaultIo, printError, printHelp, printUsageError } from './args.js';
+import { type CommandIo, defaultIo, printError, printHelp, withUsage } from './args.js';
 
 const isType = (value: unknown): value is ResourceType =>
   typeof value === 'object' && value !== null && typeof (value as ResourceType).name === 'string' && typeof (value as ResourceType).online === 'function';
@@ -26,27 +26,27 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
       allowPositionals: true,
     });
   } catch (error) {
-    return printUsageError(io, 'check-type', (error as Error).message);
+    return printError(io, 'check-type', withUsage('check-type', (error as Error).message));
   }
   if (parsed.values.help) {
     return printHelp(io, 'check-type', 'Runs the resmon conformance suite (resmon/testing) against a resource type and prints the report.');
   }
   if (parsed.positionals.length !== 1) {
-    return printUsageError(io, 'check-type', `expected one module, got ${parsed.positionals.length}`);
+    return printError(io, 'check-type', withUsage('check-type', `expected one module, got ${parsed.positionals.length}`));
   }
   const file = resolve(parsed.positionals[0] as string);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    return printError(io, 'check-type', `cannot load ${file}: ${(error as Error).message}`, 2);
+    return printError(io, 'check-type', `cannot load ${file}: ${(error as Error).message}`);
   }
   const wanted = parsed.values.export;
   let type: unknown;
   if (wanted !== undefined) {
     type = mod[wanted];
     if (!isType(type)) {
-      return printError(io, 'check-type', `${file} has no resource type exported as "${wanted}" (exports: ${Object.keys(mod).join(', ') || 'none'})`, 2);
+      return printError(io, 'check-type', `${file} has no resource type exported as "${wanted}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
     }
   } else {
     const candidates = Object.entries(mod).filter(([, v]) => isType(v));
@@ -54,7 +54,7 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
     type = byDefault ?? (candidates.length === 1 ? candidates[0]?.[1] : undefined);
     if (!type) {
       const found = candidates.length === 0 ? 'no resource type export' : `several resource types (${candidates.map(([k]) => k).join(', ')})`;
-      return printError(io, 'check-type', `${file} has ${found}; name one with --export <name>`, 2);
+      return printError(io, 'check-type', `${file} has ${found}; name one with --export <name>`);
     }
   }
   let properties: unknown = {};
@@ -63,7 +63,7 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
     try {
       properties = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
-      return printError(io, 'check-type', `cannot read the properties file ${path}: ${(error as Error).message}`, 2);
+      return printError(io, 'check-type', `cannot read the properties file ${path}: ${(error as Error).message}`);
     }
   }
   let report: Awaited<ReturnType<typeof checkResourceType>>;
@@ -71,7 +71,7 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
     const breakResource = typeof mod.breakResource === 'function' ? (mod.breakResource as (handle: unknown, properties: unknown) => void) : undefined;
     report = await checkResourceType(type as ResourceType, breakResource ? { properties, breakResource } : { properties });
   } catch (error) {
-    return printError(io, 'check-type', `${(error as Error).message}`, 2);
+    return printError(io, 'check-type', `${(error as Error).message}`);
   }
   io.out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
   return report.passed ? 0 : 1;

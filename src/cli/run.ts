@@ -1,7 +1,7 @@
 import { ConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
-import { defaultIo, parseCommand, printHelp, printUsageError, UsageError, wantsHelp } from './args.js';
+import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp } from './args.js';
 import { JsonView } from './json-view.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
@@ -19,16 +19,22 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export async function runMain(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) return printHelp(defaultIo, 'run');
   let file: string;
-  let flags: { json: boolean; verbose: boolean };
+  let flags: { json: boolean; verbose: boolean; events: string | undefined };
   try {
-    ({ file, flags } = parseCommand(argv, { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }));
+    ({ file, flags } = parseCommand(
+      argv,
+      { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' } },
+      SYNOPSIS.run,
+    ));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    return printUsageError(defaultIo, 'run', error.message);
+    return printError(defaultIo, 'run', error.message);
   }
-  const write = (line: string) => void process.stdout.write(line);
+  const events = flags.events?.split(',').map((e) => e.trim()).filter(Boolean);
   const view: View =
-    !flags.json && process.stdout.isTTY ? new TableView(process.stdout, file, flags.verbose) : new JsonView(write, flags.verbose);
+    !flags.json && !events && process.stdout.isTTY
+      ? new TableView(process.stdout, file, flags.verbose)
+      : new JsonView(process.stdout, flags.verbose, events ? { events } : {});
 
   let opened;
   try {
@@ -42,6 +48,7 @@ export async function runMain(argv: string[]): Promise<number> {
   }
   const { monitor, processType, resources } = opened;
   view.attach(monitor);
+  for (const w of opened.warnings) view.logger.warn(w.message);
 
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const code = await new Promise<number>((resolve) => {
