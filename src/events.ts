@@ -1,3 +1,4 @@
+import type { GroupState } from './groups.js';
 import type { CheckKind, EntryPoint, ResourceState } from './types.js';
 
 /** What every event carries. */
@@ -30,6 +31,11 @@ export interface CheckEvent extends BaseEvent {
   durationMs: number;
   /** Why it failed; absent when it passed. */
   reason?: string;
+  /**
+   * Checks of this kind failed in a row in this online period, this one included (0 when it
+   * passed). A failed isAlive fails the resource once this reaches `isAliveFailureThreshold`.
+   */
+  consecutiveFailures: number;
 }
 
 /**
@@ -79,6 +85,23 @@ export interface EscalatedEvent extends BaseEvent {
   restarts: number;
   /** The window (`restartPeriod`). */
   periodMs: number;
+  /** The resource's group, when it has one: the unit an embedder fails over. */
+  group?: string;
+}
+
+/**
+ * A group's state changed (see `GroupState`). Unlike the other events it concerns a group, so it
+ * carries `group` instead of `resource`.
+ */
+export interface GroupStateChangeEvent {
+  /** The group's name. */
+  group: string;
+  /** Clock time of the change. */
+  at: number;
+  /** The state it left. */
+  from: GroupState;
+  /** The state it is in now. */
+  to: GroupState;
 }
 
 /** An isolation host exited (killed for a deadlock, or died by itself). */
@@ -109,4 +132,5 @@ export interface ResourceMonitorEvents {
   restartScheduled: (event: RestartScheduledEvent) => void;
   escalated: (event: EscalatedEvent) => void;
   hostExit: (event: HostExitEvent) => void;
+  groupStateChange: (event: GroupStateChangeEvent) => void;
 }

@@ -10,11 +10,13 @@ import {
   type CheckKind,
   type CheckResult,
   DEFAULT_PROCESSING,
+  type DependencyItem,
   type EntryPoint,
   type PropertiesOutcome,
   type ResourceContext,
   type ResourceState,
   type ResourceStatus,
+  type ResourceTarget,
   type ResourceType,
 } from './types.js';
 
@@ -27,6 +29,12 @@ export interface ResourceEnv {
   wants(event: keyof ResourceMonitorEvents): boolean;
   /** Emits `event`; a throwing listener is logged, never propagated. */
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
+  /**
+   * Called after every state change (`from` differs from the state now), and with `from` equal
+   * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
+   * Must not throw.
+   */
+  observe?(resource: Resource, from: ResourceState): void;
 }
 
 /**
@@ -94,6 +102,14 @@ export class Resource {
   state: ResourceState = 'offline';
   generation = 0;
   since: number;
+  /** What the monitor was last asked for (DESIGN §9 target state); kept by the monitor. */
+  target: ResourceTarget = 'offline';
+  /** Its group, null when ungrouped; set by the monitor. */
+  group: string | null = null;
+  /** Its dependencies as given, for inspect(); set by the monitor. */
+  dependsOn: readonly DependencyItem[] = [];
+  /** A failure's terminate and restart decision are running. */
+  private failing = false;
   private epoch = 0;
   private opened = false;
   private handle: unknown = NO_HANDLE;
@@ -117,6 +133,11 @@ export class Resource {
     looksAlive: null,
     isAlive: null,
   };
+  /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
+  private looksFailures = 0;
+  private isFailures = 0;
+  /** The last time a stable online period emptied the restart window (stableAfter). */
+  private stableAt: number | null = null;
   private readonly waiters = new Set<Waiter>();
   /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
   ownPolicy: Partial<ResourcePolicy> = {};
@@ -330,6 +351,9 @@ export class Resource {
 
   /** A JSON-safe picture of the resource. */
   inspect(): ResourceStatus {
+    const now = this.env.clock.now();
+    this.noteStable(now);
+    const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.stableAt;
     return {
       name: this.name,
       type: this.typeName,
@@ -337,10 +361,18 @@ export class Resource {
       generation: this.generation,
       since: this.since,
       lastChecks: { looksAlive: this.lastChecks.looksAlive, isAlive: this.lastChecks.isAlive },
-      restarts: { inWindow: this.restarts.inWindow(this.env.clock.now(), this.policy.restartPeriod), total: this.restarts.total },
+      restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
       nextRestartAt: this.nextRestartAt,
       host: this.binding.hostOf(this.name),
+      group: this.group,
+      dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
+      target: this.target,
     };
+  }
+
+  /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
+  get awaitingRestart(): boolean {
+    return this.state === 'failed' && (this.failing || this.restartTimer !== null);
   }
 
   /**
@@ -463,12 +495,19 @@ export class Resource {
     this.endLife(`failed: ${reason}`);
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own, cause));
+    this.failing = true;
+    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
+      this.applyRestartPolicy(own, cause);
+      if (this.epoch !== own) return;
+      this.failing = false;
+      this.env.observe?.(this, this.state);
+    });
     return true;
   }
 
   /** Leaves online-pending/online: stops polls and abandons the calls of that period. */
   private endLife(reason: string): void {
+    this.noteStable(this.env.clock.now());
     this.polls.stop();
     const life = this.life;
     this.life = null;
@@ -543,6 +582,27 @@ export class Resource {
 
   // ---- restart policy ----------------------------------------------------------------------
 
+  /**
+   * stableAfter: once the resource has been online that long, its restart window is emptied.
+   * No restart can start while it is online, so doing it when anyone looks (inspect) or when the
+   * online period ends (before a failure's restart policy reads the window) is the same as doing
+   * it at that very moment, and costs no timer.
+   */
+  /** Online, and not being taken down by a terminate() that has not changed the state yet. */
+  private inOnlinePeriod(): boolean {
+    return this.state === 'online' && this.life !== null;
+  }
+
+  private noteStable(now: number): void {
+    const after = this.policy.stableAfter;
+    if (after <= 0 || !this.inOnlinePeriod()) return;
+    const at = this.since + after;
+    if (now < at) return;
+    if (this.stableAt !== at) this.log.debug(`online since ${this.since} for stableAfter (${after} ms): restart window emptied`);
+    this.stableAt = at;
+    this.restarts.clear();
+  }
+
   private applyRestartPolicy(epoch: number, cause: Error | null): void {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
@@ -561,7 +621,12 @@ export class Resource {
       return;
     }
     if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
-      this.env.emit('escalated', { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod });
+      this.env.emit(
+        'escalated',
+        this.group === null
+          ? { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod }
+          : { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod, group: this.group },
+      );
     }
     this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
     if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
@@ -599,20 +664,32 @@ export class Resource {
       this.polls.arm(kind);
       return;
     }
-    if (kind === 'isAlive') return;
+    if (kind === 'isAlive') {
+      // A failed isAlive below isAliveFailureThreshold: check again sooner.
+      this.polls.arm('isAlive', this.isAliveRetryInterval());
+      return;
+    }
     // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule.
     if (!this.polls.claim('isAlive')) {
       this.polls.arm('looksAlive');
       return;
     }
     const deep = await this.check('isAlive', epoch);
-    if (deep) {
-      this.polls.arm('isAlive');
-      this.polls.arm('looksAlive');
-    }
+    if (deep === null) return;
+    this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
+    this.polls.arm('looksAlive');
   }
 
-  /** Runs one check; true/false for its verdict (a false isAlive fails the resource), null when it no longer counts. */
+  /** When the next isAlive runs after a failed one that left the resource online (DESIGN §4 hysteresis). */
+  private isAliveRetryInterval(): number {
+    const p = this.policy;
+    return Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
+  }
+
+  /**
+   * Runs one check; true/false for its verdict, null when it no longer counts or failed the
+   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
+   */
   private async check(kind: CheckKind, epoch: number): Promise<boolean | null> {
     const { type } = this.binding;
     const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
@@ -634,18 +711,23 @@ export class Resource {
       reason = `passed deadlockTimeout (${out.timeoutMs} ms)`;
     }
     const at = this.env.clock.now();
-    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason };
+    const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
+    if (kind === 'isAlive') this.isFailures = failures;
+    else this.looksFailures = failures;
+    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
     if (this.env.wants('check')) {
       this.env.emit(
         'check',
         reason === null
-          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs }
-          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason },
+          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs, consecutiveFailures: 0 }
+          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason, consecutiveFailures: failures },
       );
     }
     if (reason === null) return true;
-    if (out.kind === 'timeout' || kind === 'isAlive') {
-      this.fail(epoch, `${kind} ${reason}`, null);
+    // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
+    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= this.policy.isAliveFailureThreshold)) {
+      const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
+      this.fail(epoch, `${kind} ${reason}${times}`, null);
       return null;
     }
     return false;
@@ -850,7 +932,9 @@ export class Resource {
     if (to === 'online-pending') {
       this.lastChecks.looksAlive = null;
       this.lastChecks.isAlive = null;
+      this.looksFailures = this.isFailures = 0;
     }
+    if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
     if (this.env.wants('stateChange')) {
       this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
@@ -859,5 +943,6 @@ export class Resource {
       const status = this.inspect();
       for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
     }
+    this.env.observe?.(this, from);
   }
 }

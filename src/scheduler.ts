@@ -78,10 +78,12 @@ export class PollSchedule {
     return true;
   }
 
-  /** A check of `kind` ended: arm the next one from now. */
-  arm(kind: CheckKind): void {
+  /**
+   * A check of `kind` ended: arm the next one from now, after its interval (or after `interval`,
+   * as the sooner isAlive after a failed one that did not fail the resource yet).
+   */
+  arm(kind: CheckKind, interval = kind === 'looksAlive' ? this.looksInterval : this.isInterval): void {
     const looks = kind === 'looksAlive';
-    const interval = looks ? this.looksInterval : this.isInterval;
     if (interval <= 0) return;
     const delay = this.jitter > 0 ? interval + Math.floor(interval * this.jitter * Math.random()) : interval;
     this.cancel(kind);

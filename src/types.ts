@@ -198,6 +198,11 @@ export interface CheckResult {
   durationMs: number;
   /** Why it failed (`null` when it passed). */
   reason: string | null;
+  /**
+   * Checks of this kind that have failed in a row in this online period, this one included (0
+   * when it passed). For isAlive, the resource fails when it reaches `isAliveFailureThreshold`.
+   */
+  consecutiveFailures: number;
 }
 
 /** A JSON-safe picture of one resource, returned by `inspect()` and `snapshot()`. */
@@ -214,13 +219,42 @@ export interface ResourceStatus {
   since: number;
   /** The last result of each check in the current or last online period. */
   lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null };
-  /** Restarts within the sliding `restartPeriod` window, and in all. */
-  restarts: { inWindow: number; total: number };
+  /**
+   * Restarts within the sliding `restartPeriod` window (`inWindow`), and in all (`total`).
+   * `stableAt` (with `stableAfter` > 0): while online, the clock time at which this online period
+   * empties the window (it came online + `stableAfter`; it may still be ahead, or already past);
+   * otherwise the last time a stable online period emptied it; `null` when none has and the
+   * resource is not online, or when `stableAfter` is 0.
+   */
+  restarts: { inWindow: number; total: number; stableAt: number | null };
   /** Clock time of a scheduled restart or retry, or `null`. */
   nextRestartAt: number | null;
   /** The isolation host the resource runs in, `null` when inline. */
   host: string | null;
+  /** The group it belongs to (`addResource({ group })`), `null` when ungrouped. */
+  group: string | null;
+  /** Its dependencies as given to `addResource` or `setDependencies` (`[]` when none). */
+  dependsOn: DependencyItem[];
+  /**
+   * The state it should be in: the last that `online()`, `offline()` or `terminate()` asked for,
+   * directly or through a dependent or a dependency (WSFC's persistent state). A resource whose
+   * dependency failed is taken offline but keeps `target: 'online'`, and is brought back once
+   * its dependencies are online again.
+   */
+  target: ResourceTarget;
 }
+
+/** What a resource should be: `'online'` or `'offline'` (see {@link ResourceStatus.target}). */
+export type ResourceTarget = 'online' | 'offline';
+
+/**
+ * One item of a resource's `dependsOn` (an AND of items): the name of a resource that must be
+ * online, or `{ anyOf: [names] }`, satisfied while at least one of them is online (WSFC's OR
+ * dependency expression).
+ *
+ * @example ['db', { anyOf: ['ip-a', 'ip-b'] }]  // db AND (ip-a OR ip-b)
+ */
+export type DependencyItem = string | { anyOf: string[] };
 
 /** What `addResource` takes. */
 export interface ResourceSpec {
@@ -232,4 +266,19 @@ export interface ResourceSpec {
   properties?: unknown;
   /** The resource's own policy: overrides its type's and the monitor's defaults. */
   policy?: Partial<ResourcePolicy>;
+  /**
+   * The group it belongs to: the unit that `onlineGroup`/`offlineGroup` bring online and take
+   * offline as a whole. A resource and its dependencies must be in the same group (or all
+   * ungrouped). Fixed once added.
+   * @default null (ungrouped)
+   */
+  group?: string;
+  /**
+   * What must be online before this resource goes online: an AND of items, each a resource name
+   * or `{ anyOf: [names] }`. Every name must already exist, in the same group; a cycle, an
+   * unknown name or a cross-group dependency throws `DependencyError` and nothing is added.
+   * @default []
+   * @example ['db', { anyOf: ['ip-a', 'ip-b'] }]
+   */
+  dependsOn?: DependencyItem[];
 }

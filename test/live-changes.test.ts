@@ -347,9 +347,9 @@ describe('setPolicy', () => {
     await vi.advanceTimersByTimeAsync(5_000); // fails; restart 1 scheduled
     healthy = true;
     await vi.advanceTimersByTimeAsync(100); // restart 1 runs
-    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 1, total: 1 });
+    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 1, total: 1, stableAt: null });
     await monitor.setPolicy('a', { restartThreshold: 1 });
-    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 1, total: 1 });
+    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 1, total: 1, stableAt: null });
     healthy = false;
     await vi.advanceTimersByTimeAsync(5_000);
     expect(of('restartScheduled').map((e) => [e.attempt, e.retry])).toEqual([
