@@ -31,6 +31,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     usage: SYNOPSIS.validate,
     load: async () => (await import('./validate.js')).validateMain,
   },
+  ocf: {
+    summary: 'list the Pacemaker OCF resource agents installed, or show one agent\'s parameters and actions',
+    usage: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
+    load: async () => (await import('./ocf.js')).ocfMain,
+  },
   'check-type': {
     summary: 'run the conformance suite (resmon/testing) against a resource type module',
     usage: SYNOPSIS['check-type'],

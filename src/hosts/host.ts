@@ -1,6 +1,7 @@
+import { reasonOf } from '../errors.js';
 import type { EntryPoint, ResourceContext } from '../types.js';
 import { startProcessHost } from './process-host.js';
-import { decodeError, type EncodedError, type HostMessage, type MonitorMessage, parseHostMessage, type TypeInfo } from './protocol.js';
+import { decodeError, type EncodedError, encodeError, type HostMessage, type MonitorMessage, parseHostMessage, type TypeInfo } from './protocol.js';
 import type { ExitInfo, Transport, TransportOptions } from './transport.js';
 import { startWorkerHost } from './worker-host.js';
 
@@ -8,8 +9,10 @@ import { startWorkerHost } from './worker-host.js';
 export interface PendingCall {
   readonly id: number;
   readonly resource: string;
-  readonly entryPoint: EntryPoint;
-  readonly ctx: ResourceContext<unknown, unknown>;
+  /** The entry point, or `validate` (a properties check, not a resource's call). */
+  readonly entryPoint: EntryPoint | 'validate';
+  /** The context of a resource's call; null for validate and typeControl. */
+  readonly ctx: ResourceContext<unknown, unknown> | null;
   settle(outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void;
 }
 
@@ -112,10 +115,18 @@ export class Host {
     return true;
   }
 
-  /** Sends a call; it stays pending until its result, or until `takePending()` after the exit. */
-  call(call: PendingCall): void {
+  /**
+   * Sends `message` (a call, a validate or a typeCall) and keeps `call` pending until its result,
+   * or until `takePending()` after the exit.
+   */
+  call(call: PendingCall, message: MonitorMessage): void {
     this.inFlight.set(call.id, call);
-    this.send({ t: 'call', id: call.id, resource: call.resource, entryPoint: call.entryPoint });
+    this.send(message);
+  }
+
+  /** Gives a placed resource new properties (setProperties), before its next call. */
+  setProperties(resource: string, properties: unknown): void {
+    this.send({ t: 'props', resource, properties });
   }
 
   /** The call in flight with this id, if any. */
@@ -130,9 +141,9 @@ export class Host {
     return calls;
   }
 
-  /** Tells the plugin a call was abandoned (its signal aborted). */
-  abort(id: number, reason: EncodedError): void {
-    this.send({ t: 'abort', id, reason });
+  /** Tells the plugin a call was abandoned (its signal aborted with `reason`). */
+  abort(id: number, reason: unknown): void {
+    this.send({ t: 'abort', id, reason: encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError });
   }
 
   /** Sends a message, starting the host first if needed; queued until the host is ready. */
@@ -230,7 +241,7 @@ export class Host {
         return;
       }
       case 'progress':
-        this.inFlight.get(m.id)?.ctx.reportProgress(m.message);
+        this.inFlight.get(m.id)?.ctx?.reportProgress(m.message, m.checkpoint);
         return;
       case 'failure':
         this.env.onFailure(this, m);

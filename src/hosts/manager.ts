@@ -1,12 +1,12 @@
 import { abortable } from '../abort.js';
 import type { Clock } from '../clock.js';
-import { ConfigError, isCallTimeoutError, MonitorClosedError, reasonOf, ResmonError } from '../errors.js';
+import { CallTimeoutError, ConfigError, isCallTimeoutError, MonitorClosedError, reasonOf, ResmonError } from '../errors.js';
 import type { HostExitEvent } from '../events.js';
 import { type Logger, silentLogger, tagged } from '../logger.js';
 import { type ResourcePolicy, validatePolicy } from '../policy.js';
-import type { EntryPoint, ResourceContext, ResourceType, TypeBinding } from '../types.js';
+import type { EntryPoint, ResourceContext, ResourceType, TypeBinding, TypeControlContext } from '../types.js';
 import { Host, type HostEnd, type HostEnv } from './host.js';
-import { decodeValue, encodeError, type EncodedError, type HostMessage, type TypeInfo } from './protocol.js';
+import { type CallArgs, decodeAnswer, decodeValue, encodeError, type HostMessage, type MonitorMessage, type TypeInfo } from './protocol.js';
 import { hostedProxy } from './proxy.js';
 import type { CheckedSpec } from './spec.js';
 import type { ExitInfo, TransportOptions } from './transport.js';
@@ -14,7 +14,7 @@ import type { ExitInfo, TransportOptions } from './transport.js';
 /** What the host manager needs from its monitor. */
 export interface HostManagerEnv {
   readonly logger: Logger;
-  /** The monitor's clock: it times the loading of a type module and `hostExit`'s `at`. */
+  /** The monitor's clock: it times loading a type module, validating properties, and `hostExit`'s `at`. */
   readonly clock: Clock;
   /** Emits `hostExit`. */
   emitHostExit(event: HostExitEvent): void;
@@ -22,6 +22,9 @@ export interface HostManagerEnv {
 
 /** How long registration waits for a host to load a type module. */
 export const LOAD_TIMEOUT_MS = 30_000;
+
+/** How long setProperties waits for a host to validate new properties. */
+export const VALIDATE_TIMEOUT_MS = 30_000;
 
 /** Entry points bounded by `deadlockTimeout`: passing it means the host may be stuck, so it is killed. */
 const DEADLOCK_BOUND = new Set<EntryPoint>(['open', 'terminate', 'looksAlive', 'isAlive', 'close']);
@@ -58,6 +61,8 @@ interface Slot {
   onlineCtx: ResourceContext<unknown, unknown> | null;
   /** The tagged logger of each entry point (from the contexts the core built). */
   readonly logs: Partial<Record<EntryPoint, Logger>>;
+  /** The properties the current host has for the resource (sent with `add`, or `props` since). */
+  sentProps: unknown;
   /** Given at attach: fails the resource when its host dies (a no-op when it is not up). */
   readonly hostDied: (reason: string) => void;
 }
@@ -129,7 +134,11 @@ export class HostManager implements HostEnv {
     validatePolicy(info.defaults, `registerType() type "${info.name}"`, 'type.defaults');
     const hostKey = `${kind}|${JSON.stringify(spec.resourceLimits ?? {})}|${JSON.stringify(spec.execArgv)}`;
     const hosted: HostedType = { id, spec, kind, hostKey, options, info };
-    const type = hostedProxy(info, (ctx, entryPoint) => this.call(ctx, entryPoint));
+    const type = hostedProxy(
+      info,
+      (ctx, entryPoint, args) => this.call(ctx, entryPoint, args),
+      (code, input, ctx) => this.typeCall(hosted, code, input, ctx),
+    );
     return {
       type: type as ResourceType<unknown, unknown>,
       hostOf: (resource) => this.slots.get(resource)?.group.host?.name ?? null,
@@ -137,6 +146,7 @@ export class HostManager implements HostEnv {
       attach: (resource, policy, hostDied) => this.attach(hosted, resource, policy, hostDied),
       detach: (resource) => this.detach(resource),
       dispose: () => this.close(),
+      validate: (resource, properties) => this.validate(resource, properties),
     };
   }
 
@@ -157,7 +167,7 @@ export class HostManager implements HostEnv {
 
   private attach(type: HostedType, resource: string, policy: ResourcePolicy, hostDied: (reason: string) => void): void {
     const group = policy.separateMonitor ? this.ownGroup(type, resource) : this.sharedGroup(type);
-    const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {}, hostDied };
+    const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {}, sentProps: undefined, hostDied };
     group.slots.add(slot);
     group.host ??= this.newHost(group.kind, group.options);
     // Start it now: the first call's deadline should not pay for the host's start-up.
@@ -226,6 +236,11 @@ export class HostManager implements HostEnv {
     if (!host.holds(slot.name)) {
       const { id, spec } = slot.type;
       host.place(slot.name, id, spec.module, spec.exportName, properties);
+      slot.sentProps = properties;
+    } else if (slot.sentProps !== properties) {
+      // setProperties changed the properties in force: the host gets them before this call.
+      host.setProperties(slot.name, properties);
+      slot.sentProps = properties;
     }
     return host;
   }
@@ -233,7 +248,7 @@ export class HostManager implements HostEnv {
   // ---- calls -----------------------------------------------------------------------------------
 
   /** Calls an entry point in the resource's host; settles with its answer, or rejects when the host dies. */
-  private call(ctx: ResourceContext<unknown, unknown>, entryPoint: EntryPoint): Promise<unknown> {
+  private call(ctx: ResourceContext<unknown, unknown>, entryPoint: EntryPoint, args?: CallArgs): Promise<unknown> {
     const slot = this.slots.get(ctx.resource);
     if (!slot) return Promise.reject(new ResmonError(`resource "${ctx.resource}" is not placed in any host`));
     if (this.closed) return Promise.reject(new MonitorClosedError(`${entryPoint}("${ctx.resource}")`));
@@ -253,22 +268,96 @@ export class HostManager implements HostEnv {
       const signal = ctx.signal;
       const onAbort = () => {
         const reason: unknown = signal.reason;
-        host.abort(id, encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError);
+        host.abort(id, reason);
         if (isCallTimeoutError(reason) && DEADLOCK_BOUND.has(entryPoint)) this.deadlock(host, slot, entryPoint, reason.timeoutMs);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      host.call({
+      const call = {
         id,
         resource: slot.name,
         entryPoint,
         ctx,
-        settle: (outcome) => {
+        settle: (outcome: { ok: true; value: unknown } | { ok: false; error: unknown }) => {
           signal.removeEventListener('abort', onAbort);
-          if (outcome.ok) resolve(decodeValue(outcome.value));
+          if (outcome.ok) resolve(entryPoint === 'control' ? decodeAnswer(outcome.value) : decodeValue(outcome.value));
           else reject(decodeValue(outcome.error));
         },
-      });
+      };
+      host.call(call, args === undefined ? { t: 'call', id, resource: slot.name, entryPoint } : { t: 'call', id, resource: slot.name, entryPoint, args });
     });
+  }
+
+  /**
+   * Runs the type's validate on new properties in the resource's host (setProperties); rejects
+   * with its ConfigError, or when the host dies or does not answer within VALIDATE_TIMEOUT_MS.
+   */
+  private validate(resource: string, properties: unknown): Promise<void> {
+    const slot = this.slots.get(resource);
+    if (!slot) return Promise.reject(new ResmonError(`resource "${resource}" is not placed in any host`));
+    if (this.closed) return Promise.reject(new MonitorClosedError(`setProperties("${resource}")`));
+    const group = slot.group;
+    const host = (group.host ??= this.newHost(group.kind, group.options));
+    const { id: typeId, spec } = slot.type;
+    void host.ensureType(typeId, spec.module, spec.exportName);
+    return this.request(host, 'validate', (id) => ({ t: 'validate', id, typeId, properties }), null, VALIDATE_TIMEOUT_MS).then(() => {});
+  }
+
+  /**
+   * Runs the type's typeControl in a host of the type (the one its shared resources use, started
+   * for the call if need be, and stopped after it when no resource uses it).
+   */
+  private async typeCall(type: HostedType, code: string, input: unknown, ctx: TypeControlContext): Promise<unknown> {
+    if (this.closed) throw new MonitorClosedError(`controlType("${type.info.name}")`);
+    try {
+      structuredClone(input);
+    } catch (error) {
+      throw new ConfigError('input', input, `must be structured-cloneable to reach a ${type.kind} host (${reasonOf(error)})`, {
+        context: `controlType("${type.info.name}")`,
+      });
+    }
+    const group = this.sharedGroup(type);
+    const host = (group.host ??= this.newHost(group.kind, group.options));
+    void host.ensureType(type.id, type.spec.module, type.spec.exportName);
+    try {
+      return decodeAnswer(await this.request(host, 'typeControl', (id) => ({ t: 'typeCall', id, typeId: type.id, code, input }), ctx.signal, null));
+    } finally {
+      if (group.slots.size === 0 && group.host === host && this.groups.get(group.key) === group) {
+        this.groups.delete(group.key);
+        group.host = null;
+        void host.kill({ kind: 'stop' }, false);
+      }
+    }
+  }
+
+  /**
+   * Sends a request that is not a resource's call and settles with its raw answer. `signal`'s
+   * abort is forwarded to the host (the request still waits for its answer); past `timeoutMs` it
+   * rejects, and the entry stays pending (a late answer is not a protocol violation).
+   */
+  private request(
+    host: Host,
+    entryPoint: 'validate' | 'typeControl',
+    message: (id: number) => MonitorMessage,
+    signal: AbortSignal | null,
+    timeoutMs: number | null,
+  ): Promise<unknown> {
+    const id = ++this.callSeq;
+    const onAbort = () => host.abort(id, signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const settle = (outcome: { ok: true; value: unknown } | { ok: false; error: unknown }) => {
+        if (outcome.ok) resolve(outcome.value);
+        else reject(decodeValue(outcome.error));
+      };
+      host.call({ id, resource: '', entryPoint, ctx: null, settle }, message(id));
+    });
+    return abortable(answer, {
+      timeoutMs: timeoutMs ?? Number.POSITIVE_INFINITY,
+      clock: this.env.clock,
+      onTimeout: () => {
+        throw new CallTimeoutError(`host ${host.name} did not answer ${entryPoint} within ${timeoutMs} ms`, timeoutMs as number);
+      },
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
   }
 
   /**
@@ -313,6 +402,10 @@ export class HostManager implements HostEnv {
 
   /** @internal */
   onLog(host: Host, m: Extract<HostMessage, { t: 'log' }>): void {
+    if (m.resource === '' && m.entryPoint === 'typeControl') {
+      this.env.logger[m.level]({ host: host.name, entryPoint: m.entryPoint }, ...m.args);
+      return;
+    }
     const slot = this.slots.get(m.resource);
     if (!slot || !host.holds(m.resource)) return;
     const log = (slot.logs[m.entryPoint] ??= tagged(this.env.logger, { resource: m.resource, entryPoint: m.entryPoint }));
