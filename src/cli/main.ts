@@ -33,7 +33,7 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
   },
   ocf: {
     summary: 'list the Pacemaker OCF resource agents installed, or show one agent\'s parameters and actions',
-    usage: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
+    usage: SYNOPSIS.ocf,
     load: async () => (await import('./ocf.js')).ocfMain,
   },
   'check-type': {
