@@ -4,6 +4,7 @@ export {
   type CheckKind,
   type CheckResult,
   DEFAULT_PROCESSING,
+  type DependencyItem,
   type DefaultProcessing,
   type EntryPoint,
   type PropertiesOutcome,
@@ -11,15 +12,18 @@ export {
   type ResourceSpec,
   type ResourceState,
   type ResourceStatus,
+  type ResourceTarget,
   type ResourceType,
   type TypeControlContext,
 } from './types.js';
+export type { GroupState, GroupStatus } from './groups.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';
 export type {
   BaseEvent,
   CallTimeoutEvent,
   CheckEvent,
   EscalatedEvent,
+  GroupStateChangeEvent,
   HostExitEvent,
   ProgressEvent,
   ResourceMonitorEvents,

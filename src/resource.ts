@@ -10,11 +10,13 @@ import {
   type CheckKind,
   type CheckResult,
   DEFAULT_PROCESSING,
+  type DependencyItem,
   type EntryPoint,
   type PropertiesOutcome,
   type ResourceContext,
   type ResourceState,
   type ResourceStatus,
+  type ResourceTarget,
   type ResourceType,
 } from './types.js';
 
@@ -27,6 +29,12 @@ export interface ResourceEnv {
   wants(event: keyof ResourceMonitorEvents): boolean;
   /** Emits `event`; a throwing listener is logged, never propagated. */
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
+  /**
+   * Called after every state change (`from` differs from the state now), and with `from` equal
+   * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
+   * Must not throw.
+   */
+  observe?(resource: Resource, from: ResourceState): void;
 }
 
 /**
@@ -94,6 +102,14 @@ export class Resource {
   state: ResourceState = 'offline';
   generation = 0;
   since: number;
+  /** What the monitor was last asked for (DESIGN §9 target state); kept by the monitor. */
+  target: ResourceTarget = 'offline';
+  /** Its group, null when ungrouped; set by the monitor. */
+  group: string | null = null;
+  /** Its dependencies as given, for inspect(); set by the monitor. */
+  dependsOn: readonly DependencyItem[] = [];
+  /** A failure's terminate and restart decision are running. */
+  private failing = false;
   private epoch = 0;
   private opened = false;
   private handle: unknown = NO_HANDLE;
@@ -348,7 +364,15 @@ export class Resource {
       restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
       nextRestartAt: this.nextRestartAt,
       host: this.binding.hostOf(this.name),
+      group: this.group,
+      dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
+      target: this.target,
     };
+  }
+
+  /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
+  get awaitingRestart(): boolean {
+    return this.state === 'failed' && (this.failing || this.restartTimer !== null);
   }
 
   /**
@@ -471,7 +495,13 @@ export class Resource {
     this.endLife(`failed: ${reason}`);
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own, cause));
+    this.failing = true;
+    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
+      this.applyRestartPolicy(own, cause);
+      if (this.epoch !== own) return;
+      this.failing = false;
+      this.env.observe?.(this, this.state);
+    });
     return true;
   }
 
@@ -591,7 +621,12 @@ export class Resource {
       return;
     }
     if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
-      this.env.emit('escalated', { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod });
+      this.env.emit(
+        'escalated',
+        this.group === null
+          ? { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod }
+          : { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod, group: this.group },
+      );
     }
     this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
     if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
@@ -901,6 +936,7 @@ export class Resource {
       this.lastChecks.isAlive = null;
       this.looksFailures = this.isFailures = 0;
     }
+    if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
     if (this.env.wants('stateChange')) {
       this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
@@ -909,5 +945,6 @@ export class Resource {
       const status = this.inspect();
       for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
     }
+    this.env.observe?.(this, from);
   }
 }

@@ -184,11 +184,20 @@ export function validateProcessProperties(properties: unknown): ProcessConfig {
     readiness = { probe, interval };
   }
   const cwd = stringAt(p, 'cwd', '');
+  const args = stringsAt(p, 'args', '');
+  const env = stringMapAt(p, 'env', '');
+  noNul('command', command);
+  if (cwd !== undefined) noNul('cwd', cwd);
+  args.forEach((arg, i) => noNul(`args[${i}]`, arg));
+  for (const [name, value] of Object.entries(env)) {
+    noNul(`env.${name}`, name, 'its name');
+    noNul(`env.${name}`, value);
+  }
   return {
     command,
-    args: stringsAt(p, 'args', ''),
+    args,
     cwd: cwd === undefined ? undefined : path.resolve(cwd),
-    env: stringMapAt(p, 'env', ''),
+    env,
     stopSignal: stopSignal as NodeJS.Signals,
     stopTimeout: numberAt(p, 'stopTimeout', '', 10_000, { min: 0 }),
     readiness,
@@ -196,6 +205,11 @@ export function validateProcessProperties(properties: unknown): ProcessConfig {
     startTimeout: numberAt(p, 'startTimeout', '', 60_000, { min: 0, exclusive: true }),
     outputLines: numberAt(p, 'outputLines', '', 50, { min: 0, max: 10_000, integer: true }),
   };
+}
+
+/** The operating system cannot pass a string holding a NUL byte to a program: a ConfigError. */
+function noNul(field: string, value: string, what = 'it'): void {
+  if (value.includes('\0')) throw new ConfigError(field, value, `must not contain a NUL byte (${what} cannot be passed to a program)`);
 }
 
 function describeExit(exit: ProcessExit): string {

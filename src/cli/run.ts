@@ -23,17 +23,23 @@ export async function runMain(argv: string[]): Promise<number> {
     return 0;
   }
   let file: string;
-  let flags: { json: boolean; verbose: boolean };
+  let flags: { json: boolean; verbose: boolean; events: string | undefined };
   try {
-    ({ file, flags } = parseCommand(argv, { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, commands.run!.usage));
+    ({ file, flags } = parseCommand(
+      argv,
+      { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' } },
+      commands.run!.usage,
+    ));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`resmon run: ${error.message}\n`);
     return 2;
   }
-  const write = (line: string) => void process.stdout.write(line);
+  const events = flags.events?.split(',').map((e) => e.trim()).filter(Boolean);
   const view: View =
-    !flags.json && process.stdout.isTTY ? new TableView(process.stdout, file, flags.verbose) : new JsonView(write, flags.verbose);
+    !flags.json && !events && process.stdout.isTTY
+      ? new TableView(process.stdout, file, flags.verbose)
+      : new JsonView(process.stdout, flags.verbose, events ? { events } : {});
 
   let opened;
   try {
@@ -47,6 +53,7 @@ export async function runMain(argv: string[]): Promise<number> {
   }
   const { monitor, processType, resources } = opened;
   view.attach(monitor);
+  for (const w of opened.warnings) view.logger.warn(w.message);
 
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const code = await new Promise<number>((resolve) => {
