@@ -389,9 +389,6 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const binding = resource.binding;
     const context = `setProperties("${name}")`;
     let next: unknown = properties;
-    if (binding.attach && !binding.validate) {
-      throw new ResmonError(`${context}: changing the properties of a resource of a hosted type is not supported yet; remove and add the resource`);
-    }
     if (binding.validate) {
       try {
         structuredClone(properties);
@@ -470,7 +467,15 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    */
   async control(name: string, code: string, input?: unknown): Promise<unknown> {
     const resource = this.live(name, 'control');
-    checkCode(code, `control("${name}")`);
+    const context = `control("${name}")`;
+    checkCode(code, context);
+    if (resource.binding.attach) {
+      try {
+        structuredClone(input);
+      } catch (error) {
+        throw new ConfigError('input', input, `must be structured-cloneable to reach the resource's host (${reasonOf(error)})`, { context, cause: error });
+      }
+    }
     return resource.control(code, input);
   }
 
