@@ -29,6 +29,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     usage: 'resmon validate <config.yaml|json>',
     load: async () => (await import('./validate.js')).validateMain,
   },
+  ocf: {
+    summary: 'list the Pacemaker OCF resource agents installed, or show one agent\'s parameters and actions',
+    usage: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
+    load: async () => (await import('./ocf.js')).ocfMain,
+  },
   'check-type': {
     summary: 'run the conformance suite (resmon/testing) against a resource type module',
     usage: 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',
