@@ -627,8 +627,10 @@ export class Resource {
       this.polls.arm('isAlive', this.isAliveRetryInterval());
       return;
     }
-    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule.
-    if (!this.polls.claim('isAlive')) {
+    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule;
+    // but not while isAlive is failing below isAliveFailureThreshold: the next one is already
+    // armed at the sooner interval, and hysteresis spaces the checks it counts (DESIGN §4).
+    if (this.isFailures > 0 || !this.polls.claim('isAlive')) {
       this.polls.arm('looksAlive');
       return;
     }

@@ -70,6 +70,23 @@ describe('checkResourceType options', () => {
     await expect(checkResourceType(type, { invalidProperties: 'x' as never })).rejects.toThrow(/options\.invalidProperties/);
   });
 
+  it('runs the type under the monitor with options.policy: a probe that fails once passes with isAliveFailureThreshold 2', async () => {
+    // The first isAlive after each online fails, the next passes (a slow first probe).
+    const flakyFirstProbe = (): ResourceType => {
+      let probes = 0;
+      return { ...memoryType('flaky-first-probe'), online: () => void (probes = 0), isAlive: () => ++probes > 1 };
+    };
+    const only = ['runs under a ResourceMonitor'];
+    const strict = await checkResourceType(flakyFirstProbe(), { only });
+    expect(strict.checks[0]?.reason).toMatch(/did not stay online under the monitor: .*online -> failed \(isAlive returned false\)/);
+    const tolerant = await checkResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 2 } });
+    expect(tolerant.passed, formatReport(tolerant)).toBe(true);
+    await expect(checkResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 0 } })).rejects.toThrow(
+      /options\.policy\.isAliveFailureThreshold must be an integer >= 1 \(got 0\)/,
+    );
+    await expect(checkResourceType(flakyFirstProbe(), { only, policy: { stableAftr: 5 } as never })).rejects.toThrow(/options\.policy\.stableAftr is not a policy field/);
+  });
+
   it('skips the validate checks of a type without validate, and says why', async () => {
     const { validate: _v, ...noValidate } = tcpServerType('no-validate');
     const report = await checkResourceType(noValidate as ResourceType, { properties: { port: 0 }, only: ['validate'] });
