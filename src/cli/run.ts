@@ -1,9 +1,8 @@
 import { ConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
-import { parseCommand, UsageError, wantsHelp } from './args.js';
+import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp } from './args.js';
 import { JsonView } from './json-view.js';
-import { commands } from './main.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
@@ -18,22 +17,18 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * while that runs: every process group is killed at once, exit 130.
  */
 export async function runMain(argv: string[]): Promise<number> {
-  if (wantsHelp(argv)) {
-    process.stdout.write(`usage: ${commands.run!.usage}\n`);
-    return 0;
-  }
+  if (wantsHelp(argv)) return printHelp(defaultIo, 'run');
   let file: string;
   let flags: { json: boolean; verbose: boolean; events: string | undefined };
   try {
     ({ file, flags } = parseCommand(
       argv,
       { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' } },
-      commands.run!.usage,
+      SYNOPSIS.run,
     ));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`resmon run: ${error.message}\n`);
-    return 2;
+    return printError(defaultIo, 'run', error.message);
   }
   const events = flags.events?.split(',').map((e) => e.trim()).filter(Boolean);
   const view: View =

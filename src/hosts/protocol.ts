@@ -26,8 +26,19 @@ export interface TypeInfo {
 
 /** An Error (or anything thrown) as it crosses the boundary. */
 export interface EncodedError {
-  $error: { name: string; message: string; stack?: string; code?: string | number; timeoutMs?: number };
+  $error: {
+    name: string;
+    message: string;
+    stack?: string;
+    code?: string | number;
+    timeoutMs?: number;
+    /** The details of an `OcfError` (exitCode, ocfName, permanent...), so its guard and restart rule hold across. */
+    details?: Record<string, string | number | boolean | null>;
+  };
 }
+
+/** The fields of an `OcfError` that cross with it. */
+const DETAILS = ['agent', 'action', 'exitCode', 'ocfName', 'exitReason', 'permanent'] as const;
 
 // ---- monitor -> host ---------------------------------------------------------------------------
 
@@ -89,6 +100,14 @@ export function encodeError(value: unknown): EncodedError | unknown {
     if (typeof value.stack === 'string') out.stack = value.stack;
     if (typeof code === 'string' || typeof code === 'number') out.code = code;
     if (typeof timeoutMs === 'number') out.timeoutMs = timeoutMs;
+    if (code === 'ERR_RESMON_OCF') {
+      const details: Record<string, string | number | boolean | null> = {};
+      for (const key of DETAILS) {
+        const v = (value as unknown as Record<string, unknown>)[key];
+        if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') details[key] = v;
+      }
+      out.details = details;
+    }
     return { $error: out };
   }
   return encodeValue(value);
@@ -135,12 +154,15 @@ export function decodeValue(value: unknown): unknown {
  * (`isCallTimeoutError`, `isConfigError`, ...) recognise it on both sides.
  */
 export function decodeError(encoded: EncodedError): Error {
-  const { name, message, stack, code, timeoutMs } = encoded.$error;
+  const { name, message, stack, code, timeoutMs, details } = encoded.$error;
   const error = typeof code === 'string' && code.startsWith('ERR_RESMON') ? new ResmonError(message) : new Error(message);
   Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
   if (stack !== undefined) error.stack = stack;
   if (code !== undefined) Object.defineProperty(error, 'code', { value: code, writable: true, configurable: true, enumerable: true });
   if (timeoutMs !== undefined) Object.defineProperty(error, 'timeoutMs', { value: timeoutMs, enumerable: true });
+  if (typeof details === 'object' && details !== null) {
+    for (const key of DETAILS) if (key in details) Object.defineProperty(error, key, { value: details[key], enumerable: true });
+  }
   return error;
 }
 
