@@ -8,6 +8,7 @@ import {
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
+import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, silentLogger } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, validatePolicy } from './policy.js';
@@ -122,8 +123,14 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       clock,
       logger,
       abortGrace,
-      wants: (event) => this.listenerCount(event) > 0,
+      // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
+      // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
+      wants: (event) => this.listenerCount(event) > 0 || eventChannel(event).hasSubscribers,
       emit: (event, payload) => {
+        const channel = eventChannel(event);
+        // A throwing subscriber does not reach us: diagnostics_channel reports it as an
+        // uncaught exception on the next tick.
+        if (channel.hasSubscribers) channel.publish(payload);
         try {
           (this.emit as (e: string, p: unknown) => boolean)(event, payload);
         } catch (error) {
@@ -311,6 +318,14 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       this.removeAllListeners();
     })();
     return this.closing;
+  }
+
+  /**
+   * True once `close()` has been called (it may still be taking resources offline). The health
+   * handler's `/livez` answers 503 from then on.
+   */
+  isClosed(): boolean {
+    return this.closing !== null;
   }
 
   /** `await using monitor = new ResourceMonitor()`: closes the monitor at the end of the scope. */
