@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `## diagnostics_channel: scale scenario, ${n} resources, looksAlive 1 s, isAlive 10 s (median of ${rounds})`,
-    `| side | CPU per check (µs) | vs no subscriber | checks/s | poll lateness p99 (ms) | loop delay p99 (ms) | messages published |`,
+    `| side | CPU per check (µs) | vs no subscriber | checks/s | poll lateness p99 (ms) | loop delay p99 (ms) | events published |`,
     `|:--|--:|--:|--:|--:|--:|--:|`,
     ...sides.map(
       (s) =>

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
 import { ConfigError } from './errors.js';
+import { DEFAULT_BUCKETS, PROMETHEUS_METRICS as M } from './metric-names.js';
 import type { CallTimeoutEvent, CheckEvent, EscalatedEvent, RestartScheduledEvent } from './events.js';
 import type { ResourceMonitor } from './monitor.js';
 import type { ResourceState } from './types.js';
@@ -26,16 +27,15 @@ export interface CollectOptions {
 }
 
 /** The names of the metrics {@link collect} registers. */
-export const PROMETHEUS_METRICS = {
-  state: 'resmon_resource_state',
-  checkDuration: 'resmon_check_duration_seconds',
-  restarts: 'resmon_restarts_total',
-  callTimeouts: 'resmon_call_timeouts_total',
-  escalations: 'resmon_escalations_total',
+export const PROMETHEUS_METRIC_NAMES = {
+  state: M.state.name,
+  checkDuration: M.checkDuration.name,
+  restarts: M.restarts.name,
+  callTimeouts: M.callTimeouts.name,
+  escalations: M.escalations.name,
 } as const;
 
 const STATES: readonly ResourceState[] = ['offline', 'online-pending', 'online', 'offline-pending', 'failed'];
-const DEFAULT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
  * Registers a monitor's metrics with prom-client and keeps them current; returns a function that
@@ -70,11 +70,11 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
   if (typeof registry?.registerMetric !== 'function' || typeof registry.removeSingleMetric !== 'function') {
     throw new ConfigError('options.registry', registry, "must be a prom-client Registry", { context: 'collect()' });
   }
-  const buckets = options.buckets ?? DEFAULT_BUCKETS;
+  const buckets = options.buckets ?? [...DEFAULT_BUCKETS];
   if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !(b > 0) || (i > 0 && b <= (buckets[i - 1] as number)))) {
     throw new ConfigError('options.buckets', buckets, 'must be a non-empty, increasing list of positive numbers (seconds)', { context: 'collect()' });
   }
-  for (const name of Object.values(PROMETHEUS_METRICS)) {
+  for (const name of Object.values(PROMETHEUS_METRIC_NAMES)) {
     if (registry.getSingleMetric(name)) {
       throw new ConfigError('options.registry', name, `already has a metric "${name}": call collect() once per registry (or stop the previous one)`, {
         context: 'collect()',
@@ -83,9 +83,9 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
   }
   const registers = [registry];
   const state = new Gauge({
-    name: PROMETHEUS_METRICS.state,
-    help: 'The state of each resource: 1 for the state it is in, 0 for the others.',
-    labelNames: ['resource', 'type', 'state'] as const,
+    name: M.state.name,
+    help: M.state.help,
+    labelNames: M.state.labels,
     registers,
     collect() {
       this.reset();
@@ -96,28 +96,28 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
     },
   });
   const checkDuration = new Histogram({
-    name: PROMETHEUS_METRICS.checkDuration,
-    help: 'How long each looksAlive and isAlive check took, in seconds.',
-    labelNames: ['kind', 'ok'] as const,
+    name: M.checkDuration.name,
+    help: M.checkDuration.help,
+    labelNames: M.checkDuration.labels,
     buckets,
     registers,
   });
   const restarts = new Counter({
-    name: PROMETHEUS_METRICS.restarts,
-    help: 'Restarts scheduled by the restart policy (retry="true": a retry after retryPeriodOnFailure).',
-    labelNames: ['resource', 'retry'] as const,
+    name: M.restarts.name,
+    help: M.restarts.help,
+    labelNames: M.restarts.labels,
     registers,
   });
   const callTimeouts = new Counter({
-    name: PROMETHEUS_METRICS.callTimeouts,
-    help: 'Calls into a resource type abandoned at their deadline, by entry point.',
-    labelNames: ['resource', 'entry_point'] as const,
+    name: M.callTimeouts.name,
+    help: M.callTimeouts.help,
+    labelNames: M.callTimeouts.labels,
     registers,
   });
   const escalations = new Counter({
-    name: PROMETHEUS_METRICS.escalations,
-    help: 'Times the restart threshold was spent (the embedder should fail over or page).',
-    labelNames: ['resource'] as const,
+    name: M.escalations.name,
+    help: M.escalations.help,
+    labelNames: M.escalations.labels,
     registers,
   });
 
@@ -139,7 +139,7 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
     monitor.off('callTimeout', onTimeout);
     monitor.off('escalated', onEscalated);
     const mine: unknown[] = [state, checkDuration, restarts, callTimeouts, escalations];
-    for (const name of Object.values(PROMETHEUS_METRICS)) {
+    for (const name of Object.values(PROMETHEUS_METRIC_NAMES)) {
       if (mine.includes(registry.getSingleMetric(name))) registry.removeSingleMetric(name);
     }
   };

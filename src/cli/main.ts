@@ -21,7 +21,7 @@ export interface CommandEntry {
 export const commands: Readonly<Record<string, CommandEntry>> = {
   run: {
     summary: 'bring every resource of a config file online and keep it there',
-    usage: 'resmon run <config.yaml|json> [--json] [--verbose]',
+    usage: 'resmon run <config.yaml|json> [--json] [--verbose] [--http HOST:PORT]',
     load: async () => (await import('./run.js')).runMain,
   },
   validate: {

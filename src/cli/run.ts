@@ -2,6 +2,7 @@ import { ConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
 import { parseCommand, UsageError, wantsHelp } from './args.js';
+import { type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
 import { JsonView } from './json-view.js';
 import { commands } from './main.js';
 import { TableView } from './table-view.js';
@@ -24,7 +25,17 @@ export async function runMain(argv: string[]): Promise<number> {
   }
   let file: string;
   let flags: { json: boolean; verbose: boolean };
+  let httpFlag: ListenAddress | null = null;
   try {
+    const http = takeOption(argv, '--http');
+    argv = http.rest;
+    if (http.value !== null) {
+      try {
+        httpFlag = parseListen(http.value);
+      } catch (error) {
+        throw new UsageError(`--http ${(error as Error).message}\nusage: ${commands.run!.usage}`);
+      }
+    }
     ({ file, flags } = parseCommand(argv, { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, commands.run!.usage));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -47,6 +58,32 @@ export async function runMain(argv: string[]): Promise<number> {
   }
   const { monitor, processType, resources } = opened;
   view.attach(monitor);
+
+  // The status page and HTTP API (opt-in: --http or http.listen in the file).
+  let http: HttpListener | null = null;
+  const listen = httpFlag ?? (opened.http?.listen !== undefined ? parseListen(opened.http.listen) : null);
+  if (listen) {
+    const token = process.env.RESMON_TOKEN || opened.http?.token || null;
+    if (token !== null && token.length < 16) {
+      process.stderr.write('resmon run: RESMON_TOKEN must be at least 16 characters; nothing was started\n');
+      await monitor.close();
+      view.stop();
+      return 1;
+    }
+    try {
+      http = await startHttp(monitor, { listen, token, title: file, logger: view.logger });
+    } catch (error) {
+      process.stderr.write(`resmon run: cannot listen on ${listen.host}:${listen.port}: ${reasonOf(error)}; nothing was started\n`);
+      await monitor.close();
+      view.stop();
+      return 1;
+    }
+    const exposed = !isLoopback(listen.host);
+    view.note('http', `status page on ${http.url}/${token === null ? ' (read-only: no token)' : ''}${exposed ? ' (not loopback: reachable from the network)' : ''}`, {
+      url: http.url,
+      mutating: token !== null,
+    });
+  }
 
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const code = await new Promise<number>((resolve) => {
@@ -78,7 +115,26 @@ export async function runMain(argv: string[]): Promise<number> {
     }
   });
   for (const signal of SIGNALS) process.off(signal, onSignal);
+  await http?.close();
   view.note('exit', `exiting with code ${code}`, { code });
   view.stop();
   return code;
+}
+
+/** Removes `--name VALUE` or `--name=VALUE` from argv; returns its value (the last one given). */
+function takeOption(argv: string[], name: string): { value: string | null; rest: string[] } {
+  const rest: string[] = [];
+  let value: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === name) {
+      if (i + 1 >= argv.length) throw new UsageError(`${name} needs a value (HOST:PORT)\nusage: ${commands.run!.usage}`);
+      value = argv[++i] as string;
+    } else if (arg.startsWith(`${name}=`)) {
+      value = arg.slice(name.length + 1);
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { value, rest };
 }

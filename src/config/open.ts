@@ -8,7 +8,7 @@ import { type ConfigError, isConfigError, isDuplicateError, isUnknownTypeError }
 import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
 import { ConfigFileError, type ConfigPath, type ParsedFile, parsePath, readConfigFile, ruleOf } from './file.js';
-import { checkShape, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
+import { checkShape, type ConfigHttp, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
 
 /** How {@link openConfig} builds the monitor. */
 export interface OpenConfigOptions {
@@ -33,6 +33,8 @@ export interface OpenedConfig {
   readonly processType: ProcessResourceType;
   /** The resources, in file order. */
   readonly resources: string[];
+  /** The file's `http:` section, or null. */
+  readonly http: ConfigHttp | null;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
     errors.sort((a, b) => order(a) - order(b));
     throw new ConfigFileError(file, errors);
   }
-  return { file, monitor, processType, resources: added };
+  return { file, monitor, processType, resources: added, http: shape.http };
 }
 
 /** Sorts errors by their line in the file (the context ends in `:line:col`). */
