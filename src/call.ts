@@ -2,12 +2,15 @@ import { after, type Clock, MAX_TIMER_MS } from './clock.js';
 import { CallTimeoutError, StateError } from './errors.js';
 import type { EntryPoint } from './types.js';
 
-/** How one call into a plugin ended. */
+/**
+ * How one call into a plugin ended. `syncMs`: how long the plugin function ran before it
+ * returned (its value or its promise), the time it blocked the event loop.
+ */
 export type CallOutcome<T> =
-  | { kind: 'ok'; value: T; durationMs: number }
-  | { kind: 'error'; error: unknown; durationMs: number }
-  | { kind: 'timeout'; timeoutMs: number; durationMs: number }
-  | { kind: 'abandoned'; durationMs: number };
+  | { kind: 'ok'; value: T; durationMs: number; syncMs?: number }
+  | { kind: 'error'; error: unknown; durationMs: number; syncMs?: number }
+  | { kind: 'timeout'; timeoutMs: number; durationMs: number; syncMs?: number }
+  | { kind: 'abandoned'; durationMs: number; syncMs?: number };
 
 const RESOLVED = Promise.resolve();
 
@@ -190,17 +193,20 @@ export class CallLane {
     } catch (error) {
       call.settled = true;
       this.finish(call);
-      return { kind: 'error', error, durationMs: this.clock.now() - start };
+      const ms = this.clock.now() - start;
+      return { kind: 'error', error, durationMs: ms, syncMs: ms };
     }
+    const syncMs = this.clock.now() - start;
     if (!isThenable(raw)) {
       call.settled = true;
       this.finish(call);
       // Abandoned while it ran (it reported a failure that preempted it): its result does not count.
-      if (call.abandoned) return { kind: 'abandoned', durationMs: this.clock.now() - start };
-      return { kind: 'ok', value: raw, durationMs: this.clock.now() - start };
+      if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
+      return { kind: 'ok', value: raw, durationMs: syncMs, syncMs };
     }
     const out = await this.race(call, raw, spec.timeoutMs, start);
     this.finish(call);
+    out.syncMs = syncMs;
     return out;
   }
 

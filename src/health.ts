@@ -34,7 +34,7 @@ export interface NotReadyResource {
   name: string;
   /** Its state; `null` when `options.resources` names a resource the monitor does not have. */
   state: ResourceState | null;
-  /** The state it is wanted in (`'online'`), as the monitor's target state or the rule above says. */
+  /** The state it is wanted in: its target state, `'online'`. */
   target: 'online';
   /** Clock time of its last state change (`null` when it does not exist). */
   since: number | null;
@@ -86,16 +86,9 @@ export interface FastifyLikeReply {
   raw: ServerResponse;
 }
 
-const STATES_WANTED_ONLINE = new Set<ResourceState>(['online-pending', 'online']);
-
-/**
- * Whether a resource is wanted online. The monitor's target state when it reports one;
- * otherwise online-pending, online, or failed with a restart scheduled.
- */
+/** Whether a resource is wanted online: its target state (the last online()/offline()/terminate() asked for). */
 function wantedOnline(status: ResourceStatus): boolean {
-  const target = (status as { target?: unknown }).target;
-  if (target === 'online' || target === 'offline') return target === 'online';
-  return STATES_WANTED_ONLINE.has(status.state) || (status.state === 'failed' && status.nextRestartAt !== null);
+  return status.target === 'online';
 }
 
 function notReadyReason(status: ResourceStatus): string {
@@ -123,9 +116,8 @@ function checkPath(value: unknown, field: string, fallback: string): string {
 }
 
 /**
- * What `/readyz` answers, as a value: every selected resource that is wanted online (its target
- * state is online; before a target is known: online-pending, online, or failed with a restart
- * scheduled) must be online.
+ * What `/readyz` answers, as a value: every selected resource whose target state is online
+ * must be online.
  */
 export function readiness(monitor: ResourceMonitor, options: Pick<HealthHandlerOptions, 'resources' | 'groups'> = {}): ReadinessReport {
   const resources = checkNames(options.resources, 'resources');
@@ -136,7 +128,7 @@ export function readiness(monitor: ResourceMonitor, options: Pick<HealthHandlerO
   if (resources || groups) {
     const names = new Set(resources ?? []);
     const groupSet = new Set(groups ?? []);
-    selected = all.filter((s) => names.has(s.name) || groupSet.has((s as { group?: string | null }).group ?? '\0'));
+    selected = all.filter((s) => names.has(s.name) || (s.group !== null && groupSet.has(s.group)));
     const present = new Set(all.map((s) => s.name));
     for (const name of names) {
       if (!present.has(name)) notReady.push({ name, state: null, target: 'online', since: null, reason: 'no such resource' });
@@ -159,8 +151,7 @@ export function readiness(monitor: ResourceMonitor, options: Pick<HealthHandlerO
  * - `GET /livez`: 200 while the monitor is not closed and its event loop comes round (the answer
  *   is sent from the next turn of the loop), else 503. Body: {@link LivenessReport}.
  * - `GET /readyz`: 200 when every selected resource that is wanted online is online, else 503.
- *   A resource is wanted online when its target state is online (before the monitor reports a
- *   target: when it is online-pending, online, or failed with a restart scheduled); offline
+ *   A resource is wanted online when its target state (`inspect().target`) is online; offline
  *   resources nobody asked for do not count. Body: {@link ReadinessReport}, naming each resource
  *   that is not ready. `options.resources` / `options.groups` choose which resources count.
  *

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError, reasonOf } from './errors.js';
 
 /** What the monitor does after a resource fails (Windows `RestartAction`). */
 export type RestartAction = 'none' | 'restart' | 'restart-escalate';
@@ -85,6 +85,28 @@ export interface ResourcePolicy {
    * @default false
    */
   separateMonitor: boolean;
+  /**
+   * Hysteresis (Kubernetes' `failureThreshold`): the resource fails only after this many isAlive
+   * checks in a row have failed; an integer ≥ 1 (1 is Windows: the first failed isAlive fails it).
+   * Each failed check still emits `check` with its `consecutiveFailures`; after a failed isAlive
+   * the next one runs sooner, after `min(isAlivePollInterval, looksAlivePollInterval ||
+   * isAlivePollInterval)`; one passing isAlive resets the count. A check past `deadlockTimeout`,
+   * `reportFailure` and a failed `online` are never delayed by it.
+   * @default 1
+   * @example { isAliveFailureThreshold: 3 } // one slow probe on a busy machine restarts nothing
+   */
+  isAliveFailureThreshold: number;
+  /**
+   * Forgiveness (systemd's and Kubernetes' back-off reset): once the resource has been online
+   * this long without a break, its restart window is emptied, so the next failure restarts it
+   * after `restartDelay` again (the back-off starts over) and the threshold is whole again.
+   * 0 turns it off: only the sliding `restartPeriod` window ages restarts out. Useful below
+   * `restartPeriod` (beyond it the window has already forgotten them). `inspect().restarts.stableAt`
+   * shows when it happens.
+   * @default 0
+   * @example { stableAfter: 60_000 } // a minute of clean running forgives earlier restarts
+   */
+  stableAfter: number;
 }
 
 /** The built-in defaults (DESIGN §4). */
@@ -103,6 +125,8 @@ export const DEFAULT_POLICY: Readonly<ResourcePolicy> = Object.freeze({
   retryPeriodOnFailure: 3_600_000,
   pollJitter: 0,
   separateMonitor: false,
+  isAliveFailureThreshold: 1,
+  stableAfter: 0,
 });
 
 type Rule = (value: unknown) => string | null;
@@ -137,23 +161,63 @@ const RULES: { [K in keyof ResourcePolicy]: Rule } = {
   retryPeriodOnFailure: number(0, { exclusive: true, infinite: true }),
   pollJitter: number(0, { max: 1 }),
   separateMonitor: (v) => (typeof v === 'boolean' ? null : 'must be a boolean'),
+  isAliveFailureThreshold: number(1, { integer: true }),
+  stableAfter: number(0),
 };
 
 /** The names of every policy field. */
 export const POLICY_FIELDS = Object.keys(RULES) as (keyof ResourcePolicy)[];
 
 /**
+ * A copy of an options, policy or defaults object taken at the boundary: its own enumerable
+ * string-keyed properties, each read exactly once (a getter runs once; later changes to the
+ * object, or a getter that answers differently the next time, change nothing). The copy has no
+ * prototype, so a key such as `__proto__` or `constructor` is an ordinary (unknown) field. A
+ * getter or Proxy trap that throws becomes a `ConfigError` naming the field (`prefix` + key).
+ */
+export function snapshotFields(value: object, path: string, context: string, prefix = `${path}.`): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch (error) {
+    throw new ConfigError(path, undefined, `could not be read: ${reasonOf(error)}`, { context, cause: error });
+  }
+  for (const key of keys) {
+    try {
+      out[key] = (value as Record<string, unknown>)[key];
+    } catch (error) {
+      throw new ConfigError(`${prefix}${key}`, undefined, `could not be read: ${reasonOf(error)}`, { context, cause: error });
+    }
+  }
+  return out;
+}
+
+/** `Array.isArray`, false for a revoked Proxy (which the snapshot then reports). */
+function isArray(value: unknown): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Checks one layer of policy (a resource's `policy`, a type's `defaults`, the monitor's
  * `defaults`): an object whose every field is known and obeys its rule. Throws `ConfigError`
- * naming the field, the value and the rule; `context` says whose policy it is.
+ * naming the field, the value and the rule; `context` says whose policy it is. Returns a copy
+ * with only the fields that are set (see {@link snapshotFields}): use it, never the original.
  */
 export function validatePolicy(layer: unknown, context: string, path = 'policy'): Partial<ResourcePolicy> {
   if (layer === undefined) return {};
-  if (typeof layer !== 'object' || layer === null || Array.isArray(layer)) {
+  if (typeof layer !== 'object' || layer === null || isArray(layer)) {
     throw new ConfigError(path, layer, 'must be an object of policy fields', { context });
   }
-  for (const [field, value] of Object.entries(layer)) {
-    const rule = RULES[field as keyof ResourcePolicy];
+  const fields = snapshotFields(layer, path, context);
+  const out: Partial<ResourcePolicy> = {};
+  for (const field of Object.keys(fields)) {
+    const value = fields[field];
+    const rule = Object.hasOwn(RULES, field) ? RULES[field as keyof ResourcePolicy] : undefined;
     if (!rule) {
       throw new ConfigError(`${path}.${field}`, value, `is not a policy field (known: ${POLICY_FIELDS.join(', ')})`, {
         context,
@@ -162,8 +226,9 @@ export function validatePolicy(layer: unknown, context: string, path = 'policy')
     if (value === undefined) continue;
     const broken = rule(value);
     if (broken) throw new ConfigError(`${path}.${field}`, value, broken, { context });
+    (out as Record<string, unknown>)[field] = value;
   }
-  return layer as Partial<ResourcePolicy>;
+  return out;
 }
 
 /**
@@ -189,4 +254,16 @@ export function resolvePolicy(layers: (Partial<ResourcePolicy> | undefined)[], c
     );
   }
   return resolved;
+}
+
+/**
+ * The wait before a restart when `inWindow` restarts already happened in the window:
+ * `restartDelay × restartBackoff^inWindow`, capped at `maxRestartDelay`. Always a finite number
+ * in `[0, maxRestartDelay]` (a delay of 0 stays 0 whatever the backoff; an overflow is the cap).
+ */
+export function restartDelayOf(policy: Pick<ResourcePolicy, 'restartDelay' | 'restartBackoff' | 'maxRestartDelay'>, inWindow: number): number {
+  const { restartDelay, restartBackoff, maxRestartDelay } = policy;
+  if (restartDelay <= 0) return 0;
+  const delay = restartDelay * restartBackoff ** inWindow;
+  return Number.isFinite(delay) ? Math.min(delay, maxRestartDelay) : maxRestartDelay;
 }

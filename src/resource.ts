@@ -1,12 +1,24 @@
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
-import { CallTimeoutError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
-import type { ResourceMonitorEvents } from './events.js';
+import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import type { ProgressEvent, ResourceMonitorEvents } from './events.js';
 import { type Logger, tagged } from './logger.js';
-import type { ResourcePolicy } from './policy.js';
+import { type ResourcePolicy, restartDelayOf } from './policy.js';
 import { RestartBook } from './restart.js';
 import { PollSchedule } from './scheduler.js';
-import type { CheckKind, CheckResult, EntryPoint, ResourceContext, ResourceState, ResourceStatus, ResourceType } from './types.js';
+import {
+  type CheckKind,
+  type CheckResult,
+  DEFAULT_PROCESSING,
+  type DependencyItem,
+  type EntryPoint,
+  type PropertiesOutcome,
+  type ResourceContext,
+  type ResourceState,
+  type ResourceStatus,
+  type ResourceTarget,
+  type ResourceType,
+} from './types.js';
 
 /** What a resource needs from its monitor. */
 export interface ResourceEnv {
@@ -17,6 +29,12 @@ export interface ResourceEnv {
   wants(event: keyof ResourceMonitorEvents): boolean;
   /** Emits `event`; a throwing listener is logged, never propagated. */
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
+  /**
+   * Called after every state change (`from` differs from the state now), and with `from` equal
+   * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
+   * Must not throw.
+   */
+  observe?(resource: Resource, from: ResourceState): void;
 }
 
 /**
@@ -40,7 +58,15 @@ export interface TypeBinding {
   detach?(resource: string): void | Promise<void>;
   /** The monitor is closing, after every resource was closed: release hosts. */
   dispose?(): Promise<void>;
+  /**
+   * Validates new properties where the type's `validate` lives (a hosted type's host); rejects
+   * with the reason. Absent for inline types, whose `validate` the monitor calls itself.
+   */
+  validate?(resource: string, properties: unknown): Promise<void>;
 }
+
+/** The monitor's own control codes (default processing). */
+export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as const;
 
 /** One attempt to bring the resource online (a generation). */
 interface Attempt {
@@ -76,6 +102,14 @@ export class Resource {
   state: ResourceState = 'offline';
   generation = 0;
   since: number;
+  /** What the monitor was last asked for (DESIGN §9 target state); kept by the monitor. */
+  target: ResourceTarget = 'offline';
+  /** Its group, null when ungrouped; set by the monitor. */
+  group: string | null = null;
+  /** Its dependencies as given, for inspect(); set by the monitor. */
+  dependsOn: readonly DependencyItem[] = [];
+  /** A failure's terminate and restart decision are running. */
+  private failing = false;
   private epoch = 0;
   private opened = false;
   private handle: unknown = NO_HANDLE;
@@ -99,22 +133,34 @@ export class Resource {
     looksAlive: null,
     isAlive: null,
   };
+  /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
+  private looksFailures = 0;
+  private isFailures = 0;
+  /** The last time a stable online period emptied the restart window (stableAfter). */
+  private stableAt: number | null = null;
   private readonly waiters = new Set<Waiter>();
+  /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
+  ownPolicy: Partial<ResourcePolicy> = {};
+  /** Numbers each accepted properties change, so a late outcome never undoes a later change. */
+  private propsSeq = 0;
+  /** The change the properties in force come from. */
+  private propsInForce = 0;
+  /** Properties stored for the next online (`'stored'`), newer than those in force. */
+  private storedProps: { value: unknown; seq: number } | null = null;
   private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
   private readonly log: Logger;
 
   constructor(
     readonly name: string,
     readonly typeName: string,
-    private readonly binding: TypeBinding,
-    private readonly properties: unknown,
-    readonly policy: ResourcePolicy,
+    readonly binding: TypeBinding,
+    private properties: unknown,
+    public policy: ResourcePolicy,
     private readonly env: ResourceEnv,
   ) {
     this.since = env.clock.now();
     this.lane = new CallLane(env.clock, env.abortGrace, name);
-    const looks = binding.type.looksAlive ? policy.looksAlivePollInterval : 0;
-    this.polls = new PollSchedule(env.clock, looks, policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+    this.polls = new PollSchedule(env.clock, this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
       void this.poll(kind, this.epoch);
     });
     this.log = tagged(env.logger, { resource: name });
@@ -305,6 +351,9 @@ export class Resource {
 
   /** A JSON-safe picture of the resource. */
   inspect(): ResourceStatus {
+    const now = this.env.clock.now();
+    this.noteStable(now);
+    const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.stableAt;
     return {
       name: this.name,
       type: this.typeName,
@@ -312,10 +361,18 @@ export class Resource {
       generation: this.generation,
       since: this.since,
       lastChecks: { looksAlive: this.lastChecks.looksAlive, isAlive: this.lastChecks.isAlive },
-      restarts: { inWindow: this.restarts.inWindow(this.env.clock.now(), this.policy.restartPeriod), total: this.restarts.total },
+      restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
       nextRestartAt: this.nextRestartAt,
       host: this.binding.hostOf(this.name),
+      group: this.group,
+      dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
+      target: this.target,
     };
+  }
+
+  /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
+  get awaitingRestart(): boolean {
+    return this.state === 'failed' && (this.failing || this.restartTimer !== null);
   }
 
   /**
@@ -329,6 +386,13 @@ export class Resource {
   // ---- the online attempt ------------------------------------------------------------------
 
   private startAttempt(reason: string): Attempt {
+    const stored = this.storedProps;
+    if (stored) {
+      // Properties stored while the resource ran take effect at this online.
+      this.storedProps = null;
+      this.properties = stored.value;
+      this.propsInForce = stored.seq;
+    }
     const epoch = ++this.epoch;
     this.generation++;
     const life = new AbortController();
@@ -431,12 +495,19 @@ export class Resource {
     this.endLife(`failed: ${reason}`);
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own, cause));
+    this.failing = true;
+    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
+      this.applyRestartPolicy(own, cause);
+      if (this.epoch !== own) return;
+      this.failing = false;
+      this.env.observe?.(this, this.state);
+    });
     return true;
   }
 
   /** Leaves online-pending/online: stops polls and abandons the calls of that period. */
   private endLife(reason: string): void {
+    this.noteStable(this.env.clock.now());
     this.polls.stop();
     const life = this.life;
     this.life = null;
@@ -511,24 +582,51 @@ export class Resource {
 
   // ---- restart policy ----------------------------------------------------------------------
 
+  /**
+   * stableAfter: once the resource has been online that long, its restart window is emptied.
+   * No restart can start while it is online, so doing it when anyone looks (inspect) or when the
+   * online period ends (before a failure's restart policy reads the window) is the same as doing
+   * it at that very moment, and costs no timer.
+   */
+  /** Online, and not being taken down by a terminate() that has not changed the state yet. */
+  private inOnlinePeriod(): boolean {
+    return this.state === 'online' && this.life !== null;
+  }
+
+  private noteStable(now: number): void {
+    const after = this.policy.stableAfter;
+    if (after <= 0 || !this.inOnlinePeriod()) return;
+    const at = this.since + after;
+    if (now < at) return;
+    if (this.stableAt !== at) this.log.debug(`online since ${this.since} for stableAfter (${after} ms): restart window emptied`);
+    this.stableAt = at;
+    this.restarts.clear();
+  }
+
   private applyRestartPolicy(epoch: number, cause: Error | null): void {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
     if (p.restartAction === 'none') return;
-    if (isConfigError(cause)) {
-      // Bad properties (a hosted type's validate runs at the first call) do not heal by restarting.
+    if (cause && isPermanentFailure(cause)) {
+      // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
+      // not installed or not configured (exit 5 or 6), do not heal by restarting.
       this.log.error(`not restarted: ${cause.message}; fix the properties, then call online()`);
       return;
     }
     const now = this.env.clock.now();
     const inWindow = this.restarts.inWindow(now, p.restartPeriod);
     if (inWindow < p.restartThreshold) {
-      const delay = Math.min(p.restartDelay * p.restartBackoff ** inWindow, p.maxRestartDelay);
+      const delay = restartDelayOf(p, inWindow);
       this.scheduleRestart(epoch, delay, inWindow + 1, false);
       return;
     }
     if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
-      this.env.emit('escalated', { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod });
+      this.env.emit(
+        'escalated',
+        this.group === null
+          ? { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod }
+          : { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod, group: this.group },
+      );
     }
     this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
     if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
@@ -566,20 +664,32 @@ export class Resource {
       this.polls.arm(kind);
       return;
     }
-    if (kind === 'isAlive') return;
+    if (kind === 'isAlive') {
+      // A failed isAlive below isAliveFailureThreshold: check again sooner.
+      this.polls.arm('isAlive', this.isAliveRetryInterval());
+      return;
+    }
     // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule.
     if (!this.polls.claim('isAlive')) {
       this.polls.arm('looksAlive');
       return;
     }
     const deep = await this.check('isAlive', epoch);
-    if (deep) {
-      this.polls.arm('isAlive');
-      this.polls.arm('looksAlive');
-    }
+    if (deep === null) return;
+    this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
+    this.polls.arm('looksAlive');
   }
 
-  /** Runs one check; true/false for its verdict (a false isAlive fails the resource), null when it no longer counts. */
+  /** When the next isAlive runs after a failed one that left the resource online (DESIGN §4 hysteresis). */
+  private isAliveRetryInterval(): number {
+    const p = this.policy;
+    return Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
+  }
+
+  /**
+   * Runs one check; true/false for its verdict, null when it no longer counts or failed the
+   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
+   */
   private async check(kind: CheckKind, epoch: number): Promise<boolean | null> {
     const { type } = this.binding;
     const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
@@ -601,21 +711,164 @@ export class Resource {
       reason = `passed deadlockTimeout (${out.timeoutMs} ms)`;
     }
     const at = this.env.clock.now();
-    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason };
+    const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
+    if (kind === 'isAlive') this.isFailures = failures;
+    else this.looksFailures = failures;
+    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
     if (this.env.wants('check')) {
       this.env.emit(
         'check',
         reason === null
-          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs }
-          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason },
+          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs, consecutiveFailures: 0 }
+          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason, consecutiveFailures: failures },
       );
     }
     if (reason === null) return true;
-    if (out.kind === 'timeout' || kind === 'isAlive') {
-      this.fail(epoch, `${kind} ${reason}`, null);
+    // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
+    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= this.policy.isAliveFailureThreshold)) {
+      const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
+      this.fail(epoch, `${kind} ${reason}${times}`, null);
       return null;
     }
     return false;
+  }
+
+  // ---- live changes and control codes -------------------------------------------------------
+
+  /** The latest properties accepted: those stored for the next online, else those in force. */
+  configuredProperties(): unknown {
+    return this.storedProps ? this.storedProps.value : this.properties;
+  }
+
+  /**
+   * New properties, already validated (DESIGN §11). Online, with `applyProperties`: one call on
+   * the lane; otherwise in force at once when nothing runs (offline, failed), else stored for
+   * the next online.
+   */
+  async setProperties(next: unknown): Promise<PropertiesOutcome> {
+    if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+    const seq = ++this.propsSeq;
+    if (this.state === 'offline' || this.state === 'failed') {
+      this.commitProps(seq, next);
+      return 'applied';
+    }
+    const { type } = this.binding;
+    const apply = type.applyProperties;
+    const life = this.life;
+    if (this.state !== 'online' || !life || !apply) {
+      this.storeProps(seq, next);
+      return 'stored';
+    }
+    const epoch = this.epoch;
+    const out = await this.lane.run({
+      entryPoint: 'applyProperties',
+      timeoutMs: this.policy.deadlockTimeout,
+      parent: life.signal,
+      invoke: (call) => apply.call(type, this.context(call, epoch), next as Readonly<unknown>, this.properties as Readonly<unknown>),
+    });
+    this.afterCall('applyProperties', out);
+    switch (out.kind) {
+      case 'ok':
+        if (out.value === 'stored') {
+          this.storeProps(seq, next);
+          return 'stored';
+        }
+        if (out.value !== undefined) {
+          this.log.warn(`applyProperties returned ${describeValue(out.value)}; taken as applied (return nothing, or 'stored')`);
+        }
+        this.commitProps(seq, next);
+        return 'applied';
+      case 'error':
+        throw isConfigError(out.error) ? out.error : toError(out.error, 'applyProperties rejected');
+      case 'timeout':
+        throw new CallTimeoutError(
+          `resource "${this.name}": applyProperties passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned; the old properties stay in force`,
+          out.timeoutMs,
+        );
+      case 'abandoned':
+        // The online period ended before the change was applied: it takes effect at the next online.
+        if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+        this.storeProps(seq, next);
+        return 'stored';
+    }
+  }
+
+  private commitProps(seq: number, value: unknown): void {
+    if (seq > this.propsInForce) {
+      this.properties = value;
+      this.propsInForce = seq;
+    }
+    if (this.storedProps && this.storedProps.seq <= seq) this.storedProps = null;
+  }
+
+  private storeProps(seq: number, value: unknown): void {
+    if (seq > this.propsInForce && (!this.storedProps || seq > this.storedProps.seq)) this.storedProps = { value, seq };
+  }
+
+  /**
+   * A new resolved policy (and the own layer it came from), already validated. Applies to the
+   * calls and restarts that start from now; while online both poll schedules are re-armed from
+   * now. The restart window (the restarts it counts) is kept.
+   */
+  setPolicy(own: Partial<ResourcePolicy>, policy: ResourcePolicy): void {
+    if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
+    this.ownPolicy = own;
+    this.policy = policy;
+    this.polls.configure(this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, this.state === 'online' && this.life !== null);
+  }
+
+  /**
+   * A control code (DESIGN §11): the type's `control`, as one call on the lane bounded by
+   * `deadlockTimeout`, then (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
+   */
+  async control(code: string, input: unknown): Promise<unknown> {
+    if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
+    const { type } = this.binding;
+    const fn = type.control;
+    if (fn) {
+      const epoch = this.epoch;
+      const out = await this.lane.run({
+        entryPoint: 'control',
+        timeoutMs: this.policy.deadlockTimeout,
+        invoke: (call) => fn.call(type, this.context(call, epoch), code, input),
+      });
+      this.afterCall('control', out);
+      switch (out.kind) {
+        case 'ok':
+          if (out.value !== DEFAULT_PROCESSING) return out.value;
+          break;
+        case 'error':
+          throw toError(out.error, `control("${code}") rejected`);
+        case 'timeout':
+          throw new CallTimeoutError(
+            `resource "${this.name}": control("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`,
+            out.timeoutMs,
+          );
+        case 'abandoned':
+          throw new StateError(this.name, `control("${code}") was abandoned (terminate, offline or close preempted it)`);
+      }
+    }
+    switch (code) {
+      case 'get-properties':
+        return this.configuredProperties();
+      case 'get-policy':
+        return { ...this.policy };
+      case 'get-status':
+        return this.inspect();
+      default:
+        throw new ConfigError(
+          'code',
+          code,
+          `is not a control code that type "${this.typeName}" or the monitor knows (the monitor's own: ${MONITOR_CODES.join(', ')})`,
+          { context: `control("${this.name}")` },
+        );
+    }
+  }
+
+  /** The looksAlive interval in force: 0 when the type has no looksAlive or reports failures itself. */
+  private looksInterval(policy: ResourcePolicy): number {
+    const { type } = this.binding;
+    return type.looksAlive && type.reportsFailures !== true ? policy.looksAlivePollInterval : 0;
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -629,10 +882,13 @@ export class Resource {
       }
       return;
     }
-    if (entryPoint === 'online' || entryPoint === 'offline' || out.kind === 'abandoned') return;
+    if (out.kind === 'abandoned') return;
     const budget = this.policy.callBudget;
-    if (out.durationMs > budget && this.env.wants('slowCall')) {
-      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: out.durationMs, budgetMs: budget });
+    // online and offline may take long asynchronously (WSFC's ERROR_IO_PENDING): only the time
+    // they block the event loop before returning counts against the budget.
+    const ms = entryPoint === 'online' || entryPoint === 'offline' ? (out.syncMs ?? 0) : out.durationMs;
+    if (ms > budget && this.env.wants('slowCall')) {
+      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: ms, budgetMs: budget });
     }
   }
 
@@ -645,14 +901,12 @@ export class Resource {
       get signal() {
         return call.signal;
       },
-      reportProgress: (message?: string) => {
+      reportProgress: (message?: string, checkpoint?: number) => {
         if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
-        this.env.emit(
-          'progress',
-          message === undefined
-            ? { resource: this.name, at: this.env.clock.now(), entryPoint }
-            : { resource: this.name, at: this.env.clock.now(), entryPoint, message: String(message) },
-        );
+        const event: ProgressEvent = { resource: this.name, at: this.env.clock.now(), entryPoint };
+        if (message !== undefined) event.message = String(message);
+        if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
+        this.env.emit('progress', event);
       },
       reportFailure: (reason?: unknown) => {
         const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
@@ -678,7 +932,9 @@ export class Resource {
     if (to === 'online-pending') {
       this.lastChecks.looksAlive = null;
       this.lastChecks.isAlive = null;
+      this.looksFailures = this.isFailures = 0;
     }
+    if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
     if (this.env.wants('stateChange')) {
       this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
@@ -687,5 +943,6 @@ export class Resource {
       const status = this.inspect();
       for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
     }
+    this.env.observe?.(this, from);
   }
 }

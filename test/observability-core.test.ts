@@ -44,7 +44,7 @@ describe('diagnostics_channel', () => {
       expect(changes).toEqual(listened);
       expect(changes.map((c) => (c as { to: string }).to)).toEqual(['online-pending', 'online', 'failed']);
       expect(seen.find((s) => s.channel === 'resmon:check')?.message).toEqual({
-        resource: 'a', at: 1_000, kind: 'isAlive', ok: false, durationMs: 0, reason: 'returned false',
+        resource: 'a', at: 1_000, kind: 'isAlive', ok: false, durationMs: 0, reason: 'returned false', consecutiveFailures: 1,
       });
       expect(seen.some((s) => s.channel === 'resmon:restartScheduled')).toBe(true);
       await monitor.close();

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceContext, ResourceType } from '../types.js';
 import { numberAt, objectAt, onlyKeys, stringAt, stringMapAt, stringsAt } from './fields.js';
-import { signalGroup, trackGroup, untrackGroup } from './group.js';
+import { type Stray, signalGroup, signalStrays, strayDescendants, trackGroup, untrackGroup } from './group.js';
 import { OutputTail } from './output.js';
 import { type Probe, type ProbeSpec, parseProbe, runProbe, untilReady } from './probes.js';
 
@@ -122,6 +122,8 @@ export class ProcessHandle {
   /** Called when the process exits while online (reports the failure to the monitor). */
   onCrash: ((error: ProcessExitError) => void) | null = null;
   log: Logger = silentLogger;
+  /** Descendants that left the process group, found when a stop began (killed with the group). */
+  strays: Stray[] = [];
   readonly stdout: OutputTail;
   readonly stderr: OutputTail;
 
@@ -182,11 +184,20 @@ export function validateProcessProperties(properties: unknown): ProcessConfig {
     readiness = { probe, interval };
   }
   const cwd = stringAt(p, 'cwd', '');
+  const args = stringsAt(p, 'args', '');
+  const env = stringMapAt(p, 'env', '');
+  noNul('command', command);
+  if (cwd !== undefined) noNul('cwd', cwd);
+  args.forEach((arg, i) => noNul(`args[${i}]`, arg));
+  for (const [name, value] of Object.entries(env)) {
+    noNul(`env.${name}`, name, 'its name');
+    noNul(`env.${name}`, value);
+  }
   return {
     command,
-    args: stringsAt(p, 'args', ''),
+    args,
     cwd: cwd === undefined ? undefined : path.resolve(cwd),
-    env: stringMapAt(p, 'env', ''),
+    env,
     stopSignal: stopSignal as NodeJS.Signals,
     stopTimeout: numberAt(p, 'stopTimeout', '', 10_000, { min: 0 }),
     readiness,
@@ -194,6 +205,11 @@ export function validateProcessProperties(properties: unknown): ProcessConfig {
     startTimeout: numberAt(p, 'startTimeout', '', 60_000, { min: 0, exclusive: true }),
     outputLines: numberAt(p, 'outputLines', '', 50, { min: 0, max: 10_000, integer: true }),
   };
+}
+
+/** The operating system cannot pass a string holding a NUL byte to a program: a ConfigError. */
+function noNul(field: string, value: string, what = 'it'): void {
+  if (value.includes('\0')) throw new ConfigError(field, value, `must not contain a NUL byte (${what} cannot be passed to a program)`);
 }
 
 function describeExit(exit: ProcessExit): string {
@@ -232,6 +248,7 @@ function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Pro
 function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<void> {
   h.log = log;
   h.lastExit = null;
+  h.strays = [];
   const child = spawn(config.command, [...config.args], {
     cwd: config.cwd,
     env: { ...process.env, ...config.env },
@@ -252,8 +269,9 @@ function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<vo
   child.once('exit', (code, signal) => {
     const exit: ProcessExit = { code, signal, at: Date.now() };
     if (pid !== undefined) {
-      // The leader is gone: whatever it left in its group goes too.
+      // The leader is gone: whatever it left in its group goes too, and the strays a stop found.
       signalGroup(pid, 'SIGKILL');
+      signalStrays(h.strays, 'SIGKILL');
       untrackGroup(pid);
     }
     // Let its last output arrive (the pipes close once the group is gone) before telling anyone.
@@ -290,11 +308,25 @@ function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<vo
   });
 }
 
+/** Adds the descendants of the leader that left its group now to those found before. */
+function findStrays(h: ProcessHandle, pid: number): Stray[] {
+  const known = new Set(h.strays.map((s) => s.pid));
+  for (const stray of strayDescendants(pid)) if (!known.has(stray.pid)) h.strays.push(stray);
+  return h.strays;
+}
+
+/** SIGKILLs the group and the strays outside it, synchronously. */
+function killNow(h: ProcessHandle): void {
+  if (!h.running || h.pid === null) return;
+  signalStrays(findStrays(h, h.pid), 'SIGKILL');
+  signalGroup(h.pid, 'SIGKILL');
+}
+
 /** Sends SIGKILL to the group and waits for the leader to exit (or the signal to abort). */
 async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
   h.onCrash = null;
   if (!h.running || h.pid === null) return;
-  signalGroup(h.pid, 'SIGKILL');
+  killNow(h);
   await within(h.exited, Number.POSITIVE_INFINITY, signal);
 }
 
@@ -356,6 +388,7 @@ export function createProcessType(name = 'process'): ProcessResourceType {
       if (!h.running || h.pid === null) return;
       const { stopSignal, stopTimeout } = ctx.properties;
       const pid = h.pid;
+      signalStrays(findStrays(h, pid), stopSignal);
       signalGroup(pid, stopSignal);
       ctx.reportProgress(`sent ${stopSignal} to process group ${pid}; SIGKILL in ${stopTimeout} ms`);
       if (await within(h.exited, stopTimeout, ctx.signal)) return;
@@ -385,7 +418,7 @@ export function createProcessType(name = 'process'): ProcessResourceType {
     killAll() {
       for (const h of handles.values()) {
         h.onCrash = null;
-        if (h.running && h.pid !== null) signalGroup(h.pid, 'SIGKILL');
+        killNow(h);
       }
     },
   };

@@ -21,13 +21,18 @@ export interface CommandEntry {
 export const commands: Readonly<Record<string, CommandEntry>> = {
   run: {
     summary: 'bring every resource of a config file online and keep it there',
-    usage: 'resmon run <config.yaml|json> [--json] [--verbose] [--http HOST:PORT]',
+    usage: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose] [--http HOST:PORT]',
     load: async () => (await import('./run.js')).runMain,
   },
   validate: {
     summary: "check a config file and every resource's properties and policy, starting nothing",
     usage: 'resmon validate <config.yaml|json>',
     load: async () => (await import('./validate.js')).validateMain,
+  },
+  ocf: {
+    summary: 'list the Pacemaker OCF resource agents installed, or show one agent\'s parameters and actions',
+    usage: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
+    load: async () => (await import('./ocf.js')).ocfMain,
   },
   'check-type': {
     summary: 'run the conformance suite (resmon/testing) against a resource type module',

@@ -8,7 +8,7 @@ import { commands } from './main.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * `resmon run <config>`: builds the monitor from the file, brings every resource online and
@@ -24,27 +24,31 @@ export async function runMain(argv: string[]): Promise<number> {
     return 0;
   }
   let file: string;
-  let flags: { json: boolean; verbose: boolean };
+  let flags: { json: boolean; verbose: boolean; events: string | undefined; http: string | undefined };
   let httpFlag: ListenAddress | null = null;
   try {
-    const http = takeOption(argv, '--http');
-    argv = http.rest;
-    if (http.value !== null) {
+    ({ file, flags } = parseCommand(
+      argv,
+      { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' }, http: { type: 'string' } },
+      commands.run!.usage,
+    ));
+    if (flags.http !== undefined) {
       try {
-        httpFlag = parseListen(http.value);
+        httpFlag = parseListen(flags.http);
       } catch (error) {
         throw new UsageError(`--http ${(error as Error).message}\nusage: ${commands.run!.usage}`);
       }
     }
-    ({ file, flags } = parseCommand(argv, { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } }, commands.run!.usage));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`resmon run: ${error.message}\n`);
     return 2;
   }
-  const write = (line: string) => void process.stdout.write(line);
+  const events = flags.events?.split(',').map((e) => e.trim()).filter(Boolean);
   const view: View =
-    !flags.json && process.stdout.isTTY ? new TableView(process.stdout, file, flags.verbose) : new JsonView(write, flags.verbose);
+    !flags.json && !events && process.stdout.isTTY
+      ? new TableView(process.stdout, file, flags.verbose)
+      : new JsonView(process.stdout, flags.verbose, events ? { events } : {});
 
   let opened;
   try {
@@ -58,6 +62,7 @@ export async function runMain(argv: string[]): Promise<number> {
   }
   const { monitor, processType, resources } = opened;
   view.attach(monitor);
+  for (const w of opened.warnings) view.logger.warn(w.message);
 
   // The status page and HTTP API (opt-in: --http or http.listen in the file).
   let http: HttpListener | null = null;
@@ -121,20 +126,3 @@ export async function runMain(argv: string[]): Promise<number> {
   return code;
 }
 
-/** Removes `--name VALUE` or `--name=VALUE` from argv; returns its value (the last one given). */
-function takeOption(argv: string[], name: string): { value: string | null; rest: string[] } {
-  const rest: string[] = [];
-  let value: string | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === name) {
-      if (i + 1 >= argv.length) throw new UsageError(`${name} needs a value (HOST:PORT)\nusage: ${commands.run!.usage}`);
-      value = argv[++i] as string;
-    } else if (arg.startsWith(`${name}=`)) {
-      value = arg.slice(name.length + 1);
-    } else {
-      rest.push(arg);
-    }
-  }
-  return { value, rest };
-}

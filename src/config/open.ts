@@ -1,9 +1,11 @@
+import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createProcessType, type ProcessResourceType } from '../builtins/process.js';
 import { httpType } from '../builtins/http.js';
 import { tcpType } from '../builtins/tcp.js';
+import { createOcfType } from '../builtins/ocf/type.js';
 import { type ConfigError, isConfigError, isDuplicateError, isUnknownTypeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
@@ -35,6 +37,11 @@ export interface OpenedConfig {
   readonly resources: string[];
   /** The file's `http:` section, or null. */
   readonly http: ConfigHttp | null;
+  /**
+   * What may go wrong but need not: a `process` command that is not on PATH (or a relative
+   * path that does not exist yet). Each names the file, line and path like an error.
+   */
+  readonly warnings: ConfigError[];
 }
 
 /**
@@ -53,21 +60,69 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
   monitor.registerType(processType);
   monitor.registerType(httpType);
   monitor.registerType(tcpType);
+  monitor.registerType(createOcfType());
   const dir = path.dirname(path.resolve(file));
   for (const type of shape.types) {
     if (await registerModule(monitor, type, dir, options.mode ?? 'run', parsed, errors)) modules++;
   }
   const added: string[] = [];
-  const known = `process, http, tcp${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
+  const warnings: ConfigError[] = [];
+  const known = `process, http, tcp, ocf${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
   for (const resource of shape.resources) {
-    if (addResource(monitor, resource, dir, known, parsed, errors)) added.push(resource.entry.name);
+    if (addResource(monitor, resource, dir, known, parsed, errors)) {
+      added.push(resource.entry.name);
+      if (resource.entry.type === 'process') checkCommand(resource, dir, parsed, errors, warnings);
+    }
   }
+  warnings.sort((a, b) => order(a) - order(b));
   if (errors.length > 0) {
     await monitor.close();
     errors.sort((a, b) => order(a) - order(b));
-    throw new ConfigFileError(file, errors);
+    throw new ConfigFileError(file, errors, warnings);
   }
-  return { file, monitor, processType, resources: added, http: shape.http };
+  return { file, monitor, processType, resources: added, warnings, http: shape.http };
+}
+
+/** True when `file` is a regular file this user may execute. */
+function executable(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks that a process resource's command can be found, as spawn will look for it: an
+ * absolute path must exist and be executable (an error); a relative path (resolved against
+ * `cwd`) or a bare name searched on PATH may appear before the resource starts (a warning).
+ */
+function checkCommand(
+  { index, entry }: Indexed<ConfigResourceEntry>,
+  dir: string,
+  parsed: ParsedFile,
+  errors: ConfigError[],
+  warnings: ConfigError[],
+): void {
+  const p = entry.properties ?? {};
+  const command = p.command as string;
+  const at: ConfigPath = ['resources', index, 'properties', 'command'];
+  const cwd = path.resolve(dir, typeof p.cwd === 'string' ? p.cwd : '.');
+  if (path.isAbsolute(command)) {
+    if (!executable(command)) errors.push(parsed.error(at, command, existsSync(command) ? 'is not an executable file' : 'does not exist'));
+    return;
+  }
+  if (command.includes('/')) {
+    const full = path.resolve(cwd, command);
+    if (!executable(full)) warnings.push(parsed.error(at, command, `is not an executable file yet (${full}); the resource cannot start until it is`));
+    return;
+  }
+  const env = (p.env ?? {}) as Record<string, unknown>;
+  const search = typeof env.PATH === 'string' ? env.PATH : (process.env.PATH ?? '');
+  const found = search.split(path.delimiter).some((d) => d !== '' && executable(path.resolve(cwd, d, command)));
+  if (!found) warnings.push(parsed.error(at, command, 'is not found on PATH; the resource cannot start until it is'));
 }
 
 /** Sorts errors by their line in the file (the context ends in `:line:col`). */

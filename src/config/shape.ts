@@ -76,9 +76,45 @@ const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy'];
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * Every error of a policy layer, not only the first: validates the layer, and on an error
+ * reports it, drops the field it names and validates again. Returns the fields that passed.
+ */
+function policyErrors(
+  layer: unknown,
+  context: string,
+  base: ConfigPath,
+  err: (path: ConfigPath, value: unknown, rule: string) => void,
+): Partial<ResourcePolicy> {
+  if (!isObject(layer)) {
+    try {
+      return validatePolicy(layer, context, 'policy');
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      err(base, layer, ruleOf(error));
+      return {};
+    }
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(layer)) Object.defineProperty(copy, key, { value: layer[key], enumerable: true, writable: true, configurable: true });
+  for (let tries = Object.keys(copy).length + 1; tries > 0; tries--) {
+    try {
+      return validatePolicy(copy, context, 'policy');
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      const [, field] = parsePath(error.field) as [string, string | undefined];
+      err(field === undefined ? base : [...base, field], error.value, ruleOf(error));
+      if (field === undefined || !Object.hasOwn(copy, field)) return {};
+      delete copy[field];
+    }
+  }
+  return {};
+}
+
+/**
  * Checks the structure of a parsed config file: the top-level keys, `defaults` (policy rules),
  * each `types` entry and each resource's name, type, properties and policy. Collects every
- * error (one per entry at most) instead of stopping at the first.
+ * error, not only the first of an entry: a resource whose policy has errors is still handed
+ * on (without the faulty fields) so that its type and properties are checked too.
  */
 export function checkShape(parsed: ParsedFile): CheckedShape {
   const errors: ConfigError[] = [];
@@ -92,12 +128,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
   for (const key of Object.keys(data)) {
     if (!TOP.includes(key)) err([key], data[key], `is not a top-level field (known: ${TOP.join(', ')})`);
   }
-  try {
-    out.defaults = validatePolicy(data.defaults, parsed.file, 'defaults');
-  } catch (error) {
-    if (!isConfigError(error)) throw error;
-    err(parsePath(error.field), error.value, ruleOf(error));
-  }
+  if (data.defaults !== undefined) out.defaults = policyErrors(data.defaults, parsed.file, ['defaults'], err);
   if (data.types !== undefined) {
     if (!Array.isArray(data.types)) err(['types'], data.types, 'must be a list of { module, exportName?, isolation? }');
     else data.types.forEach((entry, index) => checkType(entry, index));
@@ -127,41 +158,58 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
   function checkType(entry: unknown, index: number): void {
     const at = ['types', index];
     if (!isObject(entry)) return void err(at, entry, 'must be a mapping { module, exportName?, isolation? }');
-    const unknown = Object.keys(entry).find((k) => !TYPE_KEYS.includes(k));
-    if (unknown) return void err([...at, unknown], entry[unknown], `is not a field of a type entry (known: ${TYPE_KEYS.join(', ')})`);
+    let ok = true;
+    for (const key of Object.keys(entry)) {
+      if (TYPE_KEYS.includes(key)) continue;
+      err([...at, key], entry[key], `is not a field of a type entry (known: ${TYPE_KEYS.join(', ')})`);
+      ok = false;
+    }
     if (typeof entry.module !== 'string' || entry.module.length === 0) {
-      return void err([...at, 'module'], entry.module, 'is required: a path relative to the config file, or a package name');
+      err([...at, 'module'], entry.module, 'is required: a path relative to the config file, or a package name');
+      ok = false;
     }
     if (entry.exportName !== undefined && (typeof entry.exportName !== 'string' || entry.exportName.length === 0)) {
-      return void err([...at, 'exportName'], entry.exportName, 'must be a non-empty string');
+      err([...at, 'exportName'], entry.exportName, 'must be a non-empty string');
+      ok = false;
     }
     if (entry.isolation !== undefined && !['inline', 'worker', 'process'].includes(entry.isolation as string)) {
-      return void err([...at, 'isolation'], entry.isolation, "must be 'inline', 'worker' or 'process'");
+      err([...at, 'isolation'], entry.isolation, "must be 'inline', 'worker' or 'process'");
+      ok = false;
     }
-    out.types.push({ index, entry: entry as unknown as ConfigTypeEntry });
+    if (ok) out.types.push({ index, entry: entry as unknown as ConfigTypeEntry });
   }
 
   function checkResource(entry: unknown, index: number, names: Map<string, number>): void {
     const at = ['resources', index];
     if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy? }');
-    const unknown = Object.keys(entry).find((k) => !RESOURCE_KEYS.includes(k));
-    if (unknown) return void err([...at, unknown], entry[unknown], `is not a field of a resource (known: ${RESOURCE_KEYS.join(', ')})`);
-    if (typeof entry.name !== 'string' || entry.name.length === 0) return void err([...at, 'name'], entry.name, 'is required: a non-empty string');
-    const first = names.get(entry.name);
-    if (first !== undefined) return void err([...at, 'name'], entry.name, `is already the name of resources[${first}]; names must be unique`);
-    names.set(entry.name, index);
+    let ok = true;
+    for (const key of Object.keys(entry)) {
+      if (RESOURCE_KEYS.includes(key)) continue;
+      err([...at, key], entry[key], `is not a field of a resource (known: ${RESOURCE_KEYS.join(', ')})`);
+    }
+    if (typeof entry.name !== 'string' || entry.name.length === 0) {
+      err([...at, 'name'], entry.name, 'is required: a non-empty string');
+      ok = false;
+    } else {
+      const first = names.get(entry.name);
+      if (first !== undefined) {
+        err([...at, 'name'], entry.name, `is already the name of resources[${first}]; names must be unique`);
+        ok = false;
+      } else names.set(entry.name, index);
+    }
     if (typeof entry.type !== 'string' || entry.type.length === 0) {
-      return void err([...at, 'type'], entry.type, 'is required: process, http, tcp, or a type from `types`');
+      err([...at, 'type'], entry.type, 'is required: process, http, tcp, or a type from `types`');
+      ok = false;
     }
     if (entry.properties !== undefined && !isObject(entry.properties)) {
-      return void err([...at, 'properties'], entry.properties, 'must be a mapping');
+      err([...at, 'properties'], entry.properties, 'must be a mapping');
+      ok = false;
     }
-    try {
-      validatePolicy(entry.policy, parsed.file, 'policy');
-    } catch (error) {
-      if (!isConfigError(error)) throw error;
-      return void err([...at, ...parsePath(error.field)], error.value, ruleOf(error));
-    }
-    out.resources.push({ index, entry: entry as unknown as ConfigResourceEntry });
+    const policy = entry.policy === undefined ? undefined : policyErrors(entry.policy, parsed.file, [...at, 'policy'], err);
+    if (!ok) return;
+    const resource: Record<string, unknown> = { name: entry.name, type: entry.type };
+    if (entry.properties !== undefined) resource.properties = entry.properties;
+    if (policy !== undefined) resource.policy = policy;
+    out.resources.push({ index, entry: resource as unknown as ConfigResourceEntry });
   }
 }

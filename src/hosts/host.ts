@@ -8,8 +8,10 @@ import { startWorkerHost } from './worker-host.js';
 export interface PendingCall {
   readonly id: number;
   readonly resource: string;
-  readonly entryPoint: EntryPoint;
-  readonly ctx: ResourceContext<unknown, unknown>;
+  /** The entry point, or `validate` (a properties check, not a resource's call). */
+  readonly entryPoint: EntryPoint | 'validate';
+  /** The context of a resource's call; null for validate and typeControl. */
+  readonly ctx: ResourceContext<unknown, unknown> | null;
   settle(outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void;
 }
 
@@ -172,7 +174,7 @@ export class Host {
         return;
       }
       case 'progress':
-        this.pending.get(m.id)?.ctx.reportProgress(m.message);
+        this.pending.get(m.id)?.ctx?.reportProgress(m.message, m.checkpoint);
         return;
       case 'failure':
         this.owner.onFailure(this, m);

@@ -1,11 +1,11 @@
-import { ConfigError, isCallTimeoutError, MonitorClosedError, reasonOf, ResmonError } from '../errors.js';
+import { CallTimeoutError, ConfigError, isCallTimeoutError, MonitorClosedError, reasonOf, ResmonError } from '../errors.js';
 import type { HostExitEvent } from '../events.js';
 import { type Logger, silentLogger, tagged } from '../logger.js';
 import { type ResourcePolicy, validatePolicy } from '../policy.js';
 import type { TypeBinding } from '../resource.js';
-import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
+import type { EntryPoint, ResourceContext, ResourceType, TypeControlContext } from '../types.js';
 import { Host, type HostEnd, type HostOwner } from './host.js';
-import { decodeValue, encodeError, type EncodedError, type HostMessage, type TypeInfo } from './protocol.js';
+import { type CallArgs, decodeAnswer, decodeValue, encodeError, type EncodedError, type HostMessage, type TypeInfo } from './protocol.js';
 import { hostedProxy } from './proxy.js';
 import type { CheckedSpec } from './spec.js';
 import type { ExitInfo, TransportOptions } from './transport.js';
@@ -22,6 +22,9 @@ export interface HostSeam {
 
 /** How long registration waits for a host to load a type module. */
 export const LOAD_TIMEOUT_MS = 30_000;
+
+/** How long setProperties waits for a host to validate new properties. */
+export const VALIDATE_TIMEOUT_MS = 30_000;
 
 /** Entry points bounded by `deadlockTimeout`: passing it means the host may be stuck, so it is killed. */
 const DEADLOCK_BOUND = new Set<EntryPoint>(['open', 'terminate', 'looksAlive', 'isAlive', 'close']);
@@ -58,6 +61,8 @@ interface Slot {
   onlineCtx: ResourceContext<unknown, unknown> | null;
   /** The tagged logger of each entry point (from the contexts the core built). */
   readonly logs: Partial<Record<EntryPoint, Logger>>;
+  /** The properties the current host has for the resource (sent with `add`, or `props` since). */
+  sentProps: unknown;
 }
 
 /**
@@ -122,7 +127,11 @@ export class HostManager implements HostOwner {
     validatePolicy(info.defaults, `registerType() type "${info.name}"`, 'type.defaults');
     const hostKey = `${kind}|${JSON.stringify(spec.resourceLimits ?? {})}|${JSON.stringify(spec.execArgv)}`;
     const hosted: HostedType = { id, spec, kind, hostKey, options, info };
-    const type = hostedProxy(info, (ctx, entryPoint) => this.call(ctx, entryPoint));
+    const type = hostedProxy(
+      info,
+      (ctx, entryPoint, args) => this.call(ctx, entryPoint, args),
+      (code, input, ctx) => this.typeCall(hosted, code, input, ctx),
+    );
     return {
       type: type as ResourceType<unknown, unknown>,
       hostOf: (resource) => this.slots.get(resource)?.group.host?.name ?? null,
@@ -130,6 +139,7 @@ export class HostManager implements HostOwner {
       attach: (resource, policy) => this.attach(hosted, resource, policy),
       detach: (resource) => this.detach(resource),
       dispose: () => this.close(),
+      validate: (resource, properties) => this.validate(resource, properties),
     };
   }
 
@@ -150,7 +160,7 @@ export class HostManager implements HostOwner {
 
   private attach(type: HostedType, resource: string, policy: ResourcePolicy): void {
     const group = policy.separateMonitor ? this.ownGroup(type, resource) : this.sharedGroup(type);
-    const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {} };
+    const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {}, sentProps: undefined };
     group.slots.add(slot);
     group.host ??= this.newHost(group.kind, group.options);
     // Start it now: the first call's deadline should not pay for the host's start-up.
@@ -221,6 +231,11 @@ export class HostManager implements HostOwner {
       if (!host.types.has(id)) void host.ensureType(id, spec.module, spec.exportName);
       host.members.add(slot.name);
       host.send({ t: 'add', resource: slot.name, typeId: id, properties });
+      slot.sentProps = properties;
+    } else if (slot.sentProps !== properties) {
+      // setProperties changed the properties in force: the host gets them before this call.
+      host.send({ t: 'props', resource: slot.name, properties });
+      slot.sentProps = properties;
     }
     return host;
   }
@@ -228,7 +243,7 @@ export class HostManager implements HostOwner {
   // ---- calls -----------------------------------------------------------------------------------
 
   /** Calls an entry point in the resource's host; settles with its answer, or rejects when the host dies. */
-  private call(ctx: ResourceContext<unknown, unknown>, entryPoint: EntryPoint): Promise<unknown> {
+  private call(ctx: ResourceContext<unknown, unknown>, entryPoint: EntryPoint, args?: CallArgs): Promise<unknown> {
     const slot = this.slots.get(ctx.resource);
     if (!slot) return Promise.reject(new ResmonError(`resource "${ctx.resource}" is not placed in any host`));
     if (this.closed) return Promise.reject(new MonitorClosedError(`${entryPoint}("${ctx.resource}")`));
@@ -259,11 +274,95 @@ export class HostManager implements HostOwner {
         ctx,
         settle: (outcome) => {
           signal.removeEventListener('abort', onAbort);
-          if (outcome.ok) resolve(decodeValue(outcome.value));
+          if (outcome.ok) resolve(entryPoint === 'control' ? decodeAnswer(outcome.value) : decodeValue(outcome.value));
           else reject(decodeValue(outcome.error));
         },
       });
-      host.send({ t: 'call', id, resource: slot.name, entryPoint });
+      host.send(args === undefined ? { t: 'call', id, resource: slot.name, entryPoint } : { t: 'call', id, resource: slot.name, entryPoint, args });
+    });
+  }
+
+  /**
+   * Runs the type's validate on new properties in the resource's host (setProperties); rejects
+   * with its ConfigError, or when the host dies or does not answer within VALIDATE_TIMEOUT_MS.
+   */
+  private validate(resource: string, properties: unknown): Promise<void> {
+    const slot = this.slots.get(resource);
+    if (!slot) return Promise.reject(new ResmonError(`resource "${resource}" is not placed in any host`));
+    if (this.closed) return Promise.reject(new MonitorClosedError(`setProperties("${resource}")`));
+    const group = slot.group;
+    const host = (group.host ??= this.newHost(group.kind, group.options));
+    const { id: typeId, spec } = slot.type;
+    if (!host.types.has(typeId)) void host.ensureType(typeId, spec.module, spec.exportName);
+    return this.request(host, 'validate', (id) => ({ t: 'validate', id, typeId, properties }), null, VALIDATE_TIMEOUT_MS).then(() => {});
+  }
+
+  /**
+   * Runs the type's typeControl in a host of the type (the one its shared resources use, started
+   * for the call if need be, and stopped after it when no resource uses it).
+   */
+  private async typeCall(type: HostedType, code: string, input: unknown, ctx: TypeControlContext): Promise<unknown> {
+    if (this.closed) throw new MonitorClosedError(`controlType("${type.info.name}")`);
+    try {
+      structuredClone(input);
+    } catch (error) {
+      throw new ConfigError('input', input, `must be structured-cloneable to reach a ${type.kind} host (${reasonOf(error)})`, {
+        context: `controlType("${type.info.name}")`,
+      });
+    }
+    const group = this.sharedGroup(type);
+    const host = (group.host ??= this.newHost(group.kind, group.options));
+    if (!host.types.has(type.id)) void host.ensureType(type.id, type.spec.module, type.spec.exportName);
+    try {
+      return decodeAnswer(await this.request(host, 'typeControl', (id) => ({ t: 'typeCall', id, typeId: type.id, code, input }), ctx.signal, null));
+    } finally {
+      if (group.slots.size === 0 && group.host === host && this.groups.get(group.key) === group) {
+        this.groups.delete(group.key);
+        group.host = null;
+        void host.kill({ kind: 'stop' }, false);
+      }
+    }
+  }
+
+  /** Sends a request that is not a resource's call and settles with its raw answer. */
+  private request(
+    host: Host,
+    entryPoint: 'validate' | 'typeControl',
+    message: (id: number) => Parameters<Host['send']>[0],
+    signal: AbortSignal | null,
+    timeoutMs: number | null,
+  ): Promise<unknown> {
+    const id = ++this.callSeq;
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => {
+        const reason: unknown = signal?.reason;
+        host.send({ t: 'abort', id, reason: encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError });
+      };
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (timeoutMs !== null) {
+        // The entry stays pending (a late answer is not a protocol violation); it settles nothing.
+        timer = setTimeout(() => {
+          done();
+          reject(new CallTimeoutError(`host ${host.name} did not answer ${entryPoint} within ${timeoutMs} ms`, timeoutMs));
+        }, timeoutMs);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      host.pending.set(id, {
+        id,
+        resource: '',
+        entryPoint,
+        ctx: null,
+        settle: (outcome) => {
+          done();
+          if (outcome.ok) resolve(outcome.value);
+          else reject(decodeValue(outcome.error));
+        },
+      });
+      host.send(message(id));
     });
   }
 
@@ -309,6 +408,10 @@ export class HostManager implements HostOwner {
 
   /** @internal */
   onLog(host: Host, m: Extract<HostMessage, { t: 'log' }>): void {
+    if (m.resource === '' && m.entryPoint === 'typeControl') {
+      this.seam.logger[m.level]({ host: host.name, entryPoint: m.entryPoint }, ...m.args);
+      return;
+    }
     const slot = this.slots.get(m.resource);
     if (!slot || !host.members.has(m.resource)) return;
     const log = (slot.logs[m.entryPoint] ??= tagged(this.seam.logger, { resource: m.resource, entryPoint: m.entryPoint }));

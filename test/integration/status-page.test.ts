@@ -13,6 +13,11 @@ import { type HttpListener, startHttp } from '../../src/cli/http/server.js';
  * so that a minute of test gives the timelines an hour of history to draw.
  */
 const SPEED = 300;
+// The page's globals, in the functions Playwright runs there (this project has no DOM types).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const window: any;
 const TOKEN = 'test-token-0123456789abcdef';
 const XSS = '<img src=x onerror=alert(1)>';
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -120,7 +125,7 @@ describe('the status page', () => {
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(`${http.url}/`);
-    await page.waitForFunction(`document.querySelectorAll('article[data-resource]').length === ${names.length}`, null, { timeout: 5_000 });
+    await page.waitForFunction((n) => document.querySelectorAll('article[data-resource]').length === n, names.length, { timeout: 5_000 });
     const shown = await page.locator('article .name').allTextContents();
     expect(shown).toEqual(names);
     for (const status of monitor.snapshot()) {
@@ -160,21 +165,21 @@ describe('the status page', () => {
   });
 
   it('shows a state change made through the API within a second, without a reload', async () => {
-    await page.evaluate('window.marker = 42');
+    await page.evaluate(() => (window.marker = 42));
     const t0 = Date.now();
     const res = await fetch(`${http.url}/v1/resources/web/offline`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { state: string }).state).toBe('offline');
-    await page.waitForFunction(`document.querySelector('article[data-resource="web"]')?.getAttribute('data-state') === 'offline'`, null, {
+    await page.waitForFunction(() => document.querySelector('article[data-resource="web"]')?.getAttribute('data-state') === 'offline', null, {
       timeout: 1_000,
     });
     expect(Date.now() - t0).toBeLessThan(1_000);
-    expect(await page.evaluate('window.marker')).toBe(42);
+    expect(await page.evaluate(() => window.marker)).toBe(42);
     expect(await page.locator('article[data-resource="web"] svg rect.seg').last().getAttribute('data-state')).toBe('offline');
     // And back.
     const back = await fetch(`${http.url}/v1/resources/web/online`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(back.status).toBe(200);
-    await page.waitForFunction(`document.querySelector('article[data-resource="web"]')?.getAttribute('data-state') === 'online'`, null, {
+    await page.waitForFunction(() => document.querySelector('article[data-resource="web"]')?.getAttribute('data-state') === 'online', null, {
       timeout: 1_000,
     });
   });
@@ -213,7 +218,7 @@ describe('the status page', () => {
     const desktop = await page.screenshot({ fullPage: true, type: 'png' });
     writeFileSync(join(dir, 'desktop.png'), desktop);
     await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBe(0); // nothing wider than a phone
     writeFileSync(join(dir, 'phone.png'), await page.screenshot({ fullPage: true, type: 'png' }));
     // The README's image: the desktop view, first screen.

@@ -361,6 +361,7 @@ export const PAGE_JS = `'use strict';
   }
 
   function onEvent(type, e) {
+    if (typeof e.resource !== 'string') return; // groupStateChange: the members' own events say it all
     if (loading) { pending.push([type, e]); return; }
     if (!byName.has(e.resource)) { reload(); return; }
     const r = byName.get(e.resource);
@@ -401,7 +402,7 @@ export const PAGE_JS = `'use strict';
       conn.dataset.live = 'false';
       text.textContent = 'reconnecting…';
     };
-    for (const type of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit']) {
+    for (const type of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit', 'groupStateChange']) {
       source.addEventListener(type, (m) => {
         try { onEvent(type, JSON.parse(m.data)); } catch (err) { console.error(err); }
       });
