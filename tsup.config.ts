@@ -21,6 +21,10 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
+    // p-timeout ships ESM only; the CommonJS build would reach it through require(esm) interop,
+    // which hands esbuild's wrapper the namespace instead of the function. Bundle its ~90 lines
+    // (MIT, notice in THIRD_PARTY_NOTICES.md) into both builds instead.
+    noExternal: ['p-timeout'],
   },
   {
     // The `resmon` command (package.json `bin`): ESM only, with a shebang of its own.
@@ -31,5 +35,6 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    noExternal: ['p-timeout'],
   },
 ]);

@@ -22,8 +22,8 @@ import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } fr
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { MONITOR_CODES, Resource, type ResourceEnv, type TypeBinding } from './resource.js';
-import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType } from './types.js';
+import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
 import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
@@ -259,8 +259,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     }
     this.hosts ??= new HostManager({
       logger: this.env.logger,
-      now: () => this.env.clock.now(),
-      failResource: (name, reason) => this.resources.get(name)?.hostFailed(reason),
+      clock: this.env.clock,
       emitHostExit: (event) => this.env.emit('hostExit', event),
     });
     const binding = await this.hosts.register(checked);
@@ -313,8 +312,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     }
     const deps = parseDependsOn(fields.dependsOn, context);
     this.graph.check(name, group, deps);
-    binding.attach?.(name, policy);
     const resource = new Resource(name, typeName, binding, properties, policy, this.env);
+    binding.attach?.(name, policy, (reason) => resource.hostFailed(reason));
     resource.ownPolicy = own;
     resource.group = group;
     resource.dependsOn = deps.given;

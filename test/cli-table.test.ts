@@ -101,6 +101,32 @@ describe('the status table', () => {
   });
 });
 
+describe('groups and dependencies in the status table', () => {
+  it('shows each group under a heading with its state, and indents dependents under what they depend on', () => {
+    const lines = renderFrame(
+      {
+        title: 'resmon.yaml',
+        status: '',
+        now: 0,
+        recent: [],
+        notes: new Map(),
+        groups: new Map([['web', 'partial']]),
+        statuses: [
+          status({ name: 'app', group: 'web', dependsOn: ['name'], state: 'offline' }),
+          status({ name: 'solo', type: 'tcp' }),
+          status({ name: 'name', group: 'web', dependsOn: [{ anyOf: ['ip'] }] }),
+          status({ name: 'ip', group: 'web' }),
+          status({ name: 'cache', group: 'web' }),
+        ],
+      },
+      { columns: 200, rows: 40, color: false },
+    );
+    expect(lines.slice(4).map((l) => /^ *\S+(?: \S+)*/.exec(l)?.[0])).toEqual(['solo', 'group web: partial', 'ip', '  name', '    app', 'cache']);
+    expect(lines[5]).toMatch(/^group web: partial$/);
+    expect(lines[8]).toMatch(/^ {4}app +process +offline/);
+  });
+});
+
 describe('the terminal view', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());

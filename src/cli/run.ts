@@ -1,10 +1,9 @@
 import { ConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
-import { parseCommand, UsageError, wantsHelp } from './args.js';
+import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp, withUsage } from './args.js';
 import { type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
 import { JsonView } from './json-view.js';
-import { commands } from './main.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
@@ -19,10 +18,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * while that runs: every process group is killed at once, exit 130.
  */
 export async function runMain(argv: string[]): Promise<number> {
-  if (wantsHelp(argv)) {
-    process.stdout.write(`usage: ${commands.run!.usage}\n`);
-    return 0;
-  }
+  if (wantsHelp(argv)) return printHelp(defaultIo, 'run');
   let file: string;
   let flags: { json: boolean; verbose: boolean; events: string | undefined; http: string | undefined };
   let httpFlag: ListenAddress | null = null;
@@ -30,19 +26,18 @@ export async function runMain(argv: string[]): Promise<number> {
     ({ file, flags } = parseCommand(
       argv,
       { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' }, http: { type: 'string' } },
-      commands.run!.usage,
+      SYNOPSIS.run,
     ));
     if (flags.http !== undefined) {
       try {
         httpFlag = parseListen(flags.http);
       } catch (error) {
-        throw new UsageError(`--http ${(error as Error).message}\nusage: ${commands.run!.usage}`);
+        throw new UsageError(withUsage('run', `--http ${(error as Error).message}`));
       }
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`resmon run: ${error.message}\n`);
-    return 2;
+    return printError(defaultIo, 'run', error.message);
   }
   const events = flags.events?.split(',').map((e) => e.trim()).filter(Boolean);
   const view: View =

@@ -111,8 +111,23 @@ export class TableView implements View {
       recent: this.recent,
       now: Date.now(),
       status: this.status,
+      groups: this.groupStates(),
     };
     return renderFrame(frame, { columns: this.term.columns || 120, rows: this.term.rows || 40, color: this.color });
+  }
+
+  /** Each group's state, from the monitor while it is open. */
+  private groupStates(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const status of this.statuses.values()) {
+      if (status.group === null || out.has(status.group)) continue;
+      try {
+        out.set(status.group, this.monitor?.groupStatus(status.group).state ?? '');
+      } catch {
+        // closed, or the group has no members left
+      }
+    }
+    return out;
   }
 
   private latest(): ResourceStatus[] {

@@ -10,6 +10,7 @@ import { type ConfigError, isConfigError, isDuplicateError, isUnknownTypeError }
 import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
 import { ConfigFileError, type ConfigPath, type ParsedFile, parsePath, readConfigFile, ruleOf } from './file.js';
+import { checkDependencies } from './dependencies.js';
 import { checkShape, type ConfigHttp, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
 
 /** How {@link openConfig} builds the monitor. */
@@ -68,12 +69,21 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
   const added: string[] = [];
   const warnings: ConfigError[] = [];
   const known = `process, http, tcp, ocf${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
-  for (const resource of shape.resources) {
-    if (addResource(monitor, resource, dir, known, parsed, errors)) {
-      added.push(resource.entry.name);
+  // Dependencies first (the file may list resources in any order); a broken dependsOn is reported and left out.
+  const deps = checkDependencies(shape.resources, parsed);
+  errors.push(...deps.errors);
+  const ok = new Set<string>();
+  for (const resource of deps.order) {
+    const wanted = resource.entry.dependsOn;
+    const usable = !deps.broken.has(resource.entry.name) && (wanted ?? []).every((item) => (typeof item === 'string' ? [item] : item.anyOf).every((n) => ok.has(n)));
+    const { dependsOn: _unused, ...rest } = resource.entry;
+    const entry: Indexed<ConfigResourceEntry> = usable ? resource : { index: resource.index, entry: rest };
+    if (addResource(monitor, entry, dir, known, parsed, errors)) {
+      ok.add(resource.entry.name);
       if (resource.entry.type === 'process') checkCommand(resource, dir, parsed, errors, warnings);
     }
   }
+  for (const resource of shape.resources) if (ok.has(resource.entry.name)) added.push(resource.entry.name);
   warnings.sort((a, b) => order(a) - order(b));
   if (errors.length > 0) {
     await monitor.close();
@@ -198,6 +208,8 @@ function addResource(
       type: entry.type,
       ...(properties !== undefined ? { properties } : {}),
       ...(entry.policy !== undefined ? { policy: entry.policy } : {}),
+      ...(entry.group !== undefined ? { group: entry.group } : {}),
+      ...(entry.dependsOn !== undefined ? { dependsOn: entry.dependsOn } : {}),
     });
     return true;
   } catch (error) {

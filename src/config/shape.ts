@@ -1,6 +1,8 @@
 import { type ConfigError, isConfigError } from '../errors.js';
 import type { Isolation } from '../hosts/spec.js';
+import { parseDependsOn } from '../graph.js';
 import { type ResourcePolicy, validatePolicy } from '../policy.js';
+import type { DependencyItem } from '../types.js';
 import { type ConfigPath, type ParsedFile, parsePath, ruleOf } from './file.js';
 
 /**
@@ -30,6 +32,10 @@ export interface ConfigResourceEntry {
   properties?: Record<string, unknown>;
   /** The resource's own policy (DESIGN §4). */
   policy?: Partial<ResourcePolicy>;
+  /** Its group (the unit brought online and taken offline as a whole). */
+  group?: string;
+  /** Resources that must be online first: names and `{ anyOf: [names] }`, in any order in the file. */
+  dependsOn?: DependencyItem[];
 }
 
 /** `http:` in the config file: the status page and HTTP API of `resmon run`. */
@@ -71,7 +77,7 @@ export interface CheckedShape {
 const TOP = ['defaults', 'types', 'resources', 'http'];
 const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
-const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy'];
+const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -181,7 +187,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
 
   function checkResource(entry: unknown, index: number, names: Map<string, number>): void {
     const at = ['resources', index];
-    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy? }');
+    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy?, group?, dependsOn? }');
     let ok = true;
     for (const key of Object.keys(entry)) {
       if (RESOURCE_KEYS.includes(key)) continue;
@@ -206,10 +212,24 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
       ok = false;
     }
     const policy = entry.policy === undefined ? undefined : policyErrors(entry.policy, parsed.file, [...at, 'policy'], err);
+    if (entry.group !== undefined && (typeof entry.group !== 'string' || entry.group.length === 0)) {
+      err([...at, 'group'], entry.group, 'must be a non-empty string (the name of a group)');
+      ok = false;
+    }
+    let dependsOn: DependencyItem[] | undefined;
+    try {
+      dependsOn = entry.dependsOn === undefined ? undefined : parseDependsOn(entry.dependsOn, parsed.file).given;
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      err([...at, ...parsePath(error.field)], error.value, ruleOf(error));
+      ok = false;
+    }
     if (!ok) return;
     const resource: Record<string, unknown> = { name: entry.name, type: entry.type };
     if (entry.properties !== undefined) resource.properties = entry.properties;
     if (policy !== undefined) resource.policy = policy;
+    if (entry.group !== undefined) resource.group = entry.group;
+    if (dependsOn !== undefined) resource.dependsOn = dependsOn;
     out.resources.push({ index, entry: resource as unknown as ConfigResourceEntry });
   }
 }

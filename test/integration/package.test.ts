@@ -39,18 +39,20 @@ describe('the built package', () => {
     m.addResource({ name: 'r', type: 't' });
     m.online('r').then(async () => {
       const state = m.getState('r');
+      // A wait with a deadline runs the bundled p-timeout: it must work in both builds.
+      const waited = await m.waitFor('r', 'failed', { timeout: 1 }).catch((e) => e.code);
       await m.close();
       let guard = false;
       try { new ResourceMonitor({ abortGrace: -1 }); } catch (e) { guard = isConfigError(e); }
-      console.log(state + ' ' + guard);
+      console.log(state + ' ' + guard + ' ' + waited);
     });`;
 
   it('works with import (ESM) on this Node', () => {
-    expect(run('esm.mjs', probe(`import { ResourceMonitor, isConfigError } from 'resmon';`))).toBe('online true');
+    expect(run('esm.mjs', probe(`import { ResourceMonitor, isConfigError } from 'resmon';`))).toBe('online true ERR_RESMON_CALL_TIMEOUT');
   });
 
   it('works with require (CommonJS)', () => {
-    expect(run('cjs.cjs', probe(`const { ResourceMonitor, isConfigError } = require('resmon');`))).toBe('online true');
+    expect(run('cjs.cjs', probe(`const { ResourceMonitor, isConfigError } = require('resmon');`))).toBe('online true ERR_RESMON_CALL_TIMEOUT');
   });
 
   // The optional integrations, from the built package: resmon/prometheus, resmon/otel and
