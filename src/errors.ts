@@ -62,13 +62,17 @@ export class UnknownTypeError extends ResmonError {
   }
 }
 
-/** A method was given the name of a resource that is not there. */
+/** A method was given the name of a resource (or, for the group methods, of a group) that is not there. */
 export class UnknownResourceError extends ResmonError {
   override readonly code = 'ERR_RESMON_UNKNOWN_RESOURCE';
   /** The resource name that was not found. */
   readonly resource: string;
-  constructor(resource: string) {
-    super(`no resource "${resource}" in this monitor; add it with addResource() first`);
+  constructor(resource: string, kind: 'resource' | 'group' = 'resource') {
+    super(
+      kind === 'group'
+        ? `no group "${resource}" in this monitor; a group exists while a resource has it as its \`group\``
+        : `no resource "${resource}" in this monitor; add it with addResource() first`,
+    );
     this.resource = resource;
   }
 }
@@ -114,9 +118,20 @@ export class MonitorClosedError extends ResmonError {
   }
 }
 
-/** Reserved for resource dependencies (DESIGN §9): an unknown dependency or a cycle. */
+/**
+ * A dependency rule was broken: `dependsOn` names an unknown resource, makes a cycle or crosses
+ * groups; `removeResource` of a resource others depend on; or `online()` could not bring a
+ * dependency online (then `cause` is that dependency's error). Nothing changes when a check
+ * throws it.
+ */
 export class DependencyError extends ResmonError {
   override readonly code = 'ERR_RESMON_DEPENDENCY';
+  /** The resource concerned (the dependent, or the resource being removed). */
+  readonly resource: string;
+  constructor(resource: string, message: string, options?: { cause?: unknown }) {
+    super(`resource "${resource}": ${message}`, options);
+    this.resource = resource;
+  }
 }
 
 /** The names of the OCF exit codes (OCF resource agent API), as an {@link OcfError} carries them. */

@@ -1,3 +1,4 @@
+import type { GroupState } from './groups.js';
 import type { CheckKind, EntryPoint, ResourceState } from './types.js';
 
 /** What every event carries. */
@@ -84,6 +85,23 @@ export interface EscalatedEvent extends BaseEvent {
   restarts: number;
   /** The window (`restartPeriod`). */
   periodMs: number;
+  /** The resource's group, when it has one: the unit an embedder fails over. */
+  group?: string;
+}
+
+/**
+ * A group's state changed (see `GroupState`). Unlike the other events it concerns a group, so it
+ * carries `group` instead of `resource`.
+ */
+export interface GroupStateChangeEvent {
+  /** The group's name. */
+  group: string;
+  /** Clock time of the change. */
+  at: number;
+  /** The state it left. */
+  from: GroupState;
+  /** The state it is in now. */
+  to: GroupState;
 }
 
 /** An isolation host exited (killed for a deadlock, or died by itself). */
@@ -114,4 +132,5 @@ export interface ResourceMonitorEvents {
   restartScheduled: (event: RestartScheduledEvent) => void;
   escalated: (event: EscalatedEvent) => void;
   hostExit: (event: HostExitEvent) => void;
+  groupStateChange: (event: GroupStateChangeEvent) => void;
 }

@@ -4,6 +4,7 @@ export {
   type CheckKind,
   type CheckResult,
   DEFAULT_PROCESSING,
+  type DependencyItem,
   type DefaultProcessing,
   type EntryPoint,
   type PropertiesOutcome,
@@ -11,15 +12,18 @@ export {
   type ResourceSpec,
   type ResourceState,
   type ResourceStatus,
+  type ResourceTarget,
   type ResourceType,
   type TypeControlContext,
 } from './types.js';
+export type { GroupState, GroupStatus } from './groups.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';
 export type {
   BaseEvent,
   CallTimeoutEvent,
   CheckEvent,
   EscalatedEvent,
+  GroupStateChangeEvent,
   HostExitEvent,
   ProgressEvent,
   ResourceMonitorEvents,
@@ -70,6 +74,19 @@ export { httpType, type HttpProperties } from './builtins/http.js';
 export { tcpType, type TcpProperties } from './builtins/tcp.js';
 export type { EndpointConfig } from './builtins/endpoint.js';
 export type { ExecProbeSpec, HttpProbeSpec, Probe, ProbeSpec, TcpProbeSpec } from './builtins/probes.js';
+export { CHANNEL_PREFIX, channelName, eventChannel } from './diagnostics.js';
+export {
+  type FastifyLikeReply,
+  type HealthHandler,
+  healthHandler,
+  type HealthHandlerOptions,
+  type HealthRequest,
+  type HealthResponse,
+  type LivenessReport,
+  type NotReadyResource,
+  readiness,
+  type ReadinessReport,
+} from './health.js';
 export {
   createOcfType,
   OcfHandle,

@@ -4,6 +4,7 @@ import { CallLane } from './call.js';
 import {
   CallTimeoutError,
   ConfigError,
+  DependencyError,
   DuplicateError,
   isConfigError,
   MonitorClosedError,
@@ -14,15 +15,20 @@ import {
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
+import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, silentLogger, tagged } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { MONITOR_CODES, Resource, type ResourceEnv, type TypeBinding } from './resource.js';
-import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType } from './types.js';
+import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
+import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
+import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
+import { Orchestrator } from './orchestrator.js';
+import type { DependencyItem } from './types.js';
 
 /** Options of `new ResourceMonitor()`. All are optional. */
 export interface ResourceMonitorOptions {
@@ -62,6 +68,7 @@ export interface WaitForOptions {
 }
 
 const OPTION_KEYS = new Set(['defaults', 'clock', 'logger', 'abortGrace']);
+const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
 
 /** A control code must be a non-empty string. */
 function checkCode(code: unknown, context: string): asserts code is string {
@@ -128,6 +135,11 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
+  /** Who depends on whom, and the groups (DESIGN §9). */
+  private readonly graph = new DependencyGraph();
+  private readonly groupStates = new GroupStates();
+  /** Dependencies in motion: ordering of online/offline, following failures, bringing back. */
+  private readonly orchestrator: Orchestrator;
   /** One lane per type for `typeControl` calls (made at the first call). */
   private readonly typeLanes = new Map<string, CallLane>();
   /** Aborted when close() starts: typeControl calls in flight are abandoned, queued ones never start. */
@@ -165,9 +177,26 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       clock,
       logger,
       abortGrace,
-      wants: (event) => this.listenerCount(event) > 0,
+      // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
+      // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
+      wants: (event) => this.listenerCount(event) > 0 || eventChannel(event).hasSubscribers,
       emit: (event, payload) => this.deliver(event, payload),
+      observe: (resource, from) => {
+        if (this.resources.get(resource.name) !== resource) return;
+        this.orchestrator.observe(resource, from);
+        if (resource.group !== null) this.updateGroup(resource.group);
+      },
     };
+    this.orchestrator = new Orchestrator({
+      graph: this.graph,
+      logger,
+      resource: (name) => (this.removing.has(name) ? undefined : this.resources.get(name)),
+      closing: () => this.closing !== null,
+      busyChanged: (name) => {
+        const group = this.resources.get(name)?.group;
+        if (group) this.updateGroup(group);
+      },
+    });
   }
 
   /**
@@ -176,6 +205,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `once` listeners are removed before they run, as eventemitter3 does.
    */
   private deliver<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void {
+    // diagnostics_channel first (resmon:<event>). A throwing subscriber does not reach us: Node
+    // reports it as an uncaught exception on the next tick.
+    const channel = eventChannel(event);
+    if (channel.hasSubscribers) channel.publish(payload);
     const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event;
     const stored = (this as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[key];
     if (!stored) return;
@@ -226,8 +259,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     }
     this.hosts ??= new HostManager({
       logger: this.env.logger,
-      now: () => this.env.clock.now(),
-      failResource: (name, reason) => this.resources.get(name)?.hostFailed(reason),
+      clock: this.env.clock,
       emitHostExit: (event) => this.env.emit('hostExit', event),
     });
     const binding = await this.hosts.register(checked);
@@ -241,18 +273,20 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /**
    * Adds a resource, offline. Validates at once: the name, the type, the properties (through the
-   * type's `validate`) and the resolved policy; nothing starts when any is wrong.
+   * type's `validate`), the resolved policy, the group and the dependencies; nothing starts or
+   * changes when any is wrong. `dependsOn` names must exist already, in the same group:
+   * `DependencyError` for an unknown name, a cycle or a cross-group dependency.
    */
   addResource(spec: ResourceSpec): void {
     this.assertOpen('addResource()');
     if (typeof spec !== 'object' || spec === null) {
-      throw new ConfigError('spec', spec, 'must be an object { name, type, properties?, policy? }', { context: 'addResource()' });
+      throw new ConfigError('spec', spec, 'must be an object { name, type, properties?, policy?, group?, dependsOn? }', { context: 'addResource()' });
     }
     // Read each field once; only this copy is used.
     const fields = snapshotFields(spec, 'spec', 'addResource()', '');
     for (const key of Object.keys(fields)) {
-      if (!['name', 'type', 'properties', 'policy'].includes(key)) {
-        throw new ConfigError(key, fields[key], 'is not a field of a resource (name, type, properties, policy)', {
+      if (!RESOURCE_KEYS.includes(key)) {
+        throw new ConfigError(key, fields[key], `is not a field of a resource (${RESOURCE_KEYS.join(', ')})`, {
           context: 'addResource()',
         });
       }
@@ -272,11 +306,22 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     let policy = this.resolveFor(typeName, binding, own, context);
     const properties = this.validateInline(binding, fields.properties, context);
     if (binding.type.defaultsFor) policy = this.resolveFor(typeName, binding, own, context, properties);
-    binding.attach?.(name, policy);
+    const group = fields.group ?? null;
+    if (group !== null && (typeof group !== 'string' || group.length === 0)) {
+      throw new ConfigError('group', group, 'must be a non-empty string (the name of a group)', { context });
+    }
+    const deps = parseDependsOn(fields.dependsOn, context);
+    this.graph.check(name, group, deps);
     const resource = new Resource(name, typeName, binding, properties, policy, this.env);
+    binding.attach?.(name, policy, (reason) => resource.hostFailed(reason));
     resource.ownPolicy = own;
+    resource.group = group;
+    resource.dependsOn = deps.given;
     this.resources.set(name, resource);
+    this.graph.add(name, group, deps);
+    if (group !== null) this.updateGroup(group);
   }
+
   /**
    * Resolves a resource's policy from its own layer, as addResource and setPolicy do: own, then
    * what the type's `defaultsFor` derives from `properties` (when given), then the type's
@@ -350,9 +395,6 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const binding = resource.binding;
     const context = `setProperties("${name}")`;
     let next: unknown = properties;
-    if (binding.attach && !binding.validate) {
-      throw new ResmonError(`${context}: changing the properties of a resource of a hosted type is not supported yet; remove and add the resource`);
-    }
     if (binding.validate) {
       try {
         structuredClone(properties);
@@ -431,7 +473,15 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    */
   async control(name: string, code: string, input?: unknown): Promise<unknown> {
     const resource = this.live(name, 'control');
-    checkCode(code, `control("${name}")`);
+    const context = `control("${name}")`;
+    checkCode(code, context);
+    if (resource.binding.attach) {
+      try {
+        structuredClone(input);
+      } catch (error) {
+        throw new ConfigError('input', input, `must be structured-cloneable to reach the resource's host (${reasonOf(error)})`, { context, cause: error });
+      }
+    }
     return resource.control(code, input);
   }
 
@@ -505,12 +555,51 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   }
 
 
-  /** Terminates the resource if it is not offline, calls its type's `close`, and forgets it. */
+  /**
+   * Replaces a resource's dependencies (DESIGN §9), with the checks of `addResource`: a
+   * `DependencyError` (unknown name, cycle, cross-group) or `ConfigError` (shape) changes
+   * nothing. If the resource is up and the new dependencies are not all online, it is taken
+   * offline (its dependents first) and brought back online under the new dependencies, which
+   * are brought online first; the promise settles as that `online()` does. Otherwise it
+   * resolves at once (a resource whose target is online and that was waiting for its old
+   * dependencies comes online if the new ones are online).
+   *
+   * @example await monitor.setDependencies('app', ['db', { anyOf: ['ip-a', 'ip-b'] }]);
+   */
+  async setDependencies(name: string, dependsOn: DependencyItem[]): Promise<void> {
+    const resource = this.live(name, 'setDependencies');
+    const deps = parseDependsOn(dependsOn, `setDependencies("${name}")`);
+    this.graph.check(name, resource.group, deps);
+    this.graph.set(name, deps);
+    resource.dependsOn = deps.given;
+    const up = resource.state === 'online' || resource.state === 'online-pending';
+    if (up && !this.graph.satisfied(name, this.orchestrator.up)) {
+      await this.orchestrator.stop(name, 'offline', 'dependencies changed; coming back under the new ones', false);
+      if (this.closing) return;
+      return this.orchestrator.online(name);
+    }
+    this.orchestrator.reconsider(name);
+  }
+
+  /**
+   * Terminates the resource if it is not offline, calls its type's `close`, and forgets it.
+   * Rejects with `DependencyError` (naming them) while other resources depend on it; nothing
+   * changes then.
+   */
   async removeResource(name: string): Promise<void> {
     if (this.closed) throw new MonitorClosedError(`removeResource("${name}")`);
     const pending = this.removing.get(name);
     if (pending) return pending;
     const resource = this.get(name);
+    const dependents = [...this.graph.dependentsOf(name)];
+    if (dependents.length > 0) {
+      throw new DependencyError(
+        name,
+        `cannot be removed: ${dependents.map((d) => `"${d}"`).join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on it; remove ${dependents.length === 1 ? 'it' : 'them'} first, or change their dependsOn with setDependencies()`,
+      );
+    }
+    this.graph.remove(name);
+    if (resource.group !== null) this.updateGroup(resource.group);
     const binding = this.types.get(resource.typeName);
     const task = resource
       .dispose(false, 'removeResource() called')
@@ -524,18 +613,27 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   }
 
   /**
-   * Brings a resource online. Resolves once it is online; rejects with the cause if this
-   * attempt failed (the plugin's own Error, a non-Error wrapped in `ResmonError`, a
-   * `CallTimeoutError`), or with `StateError` when `offline()`, `terminate()` or `close()`
-   * abandoned the attempt. Concurrent calls share one attempt.
+   * Brings a resource online, its unmet dependencies first (each at most once, independent
+   * branches in parallel). Resolves once it is online; rejects with the cause if this attempt
+   * failed (the plugin's own Error, a non-Error wrapped in `ResmonError`, a
+   * `CallTimeoutError`), with `StateError` when `offline()`, `terminate()` or `close()`
+   * abandoned the attempt, or with `DependencyError` (its `cause` the dependency's error) when a
+   * dependency could not come online; the resource is then not started. Concurrent calls share
+   * one attempt. Sets its target (and that of each dependency it brings up) to online.
    */
   async online(name: string): Promise<void> {
-    return this.live(name, 'online').online();
+    this.live(name, 'online');
+    return this.orchestrator.online(name);
   }
 
-  /** Takes a resource offline gracefully. Concurrent calls share one offline. */
+  /**
+   * Takes a resource offline gracefully, after its dependents that need it (top-down,
+   * independent branches in parallel). Concurrent calls share one offline. Sets its target (and
+   * theirs) to offline.
+   */
   async offline(name: string): Promise<void> {
-    return this.live(name, 'offline').offline();
+    this.live(name, 'offline');
+    return this.orchestrator.stop(name, 'offline', 'offline() called', true);
   }
 
   /**
@@ -545,9 +643,36 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    */
   async terminate(name: string): Promise<void> {
     if (this.closed) throw new MonitorClosedError(`terminate("${name}")`);
-    const resource = this.get(name);
+    this.get(name);
     if (this.removing.has(name)) throw new StateError(name, 'terminate() refused: the resource is being removed');
-    return resource.terminate();
+    return this.orchestrator.stop(name, 'terminate', 'terminate() called', true);
+  }
+
+  /**
+   * Brings every member of a group online, bottom-up (each after its dependencies, independent
+   * branches in parallel). Resolves once all are online; otherwise rejects, once every member's
+   * attempt has settled, with the error of the first member (in the order they were added) that
+   * did not come online. Throws `UnknownResourceError` for a group with no members.
+   */
+  async onlineGroup(group: string): Promise<void> {
+    this.assertOpen(`onlineGroup("${group}")`);
+    const members = [...this.members(group)];
+    const results = await Promise.allSettled(members.map((name) => this.orchestrator.online(name)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Takes every member of a group offline, top-down (dependents first). Sets their targets to offline. */
+  async offlineGroup(group: string): Promise<void> {
+    this.assertOpen(`offlineGroup("${group}")`);
+    const members = [...this.members(group)];
+    await Promise.all(members.map((name) => this.orchestrator.stop(name, 'offline', `offlineGroup("${group}") called`, true)));
+  }
+
+  /** A JSON-safe picture of a group: its state (from its members') and its members. */
+  groupStatus(group: string): GroupStatus {
+    const members = [...this.members(group)];
+    return { name: group, state: groupStateOf(members.map((name) => this.member(name))), resources: members };
   }
 
   /** The resource's state. After `close()`: its final state. */
@@ -600,7 +725,15 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
         this.life.abort(new MonitorClosedError('typeControl()'));
         for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');
       }
-      await Promise.all(Array.from(this.resources.values(), (r) => r.dispose(true, 'monitor closed')));
+      // Top-down: each resource after its dependents.
+      const disposed = new Map<string, Promise<void>>();
+      for (const name of topDown(this.graph, this.resources.keys())) {
+        const resource = this.resources.get(name);
+        if (!resource) continue;
+        const before = [...this.graph.dependentsOf(name)].map((d) => disposed.get(d));
+        disposed.set(name, Promise.all(before).then(() => resource.dispose(true, 'monitor closed')));
+      }
+      await Promise.all(disposed.values());
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
       this.final = new Map(Array.from(this.resources.values(), (r) => [r.name, r.inspect()] as const));
       this.closed = true;
@@ -612,6 +745,14 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       this.removeAllListeners();
     })();
     return this.closing;
+  }
+
+  /**
+   * True once `close()` has been called (it may still be taking resources offline). The health
+   * handler's `/livez` answers 503 from then on.
+   */
+  isClosed(): boolean {
+    return this.closing !== null;
   }
 
   /** `await using monitor = new ResourceMonitor()`: closes the monitor at the end of the scope. */
@@ -627,6 +768,32 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const status = this.final?.get(name);
     if (!status) throw new UnknownResourceError(String(name));
     return status;
+  }
+
+  private members(group: string): ReadonlySet<string> {
+    const members = typeof group === 'string' ? this.graph.membersOf(group) : undefined;
+    if (!members) throw new UnknownResourceError(String(group), 'group');
+    return members;
+  }
+
+  private member(name: string): GroupMember {
+    const r = this.resources.get(name);
+    if (!r) return { state: 'offline', awaitingRestart: false, busy: false };
+    return { state: r.state, awaitingRestart: r.awaitingRestart, busy: this.orchestrator.busy(name) };
+  }
+
+  /** Recomputes a group's state; emits groupStateChange when it changed. */
+  private updateGroup(group: string): void {
+    const members = this.graph.membersOf(group);
+    if (!members) {
+      this.groupStates.forget(group);
+      return;
+    }
+    const to = groupStateOf(Array.from(members, (name) => this.member(name)));
+    const from = this.groupStates.update(group, to);
+    if (from !== null && this.env.wants('groupStateChange')) {
+      this.env.emit('groupStateChange', { group, at: this.env.clock.now(), from, to });
+    }
   }
 
   private get(name: string): Resource {

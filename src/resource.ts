@@ -1,3 +1,4 @@
+import { abortable } from './abort.js';
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
 import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
@@ -10,12 +11,14 @@ import {
   type CheckKind,
   type CheckResult,
   DEFAULT_PROCESSING,
+  type DependencyItem,
   type EntryPoint,
   type PropertiesOutcome,
   type ResourceContext,
   type ResourceState,
   type ResourceStatus,
-  type ResourceType,
+  type ResourceTarget,
+  type TypeBinding,
 } from './types.js';
 
 /** What a resource needs from its monitor. */
@@ -27,34 +30,12 @@ export interface ResourceEnv {
   wants(event: keyof ResourceMonitorEvents): boolean;
   /** Emits `event`; a throwing listener is logged, never propagated. */
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
-}
-
-/**
- * Where a resource's type lives: an inline plugin object, or a proxy whose entry points call a
- * plugin hosted in a worker or a child process (the hooks let the host layer place resources).
- */
-export interface TypeBinding {
-  /** The plugin, or a proxy with the same contract. */
-  readonly type: ResourceType<unknown, unknown>;
-  /** The host a resource runs in, for `inspect()`; null inline. */
-  hostOf(resource: string): string | null;
   /**
-   * Null when the resource's host can take calls now; else a promise that settles once it can (or
-   * is gone). Awaited before an attempt's first call, so a host's start-up does not count in that
-   * call's deadline (bounded by `deadlockTimeout` or 30 s, whichever is longer).
+   * Called after every state change (`from` differs from the state now), and with `from` equal
+   * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
+   * Must not throw.
    */
-  ready?(resource: string): Promise<void> | null;
-  /** A resource of this type was added, with its resolved policy (a hosted type picks its host). */
-  attach?(resource: string, policy: ResourcePolicy): void;
-  /** A resource of this type was removed, after its `close`. */
-  detach?(resource: string): void | Promise<void>;
-  /** The monitor is closing, after every resource was closed: release hosts. */
-  dispose?(): Promise<void>;
-  /**
-   * Validates new properties where the type's `validate` lives (a hosted type's host); rejects
-   * with the reason. Absent for inline types, whose `validate` the monitor calls itself.
-   */
-  validate?(resource: string, properties: unknown): Promise<void>;
+  observe?(resource: Resource, from: ResourceState): void;
 }
 
 /** The monitor's own control codes (default processing). */
@@ -94,6 +75,14 @@ export class Resource {
   state: ResourceState = 'offline';
   generation = 0;
   since: number;
+  /** What the monitor was last asked for (DESIGN §9 target state); kept by the monitor. */
+  target: ResourceTarget = 'offline';
+  /** Its group, null when ungrouped; set by the monitor. */
+  group: string | null = null;
+  /** Its dependencies as given, for inspect(); set by the monitor. */
+  dependsOn: readonly DependencyItem[] = [];
+  /** A failure's terminate and restart decision are running. */
+  private failing = false;
   private epoch = 0;
   private opened = false;
   private handle: unknown = NO_HANDLE;
@@ -307,30 +296,19 @@ export class Resource {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<ResourceStatus>((resolve, reject) => {
-      let timer: Timer | null = null;
-      const onAbort = () => finish(() => reject(signal?.reason));
-      const finish = (settle: () => void) => {
-        this.waiters.delete(waiter);
-        timer?.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        settle();
-      };
-      const waiter: Waiter = {
-        state,
-        resolve: (status) => finish(() => resolve(status)),
-        reject: (error) => finish(() => reject(error)),
-      };
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = after(this.env.clock, timeout, () =>
-          waiter.reject(
-            new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout),
-          ),
-        );
-      }
+    let waiter!: Waiter;
+    const reached = new Promise<ResourceStatus>((resolve, reject) => {
+      waiter = { state, resolve, reject };
     });
+    this.waiters.add(waiter);
+    return abortable(reached, {
+      timeoutMs: timeout,
+      signal,
+      clock: this.env.clock,
+      onTimeout: () => {
+        throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
+      },
+    }).finally(() => this.waiters.delete(waiter));
   }
 
   /** A JSON-safe picture of the resource. */
@@ -348,7 +326,15 @@ export class Resource {
       restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
       nextRestartAt: this.nextRestartAt,
       host: this.binding.hostOf(this.name),
+      group: this.group,
+      dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
+      target: this.target,
     };
+  }
+
+  /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
+  get awaitingRestart(): boolean {
+    return this.state === 'failed' && (this.failing || this.restartTimer !== null);
   }
 
   /**
@@ -387,16 +373,12 @@ export class Resource {
     if (ready) {
       // A hosted type whose host is still starting: wait for it outside any call's deadline (at
       // most deadlockTimeout or 30 s, whichever is longer), unless the attempt is abandoned meanwhile.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          timer.cancel();
-          life.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = after(this.env.clock, Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS), done);
-        life.signal.addEventListener('abort', done, { once: true });
-        void ready.then(done);
-      });
+      await abortable(ready, {
+        timeoutMs: Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS),
+        signal: life.signal,
+        clock: this.env.clock,
+        onTimeout: () => undefined,
+      }).catch(() => {}); // aborted: the epoch check below ends the attempt
       if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
     }
     if (!this.opened) {
@@ -471,7 +453,13 @@ export class Resource {
     this.endLife(`failed: ${reason}`);
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own, cause));
+    this.failing = true;
+    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
+      this.applyRestartPolicy(own, cause);
+      if (this.epoch !== own) return;
+      this.failing = false;
+      this.env.observe?.(this, this.state);
+    });
     return true;
   }
 
@@ -591,7 +579,12 @@ export class Resource {
       return;
     }
     if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
-      this.env.emit('escalated', { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod });
+      this.env.emit(
+        'escalated',
+        this.group === null
+          ? { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod }
+          : { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod, group: this.group },
+      );
     }
     this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
     if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
@@ -634,8 +627,10 @@ export class Resource {
       this.polls.arm('isAlive', this.isAliveRetryInterval());
       return;
     }
-    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule.
-    if (!this.polls.claim('isAlive')) {
+    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule;
+    // but not while isAlive is failing below isAliveFailureThreshold: the next one is already
+    // armed at the sooner interval, and hysteresis spaces the checks it counts (DESIGN §4).
+    if (this.isFailures > 0 || !this.polls.claim('isAlive')) {
       this.polls.arm('looksAlive');
       return;
     }
@@ -899,6 +894,7 @@ export class Resource {
       this.lastChecks.isAlive = null;
       this.looksFailures = this.isFailures = 0;
     }
+    if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
     if (this.env.wants('stateChange')) {
       this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
@@ -907,5 +903,6 @@ export class Resource {
       const status = this.inspect();
       for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
     }
+    this.env.observe?.(this, from);
   }
 }

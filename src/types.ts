@@ -231,7 +231,30 @@ export interface ResourceStatus {
   nextRestartAt: number | null;
   /** The isolation host the resource runs in, `null` when inline. */
   host: string | null;
+  /** The group it belongs to (`addResource({ group })`), `null` when ungrouped. */
+  group: string | null;
+  /** Its dependencies as given to `addResource` or `setDependencies` (`[]` when none). */
+  dependsOn: DependencyItem[];
+  /**
+   * The state it should be in: the last that `online()`, `offline()` or `terminate()` asked for,
+   * directly or through a dependent or a dependency (WSFC's persistent state). A resource whose
+   * dependency failed is taken offline but keeps `target: 'online'`, and is brought back once
+   * its dependencies are online again.
+   */
+  target: ResourceTarget;
 }
+
+/** What a resource should be: `'online'` or `'offline'` (see {@link ResourceStatus.target}). */
+export type ResourceTarget = 'online' | 'offline';
+
+/**
+ * One item of a resource's `dependsOn` (an AND of items): the name of a resource that must be
+ * online, or `{ anyOf: [names] }`, satisfied while at least one of them is online (WSFC's OR
+ * dependency expression).
+ *
+ * @example ['db', { anyOf: ['ip-a', 'ip-b'] }]  // db AND (ip-a OR ip-b)
+ */
+export type DependencyItem = string | { anyOf: string[] };
 
 /** What `addResource` takes. */
 export interface ResourceSpec {
@@ -243,4 +266,53 @@ export interface ResourceSpec {
   properties?: unknown;
   /** The resource's own policy: overrides its type's and the monitor's defaults. */
   policy?: Partial<ResourcePolicy>;
+  /**
+   * The group it belongs to: the unit that `onlineGroup`/`offlineGroup` bring online and take
+   * offline as a whole. A resource and its dependencies must be in the same group (or all
+   * ungrouped). Fixed once added.
+   * @default null (ungrouped)
+   */
+  group?: string;
+  /**
+   * What must be online before this resource goes online: an AND of items, each a resource name
+   * or `{ anyOf: [names] }`. Every name must already exist, in the same group; a cycle, an
+   * unknown name or a cross-group dependency throws `DependencyError` and nothing is added.
+   * @default []
+   * @example ['db', { anyOf: ['ip-a', 'ip-b'] }]
+   */
+  dependsOn?: DependencyItem[];
+}
+
+/**
+ * Where a resource's type lives: an inline plugin object, or a proxy whose entry points call a
+ * plugin hosted in a worker or a child process (the hooks let the host layer place resources).
+ * Internal: the monitor makes one per registered type; `hosts/` makes the hosted ones.
+ * @internal
+ */
+export interface TypeBinding {
+  /** The plugin, or a proxy with the same contract. */
+  readonly type: ResourceType<unknown, unknown>;
+  /** The host a resource runs in, for `inspect()`; null inline. */
+  hostOf(resource: string): string | null;
+  /**
+   * Null when the resource's host can take calls now; else a promise that settles once it can (or
+   * is gone). Awaited before an attempt's first call, so a host's start-up does not count in that
+   * call's deadline (bounded by `deadlockTimeout` or 30 s, whichever is longer).
+   */
+  ready?(resource: string): Promise<void> | null;
+  /**
+   * A resource of this type was added, with its resolved policy (a hosted type picks its host).
+   * `hostDied` is how the host layer reports that the resource's host died or was killed: it
+   * fails the resource as a failed check would (a no-op when the resource is not up).
+   */
+  attach?(resource: string, policy: ResourcePolicy, hostDied: (reason: string) => void): void;
+  /** A resource of this type was removed, after its `close`. */
+  detach?(resource: string): void | Promise<void>;
+  /** The monitor is closing, after every resource was closed: release hosts. */
+  dispose?(): Promise<void>;
+  /**
+   * Validates new properties where the type's `validate` lives (a hosted type's host); rejects
+   * with the reason. Absent for inline types, whose `validate` the monitor calls itself.
+   */
+  validate?(resource: string, properties: unknown): Promise<void>;
 }

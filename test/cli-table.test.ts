@@ -15,6 +15,9 @@ const status = (over: Partial<ResourceStatus>): ResourceStatus => ({
   restarts: { inWindow: 0, total: 0, stableAt: null },
   nextRestartAt: null,
   host: null,
+  group: null,
+  dependsOn: [],
+  target: 'online',
   ...over,
 });
 
@@ -95,6 +98,32 @@ describe('the status table', () => {
       { columns: 120, rows: 40, color: true },
     );
     expect(row).toContain('\x1b[31mfailed');
+  });
+});
+
+describe('groups and dependencies in the status table', () => {
+  it('shows each group under a heading with its state, and indents dependents under what they depend on', () => {
+    const lines = renderFrame(
+      {
+        title: 'resmon.yaml',
+        status: '',
+        now: 0,
+        recent: [],
+        notes: new Map(),
+        groups: new Map([['web', 'partial']]),
+        statuses: [
+          status({ name: 'app', group: 'web', dependsOn: ['name'], state: 'offline' }),
+          status({ name: 'solo', type: 'tcp' }),
+          status({ name: 'name', group: 'web', dependsOn: [{ anyOf: ['ip'] }] }),
+          status({ name: 'ip', group: 'web' }),
+          status({ name: 'cache', group: 'web' }),
+        ],
+      },
+      { columns: 200, rows: 40, color: false },
+    );
+    expect(lines.slice(4).map((l) => /^ *\S+(?: \S+)*/.exec(l)?.[0])).toEqual(['solo', 'group web: partial', 'ip', '  name', '    app', 'cache']);
+    expect(lines[5]).toMatch(/^group web: partial$/);
+    expect(lines[8]).toMatch(/^ {4}app +process +offline/);
   });
 });
 

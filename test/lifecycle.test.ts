@@ -295,6 +295,9 @@ describe('a resource type written by a user', () => {
       restarts: { inWindow: 0, total: 0, stableAt: null },
       nextRestartAt: null,
       host: null,
+      group: null,
+      dependsOn: [],
+      target: 'online',
     });
     await monitor.close();
   });

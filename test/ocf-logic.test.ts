@@ -8,6 +8,7 @@ import { ocfEnvironment } from '../src/builtins/ocf/environment.js';
 import { deepestCheckLevel, parseDuration, parseMetadata, policyFromMetadata } from '../src/builtins/ocf/metadata.js';
 import { checkParams } from '../src/builtins/ocf/params.js';
 import { levelOf } from '../src/builtins/ocf/action.js';
+import { decodeError, encodeError } from '../src/hosts/protocol.js';
 
 const DUMMY = `<?xml version="1.0"?>
 <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
@@ -229,5 +230,13 @@ describe('OCF exit codes', () => {
     expect(exitReasonOf('ocf-exit-reason:No such file')).toBe('No such file');
     expect(exitReasonOf('INFO: fine')).toBeNull();
     expect([levelOf('Dummy(d)[1]: ERROR: bad'), levelOf('WARNING: hm'), levelOf('DEBUG: x'), levelOf('hello')]).toEqual(['error', 'warn', 'debug', 'info']);
+  });
+
+  it('an OcfError crosses the isolation-host boundary with its guard, details and permanence', () => {
+    const v = verdictOf('h/D', 'start', exit(6, 'bad port'));
+    const back = decodeError(encodeError((v as { error: OcfError }).error) as never) as OcfError;
+    expect(isOcfError(back)).toBe(true);
+    expect([back.exitCode, back.ocfName, back.exitReason, back.action, back.agent, back.permanent]).toEqual([6, 'OCF_ERR_CONFIGURED', 'bad port', 'start', 'h/D', true]);
+    expect(isPermanentFailure(back)).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
+import { abortable } from '../abort.js';
 import { ConfigError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceContext, ResourceType } from '../types.js';
@@ -227,25 +228,19 @@ function exitError(h: ProcessHandle, config: ProcessConfig, when: string): Proce
   return new ProcessExitError(`${config.command} (pid ${h.pid}) exited with ${describeExit(exit)} ${when}${tail}`, exit, stderr);
 }
 
-/** Resolves with true when `promise` settles within `ms`, false after; rejects when `signal` aborts. */
+/** Resolves with true when `promise` resolves within `ms`, false after; rejects with the signal's reason when it aborts. */
 function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = Number.isFinite(ms) ? setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, ms) : undefined;
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    });
-  });
+  return abortable(
+    promise.then(() => true),
+    { timeoutMs: ms, signal, onTimeout: () => false },
+  );
+}
+
+/** Whether two configs start the same process (command, args, cwd and env). */
+function sameStart(a: ProcessConfig, b: ProcessConfig): boolean {
+  const envA = Object.entries(a.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const envB = Object.entries(b.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return a.command === b.command && a.cwd === b.cwd && JSON.stringify(a.args) === JSON.stringify(b.args) && JSON.stringify(envA) === JSON.stringify(envB);
 }
 
 /** Spawns the process in a group of its own; resolves once it runs, rejects if it cannot start. */
@@ -365,6 +360,11 @@ export interface ProcessTypeOptions {
  * once. When the process exits by itself while online, the monitor is told at once
  * (`reportFailure`). stdout and stderr lines go to the monitor's logger and are kept for
  * `output()`.
+ *
+ * `monitor.setProperties()` while online: a change of `command`, `args`, `cwd` or `env` (what
+ * the running process was started with) is `'stored'` and takes effect at the next online;
+ * otherwise (`stopSignal`, `stopTimeout`, `health`, `readiness`, `startTimeout`, `outputLines`)
+ * it is applied at once: the next offline, check or online uses it.
  */
 export function createProcessType(options: string | ProcessTypeOptions = {}): ProcessResourceType {
   const { name = 'process', onOutput } = typeof options === 'string' ? { name: options } : options;
@@ -423,6 +423,12 @@ export function createProcessType(options: string | ProcessTypeOptions = {}): Pr
       await kill(h, ctx.signal);
     },
     terminate: (ctx) => kill(ctx.handle, ctx.signal),
+    applyProperties(ctx, next, previous) {
+      if (!sameStart(next, previous)) return 'stored';
+      ctx.handle?.stdout.resize(next.outputLines);
+      ctx.handle?.stderr.resize(next.outputLines);
+      return undefined;
+    },
     looksAlive(ctx) {
       const h = ctx.handle;
       if (h.running) return true;

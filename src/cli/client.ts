@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { readConfigFile } from '../config/file.js';
 import type { ResourceStatus } from '../types.js';
 import { ControlSocketError, connectError, request } from '../daemon/socket.js';
-import { type FlagSpec, parseFlags, UsageError, wantsHelp } from './args.js';
+import { type FlagSpec, parseFlags, SYNOPSIS, UsageError, wantsHelp } from './args.js';
 import { type RowNote, renderFrame } from './table.js';
 
 /** Config file names looked for in the current folder when no `-c` is given. */
@@ -93,16 +93,7 @@ function failure(name: string, socket: { socket: string; how: string }, error: u
   return 1;
 }
 
-const USAGE: Record<string, string> = {
-  status: 'resmon status [NAME] [--json] [-c FILE | --control PATH]',
-  online: 'resmon online NAME [-c FILE | --control PATH]',
-  offline: 'resmon offline NAME [-c FILE | --control PATH]',
-  restart: 'resmon restart NAME [-c FILE | --control PATH]',
-  terminate: 'resmon terminate NAME [-c FILE | --control PATH]',
-  logs: 'resmon logs NAME [-f] [-n N] [--stream stdout|stderr] [-c FILE | --control PATH]',
-  reload: 'resmon reload [-c FILE | --control PATH]',
-  stop: 'resmon stop [-c FILE | --control PATH]',
-};
+const USAGE: Record<string, string> = SYNOPSIS;
 
 /** The synopsis of a client command. */
 export const clientUsage = (name: string): string => USAGE[name] as string;

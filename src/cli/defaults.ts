@@ -2,9 +2,9 @@ import { readConfigFile } from '../config/file.js';
 import { checkShape } from '../config/shape.js';
 import { serviceDefaults, SERVICE_DEFAULTS } from '../config/service.js';
 import { DEFAULT_POLICY, POLICY_FIELDS, type ResourcePolicy } from '../policy.js';
-import { parseFlags, UsageError, wantsHelp } from './args.js';
+import { parseFlags, SYNOPSIS, UsageError, wantsHelp } from './args.js';
 
-const USAGE = 'resmon defaults [<config.yaml|json>] [--json]';
+const USAGE = SYNOPSIS.defaults;
 
 /**
  * `resmon defaults [FILE]`: the policy `resmon run` gives a resource that sets nothing, field by

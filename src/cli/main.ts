@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type CommandIo, defaultIo, SYNOPSIS } from './args.js';
 
 /**
  * The `resmon` command: a dispatcher over subcommands. Each subcommand is a module exporting
@@ -25,63 +26,68 @@ export interface CommandEntry {
 export const commands: Readonly<Record<string, CommandEntry>> = {
   run: {
     summary: 'bring every resource of a config file online and keep it there',
-    usage: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose] [--control PATH]',
+    usage: SYNOPSIS.run,
     load: async () => (await import('./run.js')).runMain,
   },
   validate: {
     summary: "check a config file and every resource's properties and policy, starting nothing",
-    usage: 'resmon validate <config.yaml|json>',
+    usage: SYNOPSIS.validate,
     load: async () => (await import('./validate.js')).validateMain,
   },
   status: {
     summary: 'show the status table of a running resmon run, once (--json: the raw status)',
-    usage: 'resmon status [NAME] [--json] [-c FILE | --control PATH]',
+    usage: SYNOPSIS.status,
     load: async () => (await import('./client.js')).clientCommand('status'),
   },
   online: {
     summary: 'bring a resource of a running resmon run online',
-    usage: 'resmon online NAME [-c FILE | --control PATH]',
+    usage: SYNOPSIS.online,
     load: async () => (await import('./client.js')).clientCommand('online'),
   },
   offline: {
     summary: 'take a resource offline (it stays offline until online or restart)',
-    usage: 'resmon offline NAME [-c FILE | --control PATH]',
+    usage: SYNOPSIS.offline,
     load: async () => (await import('./client.js')).clientCommand('offline'),
   },
   restart: {
     summary: 'offline then online (not counted as a failure in the restart window)',
-    usage: 'resmon restart NAME [-c FILE | --control PATH]',
+    usage: SYNOPSIS.restart,
     load: async () => (await import('./client.js')).clientCommand('restart'),
   },
   terminate: {
     summary: 'the hard stop: kill a resource at once (its process group with SIGKILL)',
-    usage: 'resmon terminate NAME [-c FILE | --control PATH]',
+    usage: SYNOPSIS.terminate,
     load: async () => (await import('./client.js')).clientCommand('terminate'),
   },
   logs: {
     summary: "print a process resource's last output lines; -f follows (across rotations)",
-    usage: 'resmon logs NAME [-f] [-n N] [--stream stdout|stderr] [-c FILE | --control PATH]',
+    usage: SYNOPSIS.logs,
     load: async () => (await import('./client.js')).logsMain,
   },
   reload: {
     summary: 'reload the config file of a running resmon run (nothing changes if it has errors)',
-    usage: 'resmon reload [-c FILE | --control PATH]',
+    usage: SYNOPSIS.reload,
     load: async () => (await import('./client.js')).clientCommand('reload'),
   },
   stop: {
     summary: 'stop a running resmon run: every resource offline, then it exits 0',
-    usage: 'resmon stop [-c FILE | --control PATH]',
+    usage: SYNOPSIS.stop,
     load: async () => (await import('./client.js')).clientCommand('stop'),
   },
   defaults: {
     summary: 'print the policy defaults resmon run applies, and where each comes from',
-    usage: 'resmon defaults [<config.yaml|json>] [--json]',
+    usage: SYNOPSIS.defaults,
     load: async () => (await import('./defaults.js')).defaultsMain,
+  },
+  ocf: {
+    summary: 'list the Pacemaker OCF resource agents installed, or show one agent\'s parameters and actions',
+    usage: SYNOPSIS.ocf,
+    load: async () => (await import('./ocf.js')).ocfMain,
   },
   'check-type': {
     summary: 'run the conformance suite (resmon/testing) against a resource type module',
-    usage: 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',
-    load: async () => (await import('../testing/cli.js')).checkTypeMain,
+    usage: SYNOPSIS['check-type'],
+    load: async () => (await import('./check-type.js')).checkTypeMain,
   },
 };
 
@@ -124,7 +130,7 @@ export function usage(): string {
 }
 
 /** Runs `resmon <argv>`; resolves with the exit code. */
-export async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = defaultIo): Promise<number> {
+export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '-V' || name === '--version' || name === 'version') {
     io.out(`resmon ${version()}\n`);
@@ -145,8 +151,3 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
   }
   return (await command.load())(rest);
 }
-
-const defaultIo = {
-  out: (s: string) => void process.stdout.write(s),
-  err: (s: string) => void process.stderr.write(s),
-};

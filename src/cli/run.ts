@@ -6,9 +6,9 @@ import { Daemon } from '../daemon/daemon.js';
 import { LogFiles } from '../daemon/logs.js';
 import { ControlSocketError, type ControlServer, serveControl } from '../daemon/socket.js';
 import { reasonOf } from '../errors.js';
-import { parseCommand, UsageError, wantsHelp } from './args.js';
+import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp, withUsage } from './args.js';
+import { type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
 import { JsonView } from './json-view.js';
-import { commands } from './main.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
@@ -20,9 +20,7 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 const ECHO_MS = 300;
 
 /** The text of `resmon run --help`. */
-export const RUN_HELP = `usage: ${'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose] [--control PATH]'}
-
-Brings every resource of the config file online and keeps it there (the restart policy does the
+export const RUN_ABOUT = `Brings every resource of the config file online and keeps it there (the restart policy does the
 keeping), and serves the control API that resmon status, online, offline, restart, terminate,
 logs, reload and stop use from another terminal.
 
@@ -35,6 +33,8 @@ Flags:
   -v, --verbose     debug logs too
   --control PATH    the control socket (default: control.socket in the file, else
                     .resmon/control.sock beside the file)
+  --http HOST:PORT  also serve the status page, the read-only JSON API, /metrics, /livez and
+                    /readyz over TCP (or http: { listen } in the file); changes need a token
   -h, --help        this text
 
 Signals:
@@ -59,22 +59,26 @@ Exit codes: 0 stopped cleanly, 1 invalid config or the control socket is in use,
  * otherwise, or with `--json`, one JSON line per event on stdout.
  */
 export async function runMain(argv: string[]): Promise<number> {
-  if (wantsHelp(argv)) {
-    process.stdout.write(`${RUN_HELP}\n`);
-    return 0;
-  }
+  if (wantsHelp(argv)) return printHelp(defaultIo, 'run', RUN_ABOUT);
   let file: string;
-  let flags: { json: boolean; verbose: boolean; events: string | undefined; control: string | undefined };
+  let flags: { json: boolean; verbose: boolean; events: string | undefined; http: string | undefined; control: string | undefined };
+  let httpFlag: ListenAddress | null = null;
   try {
     ({ file, flags } = parseCommand(
       argv,
-      { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' }, control: { type: 'string' } },
-      commands.run!.usage,
+      { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' }, http: { type: 'string' }, control: { type: 'string' } },
+      SYNOPSIS.run,
     ));
+    if (flags.http !== undefined) {
+      try {
+        httpFlag = parseListen(flags.http);
+      } catch (error) {
+        throw new UsageError(withUsage('run', `--http ${(error as Error).message}`));
+      }
+    }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`resmon run: ${error.message}\n`);
-    return 2;
+    return printError(defaultIo, 'run', error.message);
   }
   const events = flags.events?.split(',').map((e) => e.trim()).filter(Boolean);
   const view: View =
@@ -115,6 +119,34 @@ export async function runMain(argv: string[]): Promise<number> {
   }
   view.attach(monitor);
   for (const w of opened.warnings) view.logger.warn(w.message);
+
+  // The status page and HTTP API (opt-in: --http or http.listen in the file).
+  let http: HttpListener | null = null;
+  const listen = httpFlag ?? (opened.http?.listen !== undefined ? parseListen(opened.http.listen) : null);
+  if (listen) {
+    const token = process.env.RESMON_TOKEN || opened.http?.token || null;
+    if (token !== null && token.length < 16) {
+      process.stderr.write('resmon run: RESMON_TOKEN must be at least 16 characters; nothing was started\n');
+      await Promise.all([monitor.close(), control.close()]);
+      await logs.close();
+      view.stop();
+      return 1;
+    }
+    try {
+      http = await startHttp(monitor, { listen, token, title: file, logger: view.logger });
+    } catch (error) {
+      process.stderr.write(`resmon run: cannot listen on ${listen.host}:${listen.port}: ${reasonOf(error)}; nothing was started\n`);
+      await Promise.all([monitor.close(), control.close()]);
+      await logs.close();
+      view.stop();
+      return 1;
+    }
+    const exposed = !isLoopback(listen.host);
+    view.note('http', `status page on ${http.url}/${token === null ? ' (read-only: no token)' : ''}${exposed ? ' (not loopback: reachable from the network)' : ''}`, {
+      url: http.url,
+      mutating: token !== null,
+    });
+  }
 
   const reload = (why: string) => {
     view.note('reload', `${why}: reloading ${file}`, { action: 'start' });
@@ -193,9 +225,11 @@ export async function runMain(argv: string[]): Promise<number> {
   for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   process.off('SIGHUP', onHup);
   handler.close();
+  await http?.close();
   await control.close();
   await logs.close();
   view.note('exit', `exiting with code ${code}`, { code });
   view.stop();
   return code;
 }
+

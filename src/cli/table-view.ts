@@ -83,6 +83,7 @@ export class TableView implements View {
     );
     monitor.on('callTimeout', (e) => this.push(`${time(e.at)} ${e.resource}: ${e.entryPoint} passed its deadline (${e.timeoutMs} ms)`));
     monitor.on('hostExit', (e) => this.push(`${time(e.at)} host ${e.host} exited (${e.resources.join(', ')})`));
+    monitor.on('groupStateChange', (e) => this.push(`${time(e.at)} group ${e.group}: ${e.from} -> ${e.to}`));
     this.draw();
   }
 
@@ -110,8 +111,23 @@ export class TableView implements View {
       recent: this.recent,
       now: Date.now(),
       status: this.status,
+      groups: this.groupStates(),
     };
     return renderFrame(frame, { columns: this.term.columns || 120, rows: this.term.rows || 40, color: this.color });
+  }
+
+  /** Each group's state, from the monitor while it is open. */
+  private groupStates(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const status of this.statuses.values()) {
+      if (status.group === null || out.has(status.group)) continue;
+      try {
+        out.set(status.group, this.monitor?.groupStatus(status.group).state ?? '');
+      } catch {
+        // closed, or the group has no members left
+      }
+    }
+    return out;
   }
 
   private latest(): ResourceStatus[] {

@@ -13,7 +13,8 @@ import { type ConfigError, isConfigError, isDuplicateError, isUnknownTypeError }
 import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
 import { ConfigFileError, type ConfigPath, type ParsedFile, parsePath, readConfigFile, ruleOf } from './file.js';
-import { checkShape, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
+import { checkDependencies } from './dependencies.js';
+import { checkShape, type ConfigHttp, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
 
 /** How {@link openConfig} builds the monitor. */
 export interface OpenConfigOptions {
@@ -57,6 +58,8 @@ export interface OpenedConfig {
   readonly controlSocket: string;
   /** The log settings, `dir` absolute. */
   readonly logs: LogSettingsShape;
+  /** The file's `http:` section, or null. */
+  readonly http: ConfigHttp | null;
   /**
    * What may go wrong but need not: a `process` command that is not on PATH (or a relative
    * path that does not exist yet). Each names the file, line and path like an error.
@@ -90,13 +93,23 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
   const specs = new Map<string, ResourceSpec>();
   const warnings: ConfigError[] = [];
   const known = `process, http, tcp, ocf${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
-  for (const resource of shape.resources) {
-    if (addResource(monitor, resource, dir, known, parsed, errors)) {
-      added.push(resource.entry.name);
-      specs.set(resource.entry.name, resourceSpec(resource.entry, dir));
+  // Dependencies first (the file may list resources in any order); a broken dependsOn is reported and left out.
+  const deps = checkDependencies(shape.resources, parsed);
+  errors.push(...deps.errors);
+  const ok = new Set<string>();
+  for (const resource of deps.order) {
+    const wanted = resource.entry.dependsOn;
+    const usable = !deps.broken.has(resource.entry.name) && (wanted ?? []).every((item) => (typeof item === 'string' ? [item] : item.anyOf).every((n) => ok.has(n)));
+    const { dependsOn: _unused, ...rest } = resource.entry;
+    const entry: Indexed<ConfigResourceEntry> = usable ? resource : { index: resource.index, entry: rest };
+    if (addResource(monitor, entry, dir, known, parsed, errors)) {
+      ok.add(resource.entry.name);
+      specs.set(resource.entry.name, resourceSpec(entry.entry, dir));
       if (resource.entry.type === 'process') checkCommand(resource, dir, parsed, errors, warnings);
     }
   }
+  for (const resource of shape.resources) if (ok.has(resource.entry.name)) added.push(resource.entry.name);
+  const inOrder = new Map(added.map((name) => [name, specs.get(name) as ResourceSpec]));
   warnings.sort((a, b) => order(a) - order(b));
   if (errors.length > 0) {
     await monitor.close();
@@ -108,13 +121,14 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
     monitor,
     processType,
     resources: added,
-    specs,
+    specs: inOrder,
     types: shape.types.map((t) => t.entry),
     defaults,
     fileDefaults: shape.defaults,
     controlSocket: path.resolve(dir, shape.controlSocket ?? '.resmon/control.sock'),
     logs: { dir: path.resolve(dir, shape.logs.dir ?? '.resmon/logs'), maxSize: shape.logs.maxSize ?? '10M', keep: shape.logs.keep ?? 5 },
     warnings,
+    http: shape.http,
   };
 }
 
@@ -137,6 +151,8 @@ export function resourceSpec(entry: ConfigResourceEntry, dir: string): ResourceS
     type: entry.type,
     ...(properties !== undefined ? { properties } : {}),
     ...(entry.policy !== undefined ? { policy: entry.policy } : {}),
+    ...(entry.group !== undefined ? { group: entry.group } : {}),
+    ...(entry.dependsOn !== undefined ? { dependsOn: entry.dependsOn } : {}),
   };
 }
 

@@ -1,6 +1,8 @@
 import { type ConfigError, isConfigError } from '../errors.js';
 import type { Isolation } from '../hosts/spec.js';
+import { parseDependsOn } from '../graph.js';
 import { type ResourcePolicy, validatePolicy } from '../policy.js';
+import type { DependencyItem } from '../types.js';
 import { type ConfigPath, type ParsedFile, parsePath, ruleOf } from './file.js';
 
 /**
@@ -30,10 +32,24 @@ export interface ConfigResourceEntry {
   properties?: Record<string, unknown>;
   /** The resource's own policy (DESIGN §4). */
   policy?: Partial<ResourcePolicy>;
+  /** Its group (the unit brought online and taken offline as a whole). */
+  group?: string;
+  /** Resources that must be online first: names and `{ anyOf: [names] }`, in any order in the file. */
+  dependsOn?: DependencyItem[];
+}
+
+/** `http:` in the config file: the status page and HTTP API of `resmon run`. */
+export interface ConfigHttp {
+  /** `HOST:PORT`, `:PORT` or `PORT`; the host defaults to 127.0.0.1. `--http` overrides it. */
+  listen?: string;
+  /** The bearer token of the mutating endpoints (RESMON_TOKEN overrides it). */
+  token?: string;
 }
 
 /** The shape of a `resmon run` config file, YAML or JSON. */
 export interface ResmonConfig {
+  /** The HTTP listener (opt-in). */
+  http?: ConfigHttp;
   /** Monitor-wide policy defaults (over `resmon run`'s service defaults). */
   defaults?: Partial<ResourcePolicy>;
   /** Where the control socket is: `{ socket: './run/resmon.sock' }` (relative to the file). @default { socket: '.resmon/control.sock' } */
@@ -61,12 +77,15 @@ export interface CheckedShape {
   logs: { dir: string | undefined; maxSize: string | undefined; keep: number | undefined };
   types: Indexed<ConfigTypeEntry>[];
   resources: Indexed<ConfigResourceEntry>[];
+  /** `http:`, when the file has it. */
+  http: ConfigHttp | null;
   errors: ConfigError[];
 }
 
-const TOP = ['defaults', 'types', 'resources', 'control', 'logs'];
+const TOP = ['defaults', 'types', 'resources', 'control', 'logs', 'http'];
+const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
-const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy'];
+const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -113,7 +132,7 @@ function policyErrors(
  */
 export function checkShape(parsed: ParsedFile): CheckedShape {
   const errors: ConfigError[] = [];
-  const out: CheckedShape = { defaults: {}, controlSocket: undefined, logs: { dir: undefined, maxSize: undefined, keep: undefined }, types: [], resources: [], errors };
+  const out: CheckedShape = { defaults: {}, controlSocket: undefined, logs: { dir: undefined, maxSize: undefined, keep: undefined }, types: [], resources: [], http: null, errors };
   const err = (path: ConfigPath, value: unknown, rule: string) => errors.push(parsed.error(path, value, rule));
   const data = parsed.data;
   if (!isObject(data)) {
@@ -154,6 +173,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
     if (!Array.isArray(data.types)) err(['types'], data.types, 'must be a list of { module, exportName?, isolation? }');
     else data.types.forEach((entry, index) => checkType(entry, index));
   }
+  if (data.http !== undefined) checkHttp(data.http);
   if (!Array.isArray(data.resources) || data.resources.length === 0) {
     err(['resources'], data.resources, 'must be a non-empty list of { name, type, properties?, policy? }');
   } else {
@@ -161,6 +181,19 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
     data.resources.forEach((entry, index) => checkResource(entry, index, names));
   }
   return out;
+
+  function checkHttp(http: unknown): void {
+    if (!isObject(http)) return void err(['http'], http, 'must be a mapping { listen?, token? }');
+    const unknown = Object.keys(http).find((k) => !HTTP_KEYS.includes(k));
+    if (unknown) return void err(['http', unknown], http[unknown], `is not a field of http (known: ${HTTP_KEYS.join(', ')})`);
+    if (http.listen !== undefined && (typeof http.listen !== 'string' || !/^(\[[0-9a-fA-F:.]+\]:|[^:[\]]*:)?\d{1,5}$/.test(http.listen) || Number(http.listen.split(':').pop()) > 65_535)) {
+      return void err(['http', 'listen'], http.listen, 'must be HOST:PORT, :PORT or PORT (the host defaults to 127.0.0.1)');
+    }
+    if (http.token !== undefined && (typeof http.token !== 'string' || http.token.length < 16)) {
+      return void err(['http', 'token'], '(hidden)', 'must be a string of at least 16 characters');
+    }
+    out.http = http as ConfigHttp;
+  }
 
   function checkType(entry: unknown, index: number): void {
     const at = ['types', index];
@@ -188,7 +221,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
 
   function checkResource(entry: unknown, index: number, names: Map<string, number>): void {
     const at = ['resources', index];
-    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy? }');
+    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy?, group?, dependsOn? }');
     let ok = true;
     for (const key of Object.keys(entry)) {
       if (RESOURCE_KEYS.includes(key)) continue;
@@ -213,10 +246,24 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
       ok = false;
     }
     const policy = entry.policy === undefined ? undefined : policyErrors(entry.policy, parsed.file, [...at, 'policy'], err);
+    if (entry.group !== undefined && (typeof entry.group !== 'string' || entry.group.length === 0)) {
+      err([...at, 'group'], entry.group, 'must be a non-empty string (the name of a group)');
+      ok = false;
+    }
+    let dependsOn: DependencyItem[] | undefined;
+    try {
+      dependsOn = entry.dependsOn === undefined ? undefined : parseDependsOn(entry.dependsOn, parsed.file).given;
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      err([...at, ...parsePath(error.field)], error.value, ruleOf(error));
+      ok = false;
+    }
     if (!ok) return;
     const resource: Record<string, unknown> = { name: entry.name, type: entry.type };
     if (entry.properties !== undefined) resource.properties = entry.properties;
     if (policy !== undefined) resource.policy = policy;
+    if (entry.group !== undefined) resource.group = entry.group;
+    if (dependsOn !== undefined) resource.dependsOn = dependsOn;
     out.resources.push({ index, entry: resource as unknown as ConfigResourceEntry });
   }
 }

@@ -4,7 +4,7 @@ import { ConfigFileError } from '../config/file.js';
 import { type OpenedConfig, openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
 import type { ResourceMonitor } from '../monitor.js';
-import type { ResourceSpec } from '../types.js';
+import type { DependencyItem, ResourceSpec } from '../types.js';
 import { type ControlTarget, type ReloadReport, ReloadRejected } from './api.js';
 import { LogFiles } from './logs.js';
 
@@ -94,11 +94,11 @@ export class Daemon implements ControlTarget {
   /**
    * Reloads the config file. The whole new file is validated first (as `resmon validate`
    * does); with any error nothing changes and {@link ReloadRejected} lists them. Otherwise:
-   * removed resources go offline and are removed; a resource whose type changed is removed and
-   * added again; changed properties go through `setProperties` (and the resource is restarted,
+   * new resources are added (dependencies first); kept resources whose `dependsOn` changed get
+   * it through `setDependencies`; removed resources go offline and are removed (dependents
+   * first); a resource whose type or group changed is removed and added again; changed properties go through `setProperties` (and the resource is restarted,
    * offline then online, only when the type answers `'stored'` while it runs); a changed
-   * policy goes through `setPolicy` (live); new resources are added and brought online;
-   * resources the file leaves as they were are not touched. A change of `defaults`, `types`,
+   * policy goes through `setPolicy` (live); new resources are brought online; resources the file leaves as they were are not touched. A change of `defaults`, `types`,
    * `control` or `logs` needs a new `resmon run` and is reported as not applied. Runs under the
    * same lock as the control actions.
    */
@@ -141,32 +141,84 @@ export class Daemon implements ControlTarget {
       this.notes.delete(name);
     };
 
-    // Removed first (dependents first once resources have dependencies), so a name can move.
-    for (const name of [...this.specs.keys()].reverse()) {
-      if (next.specs.has(name)) continue;
-      try {
-        await remove(name);
-        report.removed.push(name);
-      } catch (error) {
-        fail(name, 'remove', error);
-      }
-    }
+    const depsOf = (spec: ResourceSpec | undefined): string[] =>
+      (spec?.dependsOn ?? []).flatMap((item: DependencyItem) => (typeof item === 'string' ? [item] : item.anyOf));
     const toStart: string[] = [];
+    const replaced = new Set<string>();
     for (const [name, spec] of next.specs) {
       const current = this.specs.get(name);
-      if (!current) continue;
-      if (current.type !== spec.type) {
+      // A new type or group cannot change in place: the resource is removed and added again.
+      if (current && (current.type !== spec.type || (current.group ?? null) !== (spec.group ?? null))) replaced.add(name);
+    }
+
+    // 1. Removed (and replaced) resources, dependents first: a round removes those nothing left depends on.
+    let doomed = [...this.specs.keys()].filter((name) => !next.specs.has(name) || replaced.has(name));
+    // Kept resources that stop depending on a doomed one get their new dependencies first.
+    for (const [name, spec] of next.specs) {
+      const current = this.specs.get(name);
+      if (!current || replaced.has(name) || stableJson(current.dependsOn ?? []) === stableJson(spec.dependsOn ?? [])) continue;
+      if (depsOf(spec).some((d) => !this.specs.has(d) || replaced.has(d))) continue; // needs a new resource: after the additions
+      try {
+        await monitor.setDependencies(name, spec.dependsOn ?? []);
+        this.specs.set(name, { ...this.specs.get(name)!, dependsOn: spec.dependsOn ?? [] });
+      } catch (error) {
+        fail(name, 'dependsOn', error);
+      }
+    }
+    while (doomed.length > 0) {
+      const round = doomed.filter((name) => ![...this.specs.entries()].some(([other, spec]) => other !== name && depsOf(spec).includes(name)));
+      if (round.length === 0) {
+        for (const name of doomed) fail(name, 'remove', 'other resources still depend on it');
+        break;
+      }
+      for (const name of round) {
         try {
           await remove(name);
-          await add(spec);
-          toStart.push(name);
-          report.changed.push({ name, how: ['replaced (type changed)'] });
+          if (!replaced.has(name)) report.removed.push(name);
         } catch (error) {
-          fail(name, 'replace', error);
+          fail(name, 'remove', error);
         }
-        continue;
       }
+      doomed = doomed.filter((name) => !round.includes(name));
+    }
+
+    // 2. New (and replaced) resources, dependencies first.
+    let pending = [...next.specs.keys()].filter((name) => !this.specs.has(name) && !report.failed.some((f) => f.name === name));
+    while (pending.length > 0) {
+      const round = pending.filter((name) => depsOf(next.specs.get(name)).every((d) => this.specs.has(d)));
+      if (round.length === 0) {
+        for (const name of pending) fail(name, 'add', 'its dependencies could not be added');
+        break;
+      }
+      for (const name of round) {
+        try {
+          await add(next.specs.get(name)!);
+          toStart.push(name);
+          if (replaced.has(name)) report.changed.push({ name, how: ['replaced (type or group changed)'] });
+          else report.added.push(name);
+        } catch (error) {
+          fail(name, replaced.has(name) ? 'replace' : 'add', error);
+        }
+      }
+      pending = pending.filter((name) => !round.includes(name));
+    }
+
+    // 3. Changes in place: dependencies (those that waited for new resources), properties, policy.
+    for (const [name, spec] of next.specs) {
+      const current = this.specs.get(name);
+      if (!current || replaced.has(name) || toStart.includes(name)) continue;
       const how: string[] = [];
+      if (stableJson(current.dependsOn ?? []) !== stableJson(spec.dependsOn ?? [])) {
+        try {
+          await monitor.setDependencies(name, spec.dependsOn ?? []);
+          this.specs.set(name, { ...this.specs.get(name)!, dependsOn: spec.dependsOn ?? [] });
+          how.push('dependsOn: applied');
+        } catch (error) {
+          fail(name, 'dependsOn', error);
+        }
+      } else if (stableJson(old.specs.get(name)?.dependsOn ?? []) !== stableJson(spec.dependsOn ?? [])) {
+        how.push('dependsOn: applied');
+      }
       if (stableJson(current.properties ?? {}) !== stableJson(spec.properties ?? {})) {
         try {
           const outcome = await monitor.setProperties(name, spec.properties ?? {});
@@ -199,16 +251,6 @@ export class Daemon implements ControlTarget {
       }
       if (how.length > 0) report.changed.push({ name, how });
       else if (!report.failed.some((f) => f.name === name)) report.unchanged.push(name);
-    }
-    for (const [name, spec] of next.specs) {
-      if (this.specs.has(name)) continue;
-      try {
-        await add(spec);
-        toStart.push(name);
-        report.added.push(name);
-      } catch (error) {
-        fail(name, 'add', error);
-      }
     }
     // Keep the file's order for the next reload's comparisons.
     this.specs = new Map([...next.specs.keys()].filter((n) => this.specs.has(n)).map((n) => [n, this.specs.get(n)!]));

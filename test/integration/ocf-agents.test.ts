@@ -355,4 +355,25 @@ describe('hosted in a child process', () => {
     await monitor.offline(name);
     expect(existsSync(state)).toBe(false);
   });
+
+  it('an agent answering OCF_ERR_CONFIGURED (6) in a process host is an OcfError there too, and is not restarted', async () => {
+    const dir = tempDir();
+    try {
+      const agent = scriptAgent(dir.dir, 'six', `case "$1" in meta-data) cat <<'XML'\n${MINIMAL_METADATA}\nXML\n;; start) echo "ocf-exit-reason:no config" >&2; exit 6 ;; esac\nexit 0`);
+      const monitor = new ResourceMonitor({ defaults: { restartDelay: 50 } });
+      monitors.push(monitor);
+      const restarts: unknown[] = [];
+      monitor.on('restartScheduled', (e) => restarts.push(e));
+      await monitor.registerType({ module: fixture('../../../src/index.ts'), exportName: 'ocfType', isolation: 'process' });
+      monitor.addResource({ name: unique('hosted-six'), type: 'ocf', properties: { agent } });
+      const name = monitor.snapshot()[0]!.name;
+      const error = (await monitor.online(name).catch((e: unknown) => e)) as OcfError;
+      expect(isOcfError(error)).toBe(true);
+      expect([error.exitCode, error.ocfName, error.exitReason, error.permanent]).toEqual([6, 'OCF_ERR_CONFIGURED', 'no config', true]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(restarts).toEqual([]);
+    } finally {
+      dir.cleanup();
+    }
+  });
 });
