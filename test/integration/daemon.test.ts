@@ -239,7 +239,7 @@ describe('reload', () => {
     const mark = run.lines.length;
     run.child.kill('SIGHUP');
     const done = await run.next((l: JsonLine) => l.event === 'reload' && l.action === 'done', 'the SIGHUP reload', mark);
-    expect(done).toMatchObject({ removed: ['new', 'tune', 'change'], unchanged: ['keep'], ok: true });
+    expect(done).toMatchObject({ removed: ['change', 'tune', 'new'], unchanged: ['keep'], ok: true });
     expect(await pidOf(file, 'keep')).toBe(pids.keep);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
