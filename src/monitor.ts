@@ -112,6 +112,11 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private closing: Promise<void> | null = null;
   /** close() has finished. */
   private closed = false;
+  /**
+   * > 0 while listeners run. A public operation called then (from a listener) starts a
+   * microtask later, once the transition that emitted the event has done its bookkeeping.
+   */
+  private delivering = 0;
   /** Every resource's last `inspect()`, kept by close() for the read-only calls made afterwards. */
   private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
@@ -151,6 +156,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       abortGrace,
       wants: (event) => this.listenerCount(event) > 0,
       emit: (event, payload) => this.deliver(event, payload),
+      delivering: () => this.delivering > 0,
     };
   }
 
@@ -165,18 +171,32 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (!stored) return;
     // A listener added or removed meanwhile changes the next event, not this one.
     const listeners = Array.isArray(stored) ? stored.slice() : [stored];
-    for (const listener of listeners) {
-      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
-      try {
-        listener.fn.call(listener.context, payload);
-      } catch (error) {
+    this.delivering++;
+    try {
+      for (const listener of listeners) {
+        if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
         try {
-          this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
-        } catch {
-          // A logger that throws (on a hostile error) must not break the delivery either.
+          listener.fn.call(listener.context, payload);
+        } catch (error) {
+          try {
+            this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
+          } catch {
+            // A logger that throws (on a hostile error) must not break the delivery either.
+          }
         }
       }
+    } finally {
+      this.delivering--;
     }
+  }
+
+  /**
+   * Called first by every asynchronous operation: from inside a listener, wait a microtask, so
+   * the operation acts on a resource whose transition has finished (the listener re-entrancy
+   * rule: a call from a listener has the same result as the same call a microtask later).
+   */
+  private settle(): Promise<void> | undefined {
+    return this.delivering > 0 ? Promise.resolve() : undefined;
   }
 
   /**
@@ -271,6 +291,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /** Terminates the resource if it is not offline, calls its type's `close`, and forgets it. */
   async removeResource(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`removeResource("${name}")`);
     const pending = this.removing.get(name);
     if (pending) return pending;
@@ -294,11 +315,13 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * abandoned the attempt. Concurrent calls share one attempt.
    */
   async online(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     return this.live(name, 'online').online();
   }
 
   /** Takes a resource offline gracefully. Concurrent calls share one offline. */
   async offline(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     return this.live(name, 'offline').offline();
   }
 
@@ -308,6 +331,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * (a second Ctrl-C); after `close()` has finished it rejects with `MonitorClosedError`.
    */
   async terminate(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`terminate("${name}")`);
     const resource = this.get(name);
     if (this.removing.has(name)) throw new StateError(name, 'terminate() refused: the resource is being removed');
@@ -338,6 +362,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `MonitorClosedError`.
    */
   async waitFor(name: string, state: ResourceState, options: WaitForOptions = {}): Promise<ResourceStatus> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`waitFor("${name}")`);
     const resource = this.get(name);
     const { timeout, signal } = options;
@@ -359,7 +384,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * and every other operation throws (or rejects with) `MonitorClosedError`.
    */
   close(): Promise<void> {
+    // From a listener: refuse new operations at once, start closing a microtask later.
+    const settling = this.settle();
     this.closing ??= (async () => {
+      if (settling) await settling;
       await Promise.all(Array.from(this.resources.values(), (r) => r.dispose(true, 'monitor closed')));
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
       this.final = new Map(Array.from(this.resources.values(), (r) => [r.name, r.inspect()] as const));
