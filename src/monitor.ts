@@ -10,7 +10,7 @@ import {
   UnknownTypeError,
 } from './errors.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { type Logger, silentLogger } from './logger.js';
+import { guarded, type Logger, silentLogger } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
@@ -152,7 +152,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.defaults = validatePolicy(given.defaults, context, 'options.defaults');
     this.env = {
       clock,
-      logger,
+      logger: guarded(logger),
       abortGrace,
       wants: (event) => this.listenerCount(event) > 0,
       emit: (event, payload) => this.deliver(event, payload),

@@ -662,7 +662,7 @@ export class Resource {
           'progress',
           message === undefined
             ? { resource: this.name, at: this.env.clock.now(), entryPoint }
-            : { resource: this.name, at: this.env.clock.now(), entryPoint, message: String(message) },
+            : { resource: this.name, at: this.env.clock.now(), entryPoint, message: typeof message === 'string' ? message : describeValue(message) },
         );
       },
       reportFailure: (reason?: unknown) => {
