@@ -14,7 +14,8 @@ export type ResmonErrorCode =
   | 'ERR_RESMON_STATE'
   | 'ERR_RESMON_CALL_TIMEOUT'
   | 'ERR_RESMON_CLOSED'
-  | 'ERR_RESMON_DEPENDENCY';
+  | 'ERR_RESMON_DEPENDENCY'
+  | 'ERR_RESMON_OCF';
 
 /**
  * The base of every error resmon throws. Also wraps a non-Error value that a plugin threw or
@@ -61,13 +62,17 @@ export class UnknownTypeError extends ResmonError {
   }
 }
 
-/** A method was given the name of a resource that is not there. */
+/** A method was given the name of a resource (or, for the group methods, of a group) that is not there. */
 export class UnknownResourceError extends ResmonError {
   override readonly code = 'ERR_RESMON_UNKNOWN_RESOURCE';
   /** The resource name that was not found. */
   readonly resource: string;
-  constructor(resource: string) {
-    super(`no resource "${resource}" in this monitor; add it with addResource() first`);
+  constructor(resource: string, kind: 'resource' | 'group' = 'resource') {
+    super(
+      kind === 'group'
+        ? `no group "${resource}" in this monitor; a group exists while a resource has it as its \`group\``
+        : `no resource "${resource}" in this monitor; add it with addResource() first`,
+    );
     this.resource = resource;
   }
 }
@@ -113,9 +118,72 @@ export class MonitorClosedError extends ResmonError {
   }
 }
 
-/** Reserved for resource dependencies (DESIGN §9): an unknown dependency or a cycle. */
+/**
+ * A dependency rule was broken: `dependsOn` names an unknown resource, makes a cycle or crosses
+ * groups; `removeResource` of a resource others depend on; or `online()` could not bring a
+ * dependency online (then `cause` is that dependency's error). Nothing changes when a check
+ * throws it.
+ */
 export class DependencyError extends ResmonError {
   override readonly code = 'ERR_RESMON_DEPENDENCY';
+  /** The resource concerned (the dependent, or the resource being removed). */
+  readonly resource: string;
+  constructor(resource: string, message: string, options?: { cause?: unknown }) {
+    super(`resource "${resource}": ${message}`, options);
+    this.resource = resource;
+  }
+}
+
+/** The names of the OCF exit codes (OCF resource agent API), as an {@link OcfError} carries them. */
+export type OcfExitName =
+  | 'OCF_SUCCESS'
+  | 'OCF_ERR_GENERIC'
+  | 'OCF_ERR_ARGS'
+  | 'OCF_ERR_UNIMPLEMENTED'
+  | 'OCF_ERR_PERM'
+  | 'OCF_ERR_INSTALLED'
+  | 'OCF_ERR_CONFIGURED'
+  | 'OCF_NOT_RUNNING'
+  | 'OCF_RUNNING_PROMOTED'
+  | 'OCF_FAILED_PROMOTED'
+  | 'OCF_DEGRADED'
+  | 'OCF_DEGRADED_PROMOTED'
+  | 'OCF_UNKNOWN';
+
+/**
+ * An OCF resource agent (the built-in `ocf` type) answered an action with an error exit code
+ * (1-6, 8, 9, or one the OCF API does not define), or was ended by a signal it was not sent.
+ * `exitCode` 5 (`OCF_ERR_INSTALLED`) and 6 (`OCF_ERR_CONFIGURED`) are `permanent`: like a
+ * `ConfigError`, the resource is not restarted after them (fix the agent or its parameters, then
+ * call `online()`).
+ */
+export class OcfError extends ResmonError {
+  override readonly code = 'ERR_RESMON_OCF';
+  /** The agent, as the resource's `agent` property names it (`heartbeat/Dummy`, or a path). */
+  readonly agent: string;
+  /** The action that failed (`start`, `stop`, `monitor`, `validate-all`, `meta-data`). */
+  readonly action: string;
+  /** The agent's exit code (the OCF return code); null when a signal ended it. */
+  readonly exitCode: number | null;
+  /** The OCF name of `exitCode` (`OCF_ERR_CONFIGURED`...), `OCF_UNKNOWN` for a code the API does not define or a signal. */
+  readonly ocfName: OcfExitName;
+  /** What the agent said with `ocf_exit_reason`, or null. */
+  readonly exitReason: string | null;
+  /** Restarting cannot help: the exit code is 5 (`OCF_ERR_INSTALLED`) or 6 (`OCF_ERR_CONFIGURED`). */
+  readonly permanent: boolean;
+
+  constructor(
+    message: string,
+    details: { agent: string; action: string; exitCode: number | null; ocfName: OcfExitName; exitReason: string | null },
+  ) {
+    super(message);
+    this.agent = details.agent;
+    this.action = details.action;
+    this.exitCode = details.exitCode;
+    this.ocfName = details.ocfName;
+    this.exitReason = details.exitReason;
+    this.permanent = details.exitCode === 5 || details.exitCode === 6;
+  }
 }
 
 function hasCode(error: unknown, code?: ResmonErrorCode): boolean {
@@ -148,6 +216,16 @@ export const isCallTimeoutError = (error: unknown): error is CallTimeoutError =>
 export const isMonitorClosedError = (error: unknown): error is MonitorClosedError => hasCode(error, 'ERR_RESMON_CLOSED');
 /** True for a {@link DependencyError}, from any copy of the package. */
 export const isDependencyError = (error: unknown): error is DependencyError => hasCode(error, 'ERR_RESMON_DEPENDENCY');
+
+/** True for an {@link OcfError}, from any copy of the package. */
+export const isOcfError = (error: unknown): error is OcfError => hasCode(error, 'ERR_RESMON_OCF');
+
+/**
+ * True for a failure that restarting cannot heal, so the restart policy leaves the resource
+ * failed: a {@link ConfigError}, or a `permanent` {@link OcfError} (exit code 5 or 6).
+ */
+export const isPermanentFailure = (error: unknown): boolean =>
+  isConfigError(error) || (isOcfError(error) && (error as { permanent?: unknown }).permanent === true);
 
 /** `value instanceof Error`, false instead of a throw (a Proxy whose getPrototypeOf trap throws, a revoked Proxy). */
 export function isError(value: unknown): value is Error {

@@ -1,3 +1,4 @@
+import type { GroupState } from './groups.js';
 import type { CheckKind, EntryPoint, ResourceState } from './types.js';
 
 /** What every event carries. */
@@ -30,11 +31,19 @@ export interface CheckEvent extends BaseEvent {
   durationMs: number;
   /** Why it failed; absent when it passed. */
   reason?: string;
+  /**
+   * Checks of this kind failed in a row in this online period, this one included (0 when it
+   * passed). A failed isAlive fails the resource once this reaches `isAliveFailureThreshold`.
+   */
+  consecutiveFailures: number;
 }
 
-/** A call took longer than `callBudget`. */
+/**
+ * A call took longer than `callBudget`. For `online` and `offline` only the time they block the
+ * event loop before returning counts (they may take long asynchronously).
+ */
 export interface SlowCallEvent extends BaseEvent {
-  /** The slow entry point (looksAlive, isAlive, terminate, open, close). */
+  /** The slow entry point (looksAlive, isAlive, terminate, open, close, applyProperties, control; online and offline when they block synchronously). */
   entryPoint: EntryPoint;
   /** How long it took. */
   durationMs: number;
@@ -56,6 +65,8 @@ export interface ProgressEvent extends BaseEvent {
   entryPoint: EntryPoint;
   /** What the plugin passed to `reportProgress`, if anything. */
   message?: string;
+  /** The checkpoint number the plugin passed to `reportProgress` (WSFC's `CheckPoint`), if any. */
+  checkpoint?: number;
 }
 
 /** A restart (or a retry after `retryPeriodOnFailure`) was scheduled. */
@@ -74,6 +85,23 @@ export interface EscalatedEvent extends BaseEvent {
   restarts: number;
   /** The window (`restartPeriod`). */
   periodMs: number;
+  /** The resource's group, when it has one: the unit an embedder fails over. */
+  group?: string;
+}
+
+/**
+ * A group's state changed (see `GroupState`). Unlike the other events it concerns a group, so it
+ * carries `group` instead of `resource`.
+ */
+export interface GroupStateChangeEvent {
+  /** The group's name. */
+  group: string;
+  /** Clock time of the change. */
+  at: number;
+  /** The state it left. */
+  from: GroupState;
+  /** The state it is in now. */
+  to: GroupState;
 }
 
 /** An isolation host exited (killed for a deadlock, or died by itself). */
@@ -106,4 +134,5 @@ export interface ResourceMonitorEvents {
   restartScheduled: (event: RestartScheduledEvent) => void;
   escalated: (event: EscalatedEvent) => void;
   hostExit: (event: HostExitEvent) => void;
+  groupStateChange: (event: GroupStateChangeEvent) => void;
 }

@@ -1,23 +1,34 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
+import { CallLane } from './call.js';
 import {
+  CallTimeoutError,
   ConfigError,
+  DependencyError,
   DuplicateError,
+  isConfigError,
   MonitorClosedError,
   reasonOf,
+  ResmonError,
   StateError,
+  toError,
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
+import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { guarded, type Logger, silentLogger } from './logger.js';
+import { guarded, type Logger, silentLogger, tagged } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { Resource, type ResourceEnv, type TypeBinding } from './resource.js';
-import type { ResourceSpec, ResourceState, ResourceStatus, ResourceType } from './types.js';
+import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
+import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
+import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
+import { Orchestrator } from './orchestrator.js';
+import type { DependencyItem } from './types.js';
 
 /** Options of `new ResourceMonitor()`. All are optional. */
 export interface ResourceMonitorOptions {
@@ -57,6 +68,14 @@ export interface WaitForOptions {
 }
 
 const OPTION_KEYS = new Set(['defaults', 'clock', 'logger', 'abortGrace']);
+const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
+
+/** A control code must be a non-empty string. */
+function checkCode(code: unknown, context: string): asserts code is string {
+  if (typeof code !== 'string' || code.length === 0) {
+    throw new ConfigError('code', code, `must be a non-empty string (the monitor's own codes: ${MONITOR_CODES.join(', ')})`, { context });
+  }
+}
 
 /** A copy of a status (the kept final ones must not change through what a caller got). */
 function copyStatus(status: ResourceStatus): ResourceStatus {
@@ -121,6 +140,15 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
+  /** Who depends on whom, and the groups (DESIGN §9). */
+  private readonly graph = new DependencyGraph();
+  private readonly groupStates = new GroupStates();
+  /** Dependencies in motion: ordering of online/offline, following failures, bringing back. */
+  private readonly orchestrator: Orchestrator;
+  /** One lane per type for `typeControl` calls (made at the first call). */
+  private readonly typeLanes = new Map<string, CallLane>();
+  /** Aborted when close() starts: typeControl calls in flight are abandoned, queued ones never start. */
+  private readonly life = new AbortController();
 
   constructor(options: ResourceMonitorOptions = {}) {
     super();
@@ -154,10 +182,27 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       clock,
       logger: guarded(logger),
       abortGrace,
-      wants: (event) => this.listenerCount(event) > 0,
+      // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
+      // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
+      wants: (event) => this.listenerCount(event) > 0 || eventChannel(event).hasSubscribers,
       emit: (event, payload) => this.deliver(event, payload),
       delivering: () => this.delivering > 0,
+      observe: (resource, from) => {
+        if (this.resources.get(resource.name) !== resource) return;
+        this.orchestrator.observe(resource, from);
+        if (resource.group !== null) this.updateGroup(resource.group);
+      },
     };
+    this.orchestrator = new Orchestrator({
+      graph: this.graph,
+      logger,
+      resource: (name) => (this.removing.has(name) ? undefined : this.resources.get(name)),
+      closing: () => this.closing !== null,
+      busyChanged: (name) => {
+        const group = this.resources.get(name)?.group;
+        if (group) this.updateGroup(group);
+      },
+    });
   }
 
   /**
@@ -166,6 +211,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `once` listeners are removed before they run, as eventemitter3 does.
    */
   private deliver<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void {
+    // diagnostics_channel first (resmon:<event>). A throwing subscriber does not reach us: Node
+    // reports it as an uncaught exception on the next tick.
+    const channel = eventChannel(event);
+    if (channel.hasSubscribers) channel.publish(payload);
     const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event;
     const stored = (this as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[key];
     if (!stored) return;
@@ -230,8 +279,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     }
     this.hosts ??= new HostManager({
       logger: this.env.logger,
-      now: () => this.env.clock.now(),
-      failResource: (name, reason) => this.resources.get(name)?.hostFailed(reason),
+      clock: this.env.clock,
       emitHostExit: (event) => this.env.emit('hostExit', event),
     });
     const binding = await this.hosts.register(checked);
@@ -245,18 +293,20 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /**
    * Adds a resource, offline. Validates at once: the name, the type, the properties (through the
-   * type's `validate`) and the resolved policy; nothing starts when any is wrong.
+   * type's `validate`), the resolved policy, the group and the dependencies; nothing starts or
+   * changes when any is wrong. `dependsOn` names must exist already, in the same group:
+   * `DependencyError` for an unknown name, a cycle or a cross-group dependency.
    */
   addResource(spec: ResourceSpec): void {
     this.assertOpen('addResource()');
     if (typeof spec !== 'object' || spec === null) {
-      throw new ConfigError('spec', spec, 'must be an object { name, type, properties?, policy? }', { context: 'addResource()' });
+      throw new ConfigError('spec', spec, 'must be an object { name, type, properties?, policy?, group?, dependsOn? }', { context: 'addResource()' });
     }
     // Read each field once; only this copy is used.
     const fields = snapshotFields(spec, 'spec', 'addResource()', '');
     for (const key of Object.keys(fields)) {
-      if (!['name', 'type', 'properties', 'policy'].includes(key)) {
-        throw new ConfigError(key, fields[key], 'is not a field of a resource (name, type, properties, policy)', {
+      if (!RESOURCE_KEYS.includes(key)) {
+        throw new ConfigError(key, fields[key], `is not a field of a resource (${RESOURCE_KEYS.join(', ')})`, {
           context: 'addResource()',
         });
       }
@@ -273,29 +323,304 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(typeName, name);
     const own = validatePolicy(fields.policy, context);
-    const policy = resolvePolicy([own, this.typeDefaults.get(typeName), this.defaults], context);
-    let properties: unknown = fields.properties ?? {};
-    if (binding.type.validate) {
-      try {
-        properties = binding.type.validate(properties);
-      } catch (error) {
-        throw new ConfigError('properties', fields.properties, `were rejected by type "${typeName}": ${reasonOf(error)}`, {
-          context,
-          cause: error,
-        });
-      }
+    let policy = this.resolveFor(typeName, binding, own, context);
+    const properties = this.validateInline(binding, fields.properties, context);
+    if (binding.type.defaultsFor) policy = this.resolveFor(typeName, binding, own, context, properties);
+    const group = fields.group ?? null;
+    if (group !== null && (typeof group !== 'string' || group.length === 0)) {
+      throw new ConfigError('group', group, 'must be a non-empty string (the name of a group)', { context });
     }
-    binding.attach?.(name, policy);
-    this.resources.set(name, new Resource(name, typeName, binding, properties, policy, this.env));
+    const deps = parseDependsOn(fields.dependsOn, context);
+    this.graph.check(name, group, deps);
+    const resource = new Resource(name, typeName, binding, properties, policy, this.env);
+    binding.attach?.(name, policy, (reason) => resource.hostFailed(reason));
+    resource.ownPolicy = own;
+    resource.group = group;
+    resource.dependsOn = deps.given;
+    this.resources.set(name, resource);
+    this.graph.add(name, group, deps);
+    if (group !== null) this.updateGroup(group);
   }
 
-  /** Terminates the resource if it is not offline, calls its type's `close`, and forgets it. */
+  /**
+   * Resolves a resource's policy from its own layer, as addResource and setPolicy do: own, then
+   * what the type's `defaultsFor` derives from `properties` (when given), then the type's
+   * defaults, then the monitor's.
+   */
+  private resolveFor(typeName: string, binding: TypeBinding, own: Partial<ResourcePolicy>, context: string, properties?: unknown): ResourcePolicy {
+    const typeDefaults = this.typeDefaults.get(typeName);
+    const derived = properties === undefined ? undefined : this.derivedDefaults(binding, properties, context);
+    const policy = resolvePolicy([own, derived, typeDefaults, this.defaults], context);
+    if (!binding.attach && (own.separateMonitor === true || typeDefaults?.separateMonitor === true)) {
+      // The monitor-wide default may say true for its hosted types; inline ones ignore it.
+      throw new ConfigError('policy.separateMonitor', true, 'applies to hosted types only (registered with isolation: worker or process); an inline type has no host to separate', {
+        context,
+      });
+    }
+    return policy;
+  }
+
+  /** The policy layer the type's `defaultsFor` derives from validated properties (an OCF agent's advertised timeouts). */
+  private derivedDefaults(binding: TypeBinding, properties: unknown, context: string): Partial<ResourcePolicy> | undefined {
+    const defaultsFor = binding.type.defaultsFor;
+    if (!defaultsFor) return undefined;
+    let layer: unknown;
+    try {
+      layer = defaultsFor.call(binding.type, properties as Readonly<unknown>);
+    } catch (error) {
+      throw new ConfigError('defaults', undefined, `could not be derived by type "${binding.type.name}" from the properties: ${reasonOf(error)}`, {
+        context,
+        cause: error,
+      });
+    }
+    return validatePolicy(layer, `${context} (defaults of type "${binding.type.name}")`, 'defaults');
+  }
+
+  /** Runs an inline type's validate (a hosted type's runs in its host); a rejection becomes a ConfigError. */
+  private validateInline(binding: TypeBinding, properties: unknown, context: string): unknown {
+    const validate = binding.type.validate;
+    if (!validate) return properties ?? {};
+    try {
+      return validate.call(binding.type, properties ?? {});
+    } catch (error) {
+      throw new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${reasonOf(error)}`, {
+        context,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Changes a resource's properties without removing it (WSFC: setting private properties
+   * through `ResourceControl`). The type's `validate` runs first: a rejection is a
+   * `ConfigError` and changes nothing. Then:
+   *
+   * - online, and the type has `applyProperties`: it is called (one call on the resource's lane,
+   *   bounded by `deadlockTimeout`). Resolves `'applied'` when it returned nothing (the new
+   *   properties are in force: every later call sees them), `'stored'` when it returned
+   *   `'stored'`. If it throws or passes its deadline, the promise rejects and the old
+   *   properties stay in force.
+   * - online without `applyProperties`, online-pending or offline-pending: `'stored'`; the
+   *   calls of the running instance keep the old properties, the next online gets the new ones.
+   * - offline or failed: `'applied'`; in force at once (the next online, or restart, uses them).
+   *
+   * @example
+   * ```ts
+   * const outcome = await monitor.setProperties('web', { ...current, port: 8081 });
+   * if (outcome === 'stored') await monitor.offline('web').then(() => monitor.online('web'));
+   * ```
+   */
+  async setProperties(name: string, properties: unknown): Promise<PropertiesOutcome> {
+    const resource = this.live(name, 'setProperties');
+    const binding = resource.binding;
+    const context = `setProperties("${name}")`;
+    let next: unknown = properties;
+    if (binding.validate) {
+      try {
+        structuredClone(properties);
+      } catch (error) {
+        throw new ConfigError('properties', properties, `must be structured-cloneable to reach a host (${reasonOf(error)})`, { context, cause: error });
+      }
+      try {
+        await binding.validate(name, properties);
+      } catch (error) {
+        throw isConfigError(error) ? error : new ConfigError('properties', properties, `were rejected by type "${binding.type.name}": ${reasonOf(error)}`, { context, cause: error });
+      }
+      this.live(name, 'setProperties');
+    } else {
+      next = this.validateInline(binding, properties, context);
+    }
+    // A type whose defaults depend on the properties (ocf: the agent's advertised timeouts) gets
+    // them derived again, checked before anything changes.
+    const derived = binding.type.defaultsFor ? this.resolveFor(resource.typeName, binding, resource.ownPolicy, context, next) : null;
+    const outcome = await resource.setProperties(next);
+    if (derived) resource.setPolicy(resource.ownPolicy, derived);
+    return outcome;
+  }
+
+  /**
+   * Changes a resource's own policy while it runs: `policy` is merged into the policy the
+   * resource was added with (a field set to `undefined` is removed, so the type's or the
+   * monitor's default applies again), and the result is validated as `addResource` does (a
+   * `ConfigError` changes nothing). It takes effect at once: calls and restarts scheduled from
+   * now use it, and while the resource is online both poll schedules are re-armed from now.
+   * The restart window is kept (a smaller `restartThreshold` applies from the next failure); a
+   * restart already scheduled keeps its delay. `separateMonitor` cannot change while the
+   * resource exists (remove and add it).
+   *
+   * @example
+   * ```ts
+   * await monitor.setPolicy('web', { isAlivePollInterval: 5_000, restartThreshold: 3 });
+   * ```
+   */
+  async setPolicy(name: string, policy: { [K in keyof ResourcePolicy]?: ResourcePolicy[K] | undefined }): Promise<void> {
+    const resource = this.live(name, 'setPolicy');
+    const context = `setPolicy("${name}")`;
+    if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+      throw new ConfigError('policy', policy, 'must be an object of policy fields', { context });
+    }
+    // Read each field once; a field given as undefined is removed from the own layer.
+    const fields = snapshotFields(policy, 'policy', context);
+    const changes = validatePolicy(fields, context);
+    const own: Partial<ResourcePolicy> = { ...resource.ownPolicy };
+    for (const field of Object.keys(fields)) {
+      if (fields[field] === undefined) delete (own as Record<string, unknown>)[field];
+      else (own as Record<string, unknown>)[field] = (changes as Record<string, unknown>)[field];
+    }
+    const resolved = this.resolveFor(resource.typeName, resource.binding, own, context, resource.configuredProperties());
+    if (resolved.separateMonitor !== resource.policy.separateMonitor) {
+      throw new ConfigError('policy.separateMonitor', resolved.separateMonitor, 'cannot change while the resource exists (it decides the host the resource was placed in); remove and add the resource', {
+        context,
+      });
+    }
+    resource.setPolicy(own, resolved);
+  }
+
+  /**
+   * Sends a control code to a resource (WSFC `ResourceControl`) and resolves with the answer.
+   * The type's `control(ctx, code, input)` answers first: one call on the resource's lane,
+   * bounded by `deadlockTimeout`, abandoned (rejecting with `StateError`) when terminate,
+   * offline or close preempts it. When the type has no `control`, or it returns
+   * `DEFAULT_PROCESSING`, the monitor answers its own codes: `'get-properties'` (the latest
+   * properties accepted), `'get-policy'` (the resolved policy), `'get-status'` (= `inspect()`).
+   * Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * await monitor.control('web', 'rotate-logs');
+   * const policy = await monitor.control('web', 'get-policy');
+   * ```
+   */
+  async control(name: string, code: string, input?: unknown): Promise<unknown> {
+    const resource = this.live(name, 'control');
+    const context = `control("${name}")`;
+    checkCode(code, context);
+    if (resource.binding.attach) {
+      try {
+        structuredClone(input);
+      } catch (error) {
+        throw new ConfigError('input', input, `must be structured-cloneable to reach the resource's host (${reasonOf(error)})`, { context, cause: error });
+      }
+    }
+    return resource.control(code, input);
+  }
+
+  /**
+   * Sends a control code to a resource type (WSFC `ResourceTypeControl`). The type's
+   * `typeControl(code, input, ctx)` answers first, bounded by `deadlockTimeout` (the type's and
+   * the monitor's defaults); calls to one type run one at a time. When the type has none, or it
+   * returns `DEFAULT_PROCESSING`, the monitor answers `'get-policy'` (the policy a resource of
+   * the type gets without a policy of its own) and `'get-status'` (`inspect()` of the type's
+   * resources). Any other code rejects with a `ConfigError` naming it.
+   *
+   * @example
+   * ```ts
+   * const signals = await monitor.controlType('process', 'list-signals');
+   * ```
+   */
+  async controlType(typeName: string, code: string, input?: unknown): Promise<unknown> {
+    this.assertOpen(`controlType("${typeName}")`);
+    const binding = this.types.get(typeName);
+    if (!binding) throw new UnknownTypeError(String(typeName));
+    const context = `controlType("${typeName}")`;
+    checkCode(code, context);
+    const { type } = binding;
+    const fn = type.typeControl;
+    const defaults = resolvePolicy([this.typeDefaults.get(typeName), this.defaults], context);
+    if (fn) {
+      let lane = this.typeLanes.get(typeName);
+      if (!lane) {
+        lane = new CallLane(this.env.clock, this.env.abortGrace, `type ${typeName}`);
+        this.typeLanes.set(typeName, lane);
+      }
+      const log = tagged(this.env.logger, { type: typeName, entryPoint: 'typeControl' });
+      const out = await lane.run({
+        entryPoint: 'typeControl',
+        timeoutMs: defaults.deadlockTimeout,
+        parent: this.life.signal,
+        invoke: (call) =>
+          fn.call(type, code, input, {
+            type: typeName,
+            get signal() {
+              return call.signal;
+            },
+            log,
+          }),
+      });
+      switch (out.kind) {
+        case 'ok':
+          if (out.value !== DEFAULT_PROCESSING) return out.value;
+          break;
+        case 'error':
+          throw toError(out.error, `typeControl("${code}") rejected`);
+        case 'timeout':
+          log.warn(`typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`);
+          throw new CallTimeoutError(`type "${typeName}": typeControl("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`, out.timeoutMs);
+        case 'abandoned':
+          throw new ResmonError(`type "${typeName}": typeControl("${code}") was abandoned: the monitor closed`);
+      }
+    }
+    switch (code) {
+      case 'get-policy':
+        return { ...defaults };
+      case 'get-status':
+        return Array.from(this.resources.values())
+          .filter((r) => r.typeName === typeName)
+          .map((r) => r.inspect());
+      default:
+        throw new ConfigError('code', code, `is not a control code that type "${typeName}" or the monitor knows (the monitor's own for a type: get-policy, get-status)`, {
+          context,
+        });
+    }
+  }
+
+
+  /**
+   * Replaces a resource's dependencies (DESIGN §9), with the checks of `addResource`: a
+   * `DependencyError` (unknown name, cycle, cross-group) or `ConfigError` (shape) changes
+   * nothing. If the resource is up and the new dependencies are not all online, it is taken
+   * offline (its dependents first) and brought back online under the new dependencies, which
+   * are brought online first; the promise settles as that `online()` does. Otherwise it
+   * resolves at once (a resource whose target is online and that was waiting for its old
+   * dependencies comes online if the new ones are online).
+   *
+   * @example await monitor.setDependencies('app', ['db', { anyOf: ['ip-a', 'ip-b'] }]);
+   */
+  async setDependencies(name: string, dependsOn: DependencyItem[]): Promise<void> {
+    const resource = this.live(name, 'setDependencies');
+    const deps = parseDependsOn(dependsOn, `setDependencies("${name}")`);
+    this.graph.check(name, resource.group, deps);
+    this.graph.set(name, deps);
+    resource.dependsOn = deps.given;
+    const up = resource.state === 'online' || resource.state === 'online-pending';
+    if (up && !this.graph.satisfied(name, this.orchestrator.up)) {
+      await this.orchestrator.stop(name, 'offline', 'dependencies changed; coming back under the new ones', false);
+      if (this.closing) return;
+      return this.orchestrator.online(name);
+    }
+    this.orchestrator.reconsider(name);
+  }
+
+  /**
+   * Terminates the resource if it is not offline, calls its type's `close`, and forgets it.
+   * Rejects with `DependencyError` (naming them) while other resources depend on it; nothing
+   * changes then.
+   */
   async removeResource(name: string): Promise<void> {
     if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`removeResource("${name}")`);
     const pending = this.removing.get(name);
     if (pending) return pending;
     const resource = this.get(name);
+    const dependents = [...this.graph.dependentsOf(name)];
+    if (dependents.length > 0) {
+      throw new DependencyError(
+        name,
+        `cannot be removed: ${dependents.map((d) => `"${d}"`).join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on it; remove ${dependents.length === 1 ? 'it' : 'them'} first, or change their dependsOn with setDependencies()`,
+      );
+    }
+    this.graph.remove(name);
+    if (resource.group !== null) this.updateGroup(resource.group);
     const binding = this.types.get(resource.typeName);
     const task = resource
       .dispose(false, 'removeResource() called')
@@ -309,20 +634,29 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   }
 
   /**
-   * Brings a resource online. Resolves once it is online; rejects with the cause if this
-   * attempt failed (the plugin's own Error, a non-Error wrapped in `ResmonError`, a
-   * `CallTimeoutError`), or with `StateError` when `offline()`, `terminate()` or `close()`
-   * abandoned the attempt. Concurrent calls share one attempt.
+   * Brings a resource online, its unmet dependencies first (each at most once, independent
+   * branches in parallel). Resolves once it is online; rejects with the cause if this attempt
+   * failed (the plugin's own Error, a non-Error wrapped in `ResmonError`, a
+   * `CallTimeoutError`), with `StateError` when `offline()`, `terminate()` or `close()`
+   * abandoned the attempt, or with `DependencyError` (its `cause` the dependency's error) when a
+   * dependency could not come online; the resource is then not started. Concurrent calls share
+   * one attempt. Sets its target (and that of each dependency it brings up) to online.
    */
   async online(name: string): Promise<void> {
     if (this.delivering > 0) await this.settle();
-    return this.live(name, 'online').online();
+    this.live(name, 'online');
+    return this.orchestrator.online(name);
   }
 
-  /** Takes a resource offline gracefully. Concurrent calls share one offline. */
+  /**
+   * Takes a resource offline gracefully, after its dependents that need it (top-down,
+   * independent branches in parallel). Concurrent calls share one offline. Sets its target (and
+   * theirs) to offline.
+   */
   async offline(name: string): Promise<void> {
     if (this.delivering > 0) await this.settle();
-    return this.live(name, 'offline').offline();
+    this.live(name, 'offline');
+    return this.orchestrator.stop(name, 'offline', 'offline() called', true);
   }
 
   /**
@@ -333,9 +667,36 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   async terminate(name: string): Promise<void> {
     if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`terminate("${name}")`);
-    const resource = this.get(name);
+    this.get(name);
     if (this.removing.has(name)) throw new StateError(name, 'terminate() refused: the resource is being removed');
-    return resource.terminate();
+    return this.orchestrator.stop(name, 'terminate', 'terminate() called', true);
+  }
+
+  /**
+   * Brings every member of a group online, bottom-up (each after its dependencies, independent
+   * branches in parallel). Resolves once all are online; otherwise rejects, once every member's
+   * attempt has settled, with the error of the first member (in the order they were added) that
+   * did not come online. Throws `UnknownResourceError` for a group with no members.
+   */
+  async onlineGroup(group: string): Promise<void> {
+    this.assertOpen(`onlineGroup("${group}")`);
+    const members = [...this.members(group)];
+    const results = await Promise.allSettled(members.map((name) => this.orchestrator.online(name)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Takes every member of a group offline, top-down (dependents first). Sets their targets to offline. */
+  async offlineGroup(group: string): Promise<void> {
+    this.assertOpen(`offlineGroup("${group}")`);
+    const members = [...this.members(group)];
+    await Promise.all(members.map((name) => this.orchestrator.stop(name, 'offline', `offlineGroup("${group}") called`, true)));
+  }
+
+  /** A JSON-safe picture of a group: its state (from its members') and its members. */
+  groupStatus(group: string): GroupStatus {
+    const members = [...this.members(group)];
+    return { name: group, state: groupStateOf(members.map((name) => this.member(name))), resources: members };
   }
 
   /** The resource's state. After `close()`: its final state. */
@@ -388,16 +749,38 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const settling = this.settle();
     this.closing ??= (async () => {
       if (settling) await settling;
-      await Promise.all(Array.from(this.resources.values(), (r) => r.dispose(true, 'monitor closed')));
+      if (!this.life.signal.aborted) {
+        this.life.abort(new MonitorClosedError('typeControl()'));
+        for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');
+      }
+      // Top-down: each resource after its dependents.
+      const disposed = new Map<string, Promise<void>>();
+      for (const name of topDown(this.graph, this.resources.keys())) {
+        const resource = this.resources.get(name);
+        if (!resource) continue;
+        const before = [...this.graph.dependentsOf(name)].map((d) => disposed.get(d));
+        disposed.set(name, Promise.all(before).then(() => resource.dispose(true, 'monitor closed')));
+      }
+      await Promise.all(disposed.values());
       await Promise.all(Array.from(this.removing.values(), (task) => task.catch(() => {})));
       this.final = new Map(Array.from(this.resources.values(), (r) => [r.name, r.inspect()] as const));
       this.closed = true;
       this.resources.clear();
+      for (const lane of this.typeLanes.values()) lane.dispose();
+      this.typeLanes.clear();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
       await this.hosts?.close();
       this.removeAllListeners();
     })();
     return this.closing;
+  }
+
+  /**
+   * True once `close()` has been called (it may still be taking resources offline). The health
+   * handler's `/livez` answers 503 from then on.
+   */
+  isClosed(): boolean {
+    return this.closing !== null;
   }
 
   /** `await using monitor = new ResourceMonitor()`: closes the monitor at the end of the scope. */
@@ -413,6 +796,32 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const status = this.final?.get(name);
     if (!status) throw new UnknownResourceError(String(name));
     return status;
+  }
+
+  private members(group: string): ReadonlySet<string> {
+    const members = typeof group === 'string' ? this.graph.membersOf(group) : undefined;
+    if (!members) throw new UnknownResourceError(String(group), 'group');
+    return members;
+  }
+
+  private member(name: string): GroupMember {
+    const r = this.resources.get(name);
+    if (!r) return { state: 'offline', awaitingRestart: false, busy: false };
+    return { state: r.state, awaitingRestart: r.awaitingRestart, busy: this.orchestrator.busy(name) };
+  }
+
+  /** Recomputes a group's state; emits groupStateChange when it changed. */
+  private updateGroup(group: string): void {
+    const members = this.graph.membersOf(group);
+    if (!members) {
+      this.groupStates.forget(group);
+      return;
+    }
+    const to = groupStateOf(Array.from(members, (name) => this.member(name)));
+    const from = this.groupStates.update(group, to);
+    if (from !== null && this.env.wants('groupStateChange')) {
+      this.env.emit('groupStateChange', { group, at: this.env.clock.now(), from, to });
+    }
   }
 
   private get(name: string): Resource {

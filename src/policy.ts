@@ -85,6 +85,28 @@ export interface ResourcePolicy {
    * @default false
    */
   separateMonitor: boolean;
+  /**
+   * Hysteresis (Kubernetes' `failureThreshold`): the resource fails only after this many isAlive
+   * checks in a row have failed; an integer ≥ 1 (1 is Windows: the first failed isAlive fails it).
+   * Each failed check still emits `check` with its `consecutiveFailures`; after a failed isAlive
+   * the next one runs sooner, after `min(isAlivePollInterval, looksAlivePollInterval ||
+   * isAlivePollInterval)`; one passing isAlive resets the count. A check past `deadlockTimeout`,
+   * `reportFailure` and a failed `online` are never delayed by it.
+   * @default 1
+   * @example { isAliveFailureThreshold: 3 } // one slow probe on a busy machine restarts nothing
+   */
+  isAliveFailureThreshold: number;
+  /**
+   * Forgiveness (systemd's and Kubernetes' back-off reset): once the resource has been online
+   * this long without a break, its restart window is emptied, so the next failure restarts it
+   * after `restartDelay` again (the back-off starts over) and the threshold is whole again.
+   * 0 turns it off: only the sliding `restartPeriod` window ages restarts out. Useful below
+   * `restartPeriod` (beyond it the window has already forgotten them). `inspect().restarts.stableAt`
+   * shows when it happens.
+   * @default 0
+   * @example { stableAfter: 60_000 } // a minute of clean running forgives earlier restarts
+   */
+  stableAfter: number;
 }
 
 /** The built-in defaults (DESIGN §4). */
@@ -103,6 +125,8 @@ export const DEFAULT_POLICY: Readonly<ResourcePolicy> = Object.freeze({
   retryPeriodOnFailure: 3_600_000,
   pollJitter: 0,
   separateMonitor: false,
+  isAliveFailureThreshold: 1,
+  stableAfter: 0,
 });
 
 type Rule = (value: unknown) => string | null;
@@ -137,6 +161,8 @@ const RULES: { [K in keyof ResourcePolicy]: Rule } = {
   retryPeriodOnFailure: number(0, { exclusive: true, infinite: true }),
   pollJitter: number(0, { max: 1 }),
   separateMonitor: (v) => (typeof v === 'boolean' ? null : 'must be a boolean'),
+  isAliveFailureThreshold: number(1, { integer: true }),
+  stableAfter: number(0),
 };
 
 /** The names of every policy field. */

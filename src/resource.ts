@@ -1,12 +1,25 @@
+import { abortable } from './abort.js';
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
-import { CallTimeoutError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
-import type { ResourceMonitorEvents } from './events.js';
+import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import type { ProgressEvent, ResourceMonitorEvents } from './events.js';
 import { type Logger, tagged } from './logger.js';
 import { type ResourcePolicy, restartDelayOf } from './policy.js';
 import { RestartBook } from './restart.js';
 import { PollSchedule } from './scheduler.js';
-import type { CheckKind, CheckResult, EntryPoint, ResourceContext, ResourceState, ResourceStatus, ResourceType } from './types.js';
+import {
+  type CheckKind,
+  type CheckResult,
+  DEFAULT_PROCESSING,
+  type DependencyItem,
+  type EntryPoint,
+  type PropertiesOutcome,
+  type ResourceContext,
+  type ResourceState,
+  type ResourceStatus,
+  type ResourceTarget,
+  type TypeBinding,
+} from './types.js';
 
 /** What a resource needs from its monitor. */
 export interface ResourceEnv {
@@ -19,30 +32,16 @@ export interface ResourceEnv {
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
   /** Listeners are running now (a call from one of them waits a microtask, see the monitor). */
   delivering(): boolean;
+  /**
+   * Called after every state change (`from` differs from the state now), and with `from` equal
+   * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
+   * Must not throw.
+   */
+  observe?(resource: Resource, from: ResourceState): void;
 }
 
-/**
- * Where a resource's type lives: an inline plugin object, or a proxy whose entry points call a
- * plugin hosted in a worker or a child process (the hooks let the host layer place resources).
- */
-export interface TypeBinding {
-  /** The plugin, or a proxy with the same contract. */
-  readonly type: ResourceType<unknown, unknown>;
-  /** The host a resource runs in, for `inspect()`; null inline. */
-  hostOf(resource: string): string | null;
-  /**
-   * Null when the resource's host can take calls now; else a promise that settles once it can (or
-   * is gone). Awaited before an attempt's first call, so a host's start-up does not count in that
-   * call's deadline (bounded by `deadlockTimeout` or 30 s, whichever is longer).
-   */
-  ready?(resource: string): Promise<void> | null;
-  /** A resource of this type was added, with its resolved policy (a hosted type picks its host). */
-  attach?(resource: string, policy: ResourcePolicy): void;
-  /** A resource of this type was removed, after its `close`. */
-  detach?(resource: string): void | Promise<void>;
-  /** The monitor is closing, after every resource was closed: release hosts. */
-  dispose?(): Promise<void>;
-}
+/** The monitor's own control codes (default processing). */
+export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as const;
 
 /** One attempt to bring the resource online (a generation). */
 interface Attempt {
@@ -78,6 +77,14 @@ export class Resource {
   state: ResourceState = 'offline';
   generation = 0;
   since: number;
+  /** What the monitor was last asked for (DESIGN §9 target state); kept by the monitor. */
+  target: ResourceTarget = 'offline';
+  /** Its group, null when ungrouped; set by the monitor. */
+  group: string | null = null;
+  /** Its dependencies as given, for inspect(); set by the monitor. */
+  dependsOn: readonly DependencyItem[] = [];
+  /** A failure's terminate and restart decision are running. */
+  private failing = false;
   private epoch = 0;
   private opened = false;
   private handle: unknown = NO_HANDLE;
@@ -106,22 +113,34 @@ export class Resource {
     looksAlive: null,
     isAlive: null,
   };
+  /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
+  private looksFailures = 0;
+  private isFailures = 0;
+  /** The last time a stable online period emptied the restart window (stableAfter). */
+  private stableAt: number | null = null;
   private readonly waiters = new Set<Waiter>();
+  /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
+  ownPolicy: Partial<ResourcePolicy> = {};
+  /** Numbers each accepted properties change, so a late outcome never undoes a later change. */
+  private propsSeq = 0;
+  /** The change the properties in force come from. */
+  private propsInForce = 0;
+  /** Properties stored for the next online (`'stored'`), newer than those in force. */
+  private storedProps: { value: unknown; seq: number } | null = null;
   private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
   private readonly log: Logger;
 
   constructor(
     readonly name: string,
     readonly typeName: string,
-    private readonly binding: TypeBinding,
-    private readonly properties: unknown,
-    readonly policy: ResourcePolicy,
+    readonly binding: TypeBinding,
+    private properties: unknown,
+    public policy: ResourcePolicy,
     private readonly env: ResourceEnv,
   ) {
     this.since = env.clock.now();
     this.lane = new CallLane(env.clock, env.abortGrace, name);
-    const looks = binding.type.looksAlive ? policy.looksAlivePollInterval : 0;
-    this.polls = new PollSchedule(env.clock, looks, policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+    this.polls = new PollSchedule(env.clock, this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
       void this.poll(kind, this.epoch);
     });
     this.log = tagged(env.logger, { resource: name });
@@ -287,34 +306,26 @@ export class Resource {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<ResourceStatus>((resolve, reject) => {
-      let timer: Timer | null = null;
-      const onAbort = () => finish(() => reject(signal?.reason));
-      const finish = (settle: () => void) => {
-        this.waiters.delete(waiter);
-        timer?.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        settle();
-      };
-      const waiter: Waiter = {
-        state,
-        resolve: (status) => finish(() => resolve(status)),
-        reject: (error) => finish(() => reject(error)),
-      };
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = after(this.env.clock, timeout, () =>
-          waiter.reject(
-            new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout),
-          ),
-        );
-      }
+    let waiter!: Waiter;
+    const reached = new Promise<ResourceStatus>((resolve, reject) => {
+      waiter = { state, resolve, reject };
     });
+    this.waiters.add(waiter);
+    return abortable(reached, {
+      timeoutMs: timeout,
+      signal,
+      clock: this.env.clock,
+      onTimeout: () => {
+        throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
+      },
+    }).finally(() => this.waiters.delete(waiter));
   }
 
   /** A JSON-safe picture of the resource. */
   inspect(): ResourceStatus {
+    const now = this.env.clock.now();
+    this.noteStable(now);
+    const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.stableAt;
     return {
       name: this.name,
       type: this.typeName,
@@ -322,10 +333,18 @@ export class Resource {
       generation: this.generation,
       since: this.since,
       lastChecks: { looksAlive: this.lastChecks.looksAlive, isAlive: this.lastChecks.isAlive },
-      restarts: { inWindow: this.restarts.inWindow(this.env.clock.now(), this.policy.restartPeriod), total: this.restarts.total },
+      restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
       nextRestartAt: this.nextRestartAt,
       host: this.binding.hostOf(this.name),
+      group: this.group,
+      dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
+      target: this.target,
     };
+  }
+
+  /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
+  get awaitingRestart(): boolean {
+    return this.state === 'failed' && (this.failing || this.restartTimer !== null);
   }
 
   /**
@@ -339,6 +358,13 @@ export class Resource {
   // ---- the online attempt ------------------------------------------------------------------
 
   private startAttempt(reason: string): Attempt {
+    const stored = this.storedProps;
+    if (stored) {
+      // Properties stored while the resource ran take effect at this online.
+      this.storedProps = null;
+      this.properties = stored.value;
+      this.propsInForce = stored.seq;
+    }
     const epoch = ++this.epoch;
     this.generation++;
     const life = new AbortController();
@@ -357,16 +383,12 @@ export class Resource {
     if (ready) {
       // A hosted type whose host is still starting: wait for it outside any call's deadline (at
       // most deadlockTimeout or 30 s, whichever is longer), unless the attempt is abandoned meanwhile.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          timer.cancel();
-          life.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = after(this.env.clock, Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS), done);
-        life.signal.addEventListener('abort', done, { once: true });
-        void ready.then(done);
-      });
+      await abortable(ready, {
+        timeoutMs: Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS),
+        signal: life.signal,
+        clock: this.env.clock,
+        onTimeout: () => undefined,
+      }).catch(() => {}); // aborted: the epoch check below ends the attempt
       if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
     }
     if (!this.opened) {
@@ -441,12 +463,19 @@ export class Resource {
     this.endLife(`failed: ${reason}`);
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => this.applyRestartPolicy(own, cause));
+    this.failing = true;
+    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
+      this.applyRestartPolicy(own, cause);
+      if (this.epoch !== own) return;
+      this.failing = false;
+      this.env.observe?.(this, this.state);
+    });
     return true;
   }
 
   /** Leaves online-pending/online: stops polls and abandons the calls of that period. */
   private endLife(reason: string): void {
+    this.noteStable(this.env.clock.now());
     this.polls.stop();
     const life = this.life;
     this.life = null;
@@ -522,12 +551,34 @@ export class Resource {
 
   // ---- restart policy ----------------------------------------------------------------------
 
+  /**
+   * stableAfter: once the resource has been online that long, its restart window is emptied.
+   * No restart can start while it is online, so doing it when anyone looks (inspect) or when the
+   * online period ends (before a failure's restart policy reads the window) is the same as doing
+   * it at that very moment, and costs no timer.
+   */
+  /** Online, and not being taken down by a terminate() that has not changed the state yet. */
+  private inOnlinePeriod(): boolean {
+    return this.state === 'online' && this.life !== null;
+  }
+
+  private noteStable(now: number): void {
+    const after = this.policy.stableAfter;
+    if (after <= 0 || !this.inOnlinePeriod()) return;
+    const at = this.since + after;
+    if (now < at) return;
+    if (this.stableAt !== at) this.log.debug(`online since ${this.since} for stableAfter (${after} ms): restart window emptied`);
+    this.stableAt = at;
+    this.restarts.clear();
+  }
+
   private applyRestartPolicy(epoch: number, cause: Error | null): void {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
     if (p.restartAction === 'none') return;
-    if (isConfigError(cause)) {
-      // Bad properties (a hosted type's validate runs at the first call) do not heal by restarting.
+    if (cause && isPermanentFailure(cause)) {
+      // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
+      // not installed or not configured (exit 5 or 6), do not heal by restarting.
       this.log.error(`not restarted: ${cause.message}; fix the properties, then call online()`);
       return;
     }
@@ -539,7 +590,12 @@ export class Resource {
       return;
     }
     if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
-      this.env.emit('escalated', { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod });
+      this.env.emit(
+        'escalated',
+        this.group === null
+          ? { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod }
+          : { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod, group: this.group },
+      );
     }
     this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
     if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
@@ -577,20 +633,34 @@ export class Resource {
       this.polls.arm(kind);
       return;
     }
-    if (kind === 'isAlive') return;
-    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule.
-    if (!this.polls.claim('isAlive')) {
+    if (kind === 'isAlive') {
+      // A failed isAlive below isAliveFailureThreshold: check again sooner.
+      this.polls.arm('isAlive', this.isAliveRetryInterval());
+      return;
+    }
+    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule;
+    // but not while isAlive is failing below isAliveFailureThreshold: the next one is already
+    // armed at the sooner interval, and hysteresis spaces the checks it counts (DESIGN §4).
+    if (this.isFailures > 0 || !this.polls.claim('isAlive')) {
       this.polls.arm('looksAlive');
       return;
     }
     const deep = await this.check('isAlive', epoch);
-    if (deep) {
-      this.polls.arm('isAlive');
-      this.polls.arm('looksAlive');
-    }
+    if (deep === null) return;
+    this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
+    this.polls.arm('looksAlive');
   }
 
-  /** Runs one check; true/false for its verdict (a false isAlive fails the resource), null when it no longer counts. */
+  /** When the next isAlive runs after a failed one that left the resource online (DESIGN §4 hysteresis). */
+  private isAliveRetryInterval(): number {
+    const p = this.policy;
+    return Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
+  }
+
+  /**
+   * Runs one check; true/false for its verdict, null when it no longer counts or failed the
+   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
+   */
   private async check(kind: CheckKind, epoch: number): Promise<boolean | null> {
     const { type } = this.binding;
     const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
@@ -612,21 +682,164 @@ export class Resource {
       reason = `passed deadlockTimeout (${out.timeoutMs} ms)`;
     }
     const at = this.env.clock.now();
-    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason };
+    const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
+    if (kind === 'isAlive') this.isFailures = failures;
+    else this.looksFailures = failures;
+    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
     if (this.env.wants('check')) {
       this.env.emit(
         'check',
         reason === null
-          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs }
-          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason },
+          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs, consecutiveFailures: 0 }
+          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason, consecutiveFailures: failures },
       );
     }
     if (reason === null) return true;
-    if (out.kind === 'timeout' || kind === 'isAlive') {
-      this.fail(epoch, `${kind} ${reason}`, null);
+    // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
+    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= this.policy.isAliveFailureThreshold)) {
+      const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
+      this.fail(epoch, `${kind} ${reason}${times}`, null);
       return null;
     }
     return false;
+  }
+
+  // ---- live changes and control codes -------------------------------------------------------
+
+  /** The latest properties accepted: those stored for the next online, else those in force. */
+  configuredProperties(): unknown {
+    return this.storedProps ? this.storedProps.value : this.properties;
+  }
+
+  /**
+   * New properties, already validated (DESIGN §11). Online, with `applyProperties`: one call on
+   * the lane; otherwise in force at once when nothing runs (offline, failed), else stored for
+   * the next online.
+   */
+  async setProperties(next: unknown): Promise<PropertiesOutcome> {
+    if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+    const seq = ++this.propsSeq;
+    if (this.state === 'offline' || this.state === 'failed') {
+      this.commitProps(seq, next);
+      return 'applied';
+    }
+    const { type } = this.binding;
+    const apply = type.applyProperties;
+    const life = this.life;
+    if (this.state !== 'online' || !life || !apply) {
+      this.storeProps(seq, next);
+      return 'stored';
+    }
+    const epoch = this.epoch;
+    const out = await this.lane.run({
+      entryPoint: 'applyProperties',
+      timeoutMs: this.policy.deadlockTimeout,
+      parent: life.signal,
+      invoke: (call) => apply.call(type, this.context(call, epoch), next as Readonly<unknown>, this.properties as Readonly<unknown>),
+    });
+    this.afterCall('applyProperties', out);
+    switch (out.kind) {
+      case 'ok':
+        if (out.value === 'stored') {
+          this.storeProps(seq, next);
+          return 'stored';
+        }
+        if (out.value !== undefined) {
+          this.log.warn(`applyProperties returned ${describeValue(out.value)}; taken as applied (return nothing, or 'stored')`);
+        }
+        this.commitProps(seq, next);
+        return 'applied';
+      case 'error':
+        throw isConfigError(out.error) ? out.error : toError(out.error, 'applyProperties rejected');
+      case 'timeout':
+        throw new CallTimeoutError(
+          `resource "${this.name}": applyProperties passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned; the old properties stay in force`,
+          out.timeoutMs,
+        );
+      case 'abandoned':
+        // The online period ended before the change was applied: it takes effect at the next online.
+        if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+        this.storeProps(seq, next);
+        return 'stored';
+    }
+  }
+
+  private commitProps(seq: number, value: unknown): void {
+    if (seq > this.propsInForce) {
+      this.properties = value;
+      this.propsInForce = seq;
+    }
+    if (this.storedProps && this.storedProps.seq <= seq) this.storedProps = null;
+  }
+
+  private storeProps(seq: number, value: unknown): void {
+    if (seq > this.propsInForce && (!this.storedProps || seq > this.storedProps.seq)) this.storedProps = { value, seq };
+  }
+
+  /**
+   * A new resolved policy (and the own layer it came from), already validated. Applies to the
+   * calls and restarts that start from now; while online both poll schedules are re-armed from
+   * now. The restart window (the restarts it counts) is kept.
+   */
+  setPolicy(own: Partial<ResourcePolicy>, policy: ResourcePolicy): void {
+    if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
+    this.ownPolicy = own;
+    this.policy = policy;
+    this.polls.configure(this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, this.state === 'online' && this.life !== null);
+  }
+
+  /**
+   * A control code (DESIGN §11): the type's `control`, as one call on the lane bounded by
+   * `deadlockTimeout`, then (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
+   */
+  async control(code: string, input: unknown): Promise<unknown> {
+    if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
+    const { type } = this.binding;
+    const fn = type.control;
+    if (fn) {
+      const epoch = this.epoch;
+      const out = await this.lane.run({
+        entryPoint: 'control',
+        timeoutMs: this.policy.deadlockTimeout,
+        invoke: (call) => fn.call(type, this.context(call, epoch), code, input),
+      });
+      this.afterCall('control', out);
+      switch (out.kind) {
+        case 'ok':
+          if (out.value !== DEFAULT_PROCESSING) return out.value;
+          break;
+        case 'error':
+          throw toError(out.error, `control("${code}") rejected`);
+        case 'timeout':
+          throw new CallTimeoutError(
+            `resource "${this.name}": control("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`,
+            out.timeoutMs,
+          );
+        case 'abandoned':
+          throw new StateError(this.name, `control("${code}") was abandoned (terminate, offline or close preempted it)`);
+      }
+    }
+    switch (code) {
+      case 'get-properties':
+        return this.configuredProperties();
+      case 'get-policy':
+        return { ...this.policy };
+      case 'get-status':
+        return this.inspect();
+      default:
+        throw new ConfigError(
+          'code',
+          code,
+          `is not a control code that type "${this.typeName}" or the monitor knows (the monitor's own: ${MONITOR_CODES.join(', ')})`,
+          { context: `control("${this.name}")` },
+        );
+    }
+  }
+
+  /** The looksAlive interval in force: 0 when the type has no looksAlive or reports failures itself. */
+  private looksInterval(policy: ResourcePolicy): number {
+    const { type } = this.binding;
+    return type.looksAlive && type.reportsFailures !== true ? policy.looksAlivePollInterval : 0;
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -640,10 +853,13 @@ export class Resource {
       }
       return;
     }
-    if (entryPoint === 'online' || entryPoint === 'offline' || out.kind === 'abandoned') return;
+    if (out.kind === 'abandoned') return;
     const budget = this.policy.callBudget;
-    if (out.durationMs > budget && this.env.wants('slowCall')) {
-      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: out.durationMs, budgetMs: budget });
+    // online and offline may take long asynchronously (WSFC's ERROR_IO_PENDING): only the time
+    // they block the event loop before returning counts against the budget.
+    const ms = entryPoint === 'online' || entryPoint === 'offline' ? (out.syncMs ?? 0) : out.durationMs;
+    if (ms > budget && this.env.wants('slowCall')) {
+      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: ms, budgetMs: budget });
     }
   }
 
@@ -656,14 +872,12 @@ export class Resource {
       get signal() {
         return call.signal;
       },
-      reportProgress: (message?: string) => {
+      reportProgress: (message?: string, checkpoint?: number) => {
         if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
-        this.env.emit(
-          'progress',
-          message === undefined
-            ? { resource: this.name, at: this.env.clock.now(), entryPoint }
-            : { resource: this.name, at: this.env.clock.now(), entryPoint, message: typeof message === 'string' ? message : describeValue(message) },
-        );
+        const event: ProgressEvent = { resource: this.name, at: this.env.clock.now(), entryPoint };
+        if (message !== undefined) event.message = typeof message === 'string' ? message : describeValue(message);
+        if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
+        this.env.emit('progress', event);
       },
       reportFailure: (reason?: unknown) => {
         if (this.env.delivering()) {
@@ -699,7 +913,9 @@ export class Resource {
     if (to === 'online-pending') {
       this.lastChecks.looksAlive = null;
       this.lastChecks.isAlive = null;
+      this.looksFailures = this.isFailures = 0;
     }
+    if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
     if (this.env.wants('stateChange')) {
       this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
@@ -708,5 +924,6 @@ export class Resource {
       const status = this.inspect();
       for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
     }
+    this.env.observe?.(this, from);
   }
 }

@@ -23,9 +23,9 @@ export class PollSchedule {
 
   constructor(
     private readonly clock: Clock,
-    private readonly looksInterval: number,
-    private readonly isInterval: number,
-    private readonly jitter: number,
+    private looksInterval: number,
+    private isInterval: number,
+    private jitter: number,
     private readonly fire: (kind: CheckKind) => void,
   ) {}
 
@@ -47,6 +47,21 @@ export class PollSchedule {
     if (this.looksInterval > 0) this.arm('looksAlive');
   }
 
+  /**
+   * New intervals (a live policy change). While `running` (the resource is online), each kind
+   * whose check is not running or queued is re-armed from now; one that is running is armed with
+   * the new interval when it ends, so checks still never pile up.
+   */
+  configure(looksInterval: number, isInterval: number, jitter: number, running: boolean): void {
+    this.looksInterval = looksInterval;
+    this.isInterval = isInterval;
+    this.jitter = jitter;
+    if (!running) return;
+    if (!this.isBusy) this.arm('isAlive');
+    if (looksInterval <= 0) this.cancel('looksAlive');
+    else if (!this.looksBusy) this.arm('looksAlive');
+  }
+
   /** Cancels both timers. A check already running finishes; its result is then ignored by the caller. */
   stop(): void {
     this.cancel('looksAlive');
@@ -63,10 +78,12 @@ export class PollSchedule {
     return true;
   }
 
-  /** A check of `kind` ended: arm the next one from now. */
-  arm(kind: CheckKind): void {
+  /**
+   * A check of `kind` ended: arm the next one from now, after its interval (or after `interval`,
+   * as the sooner isAlive after a failed one that did not fail the resource yet).
+   */
+  arm(kind: CheckKind, interval = kind === 'looksAlive' ? this.looksInterval : this.isInterval): void {
     const looks = kind === 'looksAlive';
-    const interval = looks ? this.looksInterval : this.isInterval;
     if (interval <= 0) return;
     const delay = this.jitter > 0 ? interval + Math.floor(interval * this.jitter * Math.random()) : interval;
     this.cancel(kind);

@@ -3,7 +3,7 @@ import { type ResourcePolicy, validatePolicy } from './policy.js';
 import type { ResourceType } from './types.js';
 
 const REQUIRED = ['online', 'offline', 'terminate', 'isAlive'] as const;
-const OPTIONAL = ['validate', 'open', 'looksAlive', 'close'] as const;
+const OPTIONAL = ['validate', 'defaultsFor', 'open', 'looksAlive', 'close', 'applyProperties', 'control', 'typeControl'] as const;
 
 /** A checked resource type: the plugin object, and its name and defaults as read once at registration. */
 export interface CheckedType<P, H> {
@@ -46,6 +46,10 @@ export function checkResourceType<P, H>(type: ResourceType<P, H>): CheckedType<P
     if (fn !== undefined && typeof fn !== 'function') {
       throw new ConfigError(`type.${member}`, fn, 'must be a function when present', { context: where });
     }
+  }
+  const reportsFailures = read('reportsFailures', where);
+  if (reportsFailures !== undefined && typeof reportsFailures !== 'boolean') {
+    throw new ConfigError('type.reportsFailures', reportsFailures, 'must be a boolean when present', { context: where });
   }
   const defaults = validatePolicy(read('defaults', where), where, 'type.defaults');
   return { type, name, defaults };

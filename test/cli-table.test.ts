@@ -12,9 +12,12 @@ const status = (over: Partial<ResourceStatus>): ResourceStatus => ({
   generation: 1,
   since: 0,
   lastChecks: { looksAlive: null, isAlive: null },
-  restarts: { inWindow: 0, total: 0 },
+  restarts: { inWindow: 0, total: 0, stableAt: null },
   nextRestartAt: null,
   host: null,
+  group: null,
+  dependsOn: [],
+  target: 'online',
   ...over,
 });
 
@@ -47,10 +50,10 @@ describe('the status table', () => {
             state: 'failed',
             since: now - 2_000,
             lastChecks: {
-              looksAlive: { ok: true, at: now - 3_000, durationMs: 0.4, reason: null },
-              isAlive: { ok: false, at: now - 2_000, durationMs: 2_001, reason: 'boom' },
+              looksAlive: { ok: true, at: now - 3_000, durationMs: 0.4, reason: null, consecutiveFailures: 0 },
+              isAlive: { ok: false, at: now - 2_000, durationMs: 2_001, reason: 'boom', consecutiveFailures: 1 },
             },
-            restarts: { inWindow: 1, total: 4 },
+            restarts: { inWindow: 1, total: 4, stableAt: null },
             nextRestartAt: now + 4_500,
           }),
           status({ name: 'db', type: 'tcp', state: 'online-pending', since: now - 65_000 }),
@@ -98,6 +101,32 @@ describe('the status table', () => {
   });
 });
 
+describe('groups and dependencies in the status table', () => {
+  it('shows each group under a heading with its state, and indents dependents under what they depend on', () => {
+    const lines = renderFrame(
+      {
+        title: 'resmon.yaml',
+        status: '',
+        now: 0,
+        recent: [],
+        notes: new Map(),
+        groups: new Map([['web', 'partial']]),
+        statuses: [
+          status({ name: 'app', group: 'web', dependsOn: ['name'], state: 'offline' }),
+          status({ name: 'solo', type: 'tcp' }),
+          status({ name: 'name', group: 'web', dependsOn: [{ anyOf: ['ip'] }] }),
+          status({ name: 'ip', group: 'web' }),
+          status({ name: 'cache', group: 'web' }),
+        ],
+      },
+      { columns: 200, rows: 40, color: false },
+    );
+    expect(lines.slice(4).map((l) => /^ *\S+(?: \S+)*/.exec(l)?.[0])).toEqual(['solo', 'group web: partial', 'ip', '  name', '    app', 'cache']);
+    expect(lines[5]).toMatch(/^group web: partial$/);
+    expect(lines[8]).toMatch(/^ {4}app +process +offline/);
+  });
+});
+
 describe('the terminal view', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
@@ -136,7 +165,7 @@ describe('the terminal view', () => {
 describe('the JSON view', () => {
   it('writes one JSON object per line for events, logs and notes', async () => {
     const out: string[] = [];
-    const view = new JsonView((line) => out.push(line), false);
+    const view = new JsonView({ write: (line) => out.push(line) > 0, writableLength: 0, once: () => {} }, false);
     const rec = recordingType('rec', { online: (ctx) => ctx.reportProgress('half way') });
     const monitor = new ResourceMonitor({ logger: view.logger });
     monitor.registerType(rec.type);
@@ -152,5 +181,45 @@ describe('the JSON view', () => {
     expect(lines.map((l) => l.event)).toEqual(['started', 'stateChange', 'progress', 'stateChange', 'log', 'stateChange', 'stateChange']);
     expect(lines[2]).toMatchObject({ resource: 'a', entryPoint: 'online', message: 'half way' });
     expect(lines[4]).toMatchObject({ level: 'info', resource: 'a', stream: 'stdout', msg: 'hello', err: { name: 'Error', message: 'x' } });
+    for (const line of lines) expect(line.time).toBe(new Date(line.at as number).toISOString());
+  });
+
+  it('keeps only the events named by --events', () => {
+    const out: string[] = [];
+    const view = new JsonView({ write: (line) => out.push(line) > 0, writableLength: 0, once: () => {} }, false, { events: ['signal'] });
+    view.note('started', 'x');
+    view.note('signal', 'y');
+    view.logger.info('z');
+    expect(out.map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(['signal']);
+  });
+
+  it('never holds more than its limit in a slow stream: drops lines, counts them, and says so once drained', () => {
+    const out: string[] = [];
+    let drain: (() => void) | null = null;
+    const sink = {
+      writableLength: 0,
+      write(line: string) {
+        out.push(line);
+        this.writableLength += line.length;
+        return this.writableLength < 100;
+      },
+      once(_event: 'drain', listener: () => void) {
+        drain = listener;
+      },
+    };
+    const view = new JsonView(sink, false, { limit: 1_000 });
+    for (let i = 0; i < 1_000; i++) view.logger.info({ resource: 'noisy', stream: 'stdout' }, `line ${i}`);
+    view.note('signal', 'still dropped while behind');
+    const written = out.length;
+    expect(sink.writableLength).toBeLessThan(1_000 + 200);
+    expect(written).toBeLessThan(20);
+    expect(view.dropped).toBe(1_001 - written);
+    // The reader catches up: the next line is the summary of what was dropped.
+    sink.writableLength = 0;
+    drain!();
+    const summary = JSON.parse(out[written]!) as Record<string, unknown>;
+    expect(summary).toMatchObject({ event: 'dropped', count: 1_001 - written, events: { log: 1_000 - written, signal: 1 } });
+    view.logger.info('after');
+    expect(JSON.parse(out.at(-1)!)).toMatchObject({ event: 'log', msg: 'after' });
   });
 });

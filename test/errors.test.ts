@@ -48,6 +48,13 @@ describe('policy validation', () => {
     ['retryPeriodOnFailure', -Infinity, /must be a number > 0 \(or Infinity\)/],
     ['pollJitter', 1.5, /must be a number >= 0 and <= 1/],
     ['separateMonitor', 'yes', /must be a boolean/],
+    ['isAliveFailureThreshold', 0, /must be an integer >= 1/],
+    ['isAliveFailureThreshold', 2.5, /must be an integer >= 1/],
+    ['isAliveFailureThreshold', '3', /must be an integer >= 1/],
+    ['isAliveFailureThreshold', Infinity, /must be an integer >= 1/],
+    ['stableAfter', -1, /must be a number >= 0/],
+    ['stableAfter', Infinity, /must be a number >= 0/],
+    ['stableAfter', Number.NaN, /must be a number >= 0/],
   ];
   for (const [field, value, rule] of cases) {
     it(`rejects ${field}: ${String(value)} naming the field, the value and the rule`, () => {
@@ -108,6 +115,8 @@ describe('policy validation', () => {
       retryPeriodOnFailure: 3_600_000,
       pollJitter: 0,
       separateMonitor: false,
+      isAliveFailureThreshold: 1,
+      stableAfter: 0,
     });
   });
 });

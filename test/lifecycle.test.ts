@@ -291,10 +291,13 @@ describe('a resource type written by a user', () => {
       state: 'online',
       generation: 1,
       since: 0,
-      lastChecks: { looksAlive: { ok: true, at: 1_000, durationMs: 0, reason: null }, isAlive: null },
-      restarts: { inWindow: 0, total: 0 },
+      lastChecks: { looksAlive: { ok: true, at: 1_000, durationMs: 0, reason: null, consecutiveFailures: 0 }, isAlive: null },
+      restarts: { inWindow: 0, total: 0, stableAt: null },
       nextRestartAt: null,
       host: null,
+      group: null,
+      dependsOn: [],
+      target: 'online',
     });
     await monitor.close();
   });

@@ -65,6 +65,8 @@ export interface ModelPolicy {
   restartBackoff: number;
   maxRestartDelay: number;
   retryPeriodOnFailure: number;
+  isAliveFailureThreshold: number;
+  stableAfter: number;
 }
 
 export interface Scenario {
@@ -75,6 +77,11 @@ export interface Scenario {
   resources: string[];
   /** Per resource: the behaviours of its calls, in order, cycled. */
   scripts: Record<string, Behaviour[]>;
+  /**
+   * Per resource, optional: the behaviours of its isAlive calls, in order, cycled, instead of
+   * `scripts` (runs of failed probes, so isAliveFailureThreshold is reached and held).
+   */
+  probes?: Record<string, Behaviour[]>;
   steps: Step[];
 }
 
@@ -96,6 +103,8 @@ export const basePolicy: ModelPolicy = {
   restartBackoff: 1,
   maxRestartDelay: 400,
   retryPeriodOnFailure: 2_500,
+  isAliveFailureThreshold: 1,
+  stableAfter: 0,
 };
 
 const behaviourArb: fc.Arbitrary<Behaviour> = fc.record({
@@ -139,6 +148,16 @@ const policyArb: fc.Arbitrary<ModelPolicy> = fc.record({
   restartBackoff: fc.constantFrom(1, 2),
   maxRestartDelay: fc.constant(150),
   retryPeriodOnFailure: fc.constantFrom(2_500, Number.POSITIVE_INFINITY),
+  isAliveFailureThreshold: fc.constantFrom(1, 1, 2, 3),
+  stableAfter: fc.constantFrom(0, 0, 150, 600),
+});
+
+/** isAlive answers in runs: mostly plain passes and failures, some slow, some thrown. */
+const probeArb: fc.Arbitrary<Behaviour> = fc.record({
+  kind: fc.constantFrom<BehaviourKind>('ok', 'ok', 'false', 'false', 'nonBool', 'throw', 'reject'),
+  delay: fc.constantFrom(0, 0, 5, 30),
+  lag: fc.constant(0),
+  reportFailureAfter: fc.constant(null),
 });
 
 /** Generates whole scenarios; `constrain` filters out cases a known core bug makes fail. */
@@ -151,11 +170,20 @@ export function scenarioArb(maxSteps = 30): fc.Arbitrary<Scenario> {
       two: fc.boolean(),
       scriptA: fc.array(behaviourArb, { minLength: 1, maxLength: 12 }),
       scriptB: fc.array(behaviourArb, { minLength: 1, maxLength: 12 }),
+      probes: fc.option(fc.array(probeArb, { minLength: 2, maxLength: 8 }), { freq: 2 }),
     })
-    .chain(({ policy, abortGrace, shape, two, scriptA, scriptB }) => {
+    .chain(({ policy, abortGrace, shape, two, scriptA, scriptB, probes }) => {
       const resources = two ? ['a', 'b'] : ['a'];
       return fc.array(stepArb(resources), { minLength: 1, maxLength: maxSteps }).map(
-        (steps): Scenario => ({ policy, abortGrace, shape, resources, scripts: { a: scriptA, b: scriptB }, steps }),
+        (steps): Scenario => ({
+          policy,
+          abortGrace,
+          shape,
+          resources,
+          scripts: { a: scriptA, b: scriptB },
+          ...(probes ? { probes: { a: probes } } : {}),
+          steps,
+        }),
       );
     });
 }
@@ -211,6 +239,16 @@ interface RestartEvent {
   retry: boolean;
 }
 
+interface CheckRecord {
+  seq: number;
+  at: number;
+  resource: string;
+  kind: 'looksAlive' | 'isAlive';
+  ok: boolean;
+  reason: string | undefined;
+  consecutiveFailures: number;
+}
+
 interface ReportEvent {
   seq: number;
   at: number;
@@ -233,6 +271,7 @@ export class Trace {
   restarts: RestartEvent[] = [];
   escalations: { seq: number; at: number; resource: string }[] = [];
   reports: ReportEvent[] = [];
+  checks: CheckRecord[] = [];
   /** Timers the monitor armed through its clock and that have not fired or been cleared. */
   monitorTimers = new Map<unknown, number>();
   /** Unhandled rejections and uncaught exceptions seen during the run. */
@@ -317,13 +356,16 @@ export const KNOWN_BUGS = {
 
 function makeType(sc: Scenario, trace: Trace): ResourceType {
   const counters = new Map<string, number>();
+  const probeCounters = new Map<string, number>();
   const isCheck = (ep: EntryPoint) => ep === 'isAlive' || ep === 'looksAlive';
   const pass = (ep: EntryPoint): unknown => (ep === 'open' ? { handle: true } : isCheck(ep) ? true : undefined);
 
   const entry = (ep: EntryPoint) => (ctx: ResourceContext) => {
-    const script = sc.scripts[ctx.resource] ?? [b('ok')];
-    const i = counters.get(ctx.resource) ?? 0;
-    counters.set(ctx.resource, i + 1);
+    const probes = ep === 'isAlive' ? sc.probes?.[ctx.resource] : undefined;
+    const script = probes ?? sc.scripts[ctx.resource] ?? [b('ok')];
+    const count = probes ? probeCounters : counters;
+    const i = count.get(ctx.resource) ?? 0;
+    count.set(ctx.resource, i + 1);
     const beh = script[i % script.length] as Behaviour;
     const at = trace.now();
     const span: Span = {
@@ -459,7 +501,16 @@ export class InvariantViolation extends Error {}
 export const coverage = {
   transitions: new Map<string, number>(),
   outcomes: new Map<string, number>(),
-  add(trace: Trace): void {
+  /** isAliveFailureThreshold and stableAfter at work (DESIGN §4). */
+  hysteresis: { held: 0, reached: 0, forgiven: 0 },
+  add(trace: Trace, sc: Scenario): void {
+    const n = sc.policy.isAliveFailureThreshold;
+    for (const c of trace.checks) {
+      if (c.kind !== 'isAlive' || c.ok || /deadlockTimeout/.test(c.reason ?? '')) continue;
+      if (c.consecutiveFailures < n) this.hysteresis.held++;
+      else if (n > 1) this.hysteresis.reached++;
+    }
+    for (const r of sc.resources) this.hysteresis.forgiven += restartWindow(sc, trace, r, Number.POSITIVE_INFINITY, trace.now()).forgiven;
     for (const e of trace.states) {
       const key = `${e.from}->${e.to}`;
       this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
@@ -505,6 +556,9 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
   monitor.on('stateChange', (e) => trace.states.push({ seq: trace.next(), ...e }));
   monitor.on('restartScheduled', (e) => trace.restarts.push({ seq: trace.next(), ...e }));
   monitor.on('escalated', (e) => trace.escalations.push({ seq: trace.next(), at: e.at, resource: e.resource }));
+  monitor.on('check', (e) =>
+    trace.checks.push({ seq: trace.next(), at: e.at, resource: e.resource, kind: e.kind, ok: e.ok, reason: e.reason, consecutiveFailures: e.consecutiveFailures }),
+  );
   monitor.registerType(makeType(sc, trace));
   for (const name of sc.resources) monitor.addResource({ name, type: 'model' });
   const removed = new Set<string>();
@@ -602,7 +656,7 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
     for (let t = 0; t < horizon; t += 250) await vi.advanceTimersByTimeAsync(250);
     const v = checkTrace(sc, trace, monitor, { removed, closed, final: true });
     if (v.length > 0) throw new InvariantViolation(`${describe(sc.steps.length)}:\n- ${v.join('\n- ')}\n${render(trace)}`);
-    coverage.add(trace);
+    coverage.add(trace, sc);
     return { trace, violations: [] };
   } finally {
     process.off('unhandledRejection', onRejection);
@@ -641,11 +695,16 @@ function limitOf(sc: Scenario, span: Span): number {
   return span.entryPoint === 'online' || span.entryPoint === 'offline' ? sc.policy.pendingTimeout : sc.policy.deadlockTimeout;
 }
 
-/** Whether something at time `t` justifies a failure of `resource` (DESIGN §1, §3). */
-function failureEvidence(sc: Scenario, trace: Trace, resource: string, t: number, seq: number): boolean {
+/**
+ * Whether something at time `t` justifies a failure of `resource` (DESIGN §1, §3, §4): a failed
+ * open or online, the isAliveFailureThreshold-th failed isAlive in a row (never a failed
+ * looksAlive, never an isAlive before the threshold), a passed deadline, a reportFailure.
+ */
+function failureEvidence(sc: Scenario, trace: Trace, resource: string, t: number, seq: number, streaks: Map<Span, number>): boolean {
   for (const s of trace.spans) {
     if (s.resource !== resource || s.startSeq > seq) continue;
-    if (s.endAt === t && s.outcome === 'fail' && s.endSeq !== null && s.endSeq < seq) return true;
+    const thresholdReached = s.entryPoint !== 'isAlive' || (streaks.get(s) ?? 0) >= sc.policy.isAliveFailureThreshold;
+    if (s.endAt === t && s.outcome === 'fail' && s.endSeq !== null && s.endSeq < seq && s.entryPoint !== 'looksAlive' && thresholdReached) return true;
     // A deadline: the call was still running when its limit passed (online: counted from its last progress).
     const limitAt = (s.entryPoint === 'online' ? s.lastProgressAt : s.startAt) + limitOf(sc, s);
     if (limitAt === t && (s.endSeq === null || s.endSeq > seq || (s.endAt as number) >= t)) {
@@ -653,6 +712,66 @@ function failureEvidence(sc: Scenario, trace: Trace, resource: string, t: number
     }
   }
   return trace.reports.some((r) => r.span.resource === resource && r.at === t && r.seq < seq);
+}
+
+/**
+ * isAliveFailureThreshold (DESIGN §4): for each isAlive whose result the monitor must count (it
+ * settled before being abandoned, while the resource was online in the call's generation), how
+ * many isAlive checks had failed in a row in that online period, this one included (0: passed).
+ */
+function isAliveStreaks(trace: Trace, spans: Span[]): Map<Span, number> {
+  const out = new Map<Span, number>();
+  let gen = -1;
+  let run = 0;
+  const ended = spans
+    .filter((s) => s.entryPoint === 'isAlive' && s.endSeq !== null && s.outcome !== null && (s.abortSeq === null || s.abortSeq > (s.endSeq as number)))
+    .sort((x, y) => (x.endSeq as number) - (y.endSeq as number));
+  for (const s of ended) {
+    const now = trace.stateOf(s.resource, s.endSeq as number);
+    if (now.state !== 'online' || now.gen !== s.gen) continue;
+    if (now.gen !== gen) {
+      gen = now.gen;
+      run = 0;
+    }
+    run = s.outcome === 'ok' ? 0 : run + 1;
+    out.set(s, run);
+  }
+  return out;
+}
+
+/** When the next isAlive runs after a failed one that left the resource online (DESIGN §4). */
+const retryInterval = (p: ModelPolicy) => Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
+
+/**
+ * The restart window (DESIGN §4) of `resource` as the monitor must see it at time `at`, from the
+ * events before `seq`: restarts started within `restartPeriod`, minus those before a retry, an
+ * online() on the failed resource, or an online period that lasted `stableAfter` (until it left
+ * online, or until terminate()/removeResource() took it down, or until now). `forgiven` counts
+ * the stable periods that emptied a window that was not empty.
+ */
+function restartWindow(sc: Scenario, trace: Trace, resource: string, seq: number, at: number): { inWindow: number; forgiven: number } {
+  const p = sc.policy;
+  const events = trace.states.filter((e) => e.resource === resource);
+  let records: number[] = [];
+  let forgiven = 0;
+  for (let i = 0; i < events.length && (events[i] as StateEvent).seq < seq; i++) {
+    const e = events[i] as StateEvent;
+    if (e.to === 'online-pending' && e.from === 'failed') {
+      if (/^restart \d+ after/.test(e.reason)) records.push(e.at);
+      else records = [];
+    }
+    if (e.to === 'online' && p.stableAfter > 0) {
+      const leave = events[i + 1] ?? null;
+      const until = leave && leave.seq < seq ? leave.seq : seq;
+      const down = trace.ops.find((o) => (o.op === 'terminate' || o.op === 'remove') && o.r === resource && o.seq > e.seq && o.seq < until);
+      const end = down ? down.at : leave && leave.seq < seq ? leave.at : at;
+      if (end - e.at >= p.stableAfter) {
+        if (records.some((t) => t > end - p.restartPeriod)) forgiven++;
+        records = [];
+      }
+    }
+  }
+  return { inWindow: records.filter((t) => t > at - p.restartPeriod).length, forgiven };
 }
 
 /** The call resolved before it was abandoned: its result counts. */
@@ -679,6 +798,8 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
   for (const r of sc.resources) {
     const events = trace.states.filter((e) => e.resource === r);
     const spans = trace.spans.filter((s) => s.resource === r);
+    const streaks = isAliveStreaks(trace, spans);
+    const threshold = sc.policy.isAliveFailureThreshold;
 
     // 1. Every transition is one the table allows, continuous, with a cause.
     let prev: ResourceState = 'offline';
@@ -709,8 +830,8 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
         );
         if (!ok) out.push(`${where}: no online call of this generation resolved now`);
       }
-      if (e.to === 'failed' && !failureEvidence(sc, trace, r, e.at, e.seq)) {
-        out.push(`${where}: nothing failed at this moment (no failed call, deadline or reportFailure)`);
+      if (e.to === 'failed' && !failureEvidence(sc, trace, r, e.at, e.seq, streaks)) {
+        out.push(`${where}: nothing failed at this moment (no failed call, ${threshold} failed isAlive in a row, deadline or reportFailure)`);
       }
       if (e.to === 'offline-pending' && !trace.outstanding(r, e.seq, ['offline', 'close'])) {
         out.push(`${where}: no offline() or close() outstanding`);
@@ -773,17 +894,25 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     // 3b. Checks never pile up (DESIGN §5.3): the next poll of a kind comes a full interval after
     //     the end of the previous one in the same online period; only a failed looksAlive calls
     //     isAlive sooner.
+    //     After a failed isAlive below isAliveFailureThreshold, the next comes sooner (§4).
     for (const kind of CHECKS) {
-      const interval = kind === 'isAlive' ? sc.policy.isAlivePollInterval : sc.policy.looksAlivePollInterval;
       const ofKind = spans.filter((x) => x.entryPoint === kind);
       for (let i = 1; i < ofKind.length; i++) {
         const prev = ofKind[i - 1] as Span;
         const next = ofKind[i] as Span;
         if (prev.gen !== next.gen || prev.endSeq === null) continue;
+        const interval =
+          kind === 'looksAlive'
+            ? sc.policy.looksAlivePollInterval
+            : prev.outcome === 'fail'
+              ? retryInterval(sc.policy)
+              : sc.policy.isAlivePollInterval;
         const leftOnline = events.some((e) => e.seq > prev.startSeq && e.seq < next.startSeq);
         if (leftOnline || next.startAt >= (prev.endAt as number) + interval) continue;
+        // A failed looksAlive calls isAlive at once, but not while isAlive is failing (§4).
         const byLooks =
           kind === 'isAlive' &&
+          prev.outcome === 'ok' &&
           spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome === 'fail' && (x.endSeq as number) > prev.endSeq! && (x.endSeq as number) < next.startSeq);
         if (!byLooks) {
           out.push(`${r}: ${kind} #${next.id} started at t=${next.startAt}, ${next.startAt - (prev.endAt as number)} ms after the previous one ended (interval ${interval})`);
@@ -795,10 +924,16 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     //     an isAlive that passed, the next one starts exactly an interval after it ended, unless
     //     the resource left online, someone acted on it, a failed looksAlive called isAlive
     //     sooner, or another call of the same resource held its lane at that moment.
+    //     After a failed isAlive that left the resource online (below isAliveFailureThreshold),
+    //     the next one starts exactly min(isAlivePollInterval, looksAlivePollInterval ||
+    //     isAlivePollInterval) after it ended, on the same conditions (§4).
     const isAlives = spans.filter((x) => x.entryPoint === 'isAlive');
     for (const prev of isAlives) {
-      if (prev.outcome !== 'ok' || prev.endSeq === null || (prev.abortSeq !== null && prev.abortSeq < prev.endSeq)) continue;
-      const due = (prev.endAt as number) + sc.policy.isAlivePollInterval;
+      if (prev.endSeq === null || (prev.abortSeq !== null && prev.abortSeq < prev.endSeq)) continue;
+      const held = prev.outcome === 'fail' && (streaks.get(prev) ?? threshold) < threshold;
+      if (prev.outcome !== 'ok' && !held) continue;
+      const interval = held ? retryInterval(sc.policy) : sc.policy.isAlivePollInterval;
+      const due = (prev.endAt as number) + interval;
       if (due > now) continue;
       const next = isAlives.find((x) => x.startSeq > (prev.endSeq as number)) ?? null;
       if (next && next.startAt === due) continue;
@@ -806,12 +941,12 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       const changed = events.some((e) => e.seq > (prev.endSeq as number) && e.seq < until && e.at <= due);
       const acted = trace.outstanding(r, prev.endSeq, ['offline', 'terminate', 'remove', 'close']) ||
         trace.ops.some((o) => (o.r === r || o.op === 'close') && o.seq > (prev.endSeq as number) && o.at <= due);
-      const looksFailed = spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome !== 'ok' && x.startSeq > prev.endSeq! && x.startAt <= due);
+      const looksFailed = !held && spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome !== 'ok' && x.startSeq > prev.endSeq! && x.startAt <= due);
       const busy = spans.some(
         (x) => x !== next && x.startSeq < until && x.startAt <= due && (x.endSeq === null || (x.endAt as number) > due || (x.endAt === due && x.startAt === due)),
       );
       if (changed || acted || looksFailed || busy) continue;
-      out.push(`${r}: isAlive was due at t=${due} (${sc.policy.isAlivePollInterval} ms after #${prev.id} ended), but ${next ? `#${next.id} started only at t=${next.startAt}` : 'none started'}`);
+      out.push(`${r}: isAlive was due at t=${due} (${interval} ms after #${prev.id} ${held ? `failed, ${streaks.get(prev)} of ${threshold} in a row,` : ''} ended), but ${next ? `#${next.id} started only at t=${next.startAt}` : 'none started'}`);
     }
 
     // 4. open once, before any online; close once, last.
@@ -848,9 +983,9 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
           out.push(`${r}: online #${s.id} of generation ${s.gen} resolved at t=${s.endAt}, but the resource did not go online then`);
         }
       }
-      if (s.entryPoint === 'isAlive' && s.outcome === 'fail' && state === 'online') {
+      if (s.entryPoint === 'isAlive' && s.outcome === 'fail' && state === 'online' && (streaks.get(s) ?? 0) >= threshold) {
         if (!next || next.at !== s.endAt || next.to !== 'failed') {
-          out.push(`${r}: isAlive #${s.id} failed at t=${s.endAt} while online, but the resource did not fail then`);
+          out.push(`${r}: isAlive #${s.id} failed at t=${s.endAt} while online (${streaks.get(s)} in a row, threshold ${threshold}), but the resource did not fail then`);
         }
       }
     }
@@ -897,6 +1032,12 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
         if (x.attempt > p.restartThreshold) out.push(`${where}: more than restartThreshold (${p.restartThreshold})`);
         if (x.delayMs !== expect) out.push(`${where}: expected a delay of ${expect}`);
       }
+      // The window counts no restart from before a retry, an online() on the failed resource or
+      // a stable period (stableAfter).
+      const { inWindow } = restartWindow(sc, trace, r, x.seq, x.at);
+      if (x.retry ? inWindow < p.restartThreshold : x.attempt !== inWindow + 1) {
+        out.push(`${where}: the window holds ${inWindow} restart(s) (threshold ${p.restartThreshold}, stableAfter ${p.stableAfter})`);
+      }
       if (opened(r, event.seq)) {
         // The failure's terminate ended (settled, or was given up at its deadline) just before.
         const doneOf = (s: Span) => Math.min(s.endSeq ?? Number.POSITIVE_INFINITY, s.abortSeq ?? Number.POSITIVE_INFINITY);
@@ -917,6 +1058,37 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       }
     }
 
+    // 6b. Escalation only when the window is spent; check events count failures in a row, and a
+    //     failed isAlive below isAliveFailureThreshold never fails the resource.
+    for (const esc of trace.escalations.filter((y) => y.resource === r)) {
+      const { inWindow } = restartWindow(sc, trace, r, esc.seq, esc.at);
+      if (sc.policy.restartAction !== 'restart-escalate' || inWindow < sc.policy.restartThreshold) {
+        out.push(`${r}: escalated at t=${esc.at} with ${inWindow} restart(s) in the window (threshold ${sc.policy.restartThreshold}, ${sc.policy.restartAction})`);
+      }
+    }
+    for (const kind of CHECKS) {
+      let gen = -1;
+      let run = 0;
+      for (const c of trace.checks.filter((y) => y.resource === r && y.kind === kind)) {
+        const now = trace.stateOf(r, c.seq);
+        if (now.gen !== gen) {
+          gen = now.gen;
+          run = 0;
+        }
+        run = c.ok ? 0 : run + 1;
+        const where = `${r}: ${kind} check at t=${c.at} (#${c.seq})`;
+        if (c.consecutiveFailures !== run) out.push(`${where}: consecutiveFailures ${c.consecutiveFailures}, expected ${run}`);
+        if (kind === 'isAlive' && !c.ok && run < threshold && !/deadlockTimeout/.test(c.reason ?? '')) {
+          const next = nextEventAfter(events, c.seq);
+          const nextCheck = trace.checks.find((y) => y.resource === r && y.kind === 'isAlive' && y.seq > c.seq);
+          const forIt = next && (!nextCheck || next.seq < nextCheck.seq);
+          if (next && forIt && next.at === c.at && next.to === 'failed' && next.reason.startsWith('isAlive')) {
+            out.push(`${where}: failed ${run} of ${threshold} in a row, but the resource failed for it ("${next.reason}")`);
+          }
+        }
+      }
+    }
+
     // 7. inspect() agrees with the event stream.
     if (!opts.removed.has(r) && !opts.closed) {
       const status = monitor.inspect(r);
@@ -924,6 +1096,15 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       if (status.state !== state) out.push(`${r}: inspect().state is ${status.state}, the events say ${state}`);
       if (status.generation !== gen) out.push(`${r}: inspect().generation is ${status.generation}, the events say ${gen}`);
       if (event && status.since !== event.at) out.push(`${r}: inspect().since is ${status.since}, the last stateChange was at t=${event.at}`);
+      const { inWindow } = restartWindow(sc, trace, r, Number.POSITIVE_INFINITY, now);
+      if (status.restarts.inWindow !== inWindow) {
+        out.push(`${r}: inspect().restarts.inWindow is ${status.restarts.inWindow}, expected ${inWindow} (stableAfter ${sc.policy.stableAfter})`);
+      }
+      const terminating = trace.outstanding(r, Number.POSITIVE_INFINITY, ['terminate', 'remove']);
+      if (state === 'online' && event && !terminating && sc.policy.stableAfter > 0 && status.restarts.stableAt !== event.at + sc.policy.stableAfter) {
+        out.push(`${r}: inspect().restarts.stableAt is ${status.restarts.stableAt}, expected ${event.at + sc.policy.stableAfter}`);
+      }
+      if (sc.policy.stableAfter === 0 && status.restarts.stableAt !== null) out.push(`${r}: inspect().restarts.stableAt is ${status.restarts.stableAt} with stableAfter 0`);
     }
   }
 
@@ -966,6 +1147,10 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
   return out;
 }
 
+function nextEventAfter(events: StateEvent[], seq: number): StateEvent | null {
+  return events.find((e) => e.seq > seq) ?? null;
+}
+
 /** A readable trace, for counterexamples. */
 export function render(trace: Trace): string {
   const lines: [number, string][] = [];
@@ -977,6 +1162,9 @@ export function render(trace: Trace): string {
   for (const e of trace.states) lines.push([e.seq, `t=${e.at} ${e.resource} STATE ${e.from} -> ${e.to} gen ${e.generation} (${e.reason})`]);
   for (const x of trace.restarts) lines.push([x.seq, `t=${x.at} ${x.resource} restartScheduled attempt ${x.attempt} +${x.delayMs}${x.retry ? ' retry' : ''}`]);
   for (const x of trace.escalations) lines.push([x.seq, `t=${x.at} ${x.resource} escalated`]);
+  for (const c of trace.checks) {
+    if (!c.ok) lines.push([c.seq, `t=${c.at} ${c.resource} check ${c.kind} failed, ${c.consecutiveFailures} in a row (${c.reason ?? ''})`]);
+  }
   for (const x of trace.reports) lines.push([x.seq, `t=${x.at} ${x.span.resource} reportFailure from ${x.span.entryPoint} #${x.span.id}`]);
   for (const o of trace.ops) {
     lines.push([o.seq, `t=${o.at} OP ${o.op}(${o.r ?? ''})`]);

@@ -39,6 +39,7 @@ afterAll(() => {
   if (soak || process.env.MODEL_RUNS) {
     console.log('transitions', Object.fromEntries(coverage.transitions));
     console.log('calls', Object.fromEntries(coverage.outcomes));
+    console.log('hysteresis', coverage.hysteresis);
   }
 });
 
@@ -62,4 +63,8 @@ it('reached every transition of the state table and every misbehaviour', () => {
   }
   expect(coverage.outcomes.get('online:settleAfterAbort:abandoned') ?? 0).toBeGreaterThan(0);
   expect(coverage.outcomes.get('terminate:hang:abandoned') ?? 0).toBeGreaterThan(0);
+  // isAliveFailureThreshold held a failed isAlive, and was reached above 1; stableAfter emptied a window.
+  expect(coverage.hysteresis.held, 'isAlive failures below the threshold').toBeGreaterThan(0);
+  expect(coverage.hysteresis.reached, 'isAlive failures reaching a threshold above 1').toBeGreaterThan(0);
+  expect(coverage.hysteresis.forgiven, 'stable periods that emptied a window').toBeGreaterThan(0);
 });

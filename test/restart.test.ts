@@ -57,7 +57,7 @@ describe('restart policy', () => {
       '1700 failed->online-pending',
       '1700 online-pending->online',
     ]);
-    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 1, total: 1 });
+    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 1, total: 1, stableAt: null });
     await monitor.close();
   });
 
@@ -125,7 +125,7 @@ describe('restart policy', () => {
     await vi.advanceTimersByTimeAsync(500); // restart 1 at 1500
     expect(monitor.inspect('a').restarts.inWindow).toBe(1);
     await vi.advanceTimersByTimeAsync(11_000); // now 12500: the restart at 1500 left the window at 11500
-    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 1 });
+    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 1, stableAt: null });
     state.broken = true;
     await vi.advanceTimersByTimeAsync(1_000); // fails at 13500 (isAlive every 1000 from 1500)
     expect(of('escalated')).toEqual([]);
@@ -172,7 +172,7 @@ describe('restart policy', () => {
     await vi.advanceTimersByTimeAsync(100_000);
     expect(rec.calls('online').map((s) => s.start)).toEqual([0, 1_500, 102_500]);
     expect(monitor.getState('a')).toBe('online');
-    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 1 });
+    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 1, stableAt: null });
     // The window is fresh: the next failure restarts instead of escalating.
     state.broken = true;
     await vi.advanceTimersByTimeAsync(1_000);
@@ -276,7 +276,7 @@ describe('restart policy', () => {
       '3500 online-pending->online',
       '3604500 online-pending->online',
     ]);
-    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 2 });
+    expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 2, stableAt: null });
     await monitor.close();
   });
 

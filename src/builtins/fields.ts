@@ -78,6 +78,7 @@ export function stringMapAt(object: Fields, key: string, prefix: string): Record
   const map = objectAt(value, at(prefix, key), 'an object of string values');
   const out: Record<string, string> = {};
   for (const [name, item] of Object.entries(map)) {
+    if (name === '__proto__') throw new ConfigError(`${at(prefix, key)}.${name}`, item, 'is not allowed as a name (it would be dropped)');
     if (typeof item === 'string') out[name] = item;
     else if (typeof item === 'number' || typeof item === 'boolean') out[name] = String(item);
     else throw new ConfigError(`${at(prefix, key)}.${name}`, item, 'must be a string');

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
+import { abortable } from '../abort.js';
 import { ConfigError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceContext, ResourceType } from '../types.js';
@@ -184,11 +185,20 @@ export function validateProcessProperties(properties: unknown): ProcessConfig {
     readiness = { probe, interval };
   }
   const cwd = stringAt(p, 'cwd', '');
+  const args = stringsAt(p, 'args', '');
+  const env = stringMapAt(p, 'env', '');
+  noNul('command', command);
+  if (cwd !== undefined) noNul('cwd', cwd);
+  args.forEach((arg, i) => noNul(`args[${i}]`, arg));
+  for (const [name, value] of Object.entries(env)) {
+    noNul(`env.${name}`, name, 'its name');
+    noNul(`env.${name}`, value);
+  }
   return {
     command,
-    args: stringsAt(p, 'args', ''),
+    args,
     cwd: cwd === undefined ? undefined : path.resolve(cwd),
-    env: stringMapAt(p, 'env', ''),
+    env,
     stopSignal: stopSignal as NodeJS.Signals,
     stopTimeout: numberAt(p, 'stopTimeout', '', 10_000, { min: 0 }),
     readiness,
@@ -196,6 +206,11 @@ export function validateProcessProperties(properties: unknown): ProcessConfig {
     startTimeout: numberAt(p, 'startTimeout', '', 60_000, { min: 0, exclusive: true }),
     outputLines: numberAt(p, 'outputLines', '', 50, { min: 0, max: 10_000, integer: true }),
   };
+}
+
+/** The operating system cannot pass a string holding a NUL byte to a program: a ConfigError. */
+function noNul(field: string, value: string, what = 'it'): void {
+  if (value.includes('\0')) throw new ConfigError(field, value, `must not contain a NUL byte (${what} cannot be passed to a program)`);
 }
 
 function describeExit(exit: ProcessExit): string {
@@ -209,25 +224,19 @@ function exitError(h: ProcessHandle, config: ProcessConfig, when: string): Proce
   return new ProcessExitError(`${config.command} (pid ${h.pid}) exited with ${describeExit(exit)} ${when}${tail}`, exit, stderr);
 }
 
-/** Resolves with true when `promise` settles within `ms`, false after; rejects when `signal` aborts. */
+/** Resolves with true when `promise` resolves within `ms`, false after; rejects with the signal's reason when it aborts. */
 function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = Number.isFinite(ms) ? setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, ms) : undefined;
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    });
-  });
+  return abortable(
+    promise.then(() => true),
+    { timeoutMs: ms, signal, onTimeout: () => false },
+  );
+}
+
+/** Whether two configs start the same process (command, args, cwd and env). */
+function sameStart(a: ProcessConfig, b: ProcessConfig): boolean {
+  const envA = Object.entries(a.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const envB = Object.entries(b.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return a.command === b.command && a.cwd === b.cwd && JSON.stringify(a.args) === JSON.stringify(b.args) && JSON.stringify(envA) === JSON.stringify(envB);
 }
 
 /** Spawns the process in a group of its own; resolves once it runs, rejects if it cannot start. */
@@ -327,6 +336,11 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
  * once. When the process exits by itself while online, the monitor is told at once
  * (`reportFailure`). stdout and stderr lines go to the monitor's logger and are kept for
  * `output()`.
+ *
+ * `monitor.setProperties()` while online: a change of `command`, `args`, `cwd` or `env` (what
+ * the running process was started with) is `'stored'` and takes effect at the next online;
+ * otherwise (`stopSignal`, `stopTimeout`, `health`, `readiness`, `startTimeout`, `outputLines`)
+ * it is applied at once: the next offline, check or online uses it.
  */
 export function createProcessType(name = 'process'): ProcessResourceType {
   const handles = new Map<string, ProcessHandle>();
@@ -383,6 +397,12 @@ export function createProcessType(name = 'process'): ProcessResourceType {
       await kill(h, ctx.signal);
     },
     terminate: (ctx) => kill(ctx.handle, ctx.signal),
+    applyProperties(ctx, next, previous) {
+      if (!sameStart(next, previous)) return 'stored';
+      ctx.handle?.stdout.resize(next.outputLines);
+      ctx.handle?.stderr.resize(next.outputLines);
+      return undefined;
+    },
     looksAlive(ctx) {
       const h = ctx.handle;
       if (h.running) return true;

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { BoundedWriter, type Sink } from './bounded.js';
 import type { ResourceMonitor } from '../monitor.js';
 import { logArgs, MONITOR_EVENTS, type View } from './view.js';
 
@@ -15,14 +16,23 @@ function replacer(_key: string, value: unknown): unknown {
  * "resource": …, "at": …, … }`, log lines as `{ "event": "log", "level": …, "msg": … }` (the
  * processes' output among them, with `stream`), and `resmon run`'s own notes (`started`,
  * `signal`, `exit`).
+ *
+ * Back-pressure: at most `limit` bytes (1 MiB) wait in the output stream. While the reader is
+ * further behind, lines are dropped and counted; once it catches up, one line
+ * `{ "event": "dropped", "count": N, "events": { "log": n, "check": m, … } }` says what was lost.
  */
 export class JsonView implements View {
   readonly logger: Logger;
+  private readonly out: BoundedWriter;
+  private readonly only: ReadonlySet<string> | null;
 
-  constructor(
-    private readonly write: (line: string) => void,
-    verbose: boolean,
-  ) {
+  constructor(sink: Sink, verbose: boolean, options: { limit?: number; events?: readonly string[] } = {}) {
+    this.out = new BoundedWriter(
+      sink,
+      (d) => `${JSON.stringify({ event: 'dropped', at: Date.now(), time: new Date().toISOString(), count: d.count, events: d.kinds, message: `${d.count} lines dropped: the reader was behind` })}\n`,
+      options.limit,
+    );
+    this.only = options.events ? new Set(options.events) : null;
     const at =
       (level: keyof Logger) =>
       (...args: unknown[]) => {
@@ -44,13 +54,22 @@ export class JsonView implements View {
 
   stop(): void {}
 
+  /** Lines dropped so far because the reader was behind. */
+  get dropped(): number {
+    return this.out.droppedTotal;
+  }
+
   private line(object: Record<string, unknown>): void {
+    const event = String(object.event);
+    if (this.only && !this.only.has(event)) return;
+    const at = typeof object.at === 'number' ? object.at : Date.now();
+    const withTime = { event, at, time: new Date(at).toISOString(), ...object };
     let text: string;
     try {
-      text = JSON.stringify(object, replacer);
+      text = JSON.stringify(withTime, replacer);
     } catch {
-      text = JSON.stringify({ event: object.event, at: object.at, message: 'unserialisable event' });
+      text = JSON.stringify({ event, at, time: withTime.time, message: 'unserialisable event' });
     }
-    this.write(`${text}\n`);
+    this.out.write(`${text}\n`, event);
   }
 }

@@ -9,7 +9,13 @@ export interface Terminal {
   write(chunk: string): unknown;
   readonly columns?: number;
   readonly rows?: number;
+  /** Bytes written and not yet taken by the terminal (a `tty.WriteStream` has it). */
+  readonly writableLength?: number;
+  once?(event: 'drain', listener: () => void): unknown;
 }
+
+/** Bytes a slow terminal may hold before frames are skipped (the next frame is always current). */
+const BEHIND = 64 * 1024;
 
 const RECENT = 50;
 const time = (at: number) => new Date(at).toISOString().slice(11, 19);
@@ -77,6 +83,7 @@ export class TableView implements View {
     );
     monitor.on('callTimeout', (e) => this.push(`${time(e.at)} ${e.resource}: ${e.entryPoint} passed its deadline (${e.timeoutMs} ms)`));
     monitor.on('hostExit', (e) => this.push(`${time(e.at)} host ${e.host} exited (${e.resources.join(', ')})`));
+    monitor.on('groupStateChange', (e) => this.push(`${time(e.at)} group ${e.group}: ${e.from} -> ${e.to}`));
     this.draw();
   }
 
@@ -104,8 +111,23 @@ export class TableView implements View {
       recent: this.recent,
       now: Date.now(),
       status: this.status,
+      groups: this.groupStates(),
     };
     return renderFrame(frame, { columns: this.term.columns || 120, rows: this.term.rows || 40, color: this.color });
+  }
+
+  /** Each group's state, from the monitor while it is open. */
+  private groupStates(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const status of this.statuses.values()) {
+      if (status.group === null || out.has(status.group)) continue;
+      try {
+        out.set(status.group, this.monitor?.groupStatus(status.group).state ?? '');
+      } catch {
+        // closed, or the group has no members left
+      }
+    }
+    return out;
   }
 
   private latest(): ResourceStatus[] {
@@ -133,8 +155,22 @@ export class TableView implements View {
     }, 50);
   }
 
+  /** Frames not drawn because the terminal was behind (each later frame shows the current state). */
+  skippedFrames = 0;
+  private waitingForDrain = false;
+
   private draw(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.waitingForDrain) return;
+    if ((this.term.writableLength ?? 0) >= BEHIND && this.term.once) {
+      // Coalesce: draw once the terminal has caught up, never queue frame after frame.
+      this.skippedFrames++;
+      this.waitingForDrain = true;
+      this.term.once('drain', () => {
+        this.waitingForDrain = false;
+        this.draw();
+      });
+      return;
+    }
     let lines: string[];
     try {
       lines = this.frame();

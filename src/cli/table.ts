@@ -20,6 +20,58 @@ export interface Frame {
   now: number;
   /** A line under the header (how to stop, or that it is stopping). */
   status: string;
+  /** The state of each group (shown on the group's heading line), when known. */
+  groups?: ReadonlyMap<string, string>;
+}
+
+/** One line of the table's body: a group's heading, or a resource at a depth under what it depends on. */
+type BodyLine = { group: string } | { status: ResourceStatus; depth: number };
+
+/**
+ * The order of the table's body: ungrouped resources first, then each group under a heading
+ * (in the order their first member appears); within each, every resource under the first
+ * resource it depends on, indented one level deeper.
+ */
+export function arrange(statuses: readonly ResourceStatus[]): BodyLine[] {
+  const out: BodyLine[] = [];
+  const sets = new Map<string | null, ResourceStatus[]>([[null, []]]);
+  for (const s of statuses) {
+    const key = s.group ?? null;
+    let list = sets.get(key);
+    if (!list) sets.set(key, (list = []));
+    list.push(s);
+  }
+  for (const [group, list] of sets) {
+    if (list.length === 0) continue;
+    if (group !== null) out.push({ group });
+    const byName = new Map(list.map((s) => [s.name, s] as const));
+    const parentOf = (s: ResourceStatus): string | null => {
+      const first = s.dependsOn[0];
+      const name = first === undefined ? null : typeof first === 'string' ? first : (first.anyOf[0] ?? null);
+      return name !== null && byName.has(name) && name !== s.name ? name : null;
+    };
+    const children = new Map<string, ResourceStatus[]>();
+    const roots: ResourceStatus[] = [];
+    for (const s of list) {
+      const parent = parentOf(s);
+      if (parent === null) roots.push(s);
+      else {
+        let kids = children.get(parent);
+        if (!kids) children.set(parent, (kids = []));
+        kids.push(s);
+      }
+    }
+    const seen = new Set<string>();
+    const walk = (s: ResourceStatus, depth: number) => {
+      if (seen.has(s.name)) return;
+      seen.add(s.name);
+      out.push({ status: s, depth });
+      for (const kid of children.get(s.name) ?? []) walk(kid, depth + 1);
+    };
+    for (const root of roots) walk(root, 0);
+    for (const s of list) walk(s, 0); // anything left (not reachable from a root)
+  }
+  return out;
 }
 
 /** How to draw: terminal width and height, and whether to use colours. */
@@ -67,9 +119,9 @@ function info(status: ResourceStatus, note: RowNote | undefined): string {
 const HEAD = ['NAME', 'TYPE', 'STATE', 'SINCE', 'LOOKSALIVE', 'ISALIVE', 'RESTARTS', 'NEXT RESTART', 'INFO'];
 
 /** One line per cell row: the plain text of each column. */
-function rows(frame: Frame): string[][] {
-  return frame.statuses.map((s) => [
-    s.name,
+function rows(frame: Frame, body: readonly { status: ResourceStatus; depth: number }[]): string[][] {
+  return body.map(({ status: s, depth }) => [
+    `${'  '.repeat(depth)}${s.name}`,
     s.type,
     s.state,
     formatDuration(frame.now - s.since),
@@ -88,7 +140,9 @@ function rows(frame: Frame): string[][] {
  */
 export function renderFrame(frame: Frame, options: FrameOptions): string[] {
   const { columns, color } = options;
-  const body = rows(frame);
+  const layout = arrange(frame.statuses);
+  const entries = layout.filter((l): l is { status: ResourceStatus; depth: number } => 'status' in l);
+  const body = rows(frame, entries);
   const fixed = HEAD.length - 1;
   const widths = HEAD.slice(0, fixed).map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
   const fit = (line: string) => (line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line);
@@ -112,8 +166,18 @@ export function renderFrame(frame: Frame, options: FrameOptions): string[] {
     fit(frame.status),
     '',
     lineOf(HEAD, null, true),
-    ...body.map((cells, i) => lineOf(cells, (frame.statuses[i] as ResourceStatus).state, false)),
   ];
+  let row = 0;
+  for (const line of layout) {
+    if ('group' in line) {
+      const state = frame.groups?.get(line.group);
+      const heading = `group ${line.group}${state ? `: ${state}` : ''}`;
+      lines.push(fit(color ? `${BOLD}${heading}${RESET}` : heading));
+    } else {
+      lines.push(lineOf(body[row] as string[], line.status.state, false));
+      row++;
+    }
+  }
   const room = options.rows - 1 - lines.length - 2;
   if (frame.recent.length > 0 && room > 0) {
     lines.push('', color ? `${BOLD}RECENT${RESET}` : 'RECENT');

@@ -23,6 +23,7 @@ export const MONITOR_EVENTS = [
   'restartScheduled',
   'escalated',
   'hostExit',
+  'groupStateChange',
 ] as const;
 
 /** Splits pino-style logger arguments into fields and a message. */

@@ -44,10 +44,19 @@ export function ruleOf(error: ConfigError): string {
 export class ConfigFileError extends ResmonError {
   /** One ConfigError per problem, in file order. */
   readonly errors: ConfigError[];
-  constructor(file: string, errors: ConfigError[]) {
+  /** What may go wrong but need not (a command not on PATH), in file order. */
+  readonly warnings: ConfigError[];
+  constructor(file: string, errors: ConfigError[], warnings: ConfigError[] = []) {
     super(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${errors.map((e) => `  ${e.message}`).join('\n')}`);
     this.errors = errors;
+    this.warnings = warnings;
   }
+}
+
+/** A warning's line: `file:line:col: warning: path rule (got value)`. */
+export function warningLine(warning: ConfigError): string {
+  const match = /^(.*?:\d+:\d+: )/.exec(warning.message) ?? /^([^:]*: )/.exec(warning.message);
+  return match ? `${match[1]}warning: ${warning.message.slice(match[1]!.length)}` : `warning: ${warning.message}`;
 }
 
 /** A parsed config file, and a way to point at a path inside it. */

@@ -1,14 +1,17 @@
+import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createProcessType, type ProcessResourceType } from '../builtins/process.js';
 import { httpType } from '../builtins/http.js';
 import { tcpType } from '../builtins/tcp.js';
+import { createOcfType } from '../builtins/ocf/type.js';
 import { type ConfigError, isConfigError, isDuplicateError, isUnknownTypeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
 import { ConfigFileError, type ConfigPath, type ParsedFile, parsePath, readConfigFile, ruleOf } from './file.js';
-import { checkShape, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
+import { checkDependencies } from './dependencies.js';
+import { checkShape, type ConfigHttp, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
 
 /** How {@link openConfig} builds the monitor. */
 export interface OpenConfigOptions {
@@ -33,6 +36,13 @@ export interface OpenedConfig {
   readonly processType: ProcessResourceType;
   /** The resources, in file order. */
   readonly resources: string[];
+  /** The file's `http:` section, or null. */
+  readonly http: ConfigHttp | null;
+  /**
+   * What may go wrong but need not: a `process` command that is not on PATH (or a relative
+   * path that does not exist yet). Each names the file, line and path like an error.
+   */
+  readonly warnings: ConfigError[];
 }
 
 /**
@@ -51,21 +61,78 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
   monitor.registerType(processType);
   monitor.registerType(httpType);
   monitor.registerType(tcpType);
+  monitor.registerType(createOcfType());
   const dir = path.dirname(path.resolve(file));
   for (const type of shape.types) {
     if (await registerModule(monitor, type, dir, options.mode ?? 'run', parsed, errors)) modules++;
   }
   const added: string[] = [];
-  const known = `process, http, tcp${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
-  for (const resource of shape.resources) {
-    if (addResource(monitor, resource, dir, known, parsed, errors)) added.push(resource.entry.name);
+  const warnings: ConfigError[] = [];
+  const known = `process, http, tcp, ocf${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
+  // Dependencies first (the file may list resources in any order); a broken dependsOn is reported and left out.
+  const deps = checkDependencies(shape.resources, parsed);
+  errors.push(...deps.errors);
+  const ok = new Set<string>();
+  for (const resource of deps.order) {
+    const wanted = resource.entry.dependsOn;
+    const usable = !deps.broken.has(resource.entry.name) && (wanted ?? []).every((item) => (typeof item === 'string' ? [item] : item.anyOf).every((n) => ok.has(n)));
+    const { dependsOn: _unused, ...rest } = resource.entry;
+    const entry: Indexed<ConfigResourceEntry> = usable ? resource : { index: resource.index, entry: rest };
+    if (addResource(monitor, entry, dir, known, parsed, errors)) {
+      ok.add(resource.entry.name);
+      if (resource.entry.type === 'process') checkCommand(resource, dir, parsed, errors, warnings);
+    }
   }
+  for (const resource of shape.resources) if (ok.has(resource.entry.name)) added.push(resource.entry.name);
+  warnings.sort((a, b) => order(a) - order(b));
   if (errors.length > 0) {
     await monitor.close();
     errors.sort((a, b) => order(a) - order(b));
-    throw new ConfigFileError(file, errors);
+    throw new ConfigFileError(file, errors, warnings);
   }
-  return { file, monitor, processType, resources: added };
+  return { file, monitor, processType, resources: added, warnings, http: shape.http };
+}
+
+/** True when `file` is a regular file this user may execute. */
+function executable(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks that a process resource's command can be found, as spawn will look for it: an
+ * absolute path must exist and be executable (an error); a relative path (resolved against
+ * `cwd`) or a bare name searched on PATH may appear before the resource starts (a warning).
+ */
+function checkCommand(
+  { index, entry }: Indexed<ConfigResourceEntry>,
+  dir: string,
+  parsed: ParsedFile,
+  errors: ConfigError[],
+  warnings: ConfigError[],
+): void {
+  const p = entry.properties ?? {};
+  const command = p.command as string;
+  const at: ConfigPath = ['resources', index, 'properties', 'command'];
+  const cwd = path.resolve(dir, typeof p.cwd === 'string' ? p.cwd : '.');
+  if (path.isAbsolute(command)) {
+    if (!executable(command)) errors.push(parsed.error(at, command, existsSync(command) ? 'is not an executable file' : 'does not exist'));
+    return;
+  }
+  if (command.includes('/')) {
+    const full = path.resolve(cwd, command);
+    if (!executable(full)) warnings.push(parsed.error(at, command, `is not an executable file yet (${full}); the resource cannot start until it is`));
+    return;
+  }
+  const env = (p.env ?? {}) as Record<string, unknown>;
+  const search = typeof env.PATH === 'string' ? env.PATH : (process.env.PATH ?? '');
+  const found = search.split(path.delimiter).some((d) => d !== '' && executable(path.resolve(cwd, d, command)));
+  if (!found) warnings.push(parsed.error(at, command, 'is not found on PATH; the resource cannot start until it is'));
 }
 
 /** Sorts errors by their line in the file (the context ends in `:line:col`). */
@@ -141,6 +208,8 @@ function addResource(
       type: entry.type,
       ...(properties !== undefined ? { properties } : {}),
       ...(entry.policy !== undefined ? { policy: entry.policy } : {}),
+      ...(entry.group !== undefined ? { group: entry.group } : {}),
+      ...(entry.dependsOn !== undefined ? { dependsOn: entry.dependsOn } : {}),
     });
     return true;
   } catch (error) {

@@ -1,6 +1,8 @@
 import { type ConfigError, isConfigError } from '../errors.js';
 import type { Isolation } from '../hosts/spec.js';
+import { parseDependsOn } from '../graph.js';
 import { type ResourcePolicy, validatePolicy } from '../policy.js';
+import type { DependencyItem } from '../types.js';
 import { type ConfigPath, type ParsedFile, parsePath, ruleOf } from './file.js';
 
 /**
@@ -30,10 +32,24 @@ export interface ConfigResourceEntry {
   properties?: Record<string, unknown>;
   /** The resource's own policy (DESIGN §4). */
   policy?: Partial<ResourcePolicy>;
+  /** Its group (the unit brought online and taken offline as a whole). */
+  group?: string;
+  /** Resources that must be online first: names and `{ anyOf: [names] }`, in any order in the file. */
+  dependsOn?: DependencyItem[];
+}
+
+/** `http:` in the config file: the status page and HTTP API of `resmon run`. */
+export interface ConfigHttp {
+  /** `HOST:PORT`, `:PORT` or `PORT`; the host defaults to 127.0.0.1. `--http` overrides it. */
+  listen?: string;
+  /** The bearer token of the mutating endpoints (RESMON_TOKEN overrides it). */
+  token?: string;
 }
 
 /** The shape of a `resmon run` config file (DESIGN §10), YAML or JSON. */
 export interface ResmonConfig {
+  /** The HTTP listener (opt-in). */
+  http?: ConfigHttp;
   /** Monitor-wide policy defaults. */
   defaults?: Partial<ResourcePolicy>;
   /** Plugin modules beyond the built-in types. */
@@ -53,23 +69,62 @@ export interface CheckedShape {
   defaults: Partial<ResourcePolicy>;
   types: Indexed<ConfigTypeEntry>[];
   resources: Indexed<ConfigResourceEntry>[];
+  /** `http:`, when the file has it. */
+  http: ConfigHttp | null;
   errors: ConfigError[];
 }
 
-const TOP = ['defaults', 'types', 'resources'];
+const TOP = ['defaults', 'types', 'resources', 'http'];
+const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
-const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy'];
+const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * Every error of a policy layer, not only the first: validates the layer, and on an error
+ * reports it, drops the field it names and validates again. Returns the fields that passed.
+ */
+function policyErrors(
+  layer: unknown,
+  context: string,
+  base: ConfigPath,
+  err: (path: ConfigPath, value: unknown, rule: string) => void,
+): Partial<ResourcePolicy> {
+  if (!isObject(layer)) {
+    try {
+      return validatePolicy(layer, context, 'policy');
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      err(base, layer, ruleOf(error));
+      return {};
+    }
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(layer)) Object.defineProperty(copy, key, { value: layer[key], enumerable: true, writable: true, configurable: true });
+  for (let tries = Object.keys(copy).length + 1; tries > 0; tries--) {
+    try {
+      return validatePolicy(copy, context, 'policy');
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      const [, field] = parsePath(error.field) as [string, string | undefined];
+      err(field === undefined ? base : [...base, field], error.value, ruleOf(error));
+      if (field === undefined || !Object.hasOwn(copy, field)) return {};
+      delete copy[field];
+    }
+  }
+  return {};
+}
+
+/**
  * Checks the structure of a parsed config file: the top-level keys, `defaults` (policy rules),
  * each `types` entry and each resource's name, type, properties and policy. Collects every
- * error (one per entry at most) instead of stopping at the first.
+ * error, not only the first of an entry: a resource whose policy has errors is still handed
+ * on (without the faulty fields) so that its type and properties are checked too.
  */
 export function checkShape(parsed: ParsedFile): CheckedShape {
   const errors: ConfigError[] = [];
-  const out: CheckedShape = { defaults: {}, types: [], resources: [], errors };
+  const out: CheckedShape = { defaults: {}, types: [], resources: [], http: null, errors };
   const err = (path: ConfigPath, value: unknown, rule: string) => errors.push(parsed.error(path, value, rule));
   const data = parsed.data;
   if (!isObject(data)) {
@@ -79,16 +134,12 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
   for (const key of Object.keys(data)) {
     if (!TOP.includes(key)) err([key], data[key], `is not a top-level field (known: ${TOP.join(', ')})`);
   }
-  try {
-    out.defaults = validatePolicy(data.defaults, parsed.file, 'defaults');
-  } catch (error) {
-    if (!isConfigError(error)) throw error;
-    err(parsePath(error.field), error.value, ruleOf(error));
-  }
+  if (data.defaults !== undefined) out.defaults = policyErrors(data.defaults, parsed.file, ['defaults'], err);
   if (data.types !== undefined) {
     if (!Array.isArray(data.types)) err(['types'], data.types, 'must be a list of { module, exportName?, isolation? }');
     else data.types.forEach((entry, index) => checkType(entry, index));
   }
+  if (data.http !== undefined) checkHttp(data.http);
   if (!Array.isArray(data.resources) || data.resources.length === 0) {
     err(['resources'], data.resources, 'must be a non-empty list of { name, type, properties?, policy? }');
   } else {
@@ -97,44 +148,88 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
   }
   return out;
 
+  function checkHttp(http: unknown): void {
+    if (!isObject(http)) return void err(['http'], http, 'must be a mapping { listen?, token? }');
+    const unknown = Object.keys(http).find((k) => !HTTP_KEYS.includes(k));
+    if (unknown) return void err(['http', unknown], http[unknown], `is not a field of http (known: ${HTTP_KEYS.join(', ')})`);
+    if (http.listen !== undefined && (typeof http.listen !== 'string' || !/^(\[[0-9a-fA-F:.]+\]:|[^:[\]]*:)?\d{1,5}$/.test(http.listen) || Number(http.listen.split(':').pop()) > 65_535)) {
+      return void err(['http', 'listen'], http.listen, 'must be HOST:PORT, :PORT or PORT (the host defaults to 127.0.0.1)');
+    }
+    if (http.token !== undefined && (typeof http.token !== 'string' || http.token.length < 16)) {
+      return void err(['http', 'token'], '(hidden)', 'must be a string of at least 16 characters');
+    }
+    out.http = http as ConfigHttp;
+  }
+
   function checkType(entry: unknown, index: number): void {
     const at = ['types', index];
     if (!isObject(entry)) return void err(at, entry, 'must be a mapping { module, exportName?, isolation? }');
-    const unknown = Object.keys(entry).find((k) => !TYPE_KEYS.includes(k));
-    if (unknown) return void err([...at, unknown], entry[unknown], `is not a field of a type entry (known: ${TYPE_KEYS.join(', ')})`);
+    let ok = true;
+    for (const key of Object.keys(entry)) {
+      if (TYPE_KEYS.includes(key)) continue;
+      err([...at, key], entry[key], `is not a field of a type entry (known: ${TYPE_KEYS.join(', ')})`);
+      ok = false;
+    }
     if (typeof entry.module !== 'string' || entry.module.length === 0) {
-      return void err([...at, 'module'], entry.module, 'is required: a path relative to the config file, or a package name');
+      err([...at, 'module'], entry.module, 'is required: a path relative to the config file, or a package name');
+      ok = false;
     }
     if (entry.exportName !== undefined && (typeof entry.exportName !== 'string' || entry.exportName.length === 0)) {
-      return void err([...at, 'exportName'], entry.exportName, 'must be a non-empty string');
+      err([...at, 'exportName'], entry.exportName, 'must be a non-empty string');
+      ok = false;
     }
     if (entry.isolation !== undefined && !['inline', 'worker', 'process'].includes(entry.isolation as string)) {
-      return void err([...at, 'isolation'], entry.isolation, "must be 'inline', 'worker' or 'process'");
+      err([...at, 'isolation'], entry.isolation, "must be 'inline', 'worker' or 'process'");
+      ok = false;
     }
-    out.types.push({ index, entry: entry as unknown as ConfigTypeEntry });
+    if (ok) out.types.push({ index, entry: entry as unknown as ConfigTypeEntry });
   }
 
   function checkResource(entry: unknown, index: number, names: Map<string, number>): void {
     const at = ['resources', index];
-    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy? }');
-    const unknown = Object.keys(entry).find((k) => !RESOURCE_KEYS.includes(k));
-    if (unknown) return void err([...at, unknown], entry[unknown], `is not a field of a resource (known: ${RESOURCE_KEYS.join(', ')})`);
-    if (typeof entry.name !== 'string' || entry.name.length === 0) return void err([...at, 'name'], entry.name, 'is required: a non-empty string');
-    const first = names.get(entry.name);
-    if (first !== undefined) return void err([...at, 'name'], entry.name, `is already the name of resources[${first}]; names must be unique`);
-    names.set(entry.name, index);
+    if (!isObject(entry)) return void err(at, entry, 'must be a mapping { name, type, properties?, policy?, group?, dependsOn? }');
+    let ok = true;
+    for (const key of Object.keys(entry)) {
+      if (RESOURCE_KEYS.includes(key)) continue;
+      err([...at, key], entry[key], `is not a field of a resource (known: ${RESOURCE_KEYS.join(', ')})`);
+    }
+    if (typeof entry.name !== 'string' || entry.name.length === 0) {
+      err([...at, 'name'], entry.name, 'is required: a non-empty string');
+      ok = false;
+    } else {
+      const first = names.get(entry.name);
+      if (first !== undefined) {
+        err([...at, 'name'], entry.name, `is already the name of resources[${first}]; names must be unique`);
+        ok = false;
+      } else names.set(entry.name, index);
+    }
     if (typeof entry.type !== 'string' || entry.type.length === 0) {
-      return void err([...at, 'type'], entry.type, 'is required: process, http, tcp, or a type from `types`');
+      err([...at, 'type'], entry.type, 'is required: process, http, tcp, or a type from `types`');
+      ok = false;
     }
     if (entry.properties !== undefined && !isObject(entry.properties)) {
-      return void err([...at, 'properties'], entry.properties, 'must be a mapping');
+      err([...at, 'properties'], entry.properties, 'must be a mapping');
+      ok = false;
     }
+    const policy = entry.policy === undefined ? undefined : policyErrors(entry.policy, parsed.file, [...at, 'policy'], err);
+    if (entry.group !== undefined && (typeof entry.group !== 'string' || entry.group.length === 0)) {
+      err([...at, 'group'], entry.group, 'must be a non-empty string (the name of a group)');
+      ok = false;
+    }
+    let dependsOn: DependencyItem[] | undefined;
     try {
-      validatePolicy(entry.policy, parsed.file, 'policy');
+      dependsOn = entry.dependsOn === undefined ? undefined : parseDependsOn(entry.dependsOn, parsed.file).given;
     } catch (error) {
       if (!isConfigError(error)) throw error;
-      return void err([...at, ...parsePath(error.field)], error.value, ruleOf(error));
+      err([...at, ...parsePath(error.field)], error.value, ruleOf(error));
+      ok = false;
     }
-    out.resources.push({ index, entry: entry as unknown as ConfigResourceEntry });
+    if (!ok) return;
+    const resource: Record<string, unknown> = { name: entry.name, type: entry.type };
+    if (entry.properties !== undefined) resource.properties = entry.properties;
+    if (policy !== undefined) resource.policy = policy;
+    if (entry.group !== undefined) resource.group = entry.group;
+    if (dependsOn !== undefined) resource.dependsOn = dependsOn;
+    out.resources.push({ index, entry: resource as unknown as ConfigResourceEntry });
   }
 }

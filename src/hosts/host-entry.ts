@@ -11,7 +11,9 @@ import type { Logger } from '../logger.js';
 import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
 import { loadTypeExport } from './load.js';
 import {
+  type CallArgs,
   decodeError,
+  encodeAnswer,
   encodeError,
   encodeLogArgs,
   encodeValue,
@@ -25,9 +27,9 @@ import {
 
 interface HostedResource {
   readonly typeId: number;
-  readonly raw: unknown;
+  raw: unknown;
   /** The validated properties, or why validate rejected them (computed at the first call). */
-  properties?: { ok: true; value: unknown } | { ok: false; error: unknown };
+  properties?: { ok: true; value: unknown } | { ok: false; error: unknown } | undefined;
   /** `open` ran in this host (the handle of an earlier host died with it). */
   opened: boolean;
   handle: unknown;
@@ -59,7 +61,11 @@ function describe(type: ResourceType<unknown, unknown>): TypeInfo {
       open: typeof type.open === 'function',
       looksAlive: typeof type.looksAlive === 'function',
       close: typeof type.close === 'function',
+      applyProperties: typeof type.applyProperties === 'function',
+      control: typeof type.control === 'function',
+      typeControl: typeof type.typeControl === 'function',
     },
+    reportsFailures: type.reportsFailures === true,
   };
 }
 
@@ -72,39 +78,66 @@ function logger(resource: string, entryPoint: EntryPoint): Logger {
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
-function propertiesOf(name: string, r: HostedResource, type: ResourceType<unknown, unknown>): unknown {
-  if (!r.properties) {
-    try {
-      r.properties = { ok: true, value: type.validate ? type.validate(r.raw) : r.raw };
-    } catch (error) {
-      r.properties = {
-        ok: false,
-        error: new ConfigError('properties', r.raw, `were rejected by type "${type.name}": ${reasonOf(error)}`, {
-          context: `resource "${name}"`,
-          cause: error,
-        }),
-      };
-    }
+/** Runs the type's validate on `raw`: the typed properties, or a ConfigError that says why not. */
+function validated(name: string, raw: unknown, type: ResourceType<unknown, unknown>): { ok: true; value: unknown } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: type.validate ? type.validate(raw) : raw };
+  } catch (error) {
+    return {
+      ok: false,
+      error: new ConfigError('properties', raw, `were rejected by type "${type.name}": ${reasonOf(error)}`, {
+        context: name ? `resource "${name}"` : `type "${type.name}"`,
+        cause: error,
+      }),
+    };
   }
+}
+
+function propertiesOf(name: string, r: HostedResource, type: ResourceType<unknown, unknown>): unknown {
+  r.properties ??= validated(name, r.raw, type);
   if (!r.properties.ok) throw r.properties.error;
   return r.properties.value;
 }
 
-async function run(id: number, name: string, entryPoint: EntryPoint, signal: AbortSignal): Promise<unknown> {
+function loaded(typeId: number): Promise<ResourceType<unknown, unknown>> {
+  return types.get(typeId) ?? Promise.reject(new Error(`host: type ${typeId} was never loaded`));
+}
+
+async function run(id: number, name: string, entryPoint: EntryPoint, signal: AbortSignal, args: CallArgs | undefined): Promise<unknown> {
   const r = resources.get(name);
   if (!r) throw new Error(`host: no resource "${name}" was added to this host`);
-  const type = await (types.get(r.typeId) ?? Promise.reject(new Error(`host: type ${r.typeId} was never loaded`)));
+  const type = await loaded(r.typeId);
   const properties = propertiesOf(name, r, type);
   const context = (handle: unknown, ep: EntryPoint): ResourceContext<unknown, unknown> => ({
     resource: name,
     properties: properties as Readonly<unknown>,
     handle,
     signal,
-    reportProgress: (message?: string) => send(message === undefined ? { t: 'progress', id } : { t: 'progress', id, message: String(message) }),
+    reportProgress: (message?: string, checkpoint?: number) => {
+      const m: HostMessage = { t: 'progress', id };
+      if (message !== undefined) m.message = String(message);
+      if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) m.checkpoint = checkpoint;
+      send(m);
+    },
     reportFailure: (reason?: unknown) =>
       send(reason === undefined ? { t: 'failure', id, resource: name } : { t: 'failure', id, resource: name, reason: encodeError(reason) }),
     log: logger(name, ep),
   });
+  if (entryPoint === 'applyProperties' || entryPoint === 'control') {
+    // Like inline: called with the handle open returned, undefined when not opened (here).
+    const handle = r.opened ? r.handle : undefined;
+    if (entryPoint === 'control') {
+      const { code, input } = args as { code: string; input: unknown };
+      const fn = type.control;
+      if (typeof fn !== 'function') throw new Error(`type "${type.name}" has no control`);
+      return encodeAnswer(await fn.call(type, context(handle, entryPoint), code, input), `control("${code}") of "${name}"`);
+    }
+    const fn = type.applyProperties;
+    if (typeof fn !== 'function') throw new Error(`type "${type.name}" has no applyProperties`);
+    const next = validated(name, (args as { next: unknown }).next, type);
+    if (!next.ok) throw next.error;
+    return await fn.call(type, context(handle, entryPoint), next.value as Readonly<unknown>, properties as Readonly<unknown>);
+  }
   if (type.open && !r.opened) {
     // This host has no handle for the resource: open it first (its handle died with an earlier
     // host), or, when there is nothing to stop or check, skip the call.
@@ -148,16 +181,60 @@ function onMessage(raw: unknown): void {
     case 'remove':
       resources.delete(m.resource);
       return;
+    case 'props': {
+      // New properties in force (setProperties): validated again at the next call.
+      const r = resources.get(m.resource);
+      if (r) {
+        r.raw = m.properties;
+        r.properties = undefined;
+      }
+      return;
+    }
+    case 'validate':
+      loaded(m.typeId)
+        .then((type) => {
+          const out = validated('', m.properties, type);
+          if (!out.ok) throw out.error;
+        })
+        .then(
+          () => send({ t: 'result', id: m.id, ok: true, value: undefined }),
+          (error: unknown) => send({ t: 'result', id: m.id, ok: false, error: encodeError(error) }),
+        );
+      return;
+    case 'typeCall': {
+      const controller = new AbortController();
+      calls.set(m.id, controller);
+      const noLog = { debug: noop, info: noop, warn: noop, error: noop };
+      loaded(m.typeId)
+        .then(async (type) => {
+          const fn = type.typeControl;
+          if (typeof fn !== 'function') throw new Error(`type "${type.name}" has no typeControl`);
+          const ctx = { type: type.name, signal: controller.signal, log: init.log ? logger('', 'typeControl') : noLog };
+          return encodeAnswer(await fn.call(type, m.code, m.input, ctx), `typeControl("${m.code}") of type "${type.name}"`);
+        })
+        .then(
+          (value) => {
+            calls.delete(m.id);
+            send({ t: 'result', id: m.id, ok: true, value });
+          },
+          (error: unknown) => {
+            calls.delete(m.id);
+            send({ t: 'result', id: m.id, ok: false, error: encodeError(error) });
+          },
+        );
+      return;
+    }
     case 'abort':
       calls.get(m.id)?.abort(decodeError(m.reason));
       return;
     case 'call': {
       const controller = new AbortController();
       calls.set(m.id, controller);
-      run(m.id, m.resource, m.entryPoint, controller.signal).then(
+      run(m.id, m.resource, m.entryPoint, controller.signal, m.args).then(
         (value) => {
           calls.delete(m.id);
-          send({ t: 'result', id: m.id, ok: true, value: encodeValue(value) });
+          // A control's answer is already encoded (and checked to be cloneable).
+          send({ t: 'result', id: m.id, ok: true, value: m.entryPoint === 'control' ? value : encodeValue(value) });
         },
         (error: unknown) => {
           calls.delete(m.id);

@@ -4,20 +4,41 @@
  * anything it sends that does not fit here is a protocol violation, handled as the host failing.
  */
 import { ResmonError } from '../errors.js';
-import type { EntryPoint } from '../types.js';
+import { DEFAULT_PROCESSING, type EntryPoint } from '../types.js';
 
 /** What a host reports about a type module it loaded. */
 export interface TypeInfo {
   name: string;
   defaults: Record<string, unknown> | undefined;
-  /** Which optional entry points the plugin has. */
-  has: { validate: boolean; open: boolean; looksAlive: boolean; close: boolean };
+  /** Which optional entry points the plugin has (the last three are optional in the message). */
+  has: {
+    validate: boolean;
+    open: boolean;
+    looksAlive: boolean;
+    close: boolean;
+    applyProperties?: boolean;
+    control?: boolean;
+    typeControl?: boolean;
+  };
+  /** The type reports failures itself (not polled with looksAlive). */
+  reportsFailures?: boolean;
 }
 
 /** An Error (or anything thrown) as it crosses the boundary. */
 export interface EncodedError {
-  $error: { name: string; message: string; stack?: string; code?: string | number; timeoutMs?: number };
+  $error: {
+    name: string;
+    message: string;
+    stack?: string;
+    code?: string | number;
+    timeoutMs?: number;
+    /** The details of an `OcfError` (exitCode, ocfName, permanent...), so its guard and restart rule hold across. */
+    details?: Record<string, string | number | boolean | null>;
+  };
 }
+
+/** The fields of an `OcfError` that cross with it. */
+const DETAILS = ['agent', 'action', 'exitCode', 'ocfName', 'exitReason', 'permanent'] as const;
 
 // ---- monitor -> host ---------------------------------------------------------------------------
 
@@ -25,8 +46,14 @@ export type MonitorMessage =
   | { t: 'load'; typeId: number; module: string; exportName: string }
   | { t: 'add'; resource: string; typeId: number; properties: unknown }
   | { t: 'remove'; resource: string }
-  | { t: 'call'; id: number; resource: string; entryPoint: EntryPoint }
+  | { t: 'call'; id: number; resource: string; entryPoint: EntryPoint; args?: CallArgs }
+  | { t: 'props'; resource: string; properties: unknown }
+  | { t: 'validate'; id: number; typeId: number; properties: unknown }
+  | { t: 'typeCall'; id: number; typeId: number; code: string; input: unknown }
   | { t: 'abort'; id: number; reason: EncodedError };
+
+/** The arguments of an entry point beyond its context. */
+export type CallArgs = { next: unknown } | { code: string; input: unknown };
 
 // ---- host -> monitor ---------------------------------------------------------------------------
 
@@ -38,7 +65,7 @@ export type HostMessage =
   | { t: 'loadFailed'; typeId: number; error: EncodedError }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: unknown }
-  | { t: 'progress'; id: number; message?: string }
+  | { t: 'progress'; id: number; message?: string; checkpoint?: number }
   | { t: 'failure'; id: number; resource: string; reason?: unknown }
   | { t: 'log'; resource: string; entryPoint: EntryPoint; level: LogLevel; args: unknown[] }
   | { t: 'fatal'; error: EncodedError };
@@ -49,7 +76,18 @@ export interface HostInit {
   log: boolean;
 }
 
-export const ENTRY_POINTS: readonly EntryPoint[] = ['open', 'online', 'offline', 'terminate', 'looksAlive', 'isAlive', 'close'];
+export const ENTRY_POINTS: readonly EntryPoint[] = [
+  'open',
+  'online',
+  'offline',
+  'terminate',
+  'looksAlive',
+  'isAlive',
+  'close',
+  'applyProperties',
+  'control',
+  'typeControl',
+];
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 
 // ---- values and errors -------------------------------------------------------------------------
@@ -62,6 +100,14 @@ export function encodeError(value: unknown): EncodedError | unknown {
     if (typeof value.stack === 'string') out.stack = value.stack;
     if (typeof code === 'string' || typeof code === 'number') out.code = code;
     if (typeof timeoutMs === 'number') out.timeoutMs = timeoutMs;
+    if (code === 'ERR_RESMON_OCF') {
+      const details: Record<string, string | number | boolean | null> = {};
+      for (const key of DETAILS) {
+        const v = (value as unknown as Record<string, unknown>)[key];
+        if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') details[key] = v;
+      }
+      out.details = details;
+    }
     return { $error: out };
   }
   return encodeValue(value);
@@ -108,13 +154,43 @@ export function decodeValue(value: unknown): unknown {
  * (`isCallTimeoutError`, `isConfigError`, ...) recognise it on both sides.
  */
 export function decodeError(encoded: EncodedError): Error {
-  const { name, message, stack, code, timeoutMs } = encoded.$error;
+  const { name, message, stack, code, timeoutMs, details } = encoded.$error;
   const error = typeof code === 'string' && code.startsWith('ERR_RESMON') ? new ResmonError(message) : new Error(message);
   Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
   if (stack !== undefined) error.stack = stack;
   if (code !== undefined) Object.defineProperty(error, 'code', { value: code, writable: true, configurable: true, enumerable: true });
   if (timeoutMs !== undefined) Object.defineProperty(error, 'timeoutMs', { value: timeoutMs, enumerable: true });
+  if (typeof details === 'object' && details !== null) {
+    for (const key of DETAILS) if (key in details) Object.defineProperty(error, key, { value: details[key], enumerable: true });
+  }
   return error;
+}
+
+/**
+ * Encodes the answer of a `control` or `typeControl` (inside the host): DEFAULT_PROCESSING
+ * crosses as a marker, anything else as itself. Throws a clear Error when the answer cannot be
+ * structured-cloned (a function, a class with private state, a socket), so the call fails
+ * instead of the host.
+ */
+export function encodeAnswer(value: unknown, what: string): unknown {
+  if (value === DEFAULT_PROCESSING) return { $default: true };
+  try {
+    structuredClone(value);
+  } catch (error) {
+    throw new Error(
+      `${what} returned a value that cannot cross to the monitor (${error instanceof Error ? error.message : String(error)}); return plain data (objects, arrays, strings, numbers, Maps, Dates...)`,
+    );
+  }
+  return { $answer: value };
+}
+
+/** The monitor-side answer of a hosted `control` or `typeControl`. */
+export function decodeAnswer(value: unknown): unknown {
+  if (typeof value === 'object' && value !== null) {
+    if ('$default' in value) return DEFAULT_PROCESSING;
+    if ('$answer' in value) return (value as { $answer: unknown }).$answer;
+  }
+  return decodeValue(value);
 }
 
 /** Log arguments: Errors become plain objects; what cannot be cloned becomes its string form. */
@@ -163,7 +239,12 @@ function isTypeInfo(v: unknown): v is TypeInfo {
   if (typeof name !== 'string' || name.length === 0) return false;
   if (defaults !== undefined && (typeof defaults !== 'object' || defaults === null)) return false;
   if (typeof has !== 'object' || has === null) return false;
-  return ['validate', 'open', 'looksAlive', 'close'].every((k) => typeof (has as Record<string, unknown>)[k] === 'boolean');
+  const h = has as Record<string, unknown>;
+  if ((v as Record<string, unknown>).reportsFailures !== undefined && typeof (v as Record<string, unknown>).reportsFailures !== 'boolean') return false;
+  return (
+    ['validate', 'open', 'looksAlive', 'close'].every((k) => typeof h[k] === 'boolean') &&
+    ['applyProperties', 'control', 'typeControl'].every((k) => h[k] === undefined || typeof h[k] === 'boolean')
+  );
 }
 
 /**
@@ -185,9 +266,15 @@ export function parseHostMessage(raw: unknown): HostMessage | string {
     case 'result':
       if (!isId(m.id) || typeof m.ok !== 'boolean') return '"result" needs id and ok';
       return m.ok ? { t: 'result', id: m.id, ok: true, value: m.value } : { t: 'result', id: m.id, ok: false, error: m.error };
-    case 'progress':
-      if (!isId(m.id) || (m.message !== undefined && typeof m.message !== 'string')) return '"progress" needs id and an optional string message';
-      return m.message === undefined ? { t: 'progress', id: m.id } : { t: 'progress', id: m.id, message: m.message };
+    case 'progress': {
+      if (!isId(m.id) || (m.message !== undefined && typeof m.message !== 'string') || (m.checkpoint !== undefined && typeof m.checkpoint !== 'number')) {
+        return '"progress" needs id, an optional string message and an optional number checkpoint';
+      }
+      const out: HostMessage = { t: 'progress', id: m.id };
+      if (m.message !== undefined) out.message = m.message;
+      if (m.checkpoint !== undefined) out.checkpoint = m.checkpoint;
+      return out;
+    }
     case 'failure':
       if (!isId(m.id) || typeof m.resource !== 'string') return '"failure" needs id and resource';
       return 'reason' in m ? { t: 'failure', id: m.id, resource: m.resource, reason: m.reason } : { t: 'failure', id: m.id, resource: m.resource };
@@ -225,6 +312,12 @@ export function parseMonitorMessage(raw: unknown): MonitorMessage | string {
       return isId(m.id) && typeof m.resource === 'string' && ENTRY_POINTS.includes(m.entryPoint as EntryPoint)
         ? (m as MonitorMessage)
         : 'bad "call"';
+    case 'props':
+      return typeof m.resource === 'string' ? (m as MonitorMessage) : 'bad "props"';
+    case 'validate':
+      return isId(m.id) && isId(m.typeId) ? (m as MonitorMessage) : 'bad "validate"';
+    case 'typeCall':
+      return isId(m.id) && isId(m.typeId) && typeof m.code === 'string' ? (m as MonitorMessage) : 'bad "typeCall"';
     case 'abort':
       return isId(m.id) && isEncodedError(m.reason) ? (m as MonitorMessage) : 'bad "abort"';
     default:

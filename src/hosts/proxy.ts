@@ -1,5 +1,5 @@
-import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
-import type { TypeInfo } from './protocol.js';
+import type { EntryPoint, ResourceContext, ResourceType, TypeControlContext } from '../types.js';
+import type { CallArgs, TypeInfo } from './protocol.js';
 
 type Ctx = ResourceContext<unknown, unknown>;
 
@@ -9,7 +9,11 @@ type Ctx = ResourceContext<unknown, unknown>;
  * properties can cross into a host; the plugin's own `validate` runs in the host, before the
  * resource's first call there (a rejection fails that call with a `ConfigError`).
  */
-export function hostedProxy(info: TypeInfo, call: (ctx: Ctx, entryPoint: EntryPoint) => Promise<unknown>): ResourceType<unknown, unknown> {
+export function hostedProxy(
+  info: TypeInfo,
+  call: (ctx: Ctx, entryPoint: EntryPoint, args?: CallArgs) => Promise<unknown>,
+  typeCall: (code: string, input: unknown, ctx: TypeControlContext) => Promise<unknown>,
+): ResourceType<unknown, unknown> {
   const type: {
     -readonly [K in keyof ResourceType<unknown, unknown>]: ResourceType<unknown, unknown>[K];
   } = {
@@ -32,5 +36,9 @@ export function hostedProxy(info: TypeInfo, call: (ctx: Ctx, entryPoint: EntryPo
   if (info.has.open) type.open = (ctx) => call(ctx as Ctx, 'open') as Promise<undefined>;
   if (info.has.looksAlive) type.looksAlive = (ctx) => call(ctx, 'looksAlive') as Promise<boolean>;
   if (info.has.close) type.close = (ctx) => call(ctx, 'close') as Promise<void>;
+  if (info.has.applyProperties) type.applyProperties = (ctx, next) => call(ctx, 'applyProperties', { next }) as Promise<void | 'stored'>;
+  if (info.has.control) type.control = (ctx, code, input) => call(ctx, 'control', { code, input });
+  if (info.has.typeControl) type.typeControl = (code, input, ctx) => typeCall(code, input, ctx);
+  if (info.reportsFailures) type.reportsFailures = true;
   return type;
 }

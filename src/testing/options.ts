@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import type { ResourcePolicy } from '../policy.js';
 
 /** The time limits of the conformance suite, in milliseconds. Small by default: a good type passes in a few seconds. */
 export interface CheckLimits {
@@ -59,6 +60,25 @@ export interface CheckOptions<P = unknown, H = unknown> {
    */
   invalidProperties?: unknown[];
   /**
+   * Other valid properties to hand `applyProperties` as the change (the checks of a type with
+   * `applyProperties` call it on an online resource). By default: the sample properties again.
+   */
+  changedProperties?: unknown;
+  /**
+   * Properties that `validate` accepts but `applyProperties` refuses (throws) while online, such
+   * as a port the running server cannot move to. With them the suite checks that a refused change
+   * leaves the resource working on its old properties; without them that check is skipped.
+   */
+  refusedProperties?: unknown;
+  /**
+   * Control codes the type answers, with their input: each must answer within
+   * `deadlockTimeout` (a warning past `callBudget`) with a value that can be structured-cloned
+   * (to reach the monitor from a worker or process host). A type with `control` is also sent an
+   * unknown code, which it must answer with `DEFAULT_PROCESSING` or an Error.
+   * @example [{ code: 'rotate-logs' }, { code: 'set-level', input: 'debug' }]
+   */
+  controlCodes?: { code: string; input?: unknown }[];
+  /**
    * Breaks the real resource behind the suite's back (kill its process, close its port), so the
    * suite can see that `isAlive` notices. Gets the handle `open` returned and the validated
    * properties. Without it, that check is skipped.
@@ -73,6 +93,17 @@ export interface CheckOptions<P = unknown, H = unknown> {
   observer?: boolean;
   /** Time limits; each defaults to {@link DEFAULT_LIMITS}. */
   limits?: Partial<CheckLimits>;
+  /**
+   * Policy fields for the resource of the check that runs the type under a real
+   * `ResourceMonitor`, over the suite's own (looksAlive every 20 ms, isAlive every 50 ms, the
+   * limits as deadlines, `restartAction: 'none'`). Give it the `isAliveFailureThreshold` you run
+   * with when a probe may fail now and then: the check passes once an isAlive passes before the
+   * resource fails. Validated like `addResource`'s policy (a `ConfigError` naming
+   * `options.policy.<field>`).
+   * @default {}
+   * @example { isAliveFailureThreshold: 3 }
+   */
+  policy?: Partial<ResourcePolicy>;
   /**
    * Check that no timers, sockets or child processes are left once the resource is closed
    * (compares `process.getActiveResourcesInfo()` before and after). Turn off when something else

@@ -6,7 +6,7 @@ type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<
 export function recordedMonitor(options: ResourceMonitorOptions = {}) {
   const monitor = new ResourceMonitor(options);
   const events: Recorded[] = [];
-  for (const name of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit'] as const) {
+  for (const name of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit', 'groupStateChange'] as const) {
     const record = (payload: object) => void events.push({ event: name, ...payload } as Recorded);
     monitor.on(name, record as never);
   }

@@ -73,7 +73,7 @@ describe('resmon validate', () => {
       `${config}:10:42: resources[1].properties.port must be an integer >= 1 and <= 65535 (got 70000)`,
       `${config}:14:29: resources[2].policy.restartDelay must be a number >= 0 (got -5)`,
       `${config}:15:11: resources[3].name is already the name of resources[2]; names must be unique (got "api")`,
-      `${config}:19:11: resources[4].type is not a known type (known: process, http, tcp) (got "queue")`,
+      `${config}:19:11: resources[4].type is not a known type (known: process, http, tcp, ocf) (got "queue")`,
       `${config}:22:24: resources[5].properties.url must be an absolute http:// or https:// URL (got "localhost:8080")`,
       `${config}: 6 errors`,
       '',
@@ -129,6 +129,85 @@ export const queueType = {
     expect(await problems(noModule)).toMatch(/no-module\.yaml:2:\d+: types\[0\]\.module could not be loaded: /);
   });
 
+  it('reports every error of a resource in one run: all its policy errors, its unknown fields, its type and its properties', async () => {
+    const config = file(
+      'many.yaml',
+      [
+        'defaults: { restartDelay: -1, pollJitter: 7 }',
+        'resources:',
+        '  - name: a',
+        '    type: queue',
+        '    colour: red',
+        '    size: 3',
+        '    policy: { restartDelay: -5, pendingTimeout: x, restartThreshold: 2 }',
+        '  - name: b',
+        '    type: tcp',
+        '    properties: { port: 70000 }',
+        '    policy: { nope: 1 }',
+        '',
+      ].join('\n'),
+    );
+    const text = await problems(config);
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(9);
+    expect(text).toMatch(/many\.yaml:1:\d+: defaults\.restartDelay must be a number >= 0 \(got -1\)/);
+    expect(text).toMatch(/many\.yaml:1:\d+: defaults\.pollJitter must be a number >= 0 and <= 1 \(got 7\)/);
+    expect(text).toMatch(/many\.yaml:4:\d+: resources\[0\]\.type is not a known type/);
+    expect(text).toMatch(/many\.yaml:5:\d+: resources\[0\]\.colour is not a field of a resource/);
+    expect(text).toMatch(/many\.yaml:6:\d+: resources\[0\]\.size is not a field of a resource/);
+    expect(text).toMatch(/many\.yaml:7:\d+: resources\[0\]\.policy\.restartDelay must be a number >= 0 \(got -5\)/);
+    expect(text).toMatch(/many\.yaml:7:\d+: resources\[0\]\.policy\.pendingTimeout must be/);
+    expect(text).toMatch(/many\.yaml:10:\d+: resources\[1\]\.properties\.port must be an integer >= 1 and <= 65535 \(got 70000\)/);
+    expect(text).toMatch(/many\.yaml:11:\d+: resources\[1\]\.policy\.nope is not a policy field/);
+  });
+
+  it('rejects NUL bytes in a command, its arguments and environment, and an env variable named __proto__', async () => {
+    const config = file(
+      'nul.json',
+      JSON.stringify({
+        resources: [
+          { name: 'a', type: 'process', properties: { command: 'no\u0000de' } },
+          { name: 'b', type: 'process', properties: { command: 'node', args: ['x', 'y\u0000'] } },
+          { name: 'c', type: 'process', properties: { command: 'node', env: { A: 'v\u0000' } } },
+          { name: 'd', type: 'process', properties: { command: 'node', env: { 'A\u0000B': 'v' } } },
+        ],
+      }).replace('"env":{"A":"v\\u0000"}', '"env":{"__proto__":"x","A":"v\\u0000"}'),
+    );
+    const text = await problems(config);
+    expect(text).toMatch(/resources\[0\]\.properties\.command must not contain a NUL byte/);
+    expect(text).toMatch(/resources\[1\]\.properties\.args\[1\] must not contain a NUL byte/);
+    expect(text).toMatch(/resources\[2\]\.properties\.env\.__proto__ is not allowed as a name/);
+    expect(text).toMatch(/resources\[3\]\.properties\.env\.A\u0000B must not contain a NUL byte \(its name/);
+  });
+
+  it('reports a missing command: an error when it is an absolute path, a warning when it is not on PATH', async () => {
+    const config = file(
+      'commands.yaml',
+      [
+        'resources:',
+        '  - { name: a, type: process, properties: { command: /no/such/binary } }',
+        '  - { name: b, type: process, properties: { command: no-such-program-here } }',
+        '  - { name: c, type: process, properties: { command: node } }',
+        '  - { name: d, type: process, properties: { command: ./bin/later } }',
+        '',
+      ].join('\n'),
+    );
+    const bad = await resmon(['validate', config]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.split('\n')).toEqual([
+      `${config}:2:54: resources[0].properties.command does not exist (got "/no/such/binary")`,
+      `${config}:3:54: warning: resources[1].properties.command is not found on PATH; the resource cannot start until it is (got "no-such-program-here")`,
+      `${config}:5:54: warning: resources[3].properties.command is not an executable file yet (${path.join(dir, 'bin/later')}); the resource cannot start until it is (got "./bin/later")`,
+      `${config}: 1 error, 2 warnings`,
+      '',
+    ]);
+    const warned = file('warned.yaml', 'resources:\n  - { name: b, type: process, properties: { command: no-such-program-here } }\n');
+    const ok = await resmon(['validate', warned]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/warned\.yaml:2:\d+: warning: resources\[0\]\.properties\.command is not found on PATH/);
+    expect(ok.stdout).toBe(`${warned}: ok (1 warning), 1 resource: b (process)\n`);
+  });
+
   it('says so when the file cannot be read', async () => {
     expect(await problems(path.join(dir, 'nowhere.yaml'))).toMatch(/nowhere\.yaml: the config file cannot be read \(ENOENT\)/);
   });
@@ -138,7 +217,7 @@ describe('resmon (usage)', () => {
   it('exits 2 with the usage when a command or its file is missing', async () => {
     const none = await resmon([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/Usage:\n {2}resmon run <config\.yaml\|json> \[--json\] \[--verbose\]\n {2}resmon validate/);
+    expect(none.stderr).toMatch(/Usage:\n {2}resmon run <config\.yaml\|json> \[--json\] \[--events LIST\] \[--verbose\]\n {2}resmon validate/);
     const unknown = await resmon(['start', 'x.yaml']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "start" \(commands: run, validate[,)]/);

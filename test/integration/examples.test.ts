@@ -17,6 +17,17 @@ describe('the examples run as the README shows them', () => {
     expect(stdout.trim().split('\n').at(-1)).toBe('echo: offline-pending -> offline (offline completed)');
   }, 60_000);
 
+  it('hysteresis: prints exactly the timeline the README shows', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { stdout } = await example('hysteresis.ts');
+    const readme = await readFile(`${root}/README.md`, 'utf8');
+    expect(stdout).toContain('1000: isAlive failed, 1 in a row\n2300: isAlive failed, 1 in a row');
+    expect(stdout).toContain('2900: online -> failed (isAlive returned false (3 in a row))');
+    expect(stdout).toContain('16000: restarts {"inWindow":0,"total":2,"stableAt":16000}');
+    expect(stdout).toContain('17600: restart 1 in 500 ms');
+    expect(readme).toContain(`It prints (\`node --import tsx examples/hysteresis.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
+  }, 60_000);
+
   it('demo: detects the killed, frozen and crash-looping servers, restarts two and escalates one', async () => {
     const { stdout } = await example('demo.ts');
     // Which poll sees the killed process first depends on when the OS reaps it: looksAlive
@@ -55,7 +66,7 @@ describe('the README', () => {
   it('shows the example files exactly as they are', async () => {
     const { readFile } = await import('node:fs/promises');
     const readme = await readFile(`${root}/README.md`, 'utf8');
-    for (const file of ['examples/echo-type.ts', 'examples/quickstart.ts', 'examples/testing/echo-type.check.ts']) {
+    for (const file of ['examples/echo-type.ts', 'examples/quickstart.ts', 'examples/testing/echo-type.check.ts', 'examples/hysteresis.ts']) {
       const source = await readFile(`${root}/${file}`, 'utf8');
       expect(readme, `${file} is not in the README as it is`).toContain(source);
     }

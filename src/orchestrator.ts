@@ -1,0 +1,212 @@
+import { DependencyError, reasonOf, StateError, UnknownResourceError } from './errors.js';
+import type { Clause, DependencyGraph } from './graph.js';
+import type { Logger } from './logger.js';
+import type { Resource } from './resource.js';
+import type { ResourceState } from './types.js';
+
+/** What the orchestrator needs from its monitor. */
+export interface OrchestratorEnv {
+  readonly graph: DependencyGraph;
+  readonly logger: Logger;
+  /** The resource of that name, unless it is gone or being removed. */
+  resource(name: string): Resource | undefined;
+  /** The monitor is closing: no more following or bringing back. */
+  closing(): boolean;
+  /** An operation on `name` started or ended (see {@link Orchestrator.busy}). */
+  busyChanged(name: string): void;
+}
+
+/** How many times online() brings dependencies up again when they went down meanwhile. */
+const ROUNDS = 3;
+
+/**
+ * Dependencies in motion (DESIGN §9): brings a resource's dependencies online before it (each at
+ * most once, independent branches in parallel), takes its dependents offline before it
+ * (top-down), takes the dependents of a failed dependency offline (keeping their target), and
+ * brings them back once their dependencies are online again. The resources' own state machines
+ * do the rest; this only decides the order.
+ */
+export class Orchestrator {
+  /** online() in progress (the dependencies' phase included), shared by concurrent callers. */
+  private readonly starting = new Map<string, Promise<void>>();
+  /** offline()/terminate() in progress (the dependents' phase included). */
+  private readonly stopping = new Map<string, Promise<void>>();
+
+  constructor(private readonly env: OrchestratorEnv) {}
+
+  /** Whether `name` counts as online for its dependents: online, and not being taken down. */
+  readonly up = (name: string): boolean => this.env.resource(name)?.state === 'online' && !this.stopping.has(name);
+
+  /** Whether an online(), offline() or terminate() of `name` is running (its dependencies' or dependents' phase included). */
+  busy(name: string): boolean {
+    return this.starting.has(name) || this.stopping.has(name);
+  }
+
+  /**
+   * Brings `name` online: its unmet dependencies first, then itself. Sets its target to online.
+   * Concurrent calls share one operation.
+   */
+  online(name: string): Promise<void> {
+    const resource = this.must(name);
+    resource.target = 'online';
+    let task = this.starting.get(name);
+    if (task) return task;
+    task = this.runOnline(name, resource).finally(() => {
+      if (this.starting.get(name) === task) this.starting.delete(name);
+      this.env.busyChanged(name);
+    });
+    this.starting.set(name, task);
+    this.env.busyChanged(name);
+    return task;
+  }
+
+  private async runOnline(name: string, resource: Resource): Promise<void> {
+    await null; // keeps the walk down a long chain off the stack
+    for (let round = 0; ; round++) {
+      const stopping = this.stopping.get(name);
+      if (stopping) {
+        // An offline() or terminate() asked before this online(): let it finish, then start anew.
+        await stopping;
+        continue;
+      }
+      if (resource.state === 'online' || resource.state === 'online-pending') return resource.online();
+      const unmet = this.env.graph.unmet(name, this.up);
+      if (unmet.length === 0) return resource.online();
+      if (round >= ROUNDS) {
+        throw new DependencyError(
+          name,
+          `its dependencies went offline again while it was being brought online (${round} times; unmet: ${unmet.map(describeClause).join(', ')}); it was not started`,
+        );
+      }
+      await Promise.all(unmet.map((clause) => this.bring(name, clause)));
+    }
+  }
+
+  /** Brings one clause of `dependent`'s dependencies online; rejects with DependencyError. */
+  private async bring(dependent: string, clause: Clause): Promise<void> {
+    const errors: [string, unknown][] = [];
+    // Members already on their way first, then in the order given.
+    const rank = (n: string) => (this.up(n) ? 0 : this.starting.has(n) || this.env.resource(n)?.state === 'online-pending' ? 1 : 2);
+    const order = clause.length === 1 ? clause : [...clause].sort((a, b) => rank(a) - rank(b));
+    for (const dep of order) {
+      if (this.up(dep)) return;
+      if (this.stopping.has(dep)) {
+        errors.push([dep, new StateError(dep, 'it is being taken offline')]);
+        continue;
+      }
+      try {
+        await this.online(dep);
+        return;
+      } catch (error) {
+        errors.push([dep, error]);
+      }
+    }
+    const [first] = errors as [[string, unknown]];
+    if (clause.length === 1) {
+      throw new DependencyError(dependent, `dependency "${first[0]}" could not come online (${reasonOf(first[1])}); it was not started`, {
+        cause: first[1],
+      });
+    }
+    const why = errors.map(([dep, error]) => `"${dep}": ${reasonOf(error)}`).join('; ');
+    throw new DependencyError(dependent, `no member of ${describeClause(clause)} could come online (${why}); it was not started`, {
+      cause: first[1],
+    });
+  }
+
+  /**
+   * Takes `name` offline (or terminates it), its dependents first (top-down, independent
+   * branches in parallel). `asked`: an offline()/terminate() call (the target of `name` and of
+   * each dependent taken down becomes offline); otherwise a dependency's failure (targets stay).
+   */
+  stop(name: string, how: 'offline' | 'terminate', reason: string, asked: boolean, cascaded = false): Promise<void> {
+    const resource = this.must(name);
+    if (asked) resource.target = 'offline';
+    let release!: () => void;
+    const task = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.stopping.get(name);
+    const mark = previous ? Promise.all([previous, task]).then(() => {}) : task;
+    this.stopping.set(name, mark);
+    void mark.then(() => {
+      if (this.stopping.get(name) === mark) this.stopping.delete(name);
+      this.env.busyChanged(name);
+    });
+    this.env.busyChanged(name);
+    const run = async () => {
+      await null; // keeps the walk up a long chain off the stack
+      const downs: Promise<void>[] = [];
+      const why = asked ? `dependency "${name}" ${how === 'terminate' ? 'is being terminated' : 'is going offline'}` : reason;
+      for (const dependent of this.env.graph.dependentsOf(name)) {
+        const d = this.env.resource(dependent);
+        if (!d || this.env.graph.satisfied(dependent, this.up)) continue;
+        if (asked ? d.state === 'offline' && d.target === 'offline' : !live(d)) continue;
+        downs.push(this.stop(dependent, how, why, asked, true));
+      }
+      await Promise.all(downs);
+      if (how === 'offline') await resource.offline(reason);
+      // A dependent that is offline already only has its target changed: nothing to terminate.
+      else if (!cascaded || resource.state !== 'offline') await resource.terminate(reason);
+    };
+    return run().finally(release);
+  }
+
+  /** A resource changed state (`from` is the state it left): follow it. */
+  observe(resource: Resource, from: ResourceState): void {
+    const to = resource.state;
+    if (from === to || this.env.closing()) return;
+    if (to === 'online') queueMicrotask(() => this.bringBack(resource.name));
+    else if (from === 'online' || from === 'online-pending') {
+      const reason = to === 'failed' ? `dependency "${resource.name}" failed` : `dependency "${resource.name}" went offline`;
+      queueMicrotask(() => this.follow(resource.name, reason));
+    }
+  }
+
+  /** `name` left online: take its dependents that now lack a dependency offline, keeping their target. */
+  private follow(name: string, reason: string): void {
+    if (this.env.closing()) return;
+    for (const dependent of this.env.graph.dependentsOf(name)) {
+      const d = this.env.resource(dependent);
+      if (!d || !live(d) || this.env.graph.satisfied(dependent, this.up)) continue;
+      this.stop(dependent, 'offline', reason, false).catch((error: unknown) => {
+        this.env.logger.warn({ resource: dependent, err: error }, `taking it offline after ${reason} failed: ${reasonOf(error)}`);
+      });
+    }
+  }
+
+  /** `name` came online: bring back its dependents whose target is online and whose dependencies are all online now. */
+  private bringBack(name: string): void {
+    if (this.env.closing()) return;
+    for (const dependent of this.env.graph.dependentsOf(name)) {
+      const d = this.env.resource(dependent);
+      if (!d || d.target !== 'online' || d.state !== 'offline' || this.starting.has(dependent) || this.stopping.has(dependent)) continue;
+      if (!this.env.graph.satisfied(dependent, this.up)) continue;
+      this.online(dependent).catch((error: unknown) => {
+        this.env.logger.debug({ resource: dependent }, `bringing it back online failed: ${reasonOf(error)}`);
+      });
+    }
+  }
+
+  /** Brings `name` back if its target is online, it is offline and its dependencies are online (after setDependencies). */
+  reconsider(name: string): void {
+    const d = this.env.resource(name);
+    if (!d || this.env.closing() || d.target !== 'online' || d.state !== 'offline' || this.starting.has(name) || this.stopping.has(name)) return;
+    if (!this.env.graph.satisfied(name, this.up)) return;
+    this.online(name).catch((error: unknown) => {
+      this.env.logger.debug({ resource: name }, `bringing it back online failed: ${reasonOf(error)}`);
+    });
+  }
+
+  private must(name: string): Resource {
+    const resource = this.env.resource(name);
+    if (!resource) throw new UnknownResourceError(name);
+    return resource;
+  }
+}
+
+/** Up, or on its way up (a restart coming): what a dependency's failure takes down. */
+function live(r: Resource): boolean {
+  return r.state === 'online' || r.state === 'online-pending' || r.awaitingRestart;
+}
+
+function describeClause(clause: Clause): string {
+  return clause.length === 1 ? `"${clause[0]}"` : `anyOf [${clause.map((n) => `"${n}"`).join(', ')}]`;
+}

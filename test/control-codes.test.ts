@@ -1,0 +1,390 @@
+import {
+  DEFAULT_PROCESSING,
+  isCallTimeoutError,
+  isConfigError,
+  isMonitorClosedError,
+  isStateError,
+  isUnknownTypeError,
+  type ResourceContext,
+  ResourceMonitor,
+  type ResourceType,
+} from 'resmon';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordedMonitor } from './helpers/monitor.js';
+import { deferred, never, recordingType } from './helpers/recording.js';
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const policy = { looksAlivePollInterval: 1_000, isAlivePollInterval: 5_000, restartAction: 'none', deadlockTimeout: 2_000 } as const;
+
+describe('control', () => {
+  it("answers the monitor's own codes when the type has no control: get-properties, get-policy, get-status", async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec', properties: { port: 1 }, policy: { callBudget: 42 } });
+    expect(await monitor.control('a', 'get-properties')).toEqual({ port: 1 });
+    expect(await monitor.control('a', 'get-policy')).toMatchObject({ callBudget: 42, isAlivePollInterval: 5_000, deadlockTimeout: 2_000 });
+    await monitor.online('a');
+    expect(await monitor.control('a', 'get-status')).toEqual(monitor.inspect('a'));
+    await monitor.close();
+  });
+
+  it('rejects an unknown code with a ConfigError naming it, and a code that is not a non-empty string', async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    const error = await monitor.control('a', 'rotate-logs').catch((e: unknown) => e);
+    expect(isConfigError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/control\("a"\): code is not a control code that type "rec" or the monitor knows .*\(got "rotate-logs"\)/);
+    await expect(monitor.control('a', '')).rejects.toThrow(/code must be a non-empty string/);
+    await expect(monitor.control('a', 7 as never)).rejects.toSatisfy(isConfigError);
+    await expect(monitor.control('nope', 'get-status')).rejects.toThrow(/no resource "nope"/);
+    await monitor.close();
+  });
+
+  it("routes a code to the type's control first: its answer, or DEFAULT_PROCESSING for the monitor's codes", async () => {
+    const seen: string[] = [];
+    const rec = recordingType();
+    const type: ResourceType = {
+      ...rec.type,
+      control(ctx, code, input) {
+        seen.push(`${ctx.resource} ${code} ${JSON.stringify(input)} handle=${JSON.stringify(ctx.handle)}`);
+        if (code === 'rotate-logs') return { rotated: (input as { keep: number }).keep };
+        if (code === 'get-status') return 'mine';
+        return DEFAULT_PROCESSING;
+      },
+    };
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType(type);
+    monitor.addResource({ name: 'a', type: 'rec', properties: { port: 1 } });
+    expect(await monitor.control('a', 'rotate-logs', { keep: 3 })).toEqual({ rotated: 3 });
+    expect(await monitor.control('a', 'get-status')).toBe('mine');
+    expect(await monitor.control('a', 'get-properties')).toEqual({ port: 1 });
+    await expect(monitor.control('a', 'frobnicate')).rejects.toThrow(/code is not a control code that type "rec" or the monitor knows/);
+    await monitor.online('a');
+    await monitor.control('a', 'rotate-logs', { keep: 1 });
+    expect(seen).toEqual([
+      'a rotate-logs {"keep":3} handle=undefined',
+      'a get-status undefined handle=undefined',
+      'a get-properties undefined handle=undefined',
+      'a frobnicate undefined handle=undefined',
+      'a rotate-logs {"keep":1} handle={"opened":true}',
+    ]);
+    await monitor.close();
+  });
+
+  it("rejects with the control's own error", async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType({
+      ...rec.type,
+      control: () => {
+        throw new TypeError('input.keep must be a number');
+      },
+    });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await expect(monitor.control('a', 'rotate-logs', {})).rejects.toThrow(TypeError);
+    await monitor.close();
+  });
+
+  it('runs on the lane: waits for the call in flight, and checks wait for it', async () => {
+    const slow = deferred<boolean>();
+    const order: string[] = [];
+    const rec = recordingType('rec', { isAlive: () => (order.push(`${Date.now()} isAlive`), slow.promise) });
+    const { monitor } = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    monitor.registerType({
+      ...rec.type,
+      control: () => {
+        order.push(`${Date.now()} control`);
+        return new Promise((resolve) => setTimeout(() => resolve('done'), 500));
+      },
+    });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    await vi.advanceTimersByTimeAsync(5_000);
+    const answer = monitor.control('a', 'x');
+    await vi.advanceTimersByTimeAsync(100);
+    slow.resolve(true);
+    await vi.advanceTimersByTimeAsync(600);
+    expect(await answer).toBe('done');
+    expect(order).toEqual(['5000 isAlive', '5100 control']);
+    expect(rec.overlaps()).toEqual([]);
+    await monitor.close();
+  });
+
+  it('a control past deadlockTimeout is abandoned: its signal aborts, CallTimeoutError, callTimeout event; the resource stays online', async () => {
+    let signal: AbortSignal | null = null;
+    const rec = recordingType();
+    const { monitor, of } = recordedMonitor({ defaults: policy });
+    monitor.registerType({
+      ...rec.type,
+      control: (ctx: ResourceContext) => {
+        signal = ctx.signal;
+        return never();
+      },
+    });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    const answer = monitor.control('a', 'x').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(2_000);
+    const error = await answer;
+    expect(isCallTimeoutError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/control\("x"\) passed deadlockTimeout \(2000 ms\)/);
+    expect(signal!.aborted).toBe(true);
+    expect(of('callTimeout').map((e) => [e.at, e.entryPoint])).toEqual([[2_000, 'control']]);
+    expect(monitor.getState('a')).toBe('online');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await monitor.close();
+  });
+
+  it('terminate abandons a control in flight (StateError), without waiting for it beyond abortGrace', async () => {
+    let signal: AbortSignal | null = null;
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy, abortGrace: 300 });
+    monitor.registerType({
+      ...rec.type,
+      control: (ctx: ResourceContext) => {
+        signal = ctx.signal;
+        return never();
+      },
+    });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    const answer = monitor.control('a', 'x').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    const terminated = monitor.terminate('a');
+    const error = await answer;
+    expect(isStateError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/control\("x"\) was abandoned/);
+    expect(signal!.aborted).toBe(true);
+    await vi.advanceTimersByTimeAsync(300);
+    await terminated;
+    expect(rec.calls('terminate').map((s) => s.start)).toEqual([400]);
+    expect(monitor.getState('a')).toBe('offline');
+    await monitor.close();
+  });
+
+  it('a control may report a failure: the resource fails as from any other entry point', async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType({ ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost the lease')) });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    await expect(monitor.control('a', 'check-lease')).rejects.toSatisfy(isStateError);
+    expect(monitor.getState('a')).toBe('failed');
+    await monitor.close();
+  });
+
+  it('slow control calls emit slowCall with entryPoint control', async () => {
+    const rec = recordingType();
+    const { monitor, of } = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    monitor.registerType({ ...rec.type, control: () => new Promise((resolve) => setTimeout(() => resolve(1), 250)) });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    const answer = monitor.control('a', 'x');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(await answer).toBe(1);
+    expect(of('slowCall').map((e) => [e.entryPoint, e.durationMs, e.budgetMs])).toEqual([['control', 250, 100]]);
+    await monitor.close();
+  });
+
+  it('rejects with MonitorClosedError after close', async () => {
+    const rec = recordingType();
+    const monitor = new ResourceMonitor({ defaults: policy });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.close();
+    await expect(monitor.control('a', 'get-status')).rejects.toSatisfy(isMonitorClosedError);
+    await expect(monitor.controlType('rec', 'get-status')).rejects.toSatisfy(isMonitorClosedError);
+  });
+});
+
+describe('controlType', () => {
+  it("answers get-policy (the type's resolved defaults) and get-status (its resources) without typeControl", async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType({ ...rec.type, defaults: { restartDelay: 900 } });
+    monitor.registerType({ ...rec.type, name: 'other' });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    monitor.addResource({ name: 'b', type: 'other' });
+    monitor.addResource({ name: 'c', type: 'rec' });
+    expect(await monitor.controlType('rec', 'get-policy')).toMatchObject({ restartDelay: 900, isAlivePollInterval: 5_000 });
+    expect(((await monitor.controlType('rec', 'get-status')) as { name: string }[]).map((s) => s.name)).toEqual(['a', 'c']);
+    await expect(monitor.controlType('rec', 'get-properties')).rejects.toThrow(/controlType\("rec"\): code is not a control code/);
+    await expect(monitor.controlType('nope', 'get-status')).rejects.toSatisfy(isUnknownTypeError);
+    await monitor.close();
+  });
+
+  it("calls typeControl with the code, input and a context; DEFAULT_PROCESSING falls back to the monitor's codes", async () => {
+    const seen: string[] = [];
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType({
+      ...rec.type,
+      typeControl(code, input, ctx) {
+        seen.push(`${ctx.type} ${code} ${JSON.stringify(input)} ${ctx.signal.aborted}`);
+        return code === 'list-signals' ? ['SIGTERM', 'SIGINT'] : DEFAULT_PROCESSING;
+      },
+    });
+    expect(await monitor.controlType('rec', 'list-signals', { all: true })).toEqual(['SIGTERM', 'SIGINT']);
+    expect(await monitor.controlType('rec', 'get-policy')).toMatchObject({ deadlockTimeout: 2_000 });
+    await expect(monitor.controlType('rec', 'what')).rejects.toSatisfy(isConfigError);
+    expect(seen).toEqual(['rec list-signals {"all":true} false', 'rec get-policy undefined false', 'rec what undefined false']);
+    await monitor.close();
+  });
+
+  it('bounds typeControl by deadlockTimeout (its signal aborts) and runs one call per type at a time', async () => {
+    const signals: AbortSignal[] = [];
+    const starts: number[] = [];
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    monitor.registerType({
+      ...rec.type,
+      typeControl: (_code, _input, ctx) => {
+        starts.push(Date.now());
+        signals.push(ctx.signal);
+        return never();
+      },
+    });
+    const first = monitor.controlType('rec', 'x').catch((e: unknown) => e);
+    const second = monitor.controlType('rec', 'y').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(isCallTimeoutError(await first)).toBe(true);
+    expect(signals[0]?.aborted).toBe(true);
+    await vi.advanceTimersByTimeAsync(2_100);
+    expect(isCallTimeoutError(await second)).toBe(true);
+    expect(starts).toEqual([0, 2_100]);
+    await vi.advanceTimersByTimeAsync(100);
+    await monitor.close();
+  });
+
+  it('close abandons a typeControl in flight', async () => {
+    let signal: AbortSignal | null = null;
+    const rec = recordingType();
+    const monitor = new ResourceMonitor({ defaults: policy, abortGrace: 0 });
+    monitor.registerType({
+      ...rec.type,
+      typeControl: (_code, _input, ctx) => {
+        signal = ctx.signal;
+        return never();
+      },
+    });
+    const answer = monitor.controlType('rec', 'x').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    await monitor.close();
+    expect(signal!.aborted).toBe(true);
+    expect((await answer) as Error).toBeInstanceOf(Error);
+  });
+});
+
+describe('reportsFailures', () => {
+  it('a type that reports failures itself is not polled with looksAlive; isAlive still polls', async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: policy });
+    monitor.registerType({ ...rec.type, reportsFailures: true });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(rec.calls('looksAlive')).toHaveLength(0);
+    expect(rec.calls('isAlive').map((s) => s.start)).toEqual([5_000, 10_000]);
+    await monitor.setPolicy('a', { looksAlivePollInterval: 500 });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(rec.calls('looksAlive')).toHaveLength(0);
+    await monitor.close();
+  });
+
+  it('must be a boolean', () => {
+    const rec = recordingType();
+    const monitor = new ResourceMonitor();
+    expect(() => monitor.registerType({ ...rec.type, reportsFailures: 'yes' as never })).toThrow(/type\.reportsFailures must be a boolean/);
+  });
+});
+
+describe('slowCall for online and offline', () => {
+  /** A clock whose time the plugin can move while it blocks the event loop. */
+  function steppedClock() {
+    let extra = 0;
+    return {
+      clock: { now: () => Date.now() + extra, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as never) },
+      block: (ms: number) => {
+        extra += ms;
+      },
+    };
+  }
+
+  it('a synchronous online or offline that blocks longer than callBudget emits slowCall', async () => {
+    const { clock, block } = steppedClock();
+    const rec = recordingType('rec', { online: () => block(400), offline: () => block(350) });
+    const { monitor, of } = recordedMonitor({ clock, defaults: { ...policy, callBudget: 300 } });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    await monitor.offline('a');
+    expect(of('slowCall').map((e) => [e.entryPoint, e.durationMs, e.budgetMs])).toEqual([
+      ['online', 400, 300],
+      ['offline', 350, 300],
+    ]);
+    await monitor.close();
+  });
+
+  it('an online that blocks before returning its promise counts only the blocking part; a long asynchronous online is fine', async () => {
+    const { clock, block } = steppedClock();
+    const rec = recordingType('rec', {
+      online: () => {
+        block(120);
+        return new Promise<void>((resolve) => setTimeout(resolve, 5_000));
+      },
+    });
+    const { monitor, of } = recordedMonitor({ clock, defaults: { ...policy, callBudget: 100 } });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    const online = monitor.online('a');
+    await vi.advanceTimersByTimeAsync(5_000);
+    await online;
+    expect(of('slowCall').map((e) => [e.entryPoint, e.durationMs])).toEqual([['online', 120]]);
+    await monitor.close();
+  });
+
+  it('an asynchronous online that takes long emits no slowCall', async () => {
+    const rec = recordingType('rec', { online: () => new Promise<void>((resolve) => setTimeout(resolve, 5_000)) });
+    const { monitor, of } = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    const online = monitor.online('a');
+    await vi.advanceTimersByTimeAsync(5_000);
+    await online;
+    expect(of('slowCall')).toEqual([]);
+    await monitor.close();
+  });
+});
+
+describe('reportProgress checkpoint', () => {
+  it('carries the checkpoint number on the progress event (a non-number is left out)', async () => {
+    const rec = recordingType('rec', {
+      online: (ctx) => {
+        ctx.reportProgress('starting', 0);
+        ctx.reportProgress(undefined, 1);
+        ctx.reportProgress('no checkpoint');
+        ctx.reportProgress('bad', Number.NaN);
+      },
+    });
+    const { monitor, of } = recordedMonitor({ defaults: policy });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    await monitor.online('a');
+    expect(of('progress').map(({ message, checkpoint }) => ({ message, checkpoint }))).toEqual([
+      { message: 'starting', checkpoint: 0 },
+      { message: undefined, checkpoint: 1 },
+      { message: 'no checkpoint', checkpoint: undefined },
+      { message: 'bad', checkpoint: undefined },
+    ]);
+    expect(of('progress').map((e) => 'checkpoint' in e)).toEqual([true, true, false, false]);
+    await monitor.close();
+  });
+});
