@@ -1,10 +1,11 @@
 import { createHook } from 'node:async_hooks';
+import { describeValue } from '../errors.js';
 import { ResourceMonitor } from '../monitor.js';
 import { DEFAULT_POLICY } from '../policy.js';
 import type { ResourceType } from '../types.js';
 import type { CheckLimits, CheckOptions } from './options.js';
 import type { CallDuration } from './report.js';
-import { CheckFailure, describeError, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
+import { CheckFailure, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
 
 /** What a check gets: the type, the options, the limits, and a way to make fresh resources. */
 export interface CheckEnv {
@@ -28,22 +29,18 @@ export interface Check {
   run(env: CheckEnv): Promise<CheckVerdict>;
 }
 
+/** What {@link garbageFor} made, in words. */
+function garbageName(garbage: unknown): string {
+  if (typeof garbage === 'symbol') return 'a Symbol';
+  return `the sample properties with every field a Symbol (${Object.keys(garbage as object).join(', ')})`;
+}
+
 /** The default garbage: the sample with every field set to a Symbol, or a Symbol. */
 function garbageFor(sample: unknown): unknown {
   if (typeof sample === 'object' && sample !== null && !Array.isArray(sample) && Object.keys(sample).length > 0) {
     return Object.fromEntries(Object.keys(sample).map((k) => [k, Symbol('garbage')]));
   }
   return Symbol('garbage');
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'symbol') return value.toString();
-  if (typeof value === 'object' && value !== null) {
-    return `{ ${Object.entries(value)
-      .map(([k, v]) => `${k}: ${typeof v === 'symbol' ? v.toString() : JSON.stringify(v)}`)
-      .join(', ')} }`;
-  }
-  return JSON.stringify(value) ?? String(value);
 }
 
 /**
@@ -63,8 +60,11 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const validate = env.type.validate;
       if (!validate) return { skipped: 'the type has no validate()' };
-      const garbage = env.options.invalidProperties ?? [garbageFor(env.options.properties)];
-      for (const value of garbage) {
+      const given = env.options.invalidProperties;
+      const garbage = given ?? [garbageFor(env.options.properties)];
+      for (const [index, value] of garbage.entries()) {
+        // Named, not rendered: properties may hold secrets, and describeValue keeps objects opaque.
+        const what = given ? `invalidProperties[${index}] (${describeValue(value)})` : garbageName(value);
         const start = performance.now();
         let thrown: unknown;
         let threw = false;
@@ -75,8 +75,8 @@ export const CHECKS: readonly Check[] = [
           thrown = error;
         }
         env.record({ entryPoint: 'validate', ms: performance.now() - start, outcome: threw ? 'error' : 'ok' });
-        if (!threw) throw new CheckFailure(`validate accepted ${describeValue(value)}`);
-        if (!(thrown instanceof Error)) throw new CheckFailure(`validate rejected ${describeValue(value)} with ${describeError(thrown)}, not an Error`);
+        if (!threw) throw new CheckFailure(`validate accepted ${what}`);
+        if (!(thrown instanceof Error)) throw new CheckFailure(`validate rejected ${what} with ${describeValue(thrown)}, not an Error`);
       }
       return undefined;
     },
@@ -222,7 +222,7 @@ export const CHECKS: readonly Check[] = [
         if (monitor.getState('conformance') !== 'offline') throw new CheckFailure(`offline() left it ${monitor.getState('conformance')}`);
       } catch (error) {
         if (error instanceof CheckFailure) throw error;
-        throw new CheckFailure(`${describeError(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
+        throw new CheckFailure(`${describeValue(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
       } finally {
         await monitor.close();
       }
