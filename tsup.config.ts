@@ -4,7 +4,15 @@ export default defineConfig([
   {
     // hosts/host-entry: the program isolation hosts run (a worker's or a child process's entry).
     // testing: resmon/testing, the kit for plugin authors.
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', 'hosts/host-entry': 'src/hosts/host-entry.ts' },
+    // otel, prometheus: resmon/otel and resmon/prometheus (their peers stay external: tsup leaves
+    // peerDependencies out of the bundle).
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      otel: 'src/otel.ts',
+      prometheus: 'src/prometheus.ts',
+      'hosts/host-entry': 'src/hosts/host-entry.ts',
+    },
     format: ['esm', 'cjs'],
     // The CJS build finds the host program through import.meta.url: shim it.
     shims: true,

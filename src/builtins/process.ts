@@ -240,6 +240,13 @@ function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Pro
   );
 }
 
+/** Whether two configs start the same process (command, args, cwd and env). */
+function sameStart(a: ProcessConfig, b: ProcessConfig): boolean {
+  const envA = Object.entries(a.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const envB = Object.entries(b.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return a.command === b.command && a.cwd === b.cwd && JSON.stringify(a.args) === JSON.stringify(b.args) && JSON.stringify(envA) === JSON.stringify(envB);
+}
+
 /** Spawns the process in a group of its own; resolves once it runs, rejects if it cannot start. */
 function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<void> {
   h.log = log;
@@ -337,6 +344,11 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
  * once. When the process exits by itself while online, the monitor is told at once
  * (`reportFailure`). stdout and stderr lines go to the monitor's logger and are kept for
  * `output()`.
+ *
+ * `monitor.setProperties()` while online: a change of `command`, `args`, `cwd` or `env` (what
+ * the running process was started with) is `'stored'` and takes effect at the next online;
+ * otherwise (`stopSignal`, `stopTimeout`, `health`, `readiness`, `startTimeout`, `outputLines`)
+ * it is applied at once: the next offline, check or online uses it.
  */
 export function createProcessType(name = 'process'): ProcessResourceType {
   const handles = new Map<string, ProcessHandle>();
@@ -393,6 +405,12 @@ export function createProcessType(name = 'process'): ProcessResourceType {
       await kill(h, ctx.signal);
     },
     terminate: (ctx) => kill(ctx.handle, ctx.signal),
+    applyProperties(ctx, next, previous) {
+      if (!sameStart(next, previous)) return 'stored';
+      ctx.handle?.stdout.resize(next.outputLines);
+      ctx.handle?.stderr.resize(next.outputLines);
+      return undefined;
+    },
     looksAlive(ctx) {
       const h = ctx.handle;
       if (h.running) return true;

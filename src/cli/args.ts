@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
  * neither imports the other for it.
  */
 export const SYNOPSIS = {
-  run: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose]',
+  run: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose] [--http HOST:PORT]',
   validate: 'resmon validate <config.yaml|json>',
   ocf: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
   'check-type': 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',

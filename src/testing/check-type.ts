@@ -37,6 +37,15 @@ export function prepare<P, H>(type: ResourceType<P, H>, options: CheckOptions<P,
       context: 'checkResourceType()',
     });
   }
+  if (
+    options.controlCodes !== undefined &&
+    (!Array.isArray(options.controlCodes) ||
+      options.controlCodes.some((c) => typeof c !== 'object' || c === null || typeof c.code !== 'string' || c.code.length === 0))
+  ) {
+    throw new ConfigError('options.controlCodes', options.controlCodes, 'must be an array of { code: non-empty string, input? }', {
+      context: 'checkResourceType()',
+    });
+  }
   validatePolicy(options.policy, 'checkResourceType()', 'options.policy');
   const limits = resolveLimits(options.limits);
   const sample = options.properties ?? {};

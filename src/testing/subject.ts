@@ -52,7 +52,8 @@ export class Subject<P = unknown, H = unknown> {
 
   constructor(
     readonly type: ResourceType<P, H>,
-    readonly properties: P,
+    /** The properties in force (applyProperties may change them). */
+    public properties: P,
     readonly name: string,
     readonly limits: CheckLimits,
     /** The type only observes the resource: it cannot take it down (see CheckOptions.observer). */
