@@ -136,3 +136,24 @@ export interface ResourceMonitorEvents {
   hostExit: (event: HostExitEvent) => void;
   groupStateChange: (event: GroupStateChangeEvent) => void;
 }
+
+/**
+ * The name of every event a `ResourceMonitor` emits, at run time (to subscribe to all of them,
+ * or to check a name a user typed).
+ * @example for (const name of MONITOR_EVENTS) monitor.on(name, (e) => log(name, e));
+ */
+export const MONITOR_EVENTS = [
+  'stateChange',
+  'check',
+  'slowCall',
+  'callTimeout',
+  'progress',
+  'restartScheduled',
+  'escalated',
+  'hostExit',
+  'groupStateChange',
+] as const satisfies readonly (keyof ResourceMonitorEvents)[];
+
+// Fails to compile when an event is added to ResourceMonitorEvents but not to MONITOR_EVENTS.
+const everyEventListed: Exclude<keyof ResourceMonitorEvents, (typeof MONITOR_EVENTS)[number]> extends never ? true : never = true;
+void everyEventListed;

@@ -23,7 +23,7 @@ import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
 import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
-import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, RESOURCE_STATES, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
 import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
@@ -727,8 +727,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (this.closed) throw new MonitorClosedError(`waitFor("${name}")`);
     const resource = this.get(name);
     const { timeout, signal } = options;
-    if (!['offline', 'online-pending', 'online', 'offline-pending', 'failed'].includes(state)) {
-      throw new ConfigError('state', state, "must be one of 'offline', 'online-pending', 'online', 'offline-pending', 'failed'", {
+    if (!(RESOURCE_STATES as readonly unknown[]).includes(state)) {
+      throw new ConfigError('state', state, `must be one of ${RESOURCE_STATES.map((s) => `'${s}'`).join(', ')}`, {
         context: `waitFor("${name}")`,
       });
     }

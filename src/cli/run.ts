@@ -1,4 +1,4 @@
-import { ConfigFileError } from '../config/file.js';
+import { isConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
 import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp, withUsage } from './args.js';
@@ -50,7 +50,7 @@ export async function runMain(argv: string[]): Promise<number> {
     opened = await openConfig(file, { logger: view.logger, mode: 'run' });
   } catch (error) {
     view.stop();
-    if (!(error instanceof ConfigFileError)) throw error;
+    if (!isConfigFileError(error)) throw error;
     for (const e of error.errors) process.stderr.write(`${e.message}\n`);
     process.stderr.write(`${file}: ${error.errors.length} error${error.errors.length === 1 ? '' : 's'}; nothing was started\n`);
     return 1;
