@@ -141,6 +141,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * The hot path (a check on an idle lane that settles in time) allocates the call, its outcome and,
  * for a promise, one deadline timer: the lock is a flag and a queue built only under contention,
  * no listener is added to any signal, and no Error is built unless the deadline passes.
+ * That is why the lane keeps its own deadline instead of `abortable()` (`abort.ts`, the primitive
+ * for every other wait): p-timeout builds a wrapper promise, an Error with a stack trace and an
+ * abort listener per wait, which made a check cost 2.7 to 6 times the CPU when the lane used it
+ * (figures in the README's Architecture section).
  */
 export class CallLane {
   /** A call holds the lane (running, or abandoned and still settling within abortGrace). */
@@ -197,14 +201,25 @@ export class CallLane {
       return { kind: 'error', error, durationMs: ms, syncMs: ms };
     }
     const syncMs = this.clock.now() - start;
-    if (!isThenable(raw)) {
+    let thenable: boolean;
+    try {
+      thenable = isThenable(raw);
+    } catch (error) {
+      // A value whose `then` cannot be read (a getter that throws, a revoked Proxy): as a promise
+      // would, it counts as a rejection with what the read threw.
+      call.settled = true;
+      this.finish(call);
+      if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
+      return { kind: 'error', error, durationMs: syncMs, syncMs };
+    }
+    if (!thenable) {
       call.settled = true;
       this.finish(call);
       // Abandoned while it ran (it reported a failure that preempted it): its result does not count.
       if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
-      return { kind: 'ok', value: raw, durationMs: syncMs, syncMs };
+      return { kind: 'ok', value: raw as T, durationMs: syncMs, syncMs };
     }
-    const out = await this.race(call, raw, spec.timeoutMs, start);
+    const out = await this.race(call, raw as PromiseLike<T>, spec.timeoutMs, start);
     this.finish(call);
     out.syncMs = syncMs;
     return out;

@@ -1,3 +1,4 @@
+import { abortable } from './abort.js';
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
 import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
@@ -17,7 +18,7 @@ import {
   type ResourceState,
   type ResourceStatus,
   type ResourceTarget,
-  type ResourceType,
+  type TypeBinding,
 } from './types.js';
 
 /** What a resource needs from its monitor. */
@@ -29,40 +30,14 @@ export interface ResourceEnv {
   wants(event: keyof ResourceMonitorEvents): boolean;
   /** Emits `event`; a throwing listener is logged, never propagated. */
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
+  /** Listeners are running now (a call from one of them waits a microtask, see the monitor). */
+  delivering(): boolean;
   /**
    * Called after every state change (`from` differs from the state now), and with `from` equal
    * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
    * Must not throw.
    */
   observe?(resource: Resource, from: ResourceState): void;
-}
-
-/**
- * Where a resource's type lives: an inline plugin object, or a proxy whose entry points call a
- * plugin hosted in a worker or a child process (the hooks let the host layer place resources).
- */
-export interface TypeBinding {
-  /** The plugin, or a proxy with the same contract. */
-  readonly type: ResourceType<unknown, unknown>;
-  /** The host a resource runs in, for `inspect()`; null inline. */
-  hostOf(resource: string): string | null;
-  /**
-   * Null when the resource's host can take calls now; else a promise that settles once it can (or
-   * is gone). Awaited before an attempt's first call, so a host's start-up does not count in that
-   * call's deadline (bounded by `deadlockTimeout` or 30 s, whichever is longer).
-   */
-  ready?(resource: string): Promise<void> | null;
-  /** A resource of this type was added, with its resolved policy (a hosted type picks its host). */
-  attach?(resource: string, policy: ResourcePolicy): void;
-  /** A resource of this type was removed, after its `close`. */
-  detach?(resource: string): void | Promise<void>;
-  /** The monitor is closing, after every resource was closed: release hosts. */
-  dispose?(): Promise<void>;
-  /**
-   * Validates new properties where the type's `validate` lives (a hosted type's host); rejects
-   * with the reason. Absent for inline types, whose `validate` the monitor calls itself.
-   */
-  validate?(resource: string, properties: unknown): Promise<void>;
 }
 
 /** The monitor's own control codes (default processing). */
@@ -119,6 +94,11 @@ export class Resource {
   private attempt: Attempt | null = null;
   /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
   private life: AbortController | null = null;
+  /**
+   * Aborted when a `terminate()` supersedes the offline in progress: its `offline` call, if it
+   * has not started yet, never starts (terminate must not queue behind it).
+   */
+  private offlineLife: AbortController | null = null;
   /** The offline() or terminate() in progress, which online() and offline() wait for. */
   private transition: Promise<void> | null = null;
   /** The failure's terminate and restart scheduling, while failed. */
@@ -248,8 +228,9 @@ export class Resource {
           const attempt = this.state === 'online-pending' ? this.attempt : null;
           const epoch = ++this.epoch;
           this.endLife(reason);
+          const offlineLife = (this.offlineLife = new AbortController());
           this.setState('offline-pending', reason);
-          await this.track(this.runOffline(epoch, attempt, reason));
+          await this.track(this.runOffline(epoch, attempt, reason, offlineLife.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
           if (this.epoch !== epoch && this.transition) await this.transition;
           return;
@@ -262,6 +243,8 @@ export class Resource {
   async terminate(reason = 'terminate() called'): Promise<void> {
     this.cancelRestart();
     const epoch = ++this.epoch;
+    this.offlineLife?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
+    this.offlineLife = null;
     this.endLife(reason);
     await this.track(
       (async () => {
@@ -323,30 +306,19 @@ export class Resource {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<ResourceStatus>((resolve, reject) => {
-      let timer: Timer | null = null;
-      const onAbort = () => finish(() => reject(signal?.reason));
-      const finish = (settle: () => void) => {
-        this.waiters.delete(waiter);
-        timer?.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        settle();
-      };
-      const waiter: Waiter = {
-        state,
-        resolve: (status) => finish(() => resolve(status)),
-        reject: (error) => finish(() => reject(error)),
-      };
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = after(this.env.clock, timeout, () =>
-          waiter.reject(
-            new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout),
-          ),
-        );
-      }
+    let waiter!: Waiter;
+    const reached = new Promise<ResourceStatus>((resolve, reject) => {
+      waiter = { state, resolve, reject };
     });
+    this.waiters.add(waiter);
+    return abortable(reached, {
+      timeoutMs: timeout,
+      signal,
+      clock: this.env.clock,
+      onTimeout: () => {
+        throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
+      },
+    }).finally(() => this.waiters.delete(waiter));
   }
 
   /** A JSON-safe picture of the resource. */
@@ -411,16 +383,12 @@ export class Resource {
     if (ready) {
       // A hosted type whose host is still starting: wait for it outside any call's deadline (at
       // most deadlockTimeout or 30 s, whichever is longer), unless the attempt is abandoned meanwhile.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          timer.cancel();
-          life.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = after(this.env.clock, Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS), done);
-        life.signal.addEventListener('abort', done, { once: true });
-        void ready.then(done);
-      });
+      await abortable(ready, {
+        timeoutMs: Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS),
+        signal: life.signal,
+        clock: this.env.clock,
+        onTimeout: () => undefined,
+      }).catch(() => {}); // aborted: the epoch check below ends the attempt
       if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
     }
     if (!this.opened) {
@@ -544,7 +512,7 @@ export class Resource {
     return task;
   }
 
-  private async runOffline(epoch: number, attempt: Attempt | null, reason: string): Promise<void> {
+  private async runOffline(epoch: number, attempt: Attempt | null, reason: string, stop: AbortSignal): Promise<void> {
     const settle = (why: string) => {
       if (this.epoch === epoch && this.state === 'offline-pending') this.setState('offline', why);
     };
@@ -565,6 +533,7 @@ export class Resource {
     const out = await this.lane.run({
       entryPoint: 'offline',
       timeoutMs: this.policy.pendingTimeout,
+      parent: stop,
       invoke: (call) => type.offline(this.context(call, epoch)),
     });
     this.afterCall('offline', out);
@@ -906,19 +875,29 @@ export class Resource {
       reportProgress: (message?: string, checkpoint?: number) => {
         if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
         const event: ProgressEvent = { resource: this.name, at: this.env.clock.now(), entryPoint };
-        if (message !== undefined) event.message = String(message);
+        if (message !== undefined) event.message = typeof message === 'string' ? message : describeValue(message);
         if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
         this.env.emit('progress', event);
       },
       reportFailure: (reason?: unknown) => {
-        const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
-        const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
-        if (!this.fail(epoch, why, cause)) {
-          this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
+        if (this.env.delivering()) {
+          // From inside a listener: act once the transition that emitted the event is done.
+          queueMicrotask(() => this.reportFailure(epoch, entryPoint, reason));
+          return;
         }
+        this.reportFailure(epoch, entryPoint, reason);
       },
       log: this.logFor(entryPoint),
     };
+  }
+
+  /** `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
+  private reportFailure(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
+    const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
+    const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
+    if (!this.fail(epoch, why, cause)) {
+      this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
+    }
   }
 
   private logFor(entryPoint: EntryPoint): Logger {

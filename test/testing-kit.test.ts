@@ -7,12 +7,12 @@ import { isConfigError, ResourceMonitor, type ResourceType } from 'resmon';
 import {
   CHECK_NAMES,
   checkResourceType,
-  checkTypeMain,
   createFakeClock,
   describeResourceType,
   formatReport,
   recordCalls,
 } from 'resmon/testing';
+import { checkTypeMain } from '../src/cli/check-type.js';
 import { main } from '../src/cli/main.js';
 import offlineLeavesUp from './fixtures/broken-types/offline-leaves-up.js';
 import { tcpServerType } from './fixtures/broken-types/tcp-server-type.js';

@@ -4,13 +4,13 @@
  * is kept until its newline comes (or {@link OutputTail.flush}).
  */
 export class OutputTail {
-  private readonly ring: string[] = [];
+  private ring: string[] = [];
   private next = 0;
   private partial = '';
 
   constructor(
-    /** How many complete lines to keep. */
-    readonly capacity: number,
+    /** How many complete lines to keep (see {@link OutputTail.resize}). */
+    public capacity: number,
     private readonly onLine?: (line: string) => void,
     private readonly maxLineLength = 4_096,
   ) {}
@@ -34,6 +34,15 @@ export class OutputTail {
     const kept = this.ring.length < this.capacity ? this.ring.slice() : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
     if (this.partial) kept.push(this.partial);
     return kept;
+  }
+
+  /** Keeps `capacity` lines from now on: the newest of those kept so far stay. */
+  resize(capacity: number): void {
+    if (capacity === this.capacity) return;
+    const ordered = this.ring.length < this.capacity ? this.ring.slice() : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    this.capacity = capacity;
+    this.ring = capacity > 0 ? ordered.slice(Math.max(0, ordered.length - capacity)) : [];
+    this.next = capacity > 0 ? this.ring.length % capacity : 0;
   }
 
   /** The last `n` lines. */

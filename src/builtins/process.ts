@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
+import { abortable } from '../abort.js';
+import { ConfigError, isResmonError, ResmonError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceContext, ResourceType } from '../types.js';
 import { numberAt, objectAt, onlyKeys, stringAt, stringMapAt, stringsAt } from './fields.js';
@@ -93,8 +94,13 @@ export interface ProcessOutput {
   stderr: string[];
 }
 
-/** A process ended when it should not have: before it was ready, or while online. */
-export class ProcessExitError extends Error {
+/**
+ * A process ended when it should not have: before it was ready, or while online. The `online()`
+ * rejection and the failure's cause of a `process` resource. Match it with
+ * {@link isProcessExitError} (works across two copies of the package) or its `code`.
+ */
+export class ProcessExitError extends ResmonError {
+  override readonly code = 'ERR_RESMON_PROCESS_EXIT';
   /** Its exit code, or null when a signal ended it. */
   readonly exitCode: number | null;
   /** The signal that ended it, or null. */
@@ -104,12 +110,15 @@ export class ProcessExitError extends Error {
 
   constructor(message: string, exit: ProcessExit, stderr: string[]) {
     super(message);
-    this.name = 'ProcessExitError';
     this.exitCode = exit.code;
     this.signal = exit.signal;
     this.stderr = stderr;
   }
 }
+
+/** True for a {@link ProcessExitError}, from any copy of the package. */
+export const isProcessExitError = (error: unknown): error is ProcessExitError =>
+  isResmonError(error) && error.code === 'ERR_RESMON_PROCESS_EXIT';
 
 /** The per-resource state of a process resource (its `open` handle). */
 export class ProcessHandle {
@@ -223,25 +232,19 @@ function exitError(h: ProcessHandle, config: ProcessConfig, when: string): Proce
   return new ProcessExitError(`${config.command} (pid ${h.pid}) exited with ${describeExit(exit)} ${when}${tail}`, exit, stderr);
 }
 
-/** Resolves with true when `promise` settles within `ms`, false after; rejects when `signal` aborts. */
+/** Resolves with true when `promise` resolves within `ms`, false after; rejects with the signal's reason when it aborts. */
 function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = Number.isFinite(ms) ? setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, ms) : undefined;
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    });
-  });
+  return abortable(
+    promise.then(() => true),
+    { timeoutMs: ms, signal, onTimeout: () => false },
+  );
+}
+
+/** Whether two configs start the same process (command, args, cwd and env). */
+function sameStart(a: ProcessConfig, b: ProcessConfig): boolean {
+  const envA = Object.entries(a.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const envB = Object.entries(b.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return a.command === b.command && a.cwd === b.cwd && JSON.stringify(a.args) === JSON.stringify(b.args) && JSON.stringify(envA) === JSON.stringify(envB);
 }
 
 /** Spawns the process in a group of its own; resolves once it runs, rejects if it cannot start. */
@@ -341,6 +344,11 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
  * once. When the process exits by itself while online, the monitor is told at once
  * (`reportFailure`). stdout and stderr lines go to the monitor's logger and are kept for
  * `output()`.
+ *
+ * `monitor.setProperties()` while online: a change of `command`, `args`, `cwd` or `env` (what
+ * the running process was started with) is `'stored'` and takes effect at the next online;
+ * otherwise (`stopSignal`, `stopTimeout`, `health`, `readiness`, `startTimeout`, `outputLines`)
+ * it is applied at once: the next offline, check or online uses it.
  */
 export function createProcessType(name = 'process'): ProcessResourceType {
   const handles = new Map<string, ProcessHandle>();
@@ -397,6 +405,12 @@ export function createProcessType(name = 'process'): ProcessResourceType {
       await kill(h, ctx.signal);
     },
     terminate: (ctx) => kill(ctx.handle, ctx.signal),
+    applyProperties(ctx, next, previous) {
+      if (!sameStart(next, previous)) return 'stored';
+      ctx.handle?.stdout.resize(next.outputLines);
+      ctx.handle?.stderr.resize(next.outputLines);
+      return undefined;
+    },
     looksAlive(ctx) {
       const h = ctx.handle;
       if (h.running) return true;
