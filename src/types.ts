@@ -10,7 +10,13 @@ import type { ResourcePolicy } from './policy.js';
  * - `offline-pending`: `offline` is running.
  * - `failed`: a failure was detected; `terminate` runs, then the restart policy applies.
  */
-export type ResourceState = 'offline' | 'online-pending' | 'online' | 'offline-pending' | 'failed';
+export type ResourceState = (typeof RESOURCE_STATES)[number];
+
+/**
+ * The five states of a resource, at run time (for validation, menus, metrics labels).
+ * @example RESOURCE_STATES.includes(input as ResourceState)
+ */
+export const RESOURCE_STATES = ['offline', 'online-pending', 'online', 'offline-pending', 'failed'] as const;
 
 /** The names of a resource type's entry points, as they appear in events and logs. */
 export type EntryPoint =

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { abortable } from '../abort.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isResmonError, ResmonError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceContext, ResourceType } from '../types.js';
 import { numberAt, objectAt, onlyKeys, stringAt, stringMapAt, stringsAt } from './fields.js';
@@ -94,8 +94,13 @@ export interface ProcessOutput {
   stderr: string[];
 }
 
-/** A process ended when it should not have: before it was ready, or while online. */
-export class ProcessExitError extends Error {
+/**
+ * A process ended when it should not have: before it was ready, or while online. The `online()`
+ * rejection and the failure's cause of a `process` resource. Match it with
+ * {@link isProcessExitError} (works across two copies of the package) or its `code`.
+ */
+export class ProcessExitError extends ResmonError {
+  override readonly code = 'ERR_RESMON_PROCESS_EXIT';
   /** Its exit code, or null when a signal ended it. */
   readonly exitCode: number | null;
   /** The signal that ended it, or null. */
@@ -105,12 +110,15 @@ export class ProcessExitError extends Error {
 
   constructor(message: string, exit: ProcessExit, stderr: string[]) {
     super(message);
-    this.name = 'ProcessExitError';
     this.exitCode = exit.code;
     this.signal = exit.signal;
     this.stderr = stderr;
   }
 }
+
+/** True for a {@link ProcessExitError}, from any copy of the package. */
+export const isProcessExitError = (error: unknown): error is ProcessExitError =>
+  isResmonError(error) && error.code === 'ERR_RESMON_PROCESS_EXIT';
 
 /** The per-resource state of a process resource (its `open` handle). */
 export class ProcessHandle {

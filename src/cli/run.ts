@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigFileError } from '../config/file.js';
+import { isConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { createControlHandler, ReloadRejected } from '../daemon/api.js';
 import { Daemon } from '../daemon/daemon.js';
@@ -96,7 +96,7 @@ export async function runMain(argv: string[]): Promise<number> {
     });
   } catch (error) {
     view.stop();
-    if (!(error instanceof ConfigFileError)) throw error;
+    if (!isConfigFileError(error)) throw error;
     for (const e of error.errors) process.stderr.write(`${e.message}\n`);
     process.stderr.write(`${file}: ${error.errors.length} error${error.errors.length === 1 ? '' : 's'}; nothing was started\n`);
     return 1;

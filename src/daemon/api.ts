@@ -24,7 +24,7 @@ import type { ResourceMonitor } from '../monitor.js';
 import type { ProcessOutput } from '../builtins/process.js';
 import type { ResourceStatus } from '../types.js';
 import { BoundedWriter } from '../cli/bounded.js';
-import { MONITOR_EVENTS } from '../cli/view.js';
+import { MONITOR_EVENTS } from '../events.js';
 import type { LogFiles, LogLine } from './logs.js';
 
 /** What a reload did (`POST /v1/reload`, `resmon reload`). */

@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import type { ProcessOutput, ProcessResourceType } from '../builtins/process.js';
-import { ConfigFileError } from '../config/file.js';
+import { isConfigFileError } from '../config/file.js';
 import { type OpenedConfig, openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
 import type { ResourceMonitor } from '../monitor.js';
@@ -111,7 +111,7 @@ export class Daemon implements ControlTarget {
     try {
       next = await openConfig(this.file, { mode: 'validate' });
     } catch (error) {
-      if (error instanceof ConfigFileError) {
+      if (isConfigFileError(error)) {
         const n = error.errors.length;
         throw new ReloadRejected(`${this.file}: ${n} error${n === 1 ? '' : 's'}; nothing was changed`, error.errors.map((e) => e.message));
       }
