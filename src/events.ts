@@ -120,8 +120,10 @@ export interface HostExitEvent extends BaseEvent {
 
 /**
  * The events of a `ResourceMonitor`, for `monitor.on(name, listener)`. Listeners run
- * synchronously; an exception thrown by a listener is caught and logged, never passed to the
- * monitor's callers.
+ * synchronously, each one even when an earlier one throws; an exception thrown by a listener is
+ * caught and logged, never passed to the monitor's callers. A listener may call any method of
+ * the monitor: an operation called while listeners run starts a microtask later, once the
+ * transition that emitted the event is complete.
  */
 export interface ResourceMonitorEvents {
   stateChange: (event: StateChangeEvent) => void;

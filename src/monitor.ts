@@ -17,7 +17,7 @@ import {
 } from './errors.js';
 import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { type Logger, silentLogger, tagged } from './logger.js';
+import { guarded, type Logger, silentLogger, tagged } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
@@ -131,6 +131,11 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private closing: Promise<void> | null = null;
   /** close() has finished. */
   private closed = false;
+  /**
+   * > 0 while listeners run. A public operation called then (from a listener) starts a
+   * microtask later, once the transition that emitted the event has done its bookkeeping.
+   */
+  private delivering = 0;
   /** Every resource's last `inspect()`, kept by close() for the read-only calls made afterwards. */
   private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
@@ -175,12 +180,13 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.defaults = validatePolicy(given.defaults, context, 'options.defaults');
     this.env = {
       clock,
-      logger,
+      logger: guarded(logger),
       abortGrace,
       // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
       // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
       wants: (event) => this.listenerCount(event) > 0 || eventChannel(event).hasSubscribers,
       emit: (event, payload) => this.deliver(event, payload),
+      delivering: () => this.delivering > 0,
       observe: (resource, from) => {
         if (this.resources.get(resource.name) !== resource) return;
         this.orchestrator.observe(resource, from);
@@ -214,18 +220,32 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (!stored) return;
     // A listener added or removed meanwhile changes the next event, not this one.
     const listeners = Array.isArray(stored) ? stored.slice() : [stored];
-    for (const listener of listeners) {
-      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
-      try {
-        listener.fn.call(listener.context, payload);
-      } catch (error) {
+    this.delivering++;
+    try {
+      for (const listener of listeners) {
+        if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
         try {
-          this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
-        } catch {
-          // A logger that throws (on a hostile error) must not break the delivery either.
+          listener.fn.call(listener.context, payload);
+        } catch (error) {
+          try {
+            this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
+          } catch {
+            // A logger that throws (on a hostile error) must not break the delivery either.
+          }
         }
       }
+    } finally {
+      this.delivering--;
     }
+  }
+
+  /**
+   * Called first by every asynchronous operation: from inside a listener, wait a microtask, so
+   * the operation acts on a resource whose transition has finished (the listener re-entrancy
+   * rule: a call from a listener has the same result as the same call a microtask later).
+   */
+  private settle(): Promise<void> | undefined {
+    return this.delivering > 0 ? Promise.resolve() : undefined;
   }
 
   /**
@@ -587,6 +607,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * changes then.
    */
   async removeResource(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`removeResource("${name}")`);
     const pending = this.removing.get(name);
     if (pending) return pending;
@@ -622,6 +643,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * one attempt. Sets its target (and that of each dependency it brings up) to online.
    */
   async online(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.live(name, 'online');
     return this.orchestrator.online(name);
   }
@@ -632,6 +654,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * theirs) to offline.
    */
   async offline(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.live(name, 'offline');
     return this.orchestrator.stop(name, 'offline', 'offline() called', true);
   }
@@ -642,6 +665,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * (a second Ctrl-C); after `close()` has finished it rejects with `MonitorClosedError`.
    */
   async terminate(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`terminate("${name}")`);
     this.get(name);
     if (this.removing.has(name)) throw new StateError(name, 'terminate() refused: the resource is being removed');
@@ -699,6 +723,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `MonitorClosedError`.
    */
   async waitFor(name: string, state: ResourceState, options: WaitForOptions = {}): Promise<ResourceStatus> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`waitFor("${name}")`);
     const resource = this.get(name);
     const { timeout, signal } = options;
@@ -720,7 +745,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * and every other operation throws (or rejects with) `MonitorClosedError`.
    */
   close(): Promise<void> {
+    // From a listener: refuse new operations at once, start closing a microtask later.
+    const settling = this.settle();
     this.closing ??= (async () => {
+      if (settling) await settling;
       if (!this.life.signal.aborted) {
         this.life.abort(new MonitorClosedError('typeControl()'));
         for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');

@@ -204,7 +204,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
       } else names.set(entry.name, index);
     }
     if (typeof entry.type !== 'string' || entry.type.length === 0) {
-      err([...at, 'type'], entry.type, 'is required: process, http, tcp, or a type from `types`');
+      err([...at, 'type'], entry.type, 'is required: process, http, tcp, ocf, or a type from `types`');
       ok = false;
     }
     if (entry.properties !== undefined && !isObject(entry.properties)) {

@@ -327,6 +327,12 @@ describe('bad agents are a ConfigError naming the agent, in bounded time', () =>
     expect(error.message).toMatch(/params.binfile is required by agent heartbeat\/anything/);
   });
 
+  it('a relative root, or an agent that is neither PROVIDER/NAME nor an absolute path', () => {
+    expect(rejection({ agent: 'heartbeat/Dummy', root: 'usr/lib/ocf' }, ocf, 'root').message).toMatch(/root must be an absolute path/);
+    expect(rejection({ agent: './agents/Dummy' }).message).toMatch(/agent must be PROVIDER\/NAME \(heartbeat\/Dummy\) or an absolute path/);
+    expect(rejection({ agent: 'heartbeat/../../bin/sh' }).message).toMatch(/agent must be PROVIDER\/NAME/);
+  });
+
   it('reads meta-data once per agent', () => {
     const counter = path.join(dir.dir, 'count');
     writeFileSync(counter, '');

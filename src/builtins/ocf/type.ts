@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { ResourcePolicy } from '../../policy.js';
 import type { ResourceContext, ResourceType } from '../../types.js';
@@ -156,6 +157,7 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
     const p = objectAt(properties, 'properties', 'an object with at least `agent` (PROVIDER/NAME or an absolute path)');
     onlyKeys(p, KEYS, '');
     const root = stringAt(p, 'root', '');
+    if (root !== undefined && !path.isAbsolute(root)) throw new ConfigError('root', root, 'must be an absolute path (the OCF root, such as /usr/lib/ocf)');
     const located = locateAgent(p.agent, root);
     const metadata = metadataOf(located);
     const params = checkParams(p.params, metadata, located.agent);
