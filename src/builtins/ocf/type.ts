@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { ResourcePolicy } from '../../policy.js';
@@ -113,6 +114,16 @@ export interface OcfResourceType extends ResourceType<OcfConfig, OcfHandle> {
   preload(agent: string, root?: string): Promise<OcfMetadata>;
   /** The meta-data of an agent (read once, then cached), synchronously; throws `ConfigError` naming the agent. */
   metadata(agent: string, root?: string): OcfMetadata;
+}
+
+/**
+ * True when the process that led group `pgid` (a finished `start`) is gone, so what still has
+ * that group id is what it left behind. While any process has that group id, Linux does not hand
+ * the number out again; once `/proc/<pgid>` exists, the number is some new process's and its
+ * group is not ours. False where there is no /proc (nothing is killed then).
+ */
+function leaderGone(pgid: number): boolean {
+  return existsSync('/proc/self') && !existsSync(`/proc/${pgid}`);
 }
 
 /** Pacemaker's default operation timeout, used for an action whose meta-data advertises none. */
@@ -250,11 +261,11 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
         if (verdict.kind === 'error') throw verdict.error;
         h.startGroup = null;
       } catch (error) {
-        if (h.startGroup !== null) {
+        if (h.startGroup !== null && leaderGone(h.startGroup)) {
           ctx.log.warn({ action: 'stop' }, `stop failed during terminate; killing process group ${h.startGroup} of the last start`);
           signalGroup(h.startGroup, 'SIGKILL');
-          h.startGroup = null;
         }
+        h.startGroup = null;
         throw error;
       }
     },
