@@ -2,7 +2,7 @@ import type { Logger } from './logger.js';
 import type { ResourcePolicy } from './policy.js';
 
 /**
- * The five states of a resource (DESIGN §3).
+ * The five states of a resource.
  *
  * - `offline`: not running; nothing is polled.
  * - `online-pending`: `online` is running (or `open` before it).
@@ -110,7 +110,7 @@ export interface ResourceContext<P = Record<string, unknown>, H = unknown> {
 /**
  * A resource type: the plugin that knows how to bring one kind of resource online, take it
  * offline, stop it hard, and check its health. The same contract as a Windows cluster resource
- * DLL (DESIGN §1).
+ * DLL.
  *
  * Every entry point may return a value or a promise. A check (`looksAlive`, `isAlive`) that
  * returns `false`, throws, rejects or returns a non-boolean has failed.

@@ -83,6 +83,17 @@ describe('process type: online', () => {
     expect(monitor.getState('p')).toBe('failed');
   });
 
+  it("quotes only the current run's stderr in a failure, not the previous run's", async () => {
+    const { monitor } = setup({ command: node, args: ['-e', 'console.error("run " + process.pid); setTimeout(() => process.exit(3), 50)'] }, { restartAction: 'none' });
+    await monitor.online('p');
+    await monitor.waitFor('p', 'failed', { timeout: 10_000 });
+    await monitor.offline('p');
+    await monitor.online('p');
+    const failed = new Promise<string>((resolve) => monitor.on('stateChange', (e) => e.to === 'failed' && resolve(e.reason)));
+    const reason = await failed;
+    expect(reason).toMatch(/exited with code 3 while online; last stderr: run \d+$/);
+  });
+
   it('rejects with the reason when the command cannot be started', async () => {
     const { monitor } = setup({ command: 'resmon-no-such-program' }, { restartAction: 'none' });
     await expect(monitor.online('p')).rejects.toThrow(/could not start "resmon-no-such-program": spawn resmon-no-such-program ENOENT/);

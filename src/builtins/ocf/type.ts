@@ -149,7 +149,7 @@ const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
 const KEYS = ['agent', 'params', 'root'];
 
 /**
- * Creates an `ocf` resource type (DESIGN: Pacemaker OCF resource agents). Each has its own
+ * Creates an `ocf` resource type (Pacemaker OCF resource agents). Each has its own
  * meta-data cache; the exported {@link ocfType} is one.
  *
  * - `validate` locates the agent, reads its meta-data once (cached, bounded by
