@@ -1,10 +1,11 @@
 import { createHook } from 'node:async_hooks';
+import { describeValue } from '../errors.js';
 import { ResourceMonitor } from '../monitor.js';
 import { DEFAULT_POLICY } from '../policy.js';
 import { DEFAULT_PROCESSING, type EntryPoint, type ResourceContext, type ResourceType } from '../types.js';
 import type { CheckLimits, CheckOptions } from './options.js';
 import type { CallDuration } from './report.js';
-import { CheckFailure, describeError, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
+import { CheckFailure, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
 
 /** What a check gets: the type, the options, the limits, and a way to make fresh resources. */
 export interface CheckEnv {
@@ -28,22 +29,18 @@ export interface Check {
   run(env: CheckEnv): Promise<CheckVerdict>;
 }
 
+/** What {@link garbageFor} made, in words. */
+function garbageName(garbage: unknown): string {
+  if (typeof garbage === 'symbol') return 'a Symbol';
+  return `the sample properties with every field a Symbol (${Object.keys(garbage as object).join(', ')})`;
+}
+
 /** The default garbage: the sample with every field set to a Symbol, or a Symbol. */
 function garbageFor(sample: unknown): unknown {
   if (typeof sample === 'object' && sample !== null && !Array.isArray(sample) && Object.keys(sample).length > 0) {
     return Object.fromEntries(Object.keys(sample).map((k) => [k, Symbol('garbage')]));
   }
   return Symbol('garbage');
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'symbol') return value.toString();
-  if (typeof value === 'object' && value !== null) {
-    return `{ ${Object.entries(value)
-      .map(([k, v]) => `${k}: ${typeof v === 'symbol' ? v.toString() : JSON.stringify(v)}`)
-      .join(', ')} }`;
-  }
-  return JSON.stringify(value) ?? String(value);
 }
 
 /** A code no type knows: the answer must be DEFAULT_PROCESSING or an Error. */
@@ -56,7 +53,7 @@ function validOption(env: CheckEnv, value: unknown, option: string): unknown {
   try {
     return validate.call(env.type, value);
   } catch (error) {
-    throw new CheckFailure(`validate rejected options.${option}: ${describeError(error)}`);
+    throw new CheckFailure(`validate rejected options.${option}: ${describeValue(error)}`);
   }
 }
 
@@ -82,7 +79,7 @@ async function abortedCallSettles(env: CheckEnv, s: Subject, entryPoint: EntryPo
 /** Why an answer to an unknown code is wrong, or null when it is DEFAULT_PROCESSING or an Error. */
 function unknownCodeProblem(what: string, out: { kind: string; value?: unknown; error?: unknown }, limit: number): string | null {
   if (out.kind === 'timeout') return `${what} did not settle within deadlockTimeout (${limit} ms)`;
-  if (out.kind === 'error') return out.error instanceof Error ? null : `${what} rejected the unknown code "${UNKNOWN_CODE}" with ${describeError(out.error)}, not an Error`;
+  if (out.kind === 'error') return out.error instanceof Error ? null : `${what} rejected the unknown code "${UNKNOWN_CODE}" with ${describeValue(out.error)}, not an Error`;
   if (out.value === DEFAULT_PROCESSING) return null;
   return `${what} answered the unknown code "${UNKNOWN_CODE}" with ${describeValue(out.value)}; return DEFAULT_PROCESSING for codes it does not know (or throw)`;
 }
@@ -115,8 +112,11 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const validate = env.type.validate;
       if (!validate) return { skipped: 'the type has no validate()' };
-      const garbage = env.options.invalidProperties ?? [garbageFor(env.options.properties)];
-      for (const value of garbage) {
+      const given = env.options.invalidProperties;
+      const garbage = given ?? [garbageFor(env.options.properties)];
+      for (const [index, value] of garbage.entries()) {
+        // Named, not rendered: properties may hold secrets, and describeValue keeps objects opaque.
+        const what = given ? `invalidProperties[${index}] (${describeValue(value)})` : garbageName(value);
         const start = performance.now();
         let thrown: unknown;
         let threw = false;
@@ -127,8 +127,8 @@ export const CHECKS: readonly Check[] = [
           thrown = error;
         }
         env.record({ entryPoint: 'validate', ms: performance.now() - start, outcome: threw ? 'error' : 'ok' });
-        if (!threw) throw new CheckFailure(`validate accepted ${describeValue(value)}`);
-        if (!(thrown instanceof Error)) throw new CheckFailure(`validate rejected ${describeValue(value)} with ${describeError(thrown)}, not an Error`);
+        if (!threw) throw new CheckFailure(`validate accepted ${what}`);
+        if (!(thrown instanceof Error)) throw new CheckFailure(`validate rejected ${what} with ${describeValue(thrown)}, not an Error`);
       }
       return undefined;
     },
@@ -184,7 +184,7 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const s = env.subject();
       await s.open();
-      // As the monitor does (DESIGN §5.2): abort the online, wait up to abortGrace for it, terminate.
+      // As the monitor does: abort the online, wait up to abortGrace for it, terminate.
       const online = s.start('online', (ctx) => env.type.online(ctx));
       online.controller.abort(new Error('terminate preempted online'));
       await Promise.race([online.settled, sleep(env.limits.abortGrace)]);
@@ -245,7 +245,7 @@ export const CHECKS: readonly Check[] = [
       const previous = s.properties;
       const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>));
       if (out.kind === 'timeout') throw new CheckFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
-      if (out.kind === 'error') throw new CheckFailure(`applyProperties rejected valid properties: ${describeError(out.error)}`);
+      if (out.kind === 'error') throw new CheckFailure(`applyProperties rejected valid properties: ${describeValue(out.error)}`);
       if (out.value !== undefined && out.value !== 'stored') {
         throw new CheckFailure(`applyProperties returned ${describeValue(out.value)}; return nothing (applied) or 'stored' (at the next online)`);
       }
@@ -290,7 +290,7 @@ export const CHECKS: readonly Check[] = [
       const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, refused as Readonly<unknown>, s.properties as Readonly<unknown>));
       if (out.kind === 'timeout') throw new CheckFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
       if (out.kind === 'ok') throw new CheckFailure(`applyProperties accepted options.refusedProperties (returned ${describeValue(out.value)}); it must throw for them`);
-      if (!(out.error instanceof Error)) throw new CheckFailure(`applyProperties refused with ${describeError(out.error)}, not an Error`);
+      if (!(out.error instanceof Error)) throw new CheckFailure(`applyProperties refused with ${describeValue(out.error)}, not an Error`);
       await s.expectUp('after applyProperties refused a change (the old properties must stay in force)');
       return undefined;
     },
@@ -309,7 +309,7 @@ export const CHECKS: readonly Check[] = [
       for (const { code, input } of env.options.controlCodes ?? []) {
         const out = await s.call('control', (ctx) => control.call(env.type, ctx, code, input));
         if (out.kind === 'timeout') throw new CheckFailure(`control("${code}") did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
-        if (out.kind === 'error') throw new CheckFailure(`control("${code}") failed: ${describeError(out.error)}`);
+        if (out.kind === 'error') throw new CheckFailure(`control("${code}") failed: ${describeValue(out.error)}`);
         const clone = notCloneable(out.value);
         if (clone) warnings.push(`control("${code}") answered with a value that cannot be structured-cloned (${clone}): it cannot answer from a worker or process host`);
         if (out.ms > env.limits.callBudget) warnings.push(`control("${code}") took ${Math.round(out.ms)} ms; the callBudget is ${env.limits.callBudget} ms`);
@@ -381,7 +381,7 @@ export const CHECKS: readonly Check[] = [
         if (monitor.getState('conformance') !== 'offline') throw new CheckFailure(`offline() left it ${monitor.getState('conformance')}`);
       } catch (error) {
         if (error instanceof CheckFailure) throw error;
-        throw new CheckFailure(`${describeError(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
+        throw new CheckFailure(`${describeValue(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
       } finally {
         await monitor.close();
       }
