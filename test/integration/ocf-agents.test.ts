@@ -70,6 +70,21 @@ describe('heartbeat/Dummy', () => {
     expect(events.filter((e) => e.event === 'check' && !e.ok)).toEqual([]);
   });
 
+  it('applies a change of a non-unique parameter while online with reload; a unique one waits for the next start', async () => {
+    const name = unique('dummy');
+    const state = path.join(tmp.dir, `${name}.state`);
+    const { monitor, log } = setup(name, { agent: 'heartbeat/Dummy', params: { state } });
+    await monitor.online(name);
+    expect(await monitor.setProperties(name, { agent: 'heartbeat/Dummy', params: { state, fake: 'changed' } })).toBe('applied');
+    expect(log.lines.some((l) => l.fields.action === 'reload' && l.fields.entryPoint === 'applyProperties')).toBe(true);
+    const moved = path.join(tmp.dir, `${name}.moved`);
+    expect(await monitor.setProperties(name, { agent: 'heartbeat/Dummy', params: { state: moved, fake: 'changed' } })).toBe('stored');
+    await monitor.offline(name);
+    await monitor.online(name);
+    expect(existsSync(moved)).toBe(true);
+    await monitor.offline(name);
+  });
+
   it('takes its advertised timeouts and monitor interval as the type-level defaults', () => {
     const config = ocf.validate!({ agent: 'heartbeat/Dummy' });
     expect(ocf.defaultsFor!(config)).toEqual({ pendingTimeout: 20_000, deadlockTimeout: 20_000, isAlivePollInterval: 10_000, looksAlivePollInterval: 0 });
@@ -380,6 +395,22 @@ describe('bad agents are a ConfigError naming the agent, in bounded time', () =>
     type.validate!({ agent, params: { mode: 'a' } });
     type.metadata(agent);
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('preload reads meta-data without blocking, for validate to find; a hanging agent rejects in bounded time', async () => {
+    const counter = path.join(dir.dir, 'count2');
+    writeFileSync(counter, '');
+    const agent = scriptAgent(dir.dir, 'preloaded', `echo x >> ${counter}\ncat <<'XML'\n${MINIMAL_METADATA}\nXML`);
+    const type = createOcfType({ runtimeDir, metadataTimeout: 500 });
+    expect((await type.preload(agent)).shortdesc).toBe('test agent');
+    type.validate!({ agent });
+    expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+    const hangs = scriptAgent(dir.dir, 'hangs2', 'sleep 60');
+    const started = Date.now();
+    const error = (await type.preload(hangs).catch((e: unknown) => e)) as ConfigError;
+    expect([isConfigError(error), error.field]).toEqual([true, 'agent']);
+    expect(error.message).toMatch(/did not print its meta-data within 500 ms \(killed\)/);
+    expect(Date.now() - started).toBeLessThan(2_500);
   });
 });
 
