@@ -252,6 +252,8 @@ export class Resource {
         if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
+    // A later terminate() superseded this one: resolve when it has ended (the resource offline).
+    if (this.epoch !== epoch && this.transition) await this.transition;
   }
 
   /** Makes `task` the transition in progress until it ends. */
