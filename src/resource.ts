@@ -630,7 +630,9 @@ export class Resource {
 
   private async poll(kind: CheckKind, epoch: number): Promise<void> {
     const ok = await this.check(kind, epoch);
-    if (ok === null) return;
+    // Stale once the resource left this online period (a failure, offline or terminate in the
+    // microtask since the check ended): arming now would poll the next online period.
+    if (ok === null || this.epoch !== epoch || this.state !== 'online') return;
     if (ok) {
       this.polls.arm(kind);
       return;
@@ -648,7 +650,7 @@ export class Resource {
       return;
     }
     const deep = await this.check('isAlive', epoch);
-    if (deep === null) return;
+    if (deep === null || this.epoch !== epoch || this.state !== 'online') return;
     this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
     this.polls.arm('looksAlive');
   }

@@ -1140,6 +1140,14 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       out.push(`${r}: isAlive was due at t=${due} (${interval} ms after #${prev.id} ${held ? `failed, ${streaks.get(prev)} of ${threshold} in a row,` : ''} ended), but ${next ? `#${next.id} started only at t=${next.startAt}` : 'none started'}`);
     }
 
+    // 3d. Checks run only while the resource is online, in their own online period (a poll left
+    //     armed by a transition that a listener's call interrupted would break this).
+    for (const x of spans) {
+      if (!CHECKS.includes(x.entryPoint)) continue;
+      const { state, gen } = trace.stateOf(r, x.startSeq);
+      if (state !== 'online' || gen !== x.gen) out.push(`${r}: ${x.entryPoint} #${x.id} started at t=${x.startAt} while ${state} (generation ${gen})`);
+    }
+
     // 4. open once, before any online; close once, last.
     const opens = spans.filter((s) => s.entryPoint === 'open');
     const closes = spans.filter((s) => s.entryPoint === 'close');

@@ -261,3 +261,33 @@ describe('found by the model suite with listener calls', () => {
     await monitor.close();
   });
 });
+
+describe('found by the model suite (checks only while online)', () => {
+  it('a passing check that ends just as a queued isAlive fails the resource does not arm a poll into the next online period', async () => {
+    let onlines = 0;
+    let looks = 0;
+    const rec = recordingType('rec', {
+      online: () => (onlines++ === 0 ? undefined : new Promise<void>((resolve) => setTimeout(resolve, 120))),
+      looksAlive: () => (looks++ === 0 ? new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 120)) : true),
+      isAlive: () => false,
+    });
+    const { monitor, transitions } = recordedMonitor({
+      defaults: { looksAlivePollInterval: 100, isAlivePollInterval: 150, restartAction: 'restart', restartDelay: 50, restartThreshold: 1 },
+    });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    await monitor.online('r');
+    await vi.advanceTimersByTimeAsync(400);
+    // looksAlive 100-220; the isAlive due at 150 waited for it, ran at 220 and failed the resource;
+    // the restart at 270 went online at 390: its first looksAlive is due at 490, none before.
+    expect(transitions()).toEqual([
+      '0 offline->online-pending',
+      '0 online-pending->online',
+      '220 online->failed',
+      '270 failed->online-pending',
+      '390 online-pending->online',
+    ]);
+    expect(rec.calls('looksAlive').map((s) => s.start)).toEqual([100]);
+    await monitor.close();
+  });
+});
