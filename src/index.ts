@@ -71,6 +71,7 @@ export {
   type ProcessOutput,
   type ProcessProperties,
   type ProcessResourceType,
+  type ProcessTypeOptions,
 } from './builtins/process.js';
 export { httpType, type HttpProperties } from './builtins/http.js';
 export { tcpType, type TcpProperties } from './builtins/tcp.js';

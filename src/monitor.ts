@@ -54,7 +54,8 @@ export interface ResourceMonitorOptions {
   logger?: Logger;
   /**
    * How long terminate (and offline after an aborted online) waits for an abandoned call to
-   * settle before it runs anyway (DESIGN §5.2). Milliseconds, ≥ 0.
+   * settle before it runs anyway (a plugin that ignores its signal cannot hold terminate back
+   * longer). Milliseconds, ≥ 0.
    * @default 1000
    */
   abortGrace?: number;
@@ -112,7 +113,7 @@ function readMember(value: unknown, member: string, field: string, context: stri
 /**
  * The resource monitor: registers resource types, adds resources, brings them online, polls
  * their health on two schedules, fails, terminates and restarts them by policy, and emits an
- * event for every state change (DESIGN §2).
+ * event for every state change.
  *
  * @example
  * ```ts
@@ -146,7 +147,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
-  /** Who depends on whom, and the groups (DESIGN §9). */
+  /** Who depends on whom, and the groups. */
   private readonly graph = new DependencyGraph();
   private readonly groupStates = new GroupStates();
   /** Dependencies in motion: ordering of online/offline, following failures, bringing back. */
@@ -261,7 +262,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    */
   registerType<P, H>(type: ResourceType<P, H>): void;
   /**
-   * Registers a resource type from a module (DESIGN §7): `isolation: 'worker'` or `'process'`
+   * Registers a resource type from a module: `isolation: 'worker'` or `'process'`
    * loads it in an isolation host, `'inline'` imports it here. Resolves once the type is loaded
    * and checked; rejects with `ConfigError` when the module does not load or exports no valid
    * type (no host is left running), `DuplicateError` for a taken name.
@@ -582,7 +583,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
 
   /**
-   * Replaces a resource's dependencies (DESIGN §9), with the checks of `addResource`: a
+   * Replaces a resource's dependencies, with the checks of `addResource`: a
    * `DependencyError` (unknown name, cycle, cross-group) or `ConfigError` (shape) changes
    * nothing. If the resource is up and the new dependencies are not all online, it is taken
    * offline (its dependents first) and brought back online under the new dependencies, which
@@ -697,6 +698,22 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.assertOpen(`offlineGroup("${group}")`);
     const members = [...this.members(group)];
     await Promise.all(members.map((name) => this.orchestrator.stop(name, 'offline', `offlineGroup("${group}") called`, true)));
+  }
+
+  /**
+   * Sets the fencing token that every later call of the resource receives as `ctx.fencingToken`
+   * (`undefined` removes it). `resmon/cluster` sets it on each resource of a unit it acquires,
+   * before bringing the unit online; an embedder with a lease of its own can do the same. Throws
+   * `ConfigError` for a token that is not a non-negative safe integer, `UnknownResourceError` for
+   * an unknown name.
+   * @example monitor.setFencingToken('db', 42); await monitor.online('db'); // online sees ctx.fencingToken === 42
+   */
+  setFencingToken(name: string, token: number | undefined): void {
+    const resource = this.live(name, 'setFencingToken');
+    if (token !== undefined && (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 0)) {
+      throw new ConfigError('token', token, 'must be a non-negative safe integer, or undefined', { context: `setFencingToken("${name}")` });
+    }
+    resource.fencingToken = token;
   }
 
   /** A JSON-safe picture of a group: its state (from its members') and its members. */

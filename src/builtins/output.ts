@@ -7,6 +7,8 @@ export class OutputTail {
   private ring: string[] = [];
   private next = 0;
   private partial = '';
+  /** Complete lines written so far (a mark for {@link OutputTail.since}). */
+  written = 0;
 
   constructor(
     /** How many complete lines to keep (see {@link OutputTail.resize}). */
@@ -51,8 +53,16 @@ export class OutputTail {
     return n >= all.length ? all : all.slice(all.length - n);
   }
 
+  /** The last `n` lines (at most) written since `mark` (a value of {@link OutputTail.written}). */
+  since(mark: number, n: number): string[] {
+    const all = this.lines();
+    const fresh = Math.min(all.length, this.written - mark + (this.partial ? 1 : 0));
+    return all.slice(all.length - Math.min(n, Math.max(0, fresh)));
+  }
+
   private push(raw: string): void {
     const line = raw.length > this.maxLineLength ? `${raw.slice(0, this.maxLineLength)}…` : raw;
+    this.written++;
     if (this.capacity > 0) {
       if (this.ring.length < this.capacity) this.ring.push(line);
       else this.ring[this.next] = line;

@@ -131,6 +131,10 @@ export class ProcessHandle {
   /** Called when the process exits while online (reports the failure to the monitor). */
   onCrash: ((error: ProcessExitError) => void) | null = null;
   log: Logger = silentLogger;
+  /** The type's `onOutput` option. */
+  onOutput: ProcessTypeOptions['onOutput'] = undefined;
+  /** `stderr.written` when the current process started: a failure quotes only its own lines. */
+  stderrMark = 0;
   /** Descendants that left the process group, found when a stop began (killed with the group). */
   strays: Stray[] = [];
   readonly stdout: OutputTail;
@@ -227,7 +231,7 @@ function describeExit(exit: ProcessExit): string {
 
 function exitError(h: ProcessHandle, config: ProcessConfig, when: string): ProcessExitError {
   const exit = h.lastExit ?? { code: null, signal: null, at: Date.now() };
-  const stderr = h.stderr.last(5);
+  const stderr = h.stderr.since(h.stderrMark, 5);
   const tail = stderr.length ? `; last stderr: ${stderr.join(' | ')}` : '';
   return new ProcessExitError(`${config.command} (pid ${h.pid}) exited with ${describeExit(exit)} ${when}${tail}`, exit, stderr);
 }
@@ -252,6 +256,9 @@ function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<vo
   h.log = log;
   h.lastExit = null;
   h.strays = [];
+  h.stderr.flush(); // a partial line of the previous run is that run's
+  h.stdout.flush();
+  h.stderrMark = h.stderr.written;
   const child = spawn(config.command, [...config.args], {
     cwd: config.cwd,
     env: { ...process.env, ...config.env },
@@ -263,8 +270,14 @@ function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<vo
   h.running = child.pid !== undefined;
   const pid = child.pid;
   if (pid !== undefined) trackGroup(pid);
-  child.stdout?.on('data', (chunk: Buffer) => h.stdout.write(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => h.stderr.write(chunk));
+  child.stdout?.on('data', (chunk: Buffer) => {
+    h.stdout.write(chunk);
+    h.onOutput?.(h.resource, 'stdout', chunk);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    h.stderr.write(chunk);
+    h.onOutput?.(h.resource, 'stderr', chunk);
+  });
   let settleExit!: (exit: ProcessExit) => void;
   h.exited = new Promise<ProcessExit>((resolve) => {
     settleExit = resolve;
@@ -333,6 +346,17 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
   await within(h.exited, Number.POSITIVE_INFINITY, signal);
 }
 
+/** Options of {@link createProcessType}. */
+export interface ProcessTypeOptions {
+  /** The type's name. @default 'process' */
+  name?: string;
+  /**
+   * Called with every chunk a process writes, as it comes (what `resmon run` writes to its log
+   * files). Must not throw; it runs on the hot path of the output.
+   */
+  onOutput?: (resource: string, stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
 /**
  * Creates a `process` resource type. Each one keeps its own registry of resources for
  * `output()`; the exported {@link processType} is one such instance.
@@ -350,7 +374,8 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
  * otherwise (`stopSignal`, `stopTimeout`, `health`, `readiness`, `startTimeout`, `outputLines`)
  * it is applied at once: the next offline, check or online uses it.
  */
-export function createProcessType(name = 'process'): ProcessResourceType {
+export function createProcessType(options: string | ProcessTypeOptions = {}): ProcessResourceType {
+  const { name = 'process', onOutput } = typeof options === 'string' ? { name: options } : options;
   const handles = new Map<string, ProcessHandle>();
   const type: ProcessResourceType = {
     name,
@@ -358,6 +383,7 @@ export function createProcessType(name = 'process'): ProcessResourceType {
     validate: validateProcessProperties,
     open(ctx: ResourceContext<ProcessConfig, undefined>) {
       const handle = new ProcessHandle(ctx.resource, ctx.properties.outputLines);
+      handle.onOutput = onOutput;
       handles.set(ctx.resource, handle);
       return handle;
     },

@@ -184,7 +184,7 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const s = env.subject();
       await s.open();
-      // As the monitor does (DESIGN §5.2): abort the online, wait up to abortGrace for it, terminate.
+      // As the monitor does: abort the online, wait up to abortGrace for it, terminate.
       const online = s.start('online', (ctx) => env.type.online(ctx));
       online.controller.abort(new Error('terminate preempted online'));
       await Promise.race([online.settled, sleep(env.limits.abortGrace)]);

@@ -5,7 +5,7 @@ import type { ResourcePolicy } from '../policy.js';
 export interface CheckLimits {
   /**
    * A check (`looksAlive`, `isAlive`) slower than this is reported as a warning, as the monitor
-   * emits `slowCall` (DESIGN §4).
+   * emits `slowCall`.
    * @default 300
    */
   callBudget: number;

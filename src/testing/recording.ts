@@ -28,7 +28,7 @@ export interface Recording<P, H> {
   of(entryPoint?: EntryPoint): RecordedCall[];
   /**
    * Pairs of calls of one resource that ran at the same time although neither had been
-   * abandoned first: DESIGN §5.1 says this never happens.
+   * abandoned first: the monitor never does that (a resource's calls run one at a time).
    */
   overlaps(): [RecordedCall, RecordedCall][];
   /** Forgets the calls so far. */
