@@ -31,6 +31,10 @@ export class Orchestrator {
   private readonly starting = new Map<string, Promise<void>>();
   /** offline()/terminate() in progress (the dependents' phase included). */
   private readonly stopping = new Map<string, Promise<void>>();
+  /** A counter that orders online() operations and the moments targets were set to offline. */
+  private clock = 0;
+  /** When each resource's target was last set to offline (by offline()/terminate(), directly or through a dependency). */
+  private readonly offlineAt = new Map<string, number>();
 
   constructor(private readonly env: OrchestratorEnv) {}
 
@@ -51,16 +55,22 @@ export class Orchestrator {
     resource.target = 'online';
     let task = this.starting.get(name);
     if (task) return task;
-    task = this.runOnline(name, resource).finally(() => {
-      if (this.starting.get(name) === task) this.starting.delete(name);
-      this.env.busyChanged(name);
-    });
+    task = this.runOnline(name, resource, ++this.clock);
+    task
+      .finally(() => {
+        if (this.starting.get(name) === task) this.starting.delete(name);
+        this.env.busyChanged(name);
+      })
+      .catch(() => {
+        // A dependency that could not come online may be online by now: if so, come online.
+        queueMicrotask(() => this.reconsider(name));
+      });
     this.starting.set(name, task);
     this.env.busyChanged(name);
     return task;
   }
 
-  private async runOnline(name: string, resource: Resource): Promise<void> {
+  private async runOnline(name: string, resource: Resource, began: number): Promise<void> {
     await null; // keeps the walk down a long chain off the stack
     for (let round = 0; ; round++) {
       const stopping = this.stopping.get(name);
@@ -69,29 +79,48 @@ export class Orchestrator {
         await stopping;
         continue;
       }
-      if (resource.state === 'online' || resource.state === 'online-pending') return resource.online();
+      if ((this.offlineAt.get(name) ?? 0) > began) {
+        // offline() or terminate() was called while its dependencies were coming online: that later request wins.
+        throw new StateError(name, 'the online attempt was abandoned: offline() or terminate() was called while its dependencies were coming online');
+      }
+      let depsWent = false;
+      const mayStart = () => {
+        if ((this.offlineAt.get(name) ?? 0) > began) return 'offline() or terminate() was called since';
+        if (this.env.graph.satisfied(name, this.up)) return null;
+        depsWent = true;
+        return 'its dependencies are not all online';
+      };
+      if (resource.state === 'online' || resource.state === 'online-pending') return resource.online(mayStart);
       const unmet = this.env.graph.unmet(name, this.up);
-      if (unmet.length === 0) return resource.online();
+      if (unmet.length === 0) {
+        try {
+          return await resource.online(mayStart);
+        } catch (error) {
+          if (!depsWent) throw error;
+          continue; // a dependency went down while it waited: bring it up again (counts as a round)
+        }
+      }
       if (round >= ROUNDS) {
         throw new DependencyError(
           name,
           `its dependencies went offline again while it was being brought online (${round} times; unmet: ${unmet.map(describeClause).join(', ')}); it was not started`,
         );
       }
-      await Promise.all(unmet.map((clause) => this.bring(name, clause)));
+      await Promise.all(unmet.map((clause) => this.bring(name, clause, began)));
     }
   }
 
   /** Brings one clause of `dependent`'s dependencies online; rejects with DependencyError. */
-  private async bring(dependent: string, clause: Clause): Promise<void> {
+  private async bring(dependent: string, clause: Clause, began: number): Promise<void> {
     const errors: [string, unknown][] = [];
     // Members already on their way first, then in the order given.
     const rank = (n: string) => (this.up(n) ? 0 : this.starting.has(n) || this.env.resource(n)?.state === 'online-pending' ? 1 : 2);
     const order = clause.length === 1 ? clause : [...clause].sort((a, b) => rank(a) - rank(b));
     for (const dep of order) {
       if (this.up(dep)) return;
-      if (this.stopping.has(dep)) {
-        errors.push([dep, new StateError(dep, 'it is being taken offline')]);
+      if (this.stopping.has(dep) || (this.offlineAt.get(dep) ?? 0) > began) {
+        // Taken offline after this online() began: that later request wins.
+        errors.push([dep, new StateError(dep, 'it is being taken offline, or was after this online() began')]);
         continue;
       }
       try {
@@ -120,7 +149,10 @@ export class Orchestrator {
    */
   stop(name: string, how: 'offline' | 'terminate', reason: string, asked: boolean, cascaded = false): Promise<void> {
     const resource = this.must(name);
-    if (asked) resource.target = 'offline';
+    if (asked) {
+      resource.target = 'offline';
+      this.offlineAt.set(name, ++this.clock);
+    }
     let release!: () => void;
     const task = new Promise<void>((resolve) => (release = resolve));
     const previous = this.stopping.get(name);
@@ -146,7 +178,11 @@ export class Orchestrator {
       // A dependent that is offline already only has its target changed: nothing to terminate.
       else if (!cascaded || resource.state !== 'offline') await resource.terminate(reason);
     };
-    return run().finally(release);
+    return run().finally(() => {
+      release();
+      // Taken down for a dependency: if that dependency is back already, come back too.
+      if (!asked) queueMicrotask(() => this.reconsider(name));
+    });
   }
 
   /** A resource changed state (`from` is the state it left): follow it. */

@@ -168,8 +168,12 @@ export class Resource {
 
   // ---- public operations -------------------------------------------------------------------
 
-  /** Brings the resource online; resolves once online, rejects with the cause if this attempt failed. */
-  async online(): Promise<void> {
+  /**
+   * Brings the resource online; resolves once online, rejects with the cause if this attempt
+   * failed. `mayStart`, asked right before a new attempt starts, may refuse it (a reason): the
+   * monitor was asked to take the resource offline since, or its dependencies went offline.
+   */
+  async online(mayStart?: () => string | null): Promise<void> {
     for (;;) {
       if (this.disposed) throw new MonitorClosedError(`online("${this.name}")`);
       // An offline() or terminate() in progress: wait for it, then start a new attempt.
@@ -201,6 +205,9 @@ export class Resource {
           }
           break;
       }
+      // The monitor's last word before a new attempt (a later offline() wins; dependencies must be online).
+      const refused = mayStart?.() ?? null;
+      if (refused !== null) throw new StateError(this.name, `online() did not start an attempt: ${refused}`);
       const attempt = this.startAttempt('online() called');
       const error = await attempt.done;
       if (error) throw error;
@@ -607,6 +614,8 @@ export class Resource {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
     if (p.restartAction === 'none') return;
+    // Asked to go offline (an offline() waiting for its dependents first): never restarted.
+    if (this.target === 'offline') return;
     if (cause && isPermanentFailure(cause)) {
       // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
       // not installed or not configured (exit 5 or 6), do not heal by restarting.
@@ -638,7 +647,7 @@ export class Resource {
     this.restartTimer = after(this.env.clock, delayMs, () => {
       this.restartTimer = null;
       this.nextRestartAt = null;
-      if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
+      if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
       const at = this.env.clock.now();
       if (retry) this.restarts.clear();
       else this.restarts.record(at);

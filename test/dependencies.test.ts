@@ -323,7 +323,8 @@ describe('following a failed dependency', () => {
     expect(isStateError(error)).toBe(true);
     expect((error as Error).message).toContain('dependency "db" failed');
     await vi.advanceTimersByTimeAsync(1_000); // app's online ignores its signal: terminated after abortGrace
-    expect(of('stateChange').filter((e) => e.resource === 'app').map((e) => e.to)).toEqual(['online-pending', 'offline-pending', 'offline']);
+    // Abandoned, not failed; and once db is back (its restart after 500 ms), app is brought back.
+    expect(of('stateChange').filter((e) => e.resource === 'app').map((e) => e.to)).toEqual(['online-pending', 'offline-pending', 'offline', 'online-pending']);
     expect(monitor.inspect('app')).toMatchObject({ target: 'online', restarts: { inWindow: 0, total: 0 } });
     appOnline.resolve();
     await settle(monitor.close());
