@@ -4,7 +4,15 @@ export default defineConfig([
   {
     // hosts/host-entry: the program isolation hosts run (a worker's or a child process's entry).
     // testing: resmon/testing, the kit for plugin authors.
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', 'hosts/host-entry': 'src/hosts/host-entry.ts' },
+    // otel, prometheus: resmon/otel and resmon/prometheus (their peers stay external: tsup leaves
+    // peerDependencies out of the bundle).
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      otel: 'src/otel.ts',
+      prometheus: 'src/prometheus.ts',
+      'hosts/host-entry': 'src/hosts/host-entry.ts',
+    },
     format: ['esm', 'cjs'],
     // The CJS build finds the host program through import.meta.url: shim it.
     shims: true,
@@ -13,6 +21,10 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
+    // p-timeout ships ESM only; the CommonJS build would reach it through require(esm) interop,
+    // which hands esbuild's wrapper the namespace instead of the function. Bundle its ~90 lines
+    // (MIT, notice in THIRD_PARTY_NOTICES.md) into both builds instead.
+    noExternal: ['p-timeout'],
   },
   {
     // The `resmon` command (package.json `bin`): ESM only, with a shebang of its own.
@@ -23,5 +35,6 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    noExternal: ['p-timeout'],
   },
 ]);

@@ -73,6 +73,19 @@ export { httpType, type HttpProperties } from './builtins/http.js';
 export { tcpType, type TcpProperties } from './builtins/tcp.js';
 export type { EndpointConfig } from './builtins/endpoint.js';
 export type { ExecProbeSpec, HttpProbeSpec, Probe, ProbeSpec, TcpProbeSpec } from './builtins/probes.js';
+export { CHANNEL_PREFIX, channelName, eventChannel } from './diagnostics.js';
+export {
+  type FastifyLikeReply,
+  type HealthHandler,
+  healthHandler,
+  type HealthHandlerOptions,
+  type HealthRequest,
+  type HealthResponse,
+  type LivenessReport,
+  type NotReadyResource,
+  readiness,
+  type ReadinessReport,
+} from './health.js';
 export {
   createOcfType,
   OcfHandle,

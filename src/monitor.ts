@@ -15,14 +15,15 @@ import {
   UnknownResourceError,
   UnknownTypeError,
 } from './errors.js';
+import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, silentLogger, tagged } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { MONITOR_CODES, Resource, type ResourceEnv, type TypeBinding } from './resource.js';
-import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType } from './types.js';
+import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
 import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
@@ -176,7 +177,9 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       clock,
       logger,
       abortGrace,
-      wants: (event) => this.listenerCount(event) > 0,
+      // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
+      // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
+      wants: (event) => this.listenerCount(event) > 0 || eventChannel(event).hasSubscribers,
       emit: (event, payload) => this.deliver(event, payload),
       observe: (resource, from) => {
         if (this.resources.get(resource.name) !== resource) return;
@@ -202,6 +205,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `once` listeners are removed before they run, as eventemitter3 does.
    */
   private deliver<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void {
+    // diagnostics_channel first (resmon:<event>). A throwing subscriber does not reach us: Node
+    // reports it as an uncaught exception on the next tick.
+    const channel = eventChannel(event);
+    if (channel.hasSubscribers) channel.publish(payload);
     const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event;
     const stored = (this as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[key];
     if (!stored) return;
@@ -252,8 +259,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     }
     this.hosts ??= new HostManager({
       logger: this.env.logger,
-      now: () => this.env.clock.now(),
-      failResource: (name, reason) => this.resources.get(name)?.hostFailed(reason),
+      clock: this.env.clock,
       emitHostExit: (event) => this.env.emit('hostExit', event),
     });
     const binding = await this.hosts.register(checked);
@@ -306,8 +312,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     }
     const deps = parseDependsOn(fields.dependsOn, context);
     this.graph.check(name, group, deps);
-    binding.attach?.(name, policy);
     const resource = new Resource(name, typeName, binding, properties, policy, this.env);
+    binding.attach?.(name, policy, (reason) => resource.hostFailed(reason));
     resource.ownPolicy = own;
     resource.group = group;
     resource.dependsOn = deps.given;
@@ -739,6 +745,14 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       this.removeAllListeners();
     })();
     return this.closing;
+  }
+
+  /**
+   * True once `close()` has been called (it may still be taking resources offline). The health
+   * handler's `/livez` answers 503 from then on.
+   */
+  isClosed(): boolean {
+    return this.closing !== null;
   }
 
   /** `await using monitor = new ResourceMonitor()`: closes the monitor at the end of the scope. */

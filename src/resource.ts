@@ -1,3 +1,4 @@
+import { abortable } from './abort.js';
 import { ActiveCall, CallLane, type CallOutcome } from './call.js';
 import { after, type Clock, type Timer } from './clock.js';
 import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
@@ -17,7 +18,7 @@ import {
   type ResourceState,
   type ResourceStatus,
   type ResourceTarget,
-  type ResourceType,
+  type TypeBinding,
 } from './types.js';
 
 /** What a resource needs from its monitor. */
@@ -35,34 +36,6 @@ export interface ResourceEnv {
    * Must not throw.
    */
   observe?(resource: Resource, from: ResourceState): void;
-}
-
-/**
- * Where a resource's type lives: an inline plugin object, or a proxy whose entry points call a
- * plugin hosted in a worker or a child process (the hooks let the host layer place resources).
- */
-export interface TypeBinding {
-  /** The plugin, or a proxy with the same contract. */
-  readonly type: ResourceType<unknown, unknown>;
-  /** The host a resource runs in, for `inspect()`; null inline. */
-  hostOf(resource: string): string | null;
-  /**
-   * Null when the resource's host can take calls now; else a promise that settles once it can (or
-   * is gone). Awaited before an attempt's first call, so a host's start-up does not count in that
-   * call's deadline (bounded by `deadlockTimeout` or 30 s, whichever is longer).
-   */
-  ready?(resource: string): Promise<void> | null;
-  /** A resource of this type was added, with its resolved policy (a hosted type picks its host). */
-  attach?(resource: string, policy: ResourcePolicy): void;
-  /** A resource of this type was removed, after its `close`. */
-  detach?(resource: string): void | Promise<void>;
-  /** The monitor is closing, after every resource was closed: release hosts. */
-  dispose?(): Promise<void>;
-  /**
-   * Validates new properties where the type's `validate` lives (a hosted type's host); rejects
-   * with the reason. Absent for inline types, whose `validate` the monitor calls itself.
-   */
-  validate?(resource: string, properties: unknown): Promise<void>;
 }
 
 /** The monitor's own control codes (default processing). */
@@ -330,30 +303,19 @@ export class Resource {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<ResourceStatus>((resolve, reject) => {
-      let timer: Timer | null = null;
-      const onAbort = () => finish(() => reject(signal?.reason));
-      const finish = (settle: () => void) => {
-        this.waiters.delete(waiter);
-        timer?.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        settle();
-      };
-      const waiter: Waiter = {
-        state,
-        resolve: (status) => finish(() => resolve(status)),
-        reject: (error) => finish(() => reject(error)),
-      };
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = after(this.env.clock, timeout, () =>
-          waiter.reject(
-            new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout),
-          ),
-        );
-      }
+    let waiter!: Waiter;
+    const reached = new Promise<ResourceStatus>((resolve, reject) => {
+      waiter = { state, resolve, reject };
     });
+    this.waiters.add(waiter);
+    return abortable(reached, {
+      timeoutMs: timeout,
+      signal,
+      clock: this.env.clock,
+      onTimeout: () => {
+        throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
+      },
+    }).finally(() => this.waiters.delete(waiter));
   }
 
   /** A JSON-safe picture of the resource. */
@@ -418,16 +380,12 @@ export class Resource {
     if (ready) {
       // A hosted type whose host is still starting: wait for it outside any call's deadline (at
       // most deadlockTimeout or 30 s, whichever is longer), unless the attempt is abandoned meanwhile.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          timer.cancel();
-          life.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = after(this.env.clock, Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS), done);
-        life.signal.addEventListener('abort', done, { once: true });
-        void ready.then(done);
-      });
+      await abortable(ready, {
+        timeoutMs: Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS),
+        signal: life.signal,
+        clock: this.env.clock,
+        onTimeout: () => undefined,
+      }).catch(() => {}); // aborted: the epoch check below ends the attempt
       if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
     }
     if (!this.opened) {
@@ -678,8 +636,10 @@ export class Resource {
       this.polls.arm('isAlive', this.isAliveRetryInterval());
       return;
     }
-    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule.
-    if (!this.polls.claim('isAlive')) {
+    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule;
+    // but not while isAlive is failing below isAliveFailureThreshold: the next one is already
+    // armed at the sooner interval, and hysteresis spaces the checks it counts (DESIGN §4).
+    if (this.isFailures > 0 || !this.polls.claim('isAlive')) {
       this.polls.arm('looksAlive');
       return;
     }

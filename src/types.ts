@@ -282,3 +282,37 @@ export interface ResourceSpec {
    */
   dependsOn?: DependencyItem[];
 }
+
+/**
+ * Where a resource's type lives: an inline plugin object, or a proxy whose entry points call a
+ * plugin hosted in a worker or a child process (the hooks let the host layer place resources).
+ * Internal: the monitor makes one per registered type; `hosts/` makes the hosted ones.
+ * @internal
+ */
+export interface TypeBinding {
+  /** The plugin, or a proxy with the same contract. */
+  readonly type: ResourceType<unknown, unknown>;
+  /** The host a resource runs in, for `inspect()`; null inline. */
+  hostOf(resource: string): string | null;
+  /**
+   * Null when the resource's host can take calls now; else a promise that settles once it can (or
+   * is gone). Awaited before an attempt's first call, so a host's start-up does not count in that
+   * call's deadline (bounded by `deadlockTimeout` or 30 s, whichever is longer).
+   */
+  ready?(resource: string): Promise<void> | null;
+  /**
+   * A resource of this type was added, with its resolved policy (a hosted type picks its host).
+   * `hostDied` is how the host layer reports that the resource's host died or was killed: it
+   * fails the resource as a failed check would (a no-op when the resource is not up).
+   */
+  attach?(resource: string, policy: ResourcePolicy, hostDied: (reason: string) => void): void;
+  /** A resource of this type was removed, after its `close`. */
+  detach?(resource: string): void | Promise<void>;
+  /** The monitor is closing, after every resource was closed: release hosts. */
+  dispose?(): Promise<void>;
+  /**
+   * Validates new properties where the type's `validate` lives (a hosted type's host); rejects
+   * with the reason. Absent for inline types, whose `validate` the monitor calls itself.
+   */
+  validate?(resource: string, properties: unknown): Promise<void>;
+}

@@ -148,6 +148,28 @@ describe('isAliveFailureThreshold', () => {
     await monitor.close();
   });
 
+  it('while isAlive is failing, a failed looksAlive does not call isAlive at once: the counted checks stay spaced', async () => {
+    const { health, rec } = scripted();
+    const { monitor, of, transitions } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'scripted' });
+    await monitor.online('a');
+    health.looks = false;
+    health.is = false;
+    await vi.advanceTimersByTimeAsync(899);
+    expect(monitor.getState('a')).toBe('online');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(of('check').map((c) => `${c.at} ${c.kind} ${c.consecutiveFailures}`)).toEqual([
+      '300 looksAlive 1',
+      '300 isAlive 1', // at once, as the looksAlive failed while isAlive was passing
+      '600 isAlive 2',
+      '600 looksAlive 2', // no isAlive at once: the next one is already armed at 900
+      '900 isAlive 3',
+    ]);
+    expect(transitions().at(-1)).toBe('900 online->failed');
+    await monitor.close();
+  });
+
   for (const kind of ['isAlive', 'looksAlive'] as const) {
     it(`never delays a deadlocked check: a hung ${kind} fails the resource at its deadline`, async () => {
       const rec = recordingType('hung', { [kind]: () => new Promise(() => {}) });

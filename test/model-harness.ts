@@ -955,8 +955,10 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
               : sc.policy.isAlivePollInterval;
         const leftOnline = events.some((e) => e.seq > prev.startSeq && e.seq < next.startSeq);
         if (leftOnline || next.startAt >= (prev.endAt as number) + interval) continue;
+        // A failed looksAlive calls isAlive at once, but not while isAlive is failing (§4).
         const byLooks =
           kind === 'isAlive' &&
+          prev.outcome === 'ok' &&
           spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome === 'fail' && (x.endSeq as number) > prev.endSeq! && (x.endSeq as number) < next.startSeq);
         if (!byLooks) {
           out.push(`${r}: ${kind} #${next.id} started at t=${next.startAt}, ${next.startAt - (prev.endAt as number)} ms after the previous one ended (interval ${interval})`);
@@ -985,7 +987,7 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       const changed = events.some((e) => e.seq > (prev.endSeq as number) && e.seq < until && e.at <= due);
       const acted = trace.outstanding(r, prev.endSeq, ['offline', 'terminate', 'remove', 'close']) ||
         trace.ops.some((o) => (o.r === r || o.op === 'close') && o.seq > (prev.endSeq as number) && o.at <= due);
-      const looksFailed = spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome !== 'ok' && x.startSeq > prev.endSeq! && x.startAt <= due);
+      const looksFailed = !held && spans.some((x) => x.entryPoint === 'looksAlive' && x.outcome !== 'ok' && x.startSeq > prev.endSeq! && x.startAt <= due);
       const busy = spans.some(
         (x) => x !== next && x.startSeq < until && x.startAt <= due && (x.endSeq === null || (x.endAt as number) > due || (x.endAt === due && x.startAt === due)),
       );
@@ -1126,7 +1128,9 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
         if (c.consecutiveFailures !== run) out.push(`${where}: consecutiveFailures ${c.consecutiveFailures}, expected ${run}`);
         if (kind === 'isAlive' && !c.ok && run < threshold && !/deadlockTimeout/.test(c.reason ?? '')) {
           const next = nextEventAfter(events, c.seq);
-          if (next && next.at === c.at && next.to === 'failed' && next.reason.startsWith('isAlive')) {
+          const nextCheck = trace.checks.find((y) => y.resource === r && y.kind === 'isAlive' && y.seq > c.seq);
+          const forIt = next && (!nextCheck || next.seq < nextCheck.seq);
+          if (next && forIt && next.at === c.at && next.to === 'failed' && next.reason.startsWith('isAlive')) {
             out.push(`${where}: failed ${run} of ${threshold} in a row, but the resource failed for it ("${next.reason}")`);
           }
         }

@@ -7,12 +7,12 @@ import { isConfigError, ResourceMonitor, type ResourceType } from 'resmon';
 import {
   CHECK_NAMES,
   checkResourceType,
-  checkTypeMain,
   createFakeClock,
   describeResourceType,
   formatReport,
   recordCalls,
 } from 'resmon/testing';
+import { checkTypeMain } from '../src/cli/check-type.js';
 import { main } from '../src/cli/main.js';
 import offlineLeavesUp from './fixtures/broken-types/offline-leaves-up.js';
 import { tcpServerType } from './fixtures/broken-types/tcp-server-type.js';
@@ -68,6 +68,23 @@ describe('checkResourceType options', () => {
     await expect(checkResourceType(type, { limits: { abortGrace: -1 } })).rejects.toThrow(/options\.limits\.abortGrace must be a finite number >= 0/);
     await expect(checkResourceType(type, { breakResource: 'kill' as never })).rejects.toSatisfy(isConfigError);
     await expect(checkResourceType(type, { invalidProperties: 'x' as never })).rejects.toThrow(/options\.invalidProperties/);
+  });
+
+  it('runs the type under the monitor with options.policy: a probe that fails once passes with isAliveFailureThreshold 2', async () => {
+    // The first isAlive after each online fails, the next passes (a slow first probe).
+    const flakyFirstProbe = (): ResourceType => {
+      let probes = 0;
+      return { ...memoryType('flaky-first-probe'), online: () => void (probes = 0), isAlive: () => ++probes > 1 };
+    };
+    const only = ['runs under a ResourceMonitor'];
+    const strict = await checkResourceType(flakyFirstProbe(), { only });
+    expect(strict.checks[0]?.reason).toMatch(/did not stay online under the monitor: .*online -> failed \(isAlive returned false\)/);
+    const tolerant = await checkResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 2 } });
+    expect(tolerant.passed, formatReport(tolerant)).toBe(true);
+    await expect(checkResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 0 } })).rejects.toThrow(
+      /options\.policy\.isAliveFailureThreshold must be an integer >= 1 \(got 0\)/,
+    );
+    await expect(checkResourceType(flakyFirstProbe(), { only, policy: { stableAftr: 5 } as never })).rejects.toThrow(/options\.policy\.stableAftr is not a policy field/);
   });
 
   it('skips the validate checks of a type without validate, and says why', async () => {

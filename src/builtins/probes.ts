@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { abortable, delay } from '../abort.js';
 import { ConfigError } from '../errors.js';
 import { at, type Fields, numberAt, objectAt, onlyKeys, portAt, stringAt, stringsAt } from './fields.js';
 import { signalGroup } from './group.js';
@@ -147,30 +148,26 @@ function abortError(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new Error('probe aborted');
 }
 
-/** Runs `body` with a timer and the signal wired to `cancel`; cleans both up when it settles. */
+/**
+ * Runs `body` (which starts the probe, calls `finish` once with its verdict, and returns how to
+ * stop it) within `timeoutMs` and until `signal` aborts; the probe is stopped however it ends.
+ */
 function guarded(
   signal: AbortSignal,
   timeoutMs: number,
   body: (finish: (error?: Error) => void) => () => void,
 ): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let done = false;
-    let cancel: () => void = () => {};
-    const finish = (error?: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      cancel();
-      if (error) reject(error);
-      else resolve();
-    };
-    const onAbort = () => finish(abortError(signal));
-    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    signal.addEventListener('abort', onAbort, { once: true });
-    cancel = body(finish);
-    if (done) cancel();
+  let stop: () => void = () => {};
+  const verdict = new Promise<void>((resolve, reject) => {
+    stop = body((error) => (error ? reject(error) : resolve()));
   });
+  return abortable(verdict, {
+    timeoutMs,
+    signal,
+    onTimeout: () => {
+      throw new Error(`timed out after ${timeoutMs} ms`);
+    },
+  }).finally(() => stop());
 }
 
 function runHttp(probe: Probe & { kind: 'http' }, signal: AbortSignal): Promise<void> {
@@ -244,17 +241,7 @@ function runExec(probe: Probe & { kind: 'exec' }, signal: AbortSignal, options: 
 /** Waits `ms`, or rejects with the signal's reason when it aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  return delay(ms, { signal });
 }
 
 /** How a readiness loop retries. */

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
+import { abortable } from '../abort.js';
 import { ConfigError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceContext, ResourceType } from '../types.js';
@@ -223,25 +224,12 @@ function exitError(h: ProcessHandle, config: ProcessConfig, when: string): Proce
   return new ProcessExitError(`${config.command} (pid ${h.pid}) exited with ${describeExit(exit)} ${when}${tail}`, exit, stderr);
 }
 
-/** Resolves with true when `promise` settles within `ms`, false after; rejects when `signal` aborts. */
+/** Resolves with true when `promise` resolves within `ms`, false after; rejects with the signal's reason when it aborts. */
 function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = Number.isFinite(ms) ? setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, ms) : undefined;
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    });
-  });
+  return abortable(
+    promise.then(() => true),
+    { timeoutMs: ms, signal, onTimeout: () => false },
+  );
 }
 
 /** Spawns the process in a group of its own; resolves once it runs, rejects if it cannot start. */

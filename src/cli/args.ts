@@ -1,5 +1,47 @@
 import { parseArgs } from 'node:util';
 
+/**
+ * The synopsis of each subcommand: `resmon --help` lists them, each command prints its own for
+ * `--help` and under a usage error. Kept here, below the dispatcher and the commands, so that
+ * neither imports the other for it.
+ */
+export const SYNOPSIS = {
+  run: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose] [--http HOST:PORT]',
+  validate: 'resmon validate <config.yaml|json>',
+  ocf: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
+  'check-type': 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',
+} as const;
+
+/** A subcommand's name. */
+export type CommandName = keyof typeof SYNOPSIS;
+
+/** Where a command writes (stdout and stderr by default; tests pass their own). */
+export interface CommandIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** process.stdout and process.stderr. */
+export const defaultIo: CommandIo = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+};
+
+/** Prints `usage: <synopsis>` (and `about`, when given) on stdout for `--help`; returns the exit code 0. */
+export function printHelp(io: CommandIo, command: CommandName, about?: string): number {
+  io.out(`usage: ${SYNOPSIS[command]}\n${about ? `\n${about}\n` : ''}`);
+  return 0;
+}
+
+/** Prints `resmon <command>: <message>` on stderr; returns `code` (2, bad usage, by default). */
+export function printError(io: CommandIo, command: CommandName, message: string, code = 2): number {
+  io.err(`resmon ${command}: ${message}\n`);
+  return code;
+}
+
+/** `message` and the command's synopsis on the next line: what a {@link UsageError} says. */
+export const withUsage = (command: CommandName, message: string): string => `${message}\nusage: ${SYNOPSIS[command]}`;
+
 /** A usage error: the message for stderr; the command exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';

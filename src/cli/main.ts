@@ -1,3 +1,5 @@
+import { type CommandIo, defaultIo, SYNOPSIS } from './args.js';
+
 /**
  * The `resmon` command: a dispatcher over subcommands. Each subcommand is a module exporting
  * `(argv: string[]) => Promise<number>` (the exit code), loaded only when it runs; adding one
@@ -21,23 +23,23 @@ export interface CommandEntry {
 export const commands: Readonly<Record<string, CommandEntry>> = {
   run: {
     summary: 'bring every resource of a config file online and keep it there',
-    usage: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose]',
+    usage: SYNOPSIS.run,
     load: async () => (await import('./run.js')).runMain,
   },
   validate: {
     summary: "check a config file and every resource's properties and policy, starting nothing",
-    usage: 'resmon validate <config.yaml|json>',
+    usage: SYNOPSIS.validate,
     load: async () => (await import('./validate.js')).validateMain,
   },
   ocf: {
     summary: 'list the Pacemaker OCF resource agents installed, or show one agent\'s parameters and actions',
-    usage: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
+    usage: SYNOPSIS.ocf,
     load: async () => (await import('./ocf.js')).ocfMain,
   },
   'check-type': {
     summary: 'run the conformance suite (resmon/testing) against a resource type module',
-    usage: 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',
-    load: async () => (await import('../testing/cli.js')).checkTypeMain,
+    usage: SYNOPSIS['check-type'],
+    load: async () => (await import('./check-type.js')).checkTypeMain,
   },
 };
 
@@ -59,7 +61,7 @@ export function usage(): string {
 }
 
 /** Runs `resmon <argv>`; resolves with the exit code. */
-export async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = defaultIo): Promise<number> {
+export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '-h' || name === '--help' || name === 'help') {
     io.out(`${usage()}\n`);
@@ -76,8 +78,3 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
   }
   return (await command.load())(rest);
 }
-
-const defaultIo = {
-  out: (s: string) => void process.stdout.write(s),
-  err: (s: string) => void process.stderr.write(s),
-};

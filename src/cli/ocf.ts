@@ -2,18 +2,10 @@ import { parseArgs } from 'node:util';
 import { defaultRuntimeDir, listAgents, locateAgent, ocfRoot, readMetadata } from '../builtins/ocf/agent.js';
 import { deepestCheckLevel, type OcfMetadata, policyFromMetadata } from '../builtins/ocf/metadata.js';
 import { reasonOf } from '../errors.js';
-import { commands } from './main.js';
+import { type CommandIo, defaultIo, SYNOPSIS } from './args.js';
 
 /** Where `resmon ocf` writes. */
-export interface OcfIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const defaultIo: OcfIo = {
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
-};
+export type OcfIo = CommandIo;
 
 /** How many agents `list` asks for meta-data at once. */
 const CONCURRENCY = 8;
@@ -27,7 +19,7 @@ const CONCURRENCY = 8;
  * Exit codes: 0 done, 1 the agent (info) or the root (list) cannot be read, 2 bad usage.
  */
 export async function ocfMain(argv: string[], io: OcfIo = defaultIo): Promise<number> {
-  const usage = `usage: ${commands.ocf!.usage}`;
+  const usage = `usage: ${SYNOPSIS.ocf}`;
   let parsed;
   try {
     parsed = parseArgs({

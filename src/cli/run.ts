@@ -1,9 +1,9 @@
 import { ConfigFileError } from '../config/file.js';
 import { openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
-import { parseCommand, UsageError, wantsHelp } from './args.js';
+import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp, withUsage } from './args.js';
+import { type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
 import { JsonView } from './json-view.js';
-import { commands } from './main.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
@@ -18,22 +18,26 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * while that runs: every process group is killed at once, exit 130.
  */
 export async function runMain(argv: string[]): Promise<number> {
-  if (wantsHelp(argv)) {
-    process.stdout.write(`usage: ${commands.run!.usage}\n`);
-    return 0;
-  }
+  if (wantsHelp(argv)) return printHelp(defaultIo, 'run');
   let file: string;
-  let flags: { json: boolean; verbose: boolean; events: string | undefined };
+  let flags: { json: boolean; verbose: boolean; events: string | undefined; http: string | undefined };
+  let httpFlag: ListenAddress | null = null;
   try {
     ({ file, flags } = parseCommand(
       argv,
-      { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' } },
-      commands.run!.usage,
+      { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, events: { type: 'string' }, http: { type: 'string' } },
+      SYNOPSIS.run,
     ));
+    if (flags.http !== undefined) {
+      try {
+        httpFlag = parseListen(flags.http);
+      } catch (error) {
+        throw new UsageError(withUsage('run', `--http ${(error as Error).message}`));
+      }
+    }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`resmon run: ${error.message}\n`);
-    return 2;
+    return printError(defaultIo, 'run', error.message);
   }
   const events = flags.events?.split(',').map((e) => e.trim()).filter(Boolean);
   const view: View =
@@ -54,6 +58,32 @@ export async function runMain(argv: string[]): Promise<number> {
   const { monitor, processType, resources } = opened;
   view.attach(monitor);
   for (const w of opened.warnings) view.logger.warn(w.message);
+
+  // The status page and HTTP API (opt-in: --http or http.listen in the file).
+  let http: HttpListener | null = null;
+  const listen = httpFlag ?? (opened.http?.listen !== undefined ? parseListen(opened.http.listen) : null);
+  if (listen) {
+    const token = process.env.RESMON_TOKEN || opened.http?.token || null;
+    if (token !== null && token.length < 16) {
+      process.stderr.write('resmon run: RESMON_TOKEN must be at least 16 characters; nothing was started\n');
+      await monitor.close();
+      view.stop();
+      return 1;
+    }
+    try {
+      http = await startHttp(monitor, { listen, token, title: file, logger: view.logger });
+    } catch (error) {
+      process.stderr.write(`resmon run: cannot listen on ${listen.host}:${listen.port}: ${reasonOf(error)}; nothing was started\n`);
+      await monitor.close();
+      view.stop();
+      return 1;
+    }
+    const exposed = !isLoopback(listen.host);
+    view.note('http', `status page on ${http.url}/${token === null ? ' (read-only: no token)' : ''}${exposed ? ' (not loopback: reachable from the network)' : ''}`, {
+      url: http.url,
+      mutating: token !== null,
+    });
+  }
 
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const code = await new Promise<number>((resolve) => {
@@ -85,7 +115,9 @@ export async function runMain(argv: string[]): Promise<number> {
     }
   });
   for (const signal of SIGNALS) process.off(signal, onSignal);
+  await http?.close();
   view.note('exit', `exiting with code ${code}`, { code });
   view.stop();
   return code;
 }
+

@@ -1,7 +1,6 @@
 import { openConfig } from '../config/open.js';
 import { ConfigFileError, warningLine } from '../config/file.js';
-import { parseCommand, UsageError, wantsHelp } from './args.js';
-import { commands } from './main.js';
+import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp } from './args.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -19,17 +18,13 @@ function order(error: Error): number {
  * PATH) are printed as `file:line:col: warning: …` and do not change the exit code.
  */
 export async function validateMain(argv: string[]): Promise<number> {
-  if (wantsHelp(argv)) {
-    process.stdout.write(`usage: ${commands.validate!.usage}\n`);
-    return 0;
-  }
+  if (wantsHelp(argv)) return printHelp(defaultIo, 'validate');
   let file: string;
   try {
-    ({ file } = parseCommand(argv, {}, commands.validate!.usage));
+    ({ file } = parseCommand(argv, {}, SYNOPSIS.validate));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`resmon validate: ${error.message}\n`);
-    return 2;
+    return printError(defaultIo, 'validate', error.message);
   }
   try {
     const opened = await openConfig(file, { mode: 'validate' });

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
 import { ConfigFileError, type ConfigPath, type ParsedFile, parsePath, readConfigFile, ruleOf } from './file.js';
 import { checkDependencies } from './dependencies.js';
-import { checkShape, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
+import { checkShape, type ConfigHttp, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
 
 /** How {@link openConfig} builds the monitor. */
 export interface OpenConfigOptions {
@@ -36,6 +36,8 @@ export interface OpenedConfig {
   readonly processType: ProcessResourceType;
   /** The resources, in file order. */
   readonly resources: string[];
+  /** The file's `http:` section, or null. */
+  readonly http: ConfigHttp | null;
   /**
    * What may go wrong but need not: a `process` command that is not on PATH (or a relative
    * path that does not exist yet). Each names the file, line and path like an error.
@@ -88,7 +90,7 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
     errors.sort((a, b) => order(a) - order(b));
     throw new ConfigFileError(file, errors, warnings);
   }
-  return { file, monitor, processType, resources: added, warnings };
+  return { file, monitor, processType, resources: added, warnings, http: shape.http };
 }
 
 /** True when `file` is a regular file this user may execute. */

@@ -38,8 +38,18 @@ export interface ConfigResourceEntry {
   dependsOn?: DependencyItem[];
 }
 
+/** `http:` in the config file: the status page and HTTP API of `resmon run`. */
+export interface ConfigHttp {
+  /** `HOST:PORT`, `:PORT` or `PORT`; the host defaults to 127.0.0.1. `--http` overrides it. */
+  listen?: string;
+  /** The bearer token of the mutating endpoints (RESMON_TOKEN overrides it). */
+  token?: string;
+}
+
 /** The shape of a `resmon run` config file (DESIGN §10), YAML or JSON. */
 export interface ResmonConfig {
+  /** The HTTP listener (opt-in). */
+  http?: ConfigHttp;
   /** Monitor-wide policy defaults. */
   defaults?: Partial<ResourcePolicy>;
   /** Plugin modules beyond the built-in types. */
@@ -59,10 +69,13 @@ export interface CheckedShape {
   defaults: Partial<ResourcePolicy>;
   types: Indexed<ConfigTypeEntry>[];
   resources: Indexed<ConfigResourceEntry>[];
+  /** `http:`, when the file has it. */
+  http: ConfigHttp | null;
   errors: ConfigError[];
 }
 
-const TOP = ['defaults', 'types', 'resources'];
+const TOP = ['defaults', 'types', 'resources', 'http'];
+const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
 const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
 
@@ -111,7 +124,7 @@ function policyErrors(
  */
 export function checkShape(parsed: ParsedFile): CheckedShape {
   const errors: ConfigError[] = [];
-  const out: CheckedShape = { defaults: {}, types: [], resources: [], errors };
+  const out: CheckedShape = { defaults: {}, types: [], resources: [], http: null, errors };
   const err = (path: ConfigPath, value: unknown, rule: string) => errors.push(parsed.error(path, value, rule));
   const data = parsed.data;
   if (!isObject(data)) {
@@ -126,6 +139,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
     if (!Array.isArray(data.types)) err(['types'], data.types, 'must be a list of { module, exportName?, isolation? }');
     else data.types.forEach((entry, index) => checkType(entry, index));
   }
+  if (data.http !== undefined) checkHttp(data.http);
   if (!Array.isArray(data.resources) || data.resources.length === 0) {
     err(['resources'], data.resources, 'must be a non-empty list of { name, type, properties?, policy? }');
   } else {
@@ -133,6 +147,19 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
     data.resources.forEach((entry, index) => checkResource(entry, index, names));
   }
   return out;
+
+  function checkHttp(http: unknown): void {
+    if (!isObject(http)) return void err(['http'], http, 'must be a mapping { listen?, token? }');
+    const unknown = Object.keys(http).find((k) => !HTTP_KEYS.includes(k));
+    if (unknown) return void err(['http', unknown], http[unknown], `is not a field of http (known: ${HTTP_KEYS.join(', ')})`);
+    if (http.listen !== undefined && (typeof http.listen !== 'string' || !/^(\[[0-9a-fA-F:.]+\]:|[^:[\]]*:)?\d{1,5}$/.test(http.listen) || Number(http.listen.split(':').pop()) > 65_535)) {
+      return void err(['http', 'listen'], http.listen, 'must be HOST:PORT, :PORT or PORT (the host defaults to 127.0.0.1)');
+    }
+    if (http.token !== undefined && (typeof http.token !== 'string' || http.token.length < 16)) {
+      return void err(['http', 'token'], '(hidden)', 'must be a string of at least 16 characters');
+    }
+    out.http = http as ConfigHttp;
+  }
 
   function checkType(entry: unknown, index: number): void {
     const at = ['types', index];

@@ -1,6 +1,7 @@
+import { reasonOf } from '../errors.js';
 import type { EntryPoint, ResourceContext } from '../types.js';
 import { startProcessHost } from './process-host.js';
-import { decodeError, type HostMessage, type MonitorMessage, parseHostMessage, type TypeInfo } from './protocol.js';
+import { decodeError, type EncodedError, encodeError, type HostMessage, type MonitorMessage, parseHostMessage, type TypeInfo } from './protocol.js';
 import type { ExitInfo, Transport, TransportOptions } from './transport.js';
 import { startWorkerHost } from './worker-host.js';
 
@@ -22,10 +23,13 @@ export type HostEnd =
   | { kind: 'protocol'; detail: string }
   | { kind: 'fatal'; error: Error };
 
-/** What a host tells the host manager. */
-export interface HostOwner {
+/** What a host needs from the host manager that owns it: where it reports what it cannot handle itself. */
+export interface HostEnv {
+  /** The plugin called `reportFailure` (possibly after its call returned). */
   onFailure(host: Host, message: Extract<HostMessage, { t: 'failure' }>): void;
+  /** The plugin logged a line through `ctx.log`. */
   onLog(host: Host, message: Extract<HostMessage, { t: 'log' }>): void;
+  /** The thread or process exited (planned or not); its calls in flight are still pending. */
   onExit(host: Host, info: ExitInfo): void;
 }
 
@@ -35,16 +39,14 @@ export interface HostOwner {
  * dies it is not restarted (the manager makes a new one).
  */
 export class Host {
-  /** Calls sent and not yet answered. */
-  readonly pending = new Map<number, PendingCall>();
-  /** Resources added to this host (by name). */
-  readonly members = new Set<string>();
+  /** Calls sent and not yet answered, by id. */
+  private readonly inFlight = new Map<number, PendingCall>();
+  /** Resources placed in this host (by name). */
+  private readonly placed = new Set<string>();
   /** Types whose module this host was asked to load. */
-  readonly types = new Set<number>();
-  /** Why the monitor is ending it (first reason wins). */
-  end: HostEnd | null = null;
-  /** The exit, once it happened. */
-  exit: ExitInfo | null = null;
+  private readonly types = new Set<number>();
+  private ended: HostEnd | null = null;
+  private exitInfo: ExitInfo | null = null;
   private transport: Transport | null = null;
   private ready = false;
   /** Each type module this host loads, settled once loaded (or failed, or the host gone). */
@@ -61,8 +63,18 @@ export class Host {
     readonly name: string,
     readonly kind: 'worker' | 'process',
     private readonly options: TransportOptions,
-    private readonly owner: HostOwner,
+    private readonly env: HostEnv,
   ) {}
+
+  /** Why the monitor is ending it (the first reason given), or null. */
+  get end(): HostEnd | null {
+    return this.ended;
+  }
+
+  /** The exit, once it happened. */
+  get exit(): ExitInfo | null {
+    return this.exitInfo;
+  }
 
   /** Whether the thread or process was started. */
   get started(): boolean {
@@ -76,12 +88,67 @@ export class Host {
 
   /** Whether it can still take calls (not dead, not being ended). */
   get usable(): boolean {
-    return this.exit === null && this.end === null;
+    return this.exitInfo === null && this.ended === null;
+  }
+
+  /** Whether `resource` was placed in this host (and not removed). */
+  holds(resource: string): boolean {
+    return this.placed.has(resource);
+  }
+
+  /** The resources placed in this host, in placement order. */
+  members(): string[] {
+    return [...this.placed];
+  }
+
+  /** Places a resource in this host: its type module is loaded once, then the resource is added. */
+  place(resource: string, typeId: number, module: string, exportName: string, properties: unknown): void {
+    void this.ensureType(typeId, module, exportName);
+    this.placed.add(resource);
+    this.send({ t: 'add', resource, typeId, properties });
+  }
+
+  /** Removes a placed resource; false when it was not placed here. */
+  remove(resource: string): boolean {
+    if (!this.placed.delete(resource)) return false;
+    this.send({ t: 'remove', resource });
+    return true;
+  }
+
+  /**
+   * Sends `message` (a call, a validate or a typeCall) and keeps `call` pending until its result,
+   * or until `takePending()` after the exit.
+   */
+  call(call: PendingCall, message: MonitorMessage): void {
+    this.inFlight.set(call.id, call);
+    this.send(message);
+  }
+
+  /** Gives a placed resource new properties (setProperties), before its next call. */
+  setProperties(resource: string, properties: unknown): void {
+    this.send({ t: 'props', resource, properties });
+  }
+
+  /** The call in flight with this id, if any. */
+  pendingCall(id: number): PendingCall | undefined {
+    return this.inFlight.get(id);
+  }
+
+  /** Hands over every call still in flight (once the host has exited, to settle them). */
+  takePending(): PendingCall[] {
+    const calls = [...this.inFlight.values()];
+    this.inFlight.clear();
+    return calls;
+  }
+
+  /** Tells the plugin a call was abandoned (its signal aborted with `reason`). */
+  abort(id: number, reason: unknown): void {
+    this.send({ t: 'abort', id, reason: encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError });
   }
 
   /** Sends a message, starting the host first if needed; queued until the host is ready. */
-  send(message: MonitorMessage): void {
-    if (this.exit) return;
+  private send(message: MonitorMessage): void {
+    if (this.exitInfo) return;
     if (!this.transport) this.start();
     if (this.ready) this.transport?.send(message);
     else this.queue.push(message);
@@ -89,7 +156,7 @@ export class Host {
 
   /** Starts the thread or process now, so that the first call does not wait for it. */
   warm(): void {
-    if (!this.transport && !this.exit) this.start();
+    if (!this.transport && !this.exitInfo) this.start();
   }
 
   /**
@@ -120,8 +187,8 @@ export class Host {
 
   /** Ends the host: `hard` kills it at once; otherwise it is stopped politely. Resolves on exit. */
   kill(end: HostEnd, hard = true): Promise<ExitInfo> {
-    this.end ??= end;
-    if (this.exit) return this.exited;
+    this.ended ??= end;
+    if (this.exitInfo) return this.exited;
     if (!this.transport) {
       this.onExit({ code: null, signal: null, error: null });
     } else {
@@ -142,7 +209,7 @@ export class Host {
   }
 
   private onMessage(raw: unknown): void {
-    if (this.exit || this.end) return;
+    if (this.exitInfo || this.ended) return;
     const m = parseHostMessage(raw);
     if (typeof m === 'string') {
       this.violation(m);
@@ -167,20 +234,20 @@ export class Host {
         return;
       }
       case 'result': {
-        const call = this.pending.get(m.id);
+        const call = this.inFlight.get(m.id);
         if (!call) return this.violation(`a result for call ${m.id}, which is not in flight`);
-        this.pending.delete(m.id);
+        this.inFlight.delete(m.id);
         call.settle(m.ok ? { ok: true, value: m.value } : { ok: false, error: m.error });
         return;
       }
       case 'progress':
-        this.pending.get(m.id)?.ctx?.reportProgress(m.message, m.checkpoint);
+        this.inFlight.get(m.id)?.ctx?.reportProgress(m.message, m.checkpoint);
         return;
       case 'failure':
-        this.owner.onFailure(this, m);
+        this.env.onFailure(this, m);
         return;
       case 'log':
-        this.owner.onLog(this, m);
+        this.env.onLog(this, m);
         return;
       case 'fatal':
         this.kill({ kind: 'fatal', error: decodeError(m.error) });
@@ -194,14 +261,14 @@ export class Host {
   }
 
   private onExit(info: ExitInfo): void {
-    if (this.exit) return;
-    this.exit = info;
+    if (this.exitInfo) return;
+    this.exitInfo = info;
     this.ready = false;
     this.queue = [];
     const why = new Error(`host ${this.name} exited before it answered`);
     for (const load of this.loads.values()) load.reject(why);
     this.loads.clear();
-    this.owner.onExit(this, info);
+    this.env.onExit(this, info);
     this.resolveExited(info);
   }
 }

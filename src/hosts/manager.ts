@@ -1,21 +1,21 @@
+import { abortable } from '../abort.js';
+import type { Clock } from '../clock.js';
 import { CallTimeoutError, ConfigError, isCallTimeoutError, MonitorClosedError, reasonOf, ResmonError } from '../errors.js';
 import type { HostExitEvent } from '../events.js';
 import { type Logger, silentLogger, tagged } from '../logger.js';
 import { type ResourcePolicy, validatePolicy } from '../policy.js';
-import type { TypeBinding } from '../resource.js';
-import type { EntryPoint, ResourceContext, ResourceType, TypeControlContext } from '../types.js';
-import { Host, type HostEnd, type HostOwner } from './host.js';
-import { type CallArgs, decodeAnswer, decodeValue, encodeError, type EncodedError, type HostMessage, type TypeInfo } from './protocol.js';
+import type { EntryPoint, ResourceContext, ResourceType, TypeBinding, TypeControlContext } from '../types.js';
+import { Host, type HostEnd, type HostEnv } from './host.js';
+import { type CallArgs, decodeAnswer, decodeValue, encodeError, type HostMessage, type MonitorMessage, type TypeInfo } from './protocol.js';
 import { hostedProxy } from './proxy.js';
 import type { CheckedSpec } from './spec.js';
 import type { ExitInfo, TransportOptions } from './transport.js';
 
-/** What the host layer needs from its monitor. */
-export interface HostSeam {
+/** What the host manager needs from its monitor. */
+export interface HostManagerEnv {
   readonly logger: Logger;
-  now(): number;
-  /** Fails a resource whose host died (it follows its restart policy); a no-op if it is not up. */
-  failResource(name: string, reason: string): void;
+  /** The monitor's clock: it times loading a type module, validating properties, and `hostExit`'s `at`. */
+  readonly clock: Clock;
   /** Emits `hostExit`. */
   emitHostExit(event: HostExitEvent): void;
 }
@@ -63,6 +63,8 @@ interface Slot {
   readonly logs: Partial<Record<EntryPoint, Logger>>;
   /** The properties the current host has for the resource (sent with `add`, or `props` since). */
   sentProps: unknown;
+  /** Given at attach: fails the resource when its host dies (a no-op when it is not up). */
+  readonly hostDied: (reason: string) => void;
 }
 
 /**
@@ -71,7 +73,7 @@ interface Slot {
  * `deadlockTimeout` (moving that resource into a host of its own), and fails the resources of a
  * host that died. One manager per monitor.
  */
-export class HostManager implements HostOwner {
+export class HostManager implements HostEnv {
   private typeSeq = 0;
   private hostSeq = 0;
   private callSeq = 0;
@@ -82,7 +84,7 @@ export class HostManager implements HostOwner {
   /** Set at the start of close(): no host starts or is replaced any more. */
   private closed = false;
 
-  constructor(private readonly seam: HostSeam) {}
+  constructor(private readonly env: HostManagerEnv) {}
 
   /**
    * Loads the type in a short-lived host of its kind (so a module that does not load, or does
@@ -93,7 +95,7 @@ export class HostManager implements HostOwner {
     if (spec.isolation === 'inline') throw new Error('resmon: inline types are not hosted');
     const kind = spec.isolation;
     const options: TransportOptions = {
-      log: this.seam.logger !== silentLogger,
+      log: this.env.logger !== silentLogger,
       resourceLimits: spec.resourceLimits,
       execArgv: spec.execArgv,
     };
@@ -101,9 +103,14 @@ export class HostManager implements HostOwner {
     const probe = this.newHost(kind, options);
     let info: TypeInfo;
     try {
-      info = await withTimeout(probe.loadType(id, spec.module, spec.exportName), LOAD_TIMEOUT_MS, () =>
-        probe.kill({ kind: 'protocol', detail: `did not load the module within ${LOAD_TIMEOUT_MS} ms` }),
-      );
+      info = await abortable(probe.loadType(id, spec.module, spec.exportName), {
+        timeoutMs: LOAD_TIMEOUT_MS,
+        clock: this.env.clock,
+        onTimeout: () => {
+          void probe.kill({ kind: 'protocol', detail: `did not load the module within ${LOAD_TIMEOUT_MS} ms` });
+          throw new Error(`the host did not load the module within ${LOAD_TIMEOUT_MS} ms`);
+        },
+      });
     } catch (error) {
       if (this.closed) throw new MonitorClosedError('registerType()');
       const end = probe.end;
@@ -136,7 +143,7 @@ export class HostManager implements HostOwner {
       type: type as ResourceType<unknown, unknown>,
       hostOf: (resource) => this.slots.get(resource)?.group.host?.name ?? null,
       ready: (resource) => this.readyFor(resource),
-      attach: (resource, policy) => this.attach(hosted, resource, policy),
+      attach: (resource, policy, hostDied) => this.attach(hosted, resource, policy, hostDied),
       detach: (resource) => this.detach(resource),
       dispose: () => this.close(),
       validate: (resource, properties) => this.validate(resource, properties),
@@ -158,9 +165,9 @@ export class HostManager implements HostOwner {
 
   // ---- placement -------------------------------------------------------------------------------
 
-  private attach(type: HostedType, resource: string, policy: ResourcePolicy): void {
+  private attach(type: HostedType, resource: string, policy: ResourcePolicy, hostDied: (reason: string) => void): void {
     const group = policy.separateMonitor ? this.ownGroup(type, resource) : this.sharedGroup(type);
-    const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {}, sentProps: undefined };
+    const slot: Slot = { name: resource, type, group, onlineCallId: Number.POSITIVE_INFINITY, onlineCtx: null, logs: {}, sentProps: undefined, hostDied };
     group.slots.add(slot);
     group.host ??= this.newHost(group.kind, group.options);
     // Start it now: the first call's deadline should not pay for the host's start-up.
@@ -175,7 +182,7 @@ export class HostManager implements HostOwner {
     const group = slot.group;
     group.slots.delete(slot);
     const host = group.host;
-    if (host?.members.delete(resource)) host.send({ t: 'remove', resource });
+    host?.remove(resource);
     if (group.slots.size === 0) {
       this.groups.delete(group.key);
       group.host = null;
@@ -226,15 +233,13 @@ export class HostManager implements HostOwner {
       host = this.newHost(group.kind, group.options);
       group.host = host;
     }
-    if (!host.members.has(slot.name)) {
+    if (!host.holds(slot.name)) {
       const { id, spec } = slot.type;
-      if (!host.types.has(id)) void host.ensureType(id, spec.module, spec.exportName);
-      host.members.add(slot.name);
-      host.send({ t: 'add', resource: slot.name, typeId: id, properties });
+      host.place(slot.name, id, spec.module, spec.exportName, properties);
       slot.sentProps = properties;
     } else if (slot.sentProps !== properties) {
       // setProperties changed the properties in force: the host gets them before this call.
-      host.send({ t: 'props', resource: slot.name, properties });
+      host.setProperties(slot.name, properties);
       slot.sentProps = properties;
     }
     return host;
@@ -248,7 +253,7 @@ export class HostManager implements HostOwner {
     if (!slot) return Promise.reject(new ResmonError(`resource "${ctx.resource}" is not placed in any host`));
     if (this.closed) return Promise.reject(new MonitorClosedError(`${entryPoint}("${ctx.resource}")`));
     slot.logs[entryPoint] = ctx.log;
-    if (slot.type.info.has.open && STOPS.has(entryPoint) && !slot.group.host?.members.has(slot.name)) {
+    if (slot.type.info.has.open && STOPS.has(entryPoint) && !slot.group.host?.holds(slot.name)) {
       // Not opened in the current host (its handle died with an earlier one): nothing to stop
       // or close there, and no reason to start a host for it.
       return Promise.resolve(undefined);
@@ -263,22 +268,22 @@ export class HostManager implements HostOwner {
       const signal = ctx.signal;
       const onAbort = () => {
         const reason: unknown = signal.reason;
-        host.send({ t: 'abort', id, reason: encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError });
+        host.abort(id, reason);
         if (isCallTimeoutError(reason) && DEADLOCK_BOUND.has(entryPoint)) this.deadlock(host, slot, entryPoint, reason.timeoutMs);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      host.pending.set(id, {
+      const call = {
         id,
         resource: slot.name,
         entryPoint,
         ctx,
-        settle: (outcome) => {
+        settle: (outcome: { ok: true; value: unknown } | { ok: false; error: unknown }) => {
           signal.removeEventListener('abort', onAbort);
           if (outcome.ok) resolve(entryPoint === 'control' ? decodeAnswer(outcome.value) : decodeValue(outcome.value));
           else reject(decodeValue(outcome.error));
         },
-      });
-      host.send(args === undefined ? { t: 'call', id, resource: slot.name, entryPoint } : { t: 'call', id, resource: slot.name, entryPoint, args });
+      };
+      host.call(call, args === undefined ? { t: 'call', id, resource: slot.name, entryPoint } : { t: 'call', id, resource: slot.name, entryPoint, args });
     });
   }
 
@@ -293,7 +298,7 @@ export class HostManager implements HostOwner {
     const group = slot.group;
     const host = (group.host ??= this.newHost(group.kind, group.options));
     const { id: typeId, spec } = slot.type;
-    if (!host.types.has(typeId)) void host.ensureType(typeId, spec.module, spec.exportName);
+    void host.ensureType(typeId, spec.module, spec.exportName);
     return this.request(host, 'validate', (id) => ({ t: 'validate', id, typeId, properties }), null, VALIDATE_TIMEOUT_MS).then(() => {});
   }
 
@@ -312,7 +317,7 @@ export class HostManager implements HostOwner {
     }
     const group = this.sharedGroup(type);
     const host = (group.host ??= this.newHost(group.kind, group.options));
-    if (!host.types.has(type.id)) void host.ensureType(type.id, type.spec.module, type.spec.exportName);
+    void host.ensureType(type.id, type.spec.module, type.spec.exportName);
     try {
       return decodeAnswer(await this.request(host, 'typeControl', (id) => ({ t: 'typeCall', id, typeId: type.id, code, input }), ctx.signal, null));
     } finally {
@@ -324,46 +329,35 @@ export class HostManager implements HostOwner {
     }
   }
 
-  /** Sends a request that is not a resource's call and settles with its raw answer. */
+  /**
+   * Sends a request that is not a resource's call and settles with its raw answer. `signal`'s
+   * abort is forwarded to the host (the request still waits for its answer); past `timeoutMs` it
+   * rejects, and the entry stays pending (a late answer is not a protocol violation).
+   */
   private request(
     host: Host,
     entryPoint: 'validate' | 'typeControl',
-    message: (id: number) => Parameters<Host['send']>[0],
+    message: (id: number) => MonitorMessage,
     signal: AbortSignal | null,
     timeoutMs: number | null,
   ): Promise<unknown> {
     const id = ++this.callSeq;
-    return new Promise<unknown>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => {
-        const reason: unknown = signal?.reason;
-        host.send({ t: 'abort', id, reason: encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError });
+    const onAbort = () => host.abort(id, signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const settle = (outcome: { ok: true; value: unknown } | { ok: false; error: unknown }) => {
+        if (outcome.ok) resolve(outcome.value);
+        else reject(decodeValue(outcome.error));
       };
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      if (timeoutMs !== null) {
-        // The entry stays pending (a late answer is not a protocol violation); it settles nothing.
-        timer = setTimeout(() => {
-          done();
-          reject(new CallTimeoutError(`host ${host.name} did not answer ${entryPoint} within ${timeoutMs} ms`, timeoutMs));
-        }, timeoutMs);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      host.pending.set(id, {
-        id,
-        resource: '',
-        entryPoint,
-        ctx: null,
-        settle: (outcome) => {
-          done();
-          if (outcome.ok) resolve(outcome.value);
-          else reject(decodeValue(outcome.error));
-        },
-      });
-      host.send(message(id));
+      host.call({ id, resource: '', entryPoint, ctx: null, settle }, message(id));
     });
+    return abortable(answer, {
+      timeoutMs: timeoutMs ?? Number.POSITIVE_INFINITY,
+      clock: this.env.clock,
+      onTimeout: () => {
+        throw new CallTimeoutError(`host ${host.name} did not answer ${entryPoint} within ${timeoutMs} ms`, timeoutMs as number);
+      },
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
   }
 
   /**
@@ -372,7 +366,7 @@ export class HostManager implements HostOwner {
    */
   private deadlock(host: Host, slot: Slot, entryPoint: EntryPoint, timeoutMs: number): void {
     if (!host.usable) return;
-    this.seam.logger.error(
+    this.env.logger.error(
       { resource: slot.name, host: host.name, entryPoint },
       `${entryPoint} of "${slot.name}" passed deadlockTimeout (${timeoutMs} ms): killing host ${host.name}`,
     );
@@ -391,15 +385,15 @@ export class HostManager implements HostOwner {
 
   /** @internal */
   onFailure(host: Host, m: Extract<HostMessage, { t: 'failure' }>): void {
-    const pending = host.pending.get(m.id);
+    const pending = host.pendingCall(m.id);
     let ctx = pending?.ctx ?? null;
     if (!ctx) {
       // A report after its call returned (typically from the online context, kept by the plugin).
       const slot = this.slots.get(m.resource);
-      if (slot && host.members.has(m.resource) && m.id >= slot.onlineCallId) ctx = slot.onlineCtx;
+      if (slot && host.holds(m.resource) && m.id >= slot.onlineCallId) ctx = slot.onlineCtx;
     }
     if (!ctx) {
-      this.seam.logger.debug({ resource: m.resource, host: host.name }, 'ignored reportFailure from an earlier generation');
+      this.env.logger.debug({ resource: m.resource, host: host.name }, 'ignored reportFailure from an earlier generation');
       return;
     }
     if ('reason' in m) ctx.reportFailure(decodeValue(m.reason));
@@ -409,19 +403,19 @@ export class HostManager implements HostOwner {
   /** @internal */
   onLog(host: Host, m: Extract<HostMessage, { t: 'log' }>): void {
     if (m.resource === '' && m.entryPoint === 'typeControl') {
-      this.seam.logger[m.level]({ host: host.name, entryPoint: m.entryPoint }, ...m.args);
+      this.env.logger[m.level]({ host: host.name, entryPoint: m.entryPoint }, ...m.args);
       return;
     }
     const slot = this.slots.get(m.resource);
-    if (!slot || !host.members.has(m.resource)) return;
-    const log = (slot.logs[m.entryPoint] ??= tagged(this.seam.logger, { resource: m.resource, entryPoint: m.entryPoint }));
+    if (!slot || !host.holds(m.resource)) return;
+    const log = (slot.logs[m.entryPoint] ??= tagged(this.env.logger, { resource: m.resource, entryPoint: m.entryPoint }));
     log[m.level](...m.args);
   }
 
   /** @internal */
   onExit(host: Host, info: ExitInfo): void {
     this.hosts.delete(host);
-    const members = [...host.members];
+    const members = host.members();
     const end = host.end;
     const planned = end?.kind === 'stop' || !host.started;
     // Its groups get a new host.
@@ -433,13 +427,12 @@ export class HostManager implements HostOwner {
       if (!planned && members.length > 0) group.host?.warm();
     }
     const why = `host ${host.name} ${describeEnd(end, info)}`;
-    const pending = [...host.pending.values()];
-    host.pending.clear();
+    const pending = host.takePending();
     if (!planned && members.length > 0) {
-      this.seam.logger.error({ host: host.name, resources: members }, why);
-      this.seam.emitHostExit({
+      this.env.logger.error({ host: host.name, resources: members }, why);
+      this.env.emitHostExit({
         resource: end?.kind === 'deadlock' ? end.resource : (members[0] ?? ''),
-        at: this.seam.now(),
+        at: this.env.clock.now(),
         host: host.name,
         code: info.code,
         signal: info.signal,
@@ -449,9 +442,9 @@ export class HostManager implements HostOwner {
       // Fail every resource that was in it. One whose online (or open) was in flight fails by
       // that call's rejection below, so its online() rejects with the cause.
       const attempting = new Set(pending.filter((c) => c.entryPoint === 'online' || c.entryPoint === 'open').map((c) => c.resource));
-      for (const name of members) if (!attempting.has(name)) this.seam.failResource(name, why);
+      for (const name of members) if (!attempting.has(name)) this.slots.get(name)?.hostDied(why);
     }
-    if (!planned && members.length === 0) this.seam.logger.warn({ host: host.name }, `${why} (no resource was in it yet)`);
+    if (!planned && members.length === 0) this.env.logger.warn({ host: host.name }, `${why} (no resource was in it yet)`);
     const error = new ResmonError(why);
     for (const call of pending) call.settle({ ok: false, error: encodeError(error) });
   }
@@ -474,17 +467,4 @@ function describeEnd(end: HostEnd | null, info: ExitInfo): string {
     default:
       return `died: it ${describeExit(info)}${info.error ? ` (${reasonOf(info.error)})` : ''}`;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        onTimeout();
-        reject(new Error(`the host did not load the module within ${ms} ms`));
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { validatePolicy } from '../policy.js';
 import type { ResourceType } from '../types.js';
 import { validateResourceType } from '../validate.js';
 import { type Check, type CheckEnv, CHECKS } from './checks.js';
@@ -36,6 +37,7 @@ export function prepare<P, H>(type: ResourceType<P, H>, options: CheckOptions<P,
       context: 'checkResourceType()',
     });
   }
+  validatePolicy(options.policy, 'checkResourceType()', 'options.policy');
   const limits = resolveLimits(options.limits);
   const sample = options.properties ?? {};
   let properties: Prepared['properties'] = { ok: true, value: sample };

@@ -1,9 +1,10 @@
 import { createHook } from 'node:async_hooks';
 import { ResourceMonitor } from '../monitor.js';
+import { DEFAULT_POLICY } from '../policy.js';
 import type { ResourceType } from '../types.js';
 import type { CheckLimits, CheckOptions } from './options.js';
 import type { CallDuration } from './report.js';
-import { CheckFailure, describeError, ownTimers, sleep, Subject } from './subject.js';
+import { CheckFailure, describeError, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
 
 /** What a check gets: the type, the options, the limits, and a way to make fresh resources. */
 export interface CheckEnv {
@@ -186,24 +187,35 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const { limits } = env;
       const monitor = new ResourceMonitor({ abortGrace: limits.abortGrace });
-      // The resource's own policy, so the type's defaults do not slow the polls down.
+      // The resource's own policy, so the type's defaults do not slow the polls down; then the user's.
       const policy = {
         looksAlivePollInterval: 20,
         isAlivePollInterval: 50,
         pendingTimeout: limits.pendingTimeout,
         deadlockTimeout: limits.deadlockTimeout,
         restartAction: 'none' as const,
+        ...env.options.policy,
       };
+      // Long enough for isAliveFailureThreshold isAlive checks, each up to its deadline.
+      const p = { ...DEFAULT_POLICY, ...env.type.defaults, ...policy };
+      const sooner = Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
+      const waitMs = p.isAlivePollInterval + p.isAliveFailureThreshold * (p.deadlockTimeout + sooner) + 100;
       const changes: string[] = [];
       try {
         monitor.on('stateChange', (e) => changes.push(`${e.from} -> ${e.to} (${e.reason})`));
         monitor.registerType(env.type);
         monitor.addResource({ name: 'conformance', type: env.type.name, properties: env.options.properties ?? {}, policy });
+        // An isAlive passes (true), or the resource leaves online first (false).
+        const verdict = new Promise<boolean>((resolve) => {
+          monitor.on('check', (e) => e.kind === 'isAlive' && e.ok && resolve(true));
+          monitor.on('stateChange', (e) => e.from === 'online' && resolve(false));
+        });
         await monitor.online('conformance');
-        const checked = new Promise<boolean>((resolve) => monitor.on('check', (e) => e.kind === 'isAlive' && resolve(e.ok)));
-        const ok = await Promise.race([checked, sleep(limits.deadlockTimeout + 100).then(() => null)]);
-        if (ok === null) throw new CheckFailure(`no isAlive check finished within ${limits.deadlockTimeout + 100} ms of coming online`);
-        if (monitor.getState('conformance') !== 'online') {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const ok = await Promise.race([verdict, new Promise<null>((resolve) => (timer = ownTimeout(() => resolve(null), waitMs)))]);
+        clearTimeout(timer);
+        if (ok === null) throw new CheckFailure(`no isAlive check passed within ${waitMs} ms of coming online`);
+        if (!ok || monitor.getState('conformance') !== 'online') {
           throw new CheckFailure(`the resource did not stay online under the monitor: ${changes.join('; ')}`);
         }
         await monitor.offline('conformance');

@@ -5,4 +5,3 @@ export { type CheckLimits, type CheckOptions, DEFAULT_LIMITS } from './options.j
 export { type CallDuration, type CheckReport, type ConformanceReport, failures, formatReport } from './report.js';
 export { createFakeClock, type FakeClock } from './fake-clock.js';
 export { type RecordedCall, type Recording, recordCalls } from './recording.js';
-export { type CheckTypeIo, checkTypeMain } from './cli.js';

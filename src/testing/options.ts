@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import type { ResourcePolicy } from '../policy.js';
 
 /** The time limits of the conformance suite, in milliseconds. Small by default: a good type passes in a few seconds. */
 export interface CheckLimits {
@@ -73,6 +74,17 @@ export interface CheckOptions<P = unknown, H = unknown> {
   observer?: boolean;
   /** Time limits; each defaults to {@link DEFAULT_LIMITS}. */
   limits?: Partial<CheckLimits>;
+  /**
+   * Policy fields for the resource of the check that runs the type under a real
+   * `ResourceMonitor`, over the suite's own (looksAlive every 20 ms, isAlive every 50 ms, the
+   * limits as deadlines, `restartAction: 'none'`). Give it the `isAliveFailureThreshold` you run
+   * with when a probe may fail now and then: the check passes once an isAlive passes before the
+   * resource fails. Validated like `addResource`'s policy (a `ConfigError` naming
+   * `options.policy.<field>`).
+   * @default {}
+   * @example { isAliveFailureThreshold: 3 }
+   */
+  policy?: Partial<ResourcePolicy>;
   /**
    * Check that no timers, sockets or child processes are left once the resource is closed
    * (compares `process.getActiveResourcesInfo()` before and after). Turn off when something else

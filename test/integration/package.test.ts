@@ -18,6 +18,10 @@ describe('the built package', () => {
     consumer = mkdtempSync(join(tmpdir(), 'resmon-consumer-'));
     mkdirSync(join(consumer, 'node_modules'));
     symlinkSync(root, join(consumer, 'node_modules', 'resmon'), 'dir');
+    // The optional peers, as a user who wants resmon/prometheus and resmon/otel installs them.
+    mkdirSync(join(consumer, 'node_modules', '@opentelemetry'));
+    symlinkSync(join(root, 'node_modules', 'prom-client'), join(consumer, 'node_modules', 'prom-client'), 'dir');
+    symlinkSync(join(root, 'node_modules', '@opentelemetry', 'api'), join(consumer, 'node_modules', '@opentelemetry', 'api'), 'dir');
   }, 120_000);
   afterAll(() => {
     if (consumer) rmSync(consumer, { recursive: true, force: true });
@@ -35,18 +39,67 @@ describe('the built package', () => {
     m.addResource({ name: 'r', type: 't' });
     m.online('r').then(async () => {
       const state = m.getState('r');
+      // A wait with a deadline runs the bundled p-timeout: it must work in both builds.
+      const waited = await m.waitFor('r', 'failed', { timeout: 1 }).catch((e) => e.code);
       await m.close();
       let guard = false;
       try { new ResourceMonitor({ abortGrace: -1 }); } catch (e) { guard = isConfigError(e); }
-      console.log(state + ' ' + guard);
+      console.log(state + ' ' + guard + ' ' + waited);
     });`;
 
   it('works with import (ESM) on this Node', () => {
-    expect(run('esm.mjs', probe(`import { ResourceMonitor, isConfigError } from 'resmon';`))).toBe('online true');
+    expect(run('esm.mjs', probe(`import { ResourceMonitor, isConfigError } from 'resmon';`))).toBe('online true ERR_RESMON_CALL_TIMEOUT');
   });
 
   it('works with require (CommonJS)', () => {
-    expect(run('cjs.cjs', probe(`const { ResourceMonitor, isConfigError } = require('resmon');`))).toBe('online true');
+    expect(run('cjs.cjs', probe(`const { ResourceMonitor, isConfigError } = require('resmon');`))).toBe('online true ERR_RESMON_CALL_TIMEOUT');
+  });
+
+  // The optional integrations, from the built package: resmon/prometheus, resmon/otel and
+  // healthHandler from the root, each doing its job once.
+  const integrations = (load: string) => `
+    ${load}
+    const m = new ResourceMonitor();
+    m.registerType({ name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true });
+    m.addResource({ name: 'r', type: 't' });
+    const registry = new Registry();
+    const stopProm = collect(m, { registry });
+    const spans = [];
+    const tracerProvider = { getTracer: () => ({ startSpan: (name) => { const s = { name, setAttribute() {}, setStatus() {}, end() { spans.push(name); } }; return s; } }) };
+    const stopOtel = instrument(m, { tracerProvider });
+    const handler = healthHandler(m);
+    m.online('r').then(async () => {
+      const text = await registry.metrics();
+      const res = { writeHead(s) { this.s = s; }, end(b) { this.b = b; } };
+      handler({ url: '/readyz', method: 'GET' }, res);
+      stopProm(); stopOtel();
+      await m.close();
+      console.log([text.includes('resmon_resource_state{resource="r",type="t",state="online"} 1'), spans.join(','), res.s, JSON.parse(res.b).ready].join(' '));
+    });`;
+
+  it('resmon/prometheus, resmon/otel and healthHandler work with import (ESM)', () => {
+    const load = `
+      import { ResourceMonitor, healthHandler } from 'resmon';
+      import { collect } from 'resmon/prometheus';
+      import { instrument } from 'resmon/otel';
+      import { Registry } from 'prom-client';`;
+    expect(run('integrations.mjs', integrations(load))).toBe('true resmon.online 200 true');
+  });
+
+  it('resmon/prometheus, resmon/otel and healthHandler work with require (CommonJS)', () => {
+    const load = `
+      const { ResourceMonitor, healthHandler } = require('resmon');
+      const { collect } = require('resmon/prometheus');
+      const { instrument } = require('resmon/otel');
+      const { Registry } = require('prom-client');`;
+    expect(run('integrations.cjs', integrations(load))).toBe('true resmon.online 200 true');
+  });
+
+  it('the core never loads the optional peers', () => {
+    for (const file of ['index.js', 'index.cjs']) {
+      const code = readFileSync(join(root, 'dist', file), 'utf8');
+      expect(code, file).not.toMatch(/prom-client|@opentelemetry/);
+    }
   });
 
   it('lists types first for both conditions, and every file that exports names exists', () => {

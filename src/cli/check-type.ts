@@ -2,22 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { checkResourceType } from '../testing/check-type.js';
+import { formatReport } from '../testing/report.js';
 import type { ResourceType } from '../types.js';
-import { checkResourceType } from './check-type.js';
-import { formatReport } from './report.js';
-
-const USAGE = 'usage: resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]';
-
-/** Where `checkTypeMain` writes. */
-export interface CheckTypeIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const defaultIo: CheckTypeIo = {
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
-};
+import { type CommandIo, defaultIo, printError, printHelp, withUsage } from './args.js';
 
 const isType = (value: unknown): value is ResourceType =>
   typeof value === 'object' && value !== null && typeof (value as ResourceType).name === 'string' && typeof (value as ResourceType).online === 'function';
@@ -29,7 +17,7 @@ const isType = (value: unknown): value is ResourceType =>
  * JSON). A function the module exports as `breakResource` becomes the suite's hook of that name. Resolves with the exit code: 0 all checks passed, 1 a check failed, 2 bad usage or a
  * module, export or properties file that cannot be used.
  */
-export async function checkTypeMain(argv: string[], io: CheckTypeIo = defaultIo): Promise<number> {
+export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: { export: { type: 'string' }; properties: { type: 'string' }; json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
   try {
     parsed = parseArgs({
@@ -38,43 +26,35 @@ export async function checkTypeMain(argv: string[], io: CheckTypeIo = defaultIo)
       allowPositionals: true,
     });
   } catch (error) {
-    io.err(`resmon check-type: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
+    return printError(io, 'check-type', withUsage('check-type', (error as Error).message));
   }
   if (parsed.values.help) {
-    io.out(`${USAGE}\n\nRuns the resmon conformance suite (resmon/testing) against a resource type and prints the report.\n`);
-    return 0;
+    return printHelp(io, 'check-type', 'Runs the resmon conformance suite (resmon/testing) against a resource type and prints the report.');
   }
   if (parsed.positionals.length !== 1) {
-    io.err(`resmon check-type: expected one module, got ${parsed.positionals.length}\n${USAGE}\n`);
-    return 2;
+    return printError(io, 'check-type', withUsage('check-type', `expected one module, got ${parsed.positionals.length}`));
   }
   const file = resolve(parsed.positionals[0] as string);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    io.err(`resmon check-type: cannot load ${file}: ${(error as Error).message}\n`);
-    return 2;
+    return printError(io, 'check-type', `cannot load ${file}: ${(error as Error).message}`);
   }
   const wanted = parsed.values.export;
   let type: unknown;
   if (wanted !== undefined) {
     type = mod[wanted];
     if (!isType(type)) {
-      io.err(`resmon check-type: ${file} has no resource type exported as "${wanted}" (exports: ${Object.keys(mod).join(', ') || 'none'})\n`);
-      return 2;
+      return printError(io, 'check-type', `${file} has no resource type exported as "${wanted}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
     }
   } else {
     const candidates = Object.entries(mod).filter(([, v]) => isType(v));
     const byDefault = isType(mod.default) ? mod.default : undefined;
     type = byDefault ?? (candidates.length === 1 ? candidates[0]?.[1] : undefined);
     if (!type) {
-      io.err(
-        `resmon check-type: ${file} has ${candidates.length === 0 ? 'no resource type export' : `several resource types (${candidates.map(([k]) => k).join(', ')})`}; ` +
-          'name one with --export <name>\n',
-      );
-      return 2;
+      const found = candidates.length === 0 ? 'no resource type export' : `several resource types (${candidates.map(([k]) => k).join(', ')})`;
+      return printError(io, 'check-type', `${file} has ${found}; name one with --export <name>`);
     }
   }
   let properties: unknown = {};
@@ -83,8 +63,7 @@ export async function checkTypeMain(argv: string[], io: CheckTypeIo = defaultIo)
     try {
       properties = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
-      io.err(`resmon check-type: cannot read the properties file ${path}: ${(error as Error).message}\n`);
-      return 2;
+      return printError(io, 'check-type', `cannot read the properties file ${path}: ${(error as Error).message}`);
     }
   }
   let report: Awaited<ReturnType<typeof checkResourceType>>;
@@ -92,8 +71,7 @@ export async function checkTypeMain(argv: string[], io: CheckTypeIo = defaultIo)
     const breakResource = typeof mod.breakResource === 'function' ? (mod.breakResource as (handle: unknown, properties: unknown) => void) : undefined;
     report = await checkResourceType(type as ResourceType, breakResource ? { properties, breakResource } : { properties });
   } catch (error) {
-    io.err(`resmon check-type: ${(error as Error).message}\n`);
-    return 2;
+    return printError(io, 'check-type', `${(error as Error).message}`);
   }
   io.out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
   return report.passed ? 0 : 1;
