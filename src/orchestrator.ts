@@ -10,6 +10,8 @@ export interface OrchestratorEnv {
   readonly logger: Logger;
   /** The resource of that name, unless it is gone or being removed. */
   resource(name: string): Resource | undefined;
+  /** The removal in progress of that resource, if it is being removed. */
+  removal(name: string): Promise<void> | undefined;
   /** The monitor is closing: no more following or bringing back. */
   closing(): boolean;
   /** An operation on `name` started or ended (see {@link Orchestrator.busy}). */
@@ -48,14 +50,16 @@ export class Orchestrator {
 
   /**
    * Brings `name` online: its unmet dependencies first, then itself. Sets its target to online.
-   * Concurrent calls share one operation.
+   * Concurrent calls share one operation. `began`: when the dependent's online() that asks for
+   * this one began (an offline() asked after that wins).
    */
-  online(name: string): Promise<void> {
+  online(name: string, began?: number): Promise<void> {
     const resource = this.must(name);
     resource.target = 'online';
     let task = this.starting.get(name);
     if (task) return task;
-    task = this.runOnline(name, resource, ++this.clock);
+    // A dependency brought up for a dependent's online() counts from when that began.
+    task = this.runOnline(name, resource, began ?? ++this.clock, began !== undefined);
     task
       .finally(() => {
         if (this.starting.get(name) === task) this.starting.delete(name);
@@ -70,7 +74,14 @@ export class Orchestrator {
     return task;
   }
 
-  private async runOnline(name: string, resource: Resource, began: number): Promise<void> {
+  /**
+   * `forDependent`: brought up for a dependent's online(). An offline()/terminate() of it asked
+   * after that began wins, as it does once this waited for its own dependencies (the phase
+   * before online-pending). Otherwise the resource's own rules apply (an online() waiting for a
+   * transition starts a new attempt after it).
+   */
+  private async runOnline(name: string, resource: Resource, began: number, forDependent: boolean): Promise<void> {
+    let waited = forDependent;
     await null; // keeps the walk down a long chain off the stack
     for (let round = 0; ; round++) {
       const stopping = this.stopping.get(name);
@@ -79,13 +90,14 @@ export class Orchestrator {
         await stopping;
         continue;
       }
-      if ((this.offlineAt.get(name) ?? 0) > began) {
+      if (waited && (this.offlineAt.get(name) ?? 0) > began) {
         // offline() or terminate() was called while its dependencies were coming online: that later request wins.
         throw new StateError(name, 'the online attempt was abandoned: offline() or terminate() was called while its dependencies were coming online');
       }
       let depsWent = false;
       const mayStart = () => {
-        if ((this.offlineAt.get(name) ?? 0) > began) return 'offline() or terminate() was called since';
+        if (waited && (this.offlineAt.get(name) ?? 0) > began) return 'offline() or terminate() was called since';
+        if (this.env.closing()) return 'the monitor is closing';
         if (this.env.graph.satisfied(name, this.up)) return null;
         depsWent = true;
         return 'its dependencies are not all online';
@@ -106,6 +118,7 @@ export class Orchestrator {
           `its dependencies went offline again while it was being brought online (${round} times; unmet: ${unmet.map(describeClause).join(', ')}); it was not started`,
         );
       }
+      waited = true;
       await Promise.all(unmet.map((clause) => this.bring(name, clause, began)));
     }
   }
@@ -124,7 +137,7 @@ export class Orchestrator {
         continue;
       }
       try {
-        await this.online(dep);
+        await this.online(dep, began);
         return;
       } catch (error) {
         errors.push([dep, error]);
@@ -161,28 +174,55 @@ export class Orchestrator {
     void mark.then(() => {
       if (this.stopping.get(name) === mark) this.stopping.delete(name);
       this.env.busyChanged(name);
+      // Taken down for a dependency: if that dependency is back already, come back too.
+      if (!asked) this.reconsider(name);
     });
     this.env.busyChanged(name);
     const run = async () => {
       await null; // keeps the walk up a long chain off the stack
-      const downs: Promise<void>[] = [];
       const why = asked ? `dependency "${name}" ${how === 'terminate' ? 'is being terminated' : 'is going offline'}` : reason;
-      for (const dependent of this.env.graph.dependentsOf(name)) {
-        const d = this.env.resource(dependent);
-        if (!d || this.env.graph.satisfied(dependent, this.up)) continue;
-        if (asked ? d.state === 'offline' && d.target === 'offline' : !live(d)) continue;
-        downs.push(this.stop(dependent, how, why, asked, true));
+      // Again after each wave: a dependent that needed it only once another member of its anyOf
+      // went down meanwhile goes first too.
+      for (let wave = 0; wave < 10; wave++) {
+        const downs: Promise<void>[] = [];
+        for (const dependent of this.env.graph.dependentsOf(name)) {
+          const d = this.env.resource(dependent);
+          if (!d) {
+            // Being removed: it goes first all the same.
+            const removal = this.env.removal(dependent);
+            if (removal) downs.push(removal.catch(() => {}));
+            continue;
+          }
+          if (this.env.graph.satisfied(dependent, this.up)) continue;
+          if (asked ? d.state === 'offline' && d.target === 'offline' : !live(d) && d.state !== 'offline-pending') {
+            // Not up, but maybe on its way down already (another take-down): wait for that.
+            const going = this.stopping.get(dependent);
+            if (going) downs.push(going);
+            continue;
+          }
+          downs.push(this.stop(dependent, how, why, asked, true));
+        }
+        if (downs.length === 0) break;
+        await Promise.all(downs);
       }
-      await Promise.all(downs);
       if (how === 'offline') await resource.offline(reason);
       // A dependent that is offline already only has its target changed: nothing to terminate.
       else if (!cascaded || resource.state !== 'offline') await resource.terminate(reason);
     };
-    return run().finally(() => {
-      release();
-      // Taken down for a dependency: if that dependency is back already, come back too.
-      if (!asked) queueMicrotask(() => this.reconsider(name));
+    return run().finally(release);
+  }
+
+  /**
+   * A restart of `resource` is due: allowed while its dependencies are online. Otherwise it is
+   * taken offline (keeping its target) and comes back with them.
+   */
+  mayRestart(resource: Resource): boolean {
+    if (this.env.graph.satisfied(resource.name, this.up)) return true;
+    queueMicrotask(() => {
+      if (resource.state !== 'failed' || this.stopping.has(resource.name)) return;
+      this.stop(resource.name, 'offline', 'its dependencies are not online', false).catch(() => {});
     });
+    return false;
   }
 
   /** A resource changed state (`from` is the state it left): follow it. */

@@ -36,6 +36,8 @@ export interface ResourceEnv {
    * Must not throw.
    */
   observe?(resource: Resource, from: ResourceState): void;
+  /** Asked when a restart is due: false while the resource's dependencies are not online (it is not started then). */
+  mayRestart?(resource: Resource): boolean;
 }
 
 /** The monitor's own control codes (default processing). */
@@ -606,6 +608,11 @@ export class Resource {
       this.restartTimer = null;
       this.nextRestartAt = null;
       if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
+      if (this.env.mayRestart && !this.env.mayRestart(this)) {
+        // Its dependencies are down: the monitor takes it offline and brings it back with them.
+        this.log.debug('restart not started: its dependencies are not online');
+        return;
+      }
       const at = this.env.clock.now();
       if (retry) this.restarts.clear();
       else this.restarts.record(at);

@@ -182,17 +182,23 @@ function checkGraph(sc: Scenario, trace: Trace, _monitor: ResourceMonitor, _opts
       const missing = unmet(e.resource, e.seq);
       if (missing.length > 0) out.push(`${where}: entered online-pending while ${missing.map((c) => c.join('|')).join(', ')} not online`);
       // G3: target online, and not taken offline since the last online() of it or a dependent.
-      if (e.target !== 'online') out.push(`${where}: entered online-pending with target ${e.target}`);
       const before = (o: OpRecord) => o.seq < e.seq;
-      const lastOff = Math.max(0, ...trace.ops.filter((o) => before(o) && o.r === e.resource && (o.op === 'offline' || o.op === 'terminate')).map((o) => o.seq));
+      // An online() of it still waiting (called before an offline) starts a new attempt after it: DESIGN §2.
+      const ownOnline = trace.ops.some((o) => o.op === 'online' && o.r === e.resource && before(o) && (o.doneSeq === null || o.doneSeq > e.seq));
+      if (e.target !== 'online' && !ownOnline) out.push(`${where}: entered online-pending with target ${e.target}`);
+      const lastOff = Math.max(
+        0,
+        ...trace.ops.filter((o) => before(o) && o.r === e.resource && (o.op === 'offline' || o.op === 'terminate') && o.result !== 'rejected').map((o) => o.seq),
+      );
       const lastOn = Math.max(
         0,
         ...trace.ops.filter((o) => before(o) && o.op === 'online' && (o.r === e.resource || rel.dependents.get(e.resource)?.has(o.r as string))).map((o) => o.seq),
       );
-      if (lastOff > lastOn) out.push(`${where}: brought online after offline()/terminate() of it (#${lastOff}) with no online() since`);
+      if (lastOff > lastOn && !ownOnline) out.push(`${where}: brought online after offline()/terminate() of it (#${lastOff}) with no online() since`);
     }
     // G2: dependents that need it are down before it goes down (not for its own failure).
-    const goingDown = e.to === 'offline-pending' || (e.to === 'offline' && isUp(e.from));
+    // (Only from online: a resource that never got online was nobody's dependency in use.)
+    const goingDown = e.from === 'online' && (e.to === 'offline-pending' || e.to === 'offline');
     if (goingDown) {
       for (const y of rel.dependents.get(e.resource) ?? []) {
         if (!clausesOf(sc, y).some((c) => c.includes(e.resource))) continue; // only direct dependents

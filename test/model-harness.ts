@@ -806,7 +806,10 @@ function restartWindow(sc: Scenario, trace: Trace, resource: string, seq: number
     if (e.to === 'online' && p.stableAfter > 0) {
       const leave = events[i + 1] ?? null;
       const until = leave && leave.seq < seq ? leave.seq : seq;
-      const down = trace.ops.find((o) => (o.op === 'terminate' || o.op === 'remove') && o.r === resource && o.seq > e.seq && o.seq < until);
+      // (A remove refused with DependencyError takes nothing down.)
+      const down = trace.ops.find(
+        (o) => (o.op === 'terminate' || o.op === 'remove') && o.r === resource && o.seq > e.seq && o.seq < until && !(o.op === 'remove' && isDependencyError(o.error)),
+      );
       const end = down ? down.at : leave && leave.seq < seq ? leave.at : at;
       if (end - e.at >= p.stableAfter) {
         if (records.some((t) => t > end - p.restartPeriod)) forgiven++;
@@ -1099,8 +1102,11 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       const acting: OpRecord['op'][] = ['online', 'offline', 'terminate', 'remove', 'close'];
       if (due <= now && !trace.outstanding(r, x.seq, acting) && !trace.calledBetween(r, x.seq, Number.POSITIVE_INFINITY, acting)) {
         const next = nextEvent(x.seq);
-        const followed = next !== null && next.to === 'offline' && (trace.dependencyDown?.(r, next.seq) ?? false);
-        if (!followed && (!next || !dueAt(x.at, x.delayMs, next.at) || next.to !== 'online-pending')) {
+        // With dependencies, a restart waits while a dependency is down (the resource is taken offline instead).
+        const followed = trace.dependencyDown?.(r, next ? next.seq : Number.POSITIVE_INFINITY) ?? false;
+        // With dependencies, an online() of a dependent may still be bringing it up after that call settled.
+        const byMonitor = sc.deps !== undefined && next !== null && next.to === 'online-pending' && next.target === 'online';
+        if (!followed && !byMonitor && (!next || !dueAt(x.at, x.delayMs, next.at) || next.to !== 'online-pending')) {
           out.push(`${where}: due at t=${due}, but the restart did not start then (next: ${next ? `${next.to} at t=${next.at}` : 'none'})`);
         }
       }
