@@ -1,7 +1,7 @@
 /**
  * Counterexamples the model-based suite (model-reliability.test.ts) shrank to, as plain tests:
- * first those that pin down how the model reads DESIGN where the text leaves room, then the core
- * bugs it found (each named by its flag in KNOWN_BUGS, test/model-harness.ts).
+ * first those that pin down how the model reads the contract where its text leaves room, then
+ * the core bugs it found (all fixed in 1e2c927).
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -90,7 +90,7 @@ it('counts the restart delay from the end of the failure\'s terminate, while an 
   await m.close();
 });
 
-it('close() during a failure: no restart is scheduled when terminate ends, and nothing is left scheduled', async () => {
+it('schedules no restart when close() comes during a failure, and leaves nothing scheduled', async () => {
   const gate = deferred();
   const rec = recordingType('rec', { online: () => Promise.reject(new Error('down')), terminate: () => gate.promise });
   const { m, events } = monitorWith(rec.type, { defaults: { restartDelay: 10 } });
@@ -110,18 +110,19 @@ function monitorWithStates(type: ResourceType, options: ConstructorParameters<ty
   m.on('stateChange', (e) => states.push(`${e.at} ${e.from}->${e.to}`));
   m.registerType(type);
   m.addResource({ name: 'a', type: type.name });
-  return { m, states };
+  return { m, states, [Symbol.asyncDispose]: () => m.close() };
 }
 
-describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS flag in model-harness.ts names each', () => {
-  it('KNOWN_BUGS.reportFailureFromTerminate: terminate() ends offline even when terminate reports failure', async () => {
+describe('core bugs the model suite found (fixed in 1e2c927)', () => {
+  it('ends terminate() offline even when the terminate entry point reports failure', async () => {
     const rec = recordingType('rec', {
       terminate: (ctx) => {
         ctx.reportFailure(new Error('the process died'));
         return new Promise((r) => setTimeout(r, 50));
       },
     });
-    const { m, states } = monitorWithStates(rec.type, { defaults: { restartDelay: 10 } });
+    await using recorded = monitorWithStates(rec.type, { defaults: { restartDelay: 10 } });
+    const { m, states } = recorded;
     await m.online('a');
     const t = m.terminate('a');
     await vi.advanceTimersByTimeAsync(100);
@@ -132,10 +133,11 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.opsDuringTerminate: online() during terminate() waits for it, then starts a new attempt', async () => {
+  it('makes online() during terminate() wait for it, then start a new attempt', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    const { m, states } = monitorWithStates(rec.type);
+    await using recorded = monitorWithStates(rec.type);
+    const { m, states } = recorded;
     await m.online('a');
     const t = m.terminate('a');
     let onlineDone = false;
@@ -154,10 +156,11 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.opsDuringTerminate: offline() during terminate() does not call offline after terminate; terminate() ends offline', async () => {
+  it('does not call offline after terminate when offline() comes during terminate(), and ends offline', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    const { m } = monitorWithStates(rec.type);
+    await using recorded = monitorWithStates(rec.type);
+    const { m } = recorded;
     await m.online('a');
     const t = m.terminate('a');
     const off = m.offline('a');
@@ -171,7 +174,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.syncOpenAbandonedCounts: a synchronous open that reported failure does not count', async () => {
+  it('does not count a synchronous open that reported failure: the next attempt opens again', async () => {
     let opens = 0;
     const rec = recordingType('rec', {
       open: (ctx) => {
@@ -180,7 +183,8 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
         return { n: opens };
       },
     });
-    const { m } = monitorWithStates(rec.type, { defaults: { restartAction: 'none' } });
+    await using recorded = monitorWithStates(rec.type, { defaults: { restartAction: 'none' } });
+    const { m } = recorded;
     await expect(m.online('a')).rejects.toThrow('could not open');
     await m.online('a');
     // §5.1: nothing an abandoned call returns counts. Was: open ran once; the abandoned open's handle is used.
@@ -190,14 +194,15 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.abandonedDuringInvoke: reportFailure from inside online lets terminate run after abortGrace, not pendingTimeout', async () => {
+  it('runs terminate after abortGrace, not pendingTimeout, when online reports failure from inside', async () => {
     const rec = recordingType('rec', {
       online: (ctx) => {
         ctx.reportFailure(new Error('boom'));
         return never();
       },
     });
-    const { m } = monitorWithStates(rec.type, { abortGrace: 100, defaults: { pendingTimeout: 10_000, restartAction: 'none' } });
+    await using recorded = monitorWithStates(rec.type, { abortGrace: 100, defaults: { pendingTimeout: 10_000, restartAction: 'none' } });
+    const { m } = recorded;
     const p = m.online('a').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(200);
     // §5.2: terminate waits at most abortGrace for the abandoned online. Was: it starts at 10 100 ms.
@@ -208,7 +213,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.graceTimerAfterClose: nothing is scheduled after close() when a hung terminate was abandoned', async () => {
+  it('leaves nothing scheduled after close() when a hung terminate was abandoned', async () => {
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => never() });
     delete (rec.type as { close?: unknown }).close;
     const { m } = monitorWithStates(rec.type, {
@@ -222,13 +227,14 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('KNOWN_BUGS.terminateDuringOfflinePending: offline() resolves only once the resource is offline', async () => {
+  it('resolves offline() only once the resource is offline, even when terminate() supersedes it', async () => {
     const gate = deferred();
     const rec = recordingType('rec', {
       offline: (ctx) => new Promise((r) => ctx.signal.addEventListener('abort', () => setTimeout(r, 10_000))),
       terminate: () => gate.promise,
     });
-    const { m } = monitorWithStates(rec.type, { abortGrace: 100 });
+    await using recorded = monitorWithStates(rec.type, { abortGrace: 100 });
+    const { m } = recorded;
     await m.online('a');
     let offlineDone = false;
     const off = m.offline('a').then(() => {
@@ -247,7 +253,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.terminateDuringOfflinePending: online() waiting for a superseded offline does not freeze the process', () => {
+  it('does not freeze the process when online() waits for an offline that terminate() superseded', () => {
     vi.useRealTimers();
     // In a child process: the bug is a microtask loop that starves every timer, so it cannot be
     // caught in-process. The script exits 0 when online() settles, and is killed after 10 s.
@@ -274,10 +280,11 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     expect(out.status, `stderr: ${out.stderr}`).toBe(0);
   }, 20_000);
 
-  it('KNOWN_BUGS.removeAndCloseTogether: close() during removeResource() disposes the resource once', async () => {
+  it('disposes a resource once when close() comes during removeResource()', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    const { m } = monitorWithStates(rec.type);
+    await using recorded = monitorWithStates(rec.type);
+    const { m } = recorded;
     await m.online('a');
     const rm = m.removeResource('a');
     const closing = m.close();

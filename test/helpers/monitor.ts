@@ -1,12 +1,12 @@
-import { ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions } from 'resmon';
+import { MONITOR_EVENTS, ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions } from 'resmon';
 
 type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<ResourceMonitorEvents[K]>[0] }[keyof ResourceMonitorEvents];
 
-/** A monitor with every event recorded in order. */
+/** A monitor with every event recorded in order; `await using` it to close the monitor at the end of the scope. */
 export function recordedMonitor(options: ResourceMonitorOptions = {}) {
   const monitor = new ResourceMonitor(options);
   const events: Recorded[] = [];
-  for (const name of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit', 'groupStateChange'] as const) {
+  for (const name of MONITOR_EVENTS) {
     const record = (payload: object) => void events.push({ event: name, ...payload } as Recorded);
     monitor.on(name, record as never);
   }
@@ -17,5 +17,5 @@ export function recordedMonitor(options: ResourceMonitorOptions = {}) {
     of('stateChange')
       .filter((e) => !resource || e.resource === resource)
       .map((e) => `${e.at} ${e.from}->${e.to}`);
-  return { monitor, events, of, transitions };
+  return { monitor, events, of, transitions, [Symbol.asyncDispose]: () => monitor.close() };
 }

@@ -70,6 +70,21 @@ describe('heartbeat/Dummy', () => {
     expect(events.filter((e) => e.event === 'check' && !e.ok)).toEqual([]);
   });
 
+  it('applies a change of a non-unique parameter while online with reload; a unique one waits for the next start', async () => {
+    const name = unique('dummy');
+    const state = path.join(tmp.dir, `${name}.state`);
+    const { monitor, log } = setup(name, { agent: 'heartbeat/Dummy', params: { state } });
+    await monitor.online(name);
+    expect(await monitor.setProperties(name, { agent: 'heartbeat/Dummy', params: { state, fake: 'changed' } })).toBe('applied');
+    expect(log.lines.some((l) => l.fields.action === 'reload' && l.fields.entryPoint === 'applyProperties')).toBe(true);
+    const moved = path.join(tmp.dir, `${name}.moved`);
+    expect(await monitor.setProperties(name, { agent: 'heartbeat/Dummy', params: { state: moved, fake: 'changed' } })).toBe('stored');
+    await monitor.offline(name);
+    await monitor.online(name);
+    expect(existsSync(moved)).toBe(true);
+    await monitor.offline(name);
+  });
+
   it('takes its advertised timeouts and monitor interval as the type-level defaults', () => {
     const config = ocf.validate!({ agent: 'heartbeat/Dummy' });
     expect(ocf.defaultsFor!(config)).toEqual({ pendingTimeout: 20_000, deadlockTimeout: 20_000, isAlivePollInterval: 10_000, looksAlivePollInterval: 0 });
@@ -219,6 +234,44 @@ describe('exit codes and reasons (script agents)', () => {
     await online;
   });
 
+  it('when stop fails in terminate, what the last start left in its process group is killed', async () => {
+    const pidfile = path.join(dir.dir, 'left.pid');
+    const agent = scriptAgent(
+      dir.dir,
+      'leaves',
+      `case "$1" in meta-data) cat <<'XML'\n${MINIMAL_METADATA}\nXML\n;; start) sleep 60 >/dev/null 2>&1 & echo $! > ${pidfile} ;; stop) echo "ocf-exit-reason:cannot stop" >&2; exit 1 ;; esac\nexit 0`,
+    );
+    const name = unique('leaves');
+    const { monitor, log } = setup(name, { agent });
+    await monitor.online(name);
+    const left = Number(readFileSync(pidfile, 'utf8'));
+    expect(isGone(left)).toBe(false);
+    await monitor.terminate(name);
+    await until(() => isGone(left), 'the background process of start to be killed', 2_000);
+    expect(log.lines.some((l) => l.level === 'error' && /terminate failed: .*stop: OCF_ERR_GENERIC \(1\): cannot stop/.test(l.msg))).toBe(true);
+  });
+
+  it('runs looksAlive at check level 0 and isAlive at the deepest advertised level, with the monitor interval', async () => {
+    const seen = path.join(dir.dir, 'levels.seen');
+    const metadata = MINIMAL_METADATA.replace(
+      '<action name="monitor" timeout="5s" interval="1s" depth="0"/>',
+      '<action name="monitor" timeout="5s" interval="1s" depth="0"/><action name="monitor" timeout="9s" interval="3s" depth="10"/><action name="monitor" timeout="9s" interval="7s" depth="30"/>',
+    );
+    const agent = scriptAgent(
+      dir.dir,
+      'levels',
+      `case "$1" in meta-data) cat <<'XML'\n${metadata}\nXML\n;; monitor) echo "$OCF_CHECK_LEVEL $OCF_RESKEY_CRM_meta_interval $OCF_RESKEY_CRM_meta_timeout" >> ${seen} ;; esac\nexit 0`,
+    );
+    expect(ocf.defaultsFor!(ocf.validate!({ agent }))).toEqual({ pendingTimeout: 5_000, deadlockTimeout: 9_000, looksAlivePollInterval: 1_000, isAlivePollInterval: 3_000 });
+    const name = unique('levels');
+    const { monitor, events } = setup(name, { agent }, { looksAlivePollInterval: 100, isAlivePollInterval: 250 });
+    await monitor.online(name);
+    await until(() => ['looksAlive', 'isAlive'].every((k) => events.some((e) => e.event === 'check' && e.kind === k && e.ok)), 'both checks');
+    await monitor.offline(name);
+    const lines = new Set(readFileSync(seen, 'utf8').trim().split('\n'));
+    expect([...lines].sort()).toEqual(['0 1000 5000', '10 3000 9000']);
+  });
+
   it('logs what the agent prints, tagged with the action and stream', async () => {
     const agent = scriptAgent(
       dir.dir,
@@ -327,6 +380,12 @@ describe('bad agents are a ConfigError naming the agent, in bounded time', () =>
     expect(error.message).toMatch(/params.binfile is required by agent heartbeat\/anything/);
   });
 
+  it('a relative root, or an agent that is neither PROVIDER/NAME nor an absolute path', () => {
+    expect(rejection({ agent: 'heartbeat/Dummy', root: 'usr/lib/ocf' }, ocf, 'root').message).toMatch(/root must be an absolute path/);
+    expect(rejection({ agent: './agents/Dummy' }).message).toMatch(/agent must be PROVIDER\/NAME \(heartbeat\/Dummy\) or an absolute path/);
+    expect(rejection({ agent: 'heartbeat/../../bin/sh' }).message).toMatch(/agent must be PROVIDER\/NAME/);
+  });
+
   it('reads meta-data once per agent', () => {
     const counter = path.join(dir.dir, 'count');
     writeFileSync(counter, '');
@@ -336,6 +395,22 @@ describe('bad agents are a ConfigError naming the agent, in bounded time', () =>
     type.validate!({ agent, params: { mode: 'a' } });
     type.metadata(agent);
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('preload reads meta-data without blocking, for validate to find; a hanging agent rejects in bounded time', async () => {
+    const counter = path.join(dir.dir, 'count2');
+    writeFileSync(counter, '');
+    const agent = scriptAgent(dir.dir, 'preloaded', `echo x >> ${counter}\ncat <<'XML'\n${MINIMAL_METADATA}\nXML`);
+    const type = createOcfType({ runtimeDir, metadataTimeout: 500 });
+    expect((await type.preload(agent)).shortdesc).toBe('test agent');
+    type.validate!({ agent });
+    expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+    const hangs = scriptAgent(dir.dir, 'hangs2', 'sleep 60');
+    const started = Date.now();
+    const error = (await type.preload(hangs).catch((e: unknown) => e)) as ConfigError;
+    expect([isConfigError(error), error.field]).toEqual([true, 'agent']);
+    expect(error.message).toMatch(/did not print its meta-data within 500 ms \(killed\)/);
+    expect(Date.now() - started).toBeLessThan(2_500);
   });
 });
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { ResourcePolicy } from '../../policy.js';
 import type { ResourceContext, ResourceType } from '../../types.js';
@@ -114,12 +116,40 @@ export interface OcfResourceType extends ResourceType<OcfConfig, OcfHandle> {
   metadata(agent: string, root?: string): OcfMetadata;
 }
 
+/**
+ * True when the process that led group `pgid` (a finished `start`) is gone, so what still has
+ * that group id is what it left behind. While any process has that group id, Linux does not hand
+ * the number out again; once `/proc/<pgid>` exists, the number is some new process's and its
+ * group is not ours. False where there is no /proc (nothing is killed then).
+ */
+function leaderGone(pgid: number): boolean {
+  return existsSync('/proc/self') && !existsSync(`/proc/${pgid}`);
+}
+
+/**
+ * How a change of properties reaches a running resource, as Pacemaker decides it: `''` when no
+ * parameter changed (nothing to do); `reload-agent` (OCF 1.1) when the agent advertises it and
+ * every changed parameter is `reloadable`; `reload` (the older convention) when the agent
+ * advertises it and no changed parameter is `unique`; otherwise null: the change waits for the
+ * next start (a different agent or root always does).
+ */
+export function reloadAction(next: OcfConfig, previous: OcfConfig): 'reload-agent' | 'reload' | '' | null {
+  if (next.path !== previous.path || next.root !== previous.root) return null;
+  const names = new Set([...Object.keys(next.params), ...Object.keys(previous.params)]);
+  const changed = [...names].filter((n) => next.params[n] !== previous.params[n]);
+  if (changed.length === 0) return '';
+  const spec = (name: string) => next.metadata.parameters.find((p) => p.name === name);
+  if (actionNamed(next.metadata, 'reload-agent') && changed.every((n) => spec(n)?.reloadable === true)) return 'reload-agent';
+  if (actionNamed(next.metadata, 'reload') && changed.every((n) => spec(n)?.unique === false)) return 'reload';
+  return null;
+}
+
 /** Pacemaker's default operation timeout, used for an action whose meta-data advertises none. */
 const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
 const KEYS = ['agent', 'params', 'root'];
 
 /**
- * Creates an `ocf` resource type (DESIGN: Pacemaker OCF resource agents). Each has its own
+ * Creates an `ocf` resource type (Pacemaker OCF resource agents). Each has its own
  * meta-data cache; the exported {@link ocfType} is one.
  *
  * - `validate` locates the agent, reads its meta-data once (cached, bounded by
@@ -131,6 +161,9 @@ const KEYS = ['agent', 'params', 'root'];
  * - `terminate` SIGKILLs the process group of any action still running, then runs `stop`
  *   (bounded by `deadlockTimeout`); should stop fail, it SIGKILLs the group the last `start`
  *   ran in (where the agent's daemons live) as a last resort.
+ * - `applyProperties` (a `setProperties` while online) runs `reload-agent` or `reload` when the
+ *   agent advertises it and the changed parameters allow it (see {@link reloadAction}); otherwise
+ *   the change is `'stored'` for the next start.
  * - Exit codes: 0 success; 7 from monitor fails the check; any other an `OcfError`.
  */
 export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
@@ -156,6 +189,7 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
     const p = objectAt(properties, 'properties', 'an object with at least `agent` (PROVIDER/NAME or an absolute path)');
     onlyKeys(p, KEYS, '');
     const root = stringAt(p, 'root', '');
+    if (root !== undefined && !path.isAbsolute(root)) throw new ConfigError('root', root, 'must be an absolute path (the OCF root, such as /usr/lib/ocf)');
     const located = locateAgent(p.agent, root);
     const metadata = metadataOf(located);
     const params = checkParams(p.params, metadata, located.agent);
@@ -179,8 +213,8 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
     handle: OcfHandle,
     action: string,
     checkLevel?: number,
+    c: OcfConfig = ctx.properties,
   ): Promise<{ verdict: ActionVerdict; pgid: number | null }> {
-    const c = ctx.properties;
     const advertised = action === 'monitor' ? monitorAt(c.metadata, checkLevel ?? 0) : actionNamed(c.metadata, action);
     const env = ocfEnvironment({
       root: c.root,
@@ -248,13 +282,21 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
         if (verdict.kind === 'error') throw verdict.error;
         h.startGroup = null;
       } catch (error) {
-        if (h.startGroup !== null) {
+        if (h.startGroup !== null && leaderGone(h.startGroup)) {
           ctx.log.warn({ action: 'stop' }, `stop failed during terminate; killing process group ${h.startGroup} of the last start`);
           signalGroup(h.startGroup, 'SIGKILL');
-          h.startGroup = null;
         }
+        h.startGroup = null;
         throw error;
       }
+    },
+    async applyProperties(ctx, next, previous) {
+      const action = reloadAction(next, previous);
+      if (action === null) return 'stored';
+      if (action === '') return undefined;
+      const { verdict } = await act(ctx, ctx.handle, action, undefined, next);
+      if (verdict.kind === 'error') throw verdict.error;
+      return undefined;
     },
     looksAlive: (ctx) => check(ctx, 0),
     isAlive: (ctx) => check(ctx, ctx.properties.checkLevel),
