@@ -1,4 +1,4 @@
-import { DependencyError, reasonOf, StateError, UnknownResourceError } from './errors.js';
+import { DependencyError, isDependencyError, reasonOf, StateError, UnknownResourceError } from './errors.js';
 import type { Clause, DependencyGraph } from './graph.js';
 import type { Logger } from './logger.js';
 import type { Resource } from './resource.js';
@@ -30,7 +30,7 @@ const ROUNDS = 3;
  */
 export class Orchestrator {
   /** online() in progress (the dependencies' phase included), shared by concurrent callers. */
-  private readonly starting = new Map<string, Promise<void>>();
+  private readonly starting = new Map<string, { task: Promise<void>; began: number }>();
   /** offline()/terminate() in progress (the dependents' phase included). */
   private readonly stopping = new Map<string, Promise<void>>();
   /** A counter that orders online() operations and the moments targets were set to offline. */
@@ -56,20 +56,24 @@ export class Orchestrator {
   online(name: string, began?: number): Promise<void> {
     const resource = this.must(name);
     resource.target = 'online';
-    let task = this.starting.get(name);
-    if (task) return task;
+    const running = this.starting.get(name);
+    // Shared, unless an offline()/terminate() came after it began: then this one starts after it.
+    if (running && (this.offlineAt.get(name) ?? 0) < running.began) return running.task;
     // A dependency brought up for a dependent's online() counts from when that began.
-    task = this.runOnline(name, resource, began ?? ++this.clock, began !== undefined);
+    const stamp = began ?? ++this.clock;
+    const run = () => this.runOnline(name, resource, stamp, began !== undefined);
+    const task = running ? running.task.catch(() => {}).then(run) : run();
+    const entry = { task, began: stamp };
     task
       .finally(() => {
-        if (this.starting.get(name) === task) this.starting.delete(name);
+        if (this.starting.get(name) === entry) this.starting.delete(name);
         this.env.busyChanged(name);
       })
-      .catch(() => {
+      .catch((error: unknown) => {
         // A dependency that could not come online may be online by now: if so, come online.
-        queueMicrotask(() => this.reconsider(name));
+        if (isDependencyError(error)) queueMicrotask(() => this.reconsider(name));
       });
-    this.starting.set(name, task);
+    this.starting.set(name, entry);
     this.env.busyChanged(name);
     return task;
   }
