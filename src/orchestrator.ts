@@ -31,6 +31,8 @@ const ROUNDS = 3;
 export class Orchestrator {
   /** online() in progress (the dependencies' phase included), shared by concurrent callers. */
   private readonly starting = new Map<string, { task: Promise<void>; began: number }>();
+  /** The online() in progress of these resources has handed over to the resource's own online(). */
+  private readonly committed = new Set<string>();
   /** offline()/terminate() in progress (the dependents' phase included). */
   private readonly stopping = new Map<string, Promise<void>>();
   /** A counter that orders online() operations and the moments targets were set to offline. */
@@ -57,22 +59,32 @@ export class Orchestrator {
     const resource = this.must(name);
     resource.target = 'online';
     const running = this.starting.get(name);
-    // Shared, unless an offline()/terminate() came after it began: then this one starts after it.
-    if (running && (this.offlineAt.get(name) ?? 0) < running.began) return running.task;
+    // Share the online() in progress, unless it has handed over to the resource and the resource
+    // is failed or offline now: then that online may have ended already (the resource went online
+    // and failed since, in the microtasks before the task resolves), and joining it would resolve
+    // on a resource that is not online. The resource's own online() shares an attempt anyway.
+    const over = this.committed.has(name) && (resource.state === 'failed' || resource.state === 'offline');
+    // Nor when an offline()/terminate() came after it began: then this one starts after it.
+    const superseded = running !== undefined && (this.offlineAt.get(name) ?? 0) > running.began;
+    if (running && !over && !superseded) return running.task;
     // A dependency brought up for a dependent's online() counts from when that began.
     const stamp = began ?? ++this.clock;
     const run = () => this.runOnline(name, resource, stamp, began !== undefined);
-    const task = running ? running.task.catch(() => {}).then(run) : run();
+    const task = running && superseded ? running.task.catch(() => {}).then(run) : run();
     const entry = { task, began: stamp };
     task
       .finally(() => {
-        if (this.starting.get(name) === entry) this.starting.delete(name);
+        if (this.starting.get(name) === entry) {
+          this.starting.delete(name);
+          this.committed.delete(name);
+        }
         this.env.busyChanged(name);
       })
       .catch((error: unknown) => {
         // A dependency that could not come online may be online by now: if so, come online.
         if (isDependencyError(error)) queueMicrotask(() => this.reconsider(name));
       });
+    this.committed.delete(name);
     this.starting.set(name, entry);
     this.env.busyChanged(name);
     return task;
@@ -106,9 +118,13 @@ export class Orchestrator {
         depsWent = true;
         return 'its dependencies are not all online';
       };
-      if (resource.state === 'online' || resource.state === 'online-pending') return resource.online(mayStart);
+      if (resource.state === 'online' || resource.state === 'online-pending') {
+        this.committed.add(name);
+        return resource.online(mayStart);
+      }
       const unmet = this.env.graph.unmet(name, this.up);
       if (unmet.length === 0) {
+        this.committed.add(name);
         try {
           return await resource.online(mayStart);
         } catch (error) {

@@ -265,6 +265,8 @@ export class Resource {
         if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
+    // A later terminate() superseded this one: resolve when it has ended (the resource offline).
+    if (this.epoch !== epoch && this.transition) await this.transition;
   }
 
   /** Makes `task` the transition in progress until it ends. */
@@ -411,18 +413,25 @@ export class Resource {
     if (!this.opened) {
       if (type.open) {
         const open = type.open;
+        let abandonedWhileRunning = false;
         const out = await this.lane.run({
           entryPoint: 'open',
           timeoutMs: this.policy.deadlockTimeout,
           parent: life.signal,
-          invoke: (call) => open.call(type, this.context(call, epoch, NO_HANDLE) as ResourceContext<unknown, undefined>),
+          invoke: (call) => {
+            const value = open.call(type, this.context(call, epoch, NO_HANDLE) as ResourceContext<unknown, undefined>);
+            if (call.signal.aborted) abandonedWhileRunning = true; // it reported a failure itself
+            return value;
+          },
         });
         this.afterCall('open', out);
         if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
-        // An open that was abandoned while it ran (it reported a failure itself) does not count.
-        if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
+        // An open that was abandoned while it ran does not count; one that returned before the
+        // attempt was abandoned (an offline() right after) does: its handle is kept, open runs once.
+        if (this.epoch !== epoch && abandonedWhileRunning) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
         this.handle = out.value;
         this.opened = true;
+        if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
       }
     }
     const out = await this.lane.run({
@@ -655,7 +664,9 @@ export class Resource {
 
   private async poll(kind: CheckKind, epoch: number): Promise<void> {
     const ok = await this.check(kind, epoch);
-    if (ok === null) return;
+    // Stale once the resource left this online period (a failure, offline or terminate in the
+    // microtask since the check ended): arming now would poll the next online period.
+    if (ok === null || this.epoch !== epoch || this.state !== 'online') return;
     if (ok) {
       this.polls.arm(kind);
       return;
@@ -673,7 +684,7 @@ export class Resource {
       return;
     }
     const deep = await this.check('isAlive', epoch);
-    if (deep === null) return;
+    if (deep === null || this.epoch !== epoch || this.state !== 'online') return;
     this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
     this.polls.arm('looksAlive');
   }
