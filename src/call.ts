@@ -201,14 +201,25 @@ export class CallLane {
       return { kind: 'error', error, durationMs: ms, syncMs: ms };
     }
     const syncMs = this.clock.now() - start;
-    if (!isThenable(raw)) {
+    let thenable: boolean;
+    try {
+      thenable = isThenable(raw);
+    } catch (error) {
+      // A value whose `then` cannot be read (a getter that throws, a revoked Proxy): as a promise
+      // would, it counts as a rejection with what the read threw.
+      call.settled = true;
+      this.finish(call);
+      if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
+      return { kind: 'error', error, durationMs: syncMs, syncMs };
+    }
+    if (!thenable) {
       call.settled = true;
       this.finish(call);
       // Abandoned while it ran (it reported a failure that preempted it): its result does not count.
       if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
-      return { kind: 'ok', value: raw, durationMs: syncMs, syncMs };
+      return { kind: 'ok', value: raw as T, durationMs: syncMs, syncMs };
     }
-    const out = await this.race(call, raw, spec.timeoutMs, start);
+    const out = await this.race(call, raw as PromiseLike<T>, spec.timeoutMs, start);
     this.finish(call);
     out.syncMs = syncMs;
     return out;

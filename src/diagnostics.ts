@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { ResourceMonitorEvents } from './events.js';
+import { MONITOR_EVENTS, type ResourceMonitorEvents } from './events.js';
 
 /**
  * The prefix of resmon's `node:diagnostics_channel` names: the monitor publishes each event on
@@ -21,19 +21,8 @@ export function channelName(event: keyof ResourceMonitorEvents | (string & {})):
 
 // The monitor asks for an event's channel on every event: the known events' channels sit in a
 // plain object made once (a property read); others (events added later) in a Map.
-const KNOWN_EVENTS = [
-  'stateChange',
-  'check',
-  'slowCall',
-  'callTimeout',
-  'progress',
-  'restartScheduled',
-  'escalated',
-  'hostExit',
-  'groupStateChange',
-] as const;
 const known: Record<string, diagnosticsChannel.Channel | undefined> = Object.create(null);
-for (const event of KNOWN_EVENTS) known[event] = diagnosticsChannel.channel(CHANNEL_PREFIX + event);
+for (const event of MONITOR_EVENTS) known[event] = diagnosticsChannel.channel(CHANNEL_PREFIX + event);
 const others = new Map<string, diagnosticsChannel.Channel>();
 
 /**

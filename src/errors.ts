@@ -15,7 +15,9 @@ export type ResmonErrorCode =
   | 'ERR_RESMON_CALL_TIMEOUT'
   | 'ERR_RESMON_CLOSED'
   | 'ERR_RESMON_DEPENDENCY'
-  | 'ERR_RESMON_OCF';
+  | 'ERR_RESMON_OCF'
+  | 'ERR_RESMON_PROCESS_EXIT'
+  | 'ERR_RESMON_CONFIG_FILE';
 
 /**
  * The base of every error resmon throws. Also wraps a non-Error value that a plugin threw or

@@ -120,8 +120,10 @@ export interface HostExitEvent extends BaseEvent {
 
 /**
  * The events of a `ResourceMonitor`, for `monitor.on(name, listener)`. Listeners run
- * synchronously; an exception thrown by a listener is caught and logged, never passed to the
- * monitor's callers.
+ * synchronously, each one even when an earlier one throws; an exception thrown by a listener is
+ * caught and logged, never passed to the monitor's callers. A listener may call any method of
+ * the monitor: an operation called while listeners run starts a microtask later, once the
+ * transition that emitted the event is complete.
  */
 export interface ResourceMonitorEvents {
   stateChange: (event: StateChangeEvent) => void;
@@ -134,3 +136,24 @@ export interface ResourceMonitorEvents {
   hostExit: (event: HostExitEvent) => void;
   groupStateChange: (event: GroupStateChangeEvent) => void;
 }
+
+/**
+ * The name of every event a `ResourceMonitor` emits, at run time (to subscribe to all of them,
+ * or to check a name a user typed).
+ * @example for (const name of MONITOR_EVENTS) monitor.on(name, (e) => log(name, e));
+ */
+export const MONITOR_EVENTS = [
+  'stateChange',
+  'check',
+  'slowCall',
+  'callTimeout',
+  'progress',
+  'restartScheduled',
+  'escalated',
+  'hostExit',
+  'groupStateChange',
+] as const satisfies readonly (keyof ResourceMonitorEvents)[];
+
+// Fails to compile when an event is added to ResourceMonitorEvents but not to MONITOR_EVENTS.
+const everyEventListed: Exclude<keyof ResourceMonitorEvents, (typeof MONITOR_EVENTS)[number]> extends never ? true : never = true;
+void everyEventListed;

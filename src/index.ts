@@ -8,6 +8,7 @@ export {
   type DefaultProcessing,
   type EntryPoint,
   type PropertiesOutcome,
+  RESOURCE_STATES,
   type ResourceContext,
   type ResourceSpec,
   type ResourceState,
@@ -18,18 +19,19 @@ export {
 } from './types.js';
 export type { GroupState, GroupStatus } from './groups.js';
 export { DEFAULT_POLICY, type ResourcePolicy, type RestartAction } from './policy.js';
-export type {
-  BaseEvent,
-  CallTimeoutEvent,
-  CheckEvent,
-  EscalatedEvent,
-  GroupStateChangeEvent,
-  HostExitEvent,
-  ProgressEvent,
-  ResourceMonitorEvents,
-  RestartScheduledEvent,
-  SlowCallEvent,
-  StateChangeEvent,
+export {
+  type BaseEvent,
+  type CallTimeoutEvent,
+  type CheckEvent,
+  type EscalatedEvent,
+  type GroupStateChangeEvent,
+  type HostExitEvent,
+  MONITOR_EVENTS,
+  type ProgressEvent,
+  type ResourceMonitorEvents,
+  type RestartScheduledEvent,
+  type SlowCallEvent,
+  type StateChangeEvent,
 } from './events.js';
 export { type Clock, systemClock } from './clock.js';
 export { type Logger, silentLogger } from './logger.js';
@@ -60,6 +62,7 @@ export {
 } from './errors.js';
 export {
   createProcessType,
+  isProcessExitError,
   ProcessExitError,
   processType,
   type ProcessConfig,
@@ -68,6 +71,7 @@ export {
   type ProcessOutput,
   type ProcessProperties,
   type ProcessResourceType,
+  type ProcessTypeOptions,
 } from './builtins/process.js';
 export { httpType, type HttpProperties } from './builtins/http.js';
 export { tcpType, type TcpProperties } from './builtins/tcp.js';

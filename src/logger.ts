@@ -1,3 +1,5 @@
+import { isError } from './errors.js';
+
 /**
  * A pino-style logger: `logger.info(msg)` or `logger.info({ some: 'fields' }, msg)`. pino,
  * bunyan-style loggers and `console` all fit.
@@ -19,21 +21,44 @@ const noop = () => {};
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
 /**
+ * The same logger, except that a call that throws (a serializer that reads a hostile error's
+ * getters, a closed destination) is dropped: logging never breaks the monitor.
+ */
+export function guarded(logger: Logger): Logger {
+  if (logger === silentLogger) return silentLogger;
+  const wrap =
+    (level: keyof Logger) =>
+    (...args: unknown[]) => {
+      try {
+        logger[level](...args);
+      } catch {
+        // Dropped: see above.
+      }
+    };
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}
+
+/**
  * A logger whose every line carries `bindings` (merged into a leading object argument, or
- * added as one), the way pino's `child()` does.
+ * added as one), the way pino's `child()` does. Never throws (see {@link guarded}).
  */
 export function tagged(logger: Logger, bindings: Record<string, unknown>): Logger {
   if (logger === silentLogger) return silentLogger;
   const wrap =
     (level: keyof Logger) =>
     (...args: unknown[]) => {
-      const [first, ...rest] = args;
-      if (typeof first === 'object' && first !== null && !(first instanceof Error) && !Array.isArray(first)) {
-        logger[level]({ ...bindings, ...first }, ...rest);
-      } else if (first instanceof Error) {
-        logger[level]({ ...bindings, err: first }, ...rest);
-      } else {
-        logger[level](bindings, ...args);
+      try {
+        const [first, ...rest] = args;
+        const error = isError(first);
+        if (typeof first === 'object' && first !== null && !error && !Array.isArray(first)) {
+          logger[level]({ ...bindings, ...first }, ...rest);
+        } else if (error) {
+          logger[level]({ ...bindings, err: first }, ...rest);
+        } else {
+          logger[level](bindings, ...args);
+        }
+      } catch {
+        // Dropped: logging never breaks the monitor (a hostile argument, a throwing logger).
       }
     };
   return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };

@@ -17,13 +17,13 @@ import {
 } from './errors.js';
 import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { type Logger, silentLogger, tagged } from './logger.js';
+import { guarded, type Logger, silentLogger, tagged } from './logger.js';
 import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
 import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
-import { DEFAULT_PROCESSING, type PropertiesOutcome, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
+import { DEFAULT_PROCESSING, type PropertiesOutcome, RESOURCE_STATES, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
 import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
@@ -53,7 +53,8 @@ export interface ResourceMonitorOptions {
   logger?: Logger;
   /**
    * How long terminate (and offline after an aborted online) waits for an abandoned call to
-   * settle before it runs anyway (DESIGN §5.2). Milliseconds, ≥ 0.
+   * settle before it runs anyway (a plugin that ignores its signal cannot hold terminate back
+   * longer). Milliseconds, ≥ 0.
    * @default 1000
    */
   abortGrace?: number;
@@ -106,7 +107,7 @@ function readMember(value: unknown, member: string, field: string, context: stri
 /**
  * The resource monitor: registers resource types, adds resources, brings them online, polls
  * their health on two schedules, fails, terminates and restarts them by policy, and emits an
- * event for every state change (DESIGN §2).
+ * event for every state change.
  *
  * @example
  * ```ts
@@ -131,11 +132,16 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private closing: Promise<void> | null = null;
   /** close() has finished. */
   private closed = false;
+  /**
+   * > 0 while listeners run. A public operation called then (from a listener) starts a
+   * microtask later, once the transition that emitted the event has done its bookkeeping.
+   */
+  private delivering = 0;
   /** Every resource's last `inspect()`, kept by close() for the read-only calls made afterwards. */
   private final: Map<string, ResourceStatus> | null = null;
   /** The isolation hosts, from the first hosted registerType(). */
   private hosts: HostManager | null = null;
-  /** Who depends on whom, and the groups (DESIGN §9). */
+  /** Who depends on whom, and the groups. */
   private readonly graph = new DependencyGraph();
   private readonly groupStates = new GroupStates();
   /** Dependencies in motion: ordering of online/offline, following failures, bringing back. */
@@ -175,12 +181,13 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.defaults = validatePolicy(given.defaults, context, 'options.defaults');
     this.env = {
       clock,
-      logger,
+      logger: guarded(logger),
       abortGrace,
       // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
       // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
       wants: (event) => this.listenerCount(event) > 0 || eventChannel(event).hasSubscribers,
       emit: (event, payload) => this.deliver(event, payload),
+      delivering: () => this.delivering > 0,
       observe: (resource, from) => {
         if (this.resources.get(resource.name) !== resource) return;
         this.orchestrator.observe(resource, from);
@@ -214,18 +221,32 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     if (!stored) return;
     // A listener added or removed meanwhile changes the next event, not this one.
     const listeners = Array.isArray(stored) ? stored.slice() : [stored];
-    for (const listener of listeners) {
-      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
-      try {
-        listener.fn.call(listener.context, payload);
-      } catch (error) {
+    this.delivering++;
+    try {
+      for (const listener of listeners) {
+        if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
         try {
-          this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
-        } catch {
-          // A logger that throws (on a hostile error) must not break the delivery either.
+          listener.fn.call(listener.context, payload);
+        } catch (error) {
+          try {
+            this.env.logger.error({ err: error, event }, `a "${event}" listener threw; the monitor carries on`);
+          } catch {
+            // A logger that throws (on a hostile error) must not break the delivery either.
+          }
         }
       }
+    } finally {
+      this.delivering--;
     }
+  }
+
+  /**
+   * Called first by every asynchronous operation: from inside a listener, wait a microtask, so
+   * the operation acts on a resource whose transition has finished (the listener re-entrancy
+   * rule: a call from a listener has the same result as the same call a microtask later).
+   */
+  private settle(): Promise<void> | undefined {
+    return this.delivering > 0 ? Promise.resolve() : undefined;
   }
 
   /**
@@ -235,7 +256,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    */
   registerType<P, H>(type: ResourceType<P, H>): void;
   /**
-   * Registers a resource type from a module (DESIGN §7): `isolation: 'worker'` or `'process'`
+   * Registers a resource type from a module: `isolation: 'worker'` or `'process'`
    * loads it in an isolation host, `'inline'` imports it here. Resolves once the type is loaded
    * and checked; rejects with `ConfigError` when the module does not load or exports no valid
    * type (no host is left running), `DuplicateError` for a taken name.
@@ -556,7 +577,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
 
   /**
-   * Replaces a resource's dependencies (DESIGN §9), with the checks of `addResource`: a
+   * Replaces a resource's dependencies, with the checks of `addResource`: a
    * `DependencyError` (unknown name, cycle, cross-group) or `ConfigError` (shape) changes
    * nothing. If the resource is up and the new dependencies are not all online, it is taken
    * offline (its dependents first) and brought back online under the new dependencies, which
@@ -587,6 +608,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * changes then.
    */
   async removeResource(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`removeResource("${name}")`);
     const pending = this.removing.get(name);
     if (pending) return pending;
@@ -622,6 +644,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * one attempt. Sets its target (and that of each dependency it brings up) to online.
    */
   async online(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.live(name, 'online');
     return this.orchestrator.online(name);
   }
@@ -632,6 +655,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * theirs) to offline.
    */
   async offline(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.live(name, 'offline');
     return this.orchestrator.stop(name, 'offline', 'offline() called', true);
   }
@@ -642,6 +666,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * (a second Ctrl-C); after `close()` has finished it rejects with `MonitorClosedError`.
    */
   async terminate(name: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`terminate("${name}")`);
     this.get(name);
     if (this.removing.has(name)) throw new StateError(name, 'terminate() refused: the resource is being removed');
@@ -699,11 +724,12 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `MonitorClosedError`.
    */
   async waitFor(name: string, state: ResourceState, options: WaitForOptions = {}): Promise<ResourceStatus> {
+    if (this.delivering > 0) await this.settle();
     if (this.closed) throw new MonitorClosedError(`waitFor("${name}")`);
     const resource = this.get(name);
     const { timeout, signal } = options;
-    if (!['offline', 'online-pending', 'online', 'offline-pending', 'failed'].includes(state)) {
-      throw new ConfigError('state', state, "must be one of 'offline', 'online-pending', 'online', 'offline-pending', 'failed'", {
+    if (!(RESOURCE_STATES as readonly unknown[]).includes(state)) {
+      throw new ConfigError('state', state, `must be one of ${RESOURCE_STATES.map((s) => `'${s}'`).join(', ')}`, {
         context: `waitFor("${name}")`,
       });
     }
@@ -720,7 +746,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * and every other operation throws (or rejects with) `MonitorClosedError`.
    */
   close(): Promise<void> {
+    // From a listener: refuse new operations at once, start closing a microtask later.
+    const settling = this.settle();
     this.closing ??= (async () => {
+      if (settling) await settling;
       if (!this.life.signal.aborted) {
         this.life.abort(new MonitorClosedError('typeControl()'));
         for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');

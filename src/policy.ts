@@ -4,7 +4,7 @@ import { ConfigError, reasonOf } from './errors.js';
 export type RestartAction = 'none' | 'restart' | 'restart-escalate';
 
 /**
- * How a resource is polled, timed and restarted (DESIGN §4). Every field resolves from the
+ * How a resource is polled, timed and restarted. Every field resolves from the
  * resource's own `policy`, then its type's `defaults`, then the monitor's `defaults`, then the
  * built-in default below. Times are milliseconds.
  */
@@ -32,7 +32,9 @@ export interface ResourcePolicy {
    */
   deadlockTimeout: number;
   /**
-   * A call slower than this emits `slowCall` (Windows advises 300 ms per entry point).
+   * A check, `open`, `close` or `terminate` slower than this emits `slowCall` (Windows advises
+   * 300 ms per entry point); for `online` and `offline` only the time they block the event loop
+   * before returning counts, since `pendingTimeout` bounds their asynchronous part.
    * @default 300
    */
   callBudget: number;
@@ -109,7 +111,7 @@ export interface ResourcePolicy {
   stableAfter: number;
 }
 
-/** The built-in defaults (DESIGN §4). */
+/** The built-in defaults: the last layer of every policy. */
 export const DEFAULT_POLICY: Readonly<ResourcePolicy> = Object.freeze({
   looksAlivePollInterval: 5_000,
   isAlivePollInterval: 60_000,

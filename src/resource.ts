@@ -30,6 +30,8 @@ export interface ResourceEnv {
   wants(event: keyof ResourceMonitorEvents): boolean;
   /** Emits `event`; a throwing listener is logged, never propagated. */
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
+  /** Listeners are running now (a call from one of them waits a microtask, see the monitor). */
+  delivering(): boolean;
   /**
    * Called after every state change (`from` differs from the state now), and with `from` equal
    * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
@@ -92,6 +94,11 @@ export class Resource {
   private attempt: Attempt | null = null;
   /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
   private life: AbortController | null = null;
+  /**
+   * Aborted when a `terminate()` supersedes the offline in progress: its `offline` call, if it
+   * has not started yet, never starts (terminate must not queue behind it).
+   */
+  private offlineLife: AbortController | null = null;
   /** The offline() or terminate() in progress, which online() and offline() wait for. */
   private transition: Promise<void> | null = null;
   /** The failure's terminate and restart scheduling, while failed. */
@@ -221,8 +228,9 @@ export class Resource {
           const attempt = this.state === 'online-pending' ? this.attempt : null;
           const epoch = ++this.epoch;
           this.endLife(reason);
+          const offlineLife = (this.offlineLife = new AbortController());
           this.setState('offline-pending', reason);
-          await this.track(this.runOffline(epoch, attempt, reason));
+          await this.track(this.runOffline(epoch, attempt, reason, offlineLife.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
           if (this.epoch !== epoch && this.transition) await this.transition;
           return;
@@ -235,6 +243,8 @@ export class Resource {
   async terminate(reason = 'terminate() called'): Promise<void> {
     this.cancelRestart();
     const epoch = ++this.epoch;
+    this.offlineLife?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
+    this.offlineLife = null;
     this.endLife(reason);
     await this.track(
       (async () => {
@@ -502,7 +512,7 @@ export class Resource {
     return task;
   }
 
-  private async runOffline(epoch: number, attempt: Attempt | null, reason: string): Promise<void> {
+  private async runOffline(epoch: number, attempt: Attempt | null, reason: string, stop: AbortSignal): Promise<void> {
     const settle = (why: string) => {
       if (this.epoch === epoch && this.state === 'offline-pending') this.setState('offline', why);
     };
@@ -523,6 +533,7 @@ export class Resource {
     const out = await this.lane.run({
       entryPoint: 'offline',
       timeoutMs: this.policy.pendingTimeout,
+      parent: stop,
       invoke: (call) => type.offline(this.context(call, epoch)),
     });
     this.afterCall('offline', out);
@@ -864,19 +875,29 @@ export class Resource {
       reportProgress: (message?: string, checkpoint?: number) => {
         if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
         const event: ProgressEvent = { resource: this.name, at: this.env.clock.now(), entryPoint };
-        if (message !== undefined) event.message = String(message);
+        if (message !== undefined) event.message = typeof message === 'string' ? message : describeValue(message);
         if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
         this.env.emit('progress', event);
       },
       reportFailure: (reason?: unknown) => {
-        const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
-        const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
-        if (!this.fail(epoch, why, cause)) {
-          this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
+        if (this.env.delivering()) {
+          // From inside a listener: act once the transition that emitted the event is done.
+          queueMicrotask(() => this.reportFailure(epoch, entryPoint, reason));
+          return;
         }
+        this.reportFailure(epoch, entryPoint, reason);
       },
       log: this.logFor(entryPoint),
     };
+  }
+
+  /** `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
+  private reportFailure(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
+    const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
+    const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
+    if (!this.fail(epoch, why, cause)) {
+      this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
+    }
   }
 
   private logFor(entryPoint: EntryPoint): Logger {

@@ -2,7 +2,7 @@ import type { Logger } from './logger.js';
 import type { ResourcePolicy } from './policy.js';
 
 /**
- * The five states of a resource (DESIGN §3).
+ * The five states of a resource.
  *
  * - `offline`: not running; nothing is polled.
  * - `online-pending`: `online` is running (or `open` before it).
@@ -10,7 +10,13 @@ import type { ResourcePolicy } from './policy.js';
  * - `offline-pending`: `offline` is running.
  * - `failed`: a failure was detected; `terminate` runs, then the restart policy applies.
  */
-export type ResourceState = 'offline' | 'online-pending' | 'online' | 'offline-pending' | 'failed';
+export type ResourceState = (typeof RESOURCE_STATES)[number];
+
+/**
+ * The five states of a resource, at run time (for validation, menus, metrics labels).
+ * @example RESOURCE_STATES.includes(input as ResourceState)
+ */
+export const RESOURCE_STATES = ['offline', 'online-pending', 'online', 'offline-pending', 'failed'] as const;
 
 /** The names of a resource type's entry points, as they appear in events and logs. */
 export type EntryPoint =
@@ -104,7 +110,7 @@ export interface ResourceContext<P = Record<string, unknown>, H = unknown> {
 /**
  * A resource type: the plugin that knows how to bring one kind of resource online, take it
  * offline, stop it hard, and check its health. The same contract as a Windows cluster resource
- * DLL (DESIGN §1).
+ * DLL.
  *
  * Every entry point may return a value or a promise. A check (`looksAlive`, `isAlive`) that
  * returns `false`, throws, rejects or returns a non-boolean has failed.

@@ -13,6 +13,7 @@ import {
   isStateError,
   type Isolation,
   type Logger,
+  MONITOR_EVENTS,
   type ResourceMonitorEvents,
   ResourceMonitor,
   type ResourcePolicy,
@@ -67,7 +68,7 @@ export async function scriptedMonitor(kind: Isolation, defaults: Partial<Resourc
     },
   });
   const events: Recorded[] = [];
-  for (const name of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit'] as const) {
+  for (const name of MONITOR_EVENTS) {
     monitor.on(name, (payload: object) => events.push({ event: name, ...payload }));
   }
   if (kind === 'inline') monitor.registerType(scripted);

@@ -304,54 +304,6 @@ export class Trace {
   }
 }
 
-/**
- * Core bugs the suite found, each with a plain regression test in model-regressions.test.ts.
- * While one was open, its flag steered the generator (or, for offline resolving early, the
- * check) around that case only; all were fixed in 1e2c927, so every flag is off and the
- * generator covers every case again. Turn one on only to steer around a regression while it is
- * being fixed.
- */
-export const KNOWN_BUGS = {
-  /** terminate()'s own call reporting failure fails an online resource (online -> failed) instead of being ignored. */
-  reportFailureFromTerminate: false,
-  /** close() resolves while the lane's abortGrace timer for an abandoned, unsettled call is still armed (type without close). */
-  graceTimerAfterClose: false,
-  /**
-   * While terminate() of a resource that is not offline yet runs, the state still says online
-   * (or failed), and online(), offline(), removeResource() and close() act on that: online()
-   * resolves at once (online) or starts a new attempt at once (failed); offline()/close()
-   * supersede the terminate, which then resolves with the resource offline-pending or
-   * online-pending. The harness skips those operations while such a terminate() runs.
-   */
-  opsDuringTerminate: false,
-  /**
-   * A synchronous open that calls reportFailure (which abandons it) and then returns still
-   * counts: its handle is kept, the failure skipped terminate, and the next attempt skips open.
-   */
-  syncOpenAbandonedCounts: false,
-  /**
-   * terminate() or removeResource() during offline-pending: the offline task ends when its call
-   * is abandoned while the resource is still offline-pending (the terminate still runs), so
-   * offline() resolves early, and an online() waiting for the offline spins in a microtask loop
-   * (`await offlineTask; continue`) that freezes the whole process. The harness skips terminate
-   * and remove while the resource is offline-pending.
-   */
-  terminateDuringOfflinePending: false,
-  /**
-   * A call abandoned while the plugin function is still running (reportFailure from inside
-   * online, then a promise) is not seen as abandoned: the lane holds it until its deadline
-   * (pendingTimeout), so the failure's terminate waits pendingTimeout + abortGrace.
-   */
-  abandonedDuringInvoke: false,
-  /**
-   * close() while removeResource() runs (or the other way round) disposes the resource twice at
-   * once: terminate runs twice and the type's close entry point runs while the other disposal
-   * still has the resource offline-pending. The harness skips remove after close() and close()
-   * while a remove runs.
-   */
-  removeAndCloseTogether: false,
-};
-
 // ---- the plugin ------------------------------------------------------------------------------
 
 function makeType(sc: Scenario, trace: Trace): ResourceType {
@@ -407,11 +359,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
       trace.reports.push({ seq: trace.next(), at: trace.now(), span });
       ctx.reportFailure(beh.kind === 'rejectValue' ? NON_ERROR : new PluginError(`reported by ${ep}`));
     };
-    const skipReport =
-      (KNOWN_BUGS.reportFailureFromTerminate && ep === 'terminate') ||
-      (KNOWN_BUGS.syncOpenAbandonedCounts && ep === 'open' && beh.reportFailureAfter === 0) ||
-      (KNOWN_BUGS.abandonedDuringInvoke && beh.reportFailureAfter === 0);
-    if (beh.reportFailureAfter !== null && !skipReport) {
+    if (beh.reportFailureAfter !== null) {
       if (beh.reportFailureAfter === 0) report();
       else setTimeout(report, beh.reportFailureAfter);
     }
@@ -569,19 +517,6 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
       const step = sc.steps[i] as Step;
       if (step.op === 'advance') {
         await vi.advanceTimersByTimeAsync(step.ms);
-      } else if (KNOWN_BUGS.opsDuringTerminate && terminating(trace, step.op === 'close' ? sc.resources : [step.r])) {
-        // Skipped: see KNOWN_BUGS.opsDuringTerminate.
-      } else if (
-        KNOWN_BUGS.removeAndCloseTogether &&
-        ((step.op === 'remove' && closed) || (step.op === 'close' && trace.ops.some((o) => o.op === 'remove' && o.result === null)))
-      ) {
-        // Skipped: see KNOWN_BUGS.removeAndCloseTogether.
-      } else if (
-        KNOWN_BUGS.terminateDuringOfflinePending &&
-        (step.op === 'terminate' || step.op === 'remove') &&
-        trace.stateOf(step.r).state === 'offline-pending'
-      ) {
-        // Skipped: see KNOWN_BUGS.terminateDuringOfflinePending.
       } else {
         const record: OpRecord = {
           id: trace.ops.length,
@@ -631,10 +566,6 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
       if (v.length > 0) throw new InvariantViolation(`${describe(sc.steps.length)}:\n- ${v.join('\n- ')}\n${render(trace)}`);
     }
     if (!closed) {
-      const removing = () => KNOWN_BUGS.removeAndCloseTogether && trace.ops.some((o) => o.op === 'remove' && o.result === null);
-      for (let n = 0; n < 100 && ((KNOWN_BUGS.opsDuringTerminate && terminating(trace, sc.resources)) || removing()); n++) {
-        await vi.advanceTimersByTimeAsync(50);
-      }
       const record: OpRecord = { id: trace.ops.length, op: 'close', r: null, seq: trace.next(), at: Date.now(), doneSeq: null, result: null, error: undefined };
       trace.ops.push(record);
       closed = true;
@@ -662,14 +593,6 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', onException);
   }
-}
-
-/** A terminate() of one of `resources` is running and the resource is not offline yet (KNOWN_BUGS.opsDuringTerminate). */
-function terminating(trace: Trace, resources: string[]): boolean {
-  return resources.some((r) => {
-    const { state } = trace.stateOf(r);
-    return state !== 'offline' && trace.outstanding(r, Number.POSITIVE_INFINITY, ['terminate', 'remove']);
-  });
 }
 
 // ---- the checker -----------------------------------------------------------------------------
@@ -1130,15 +1053,13 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       const target: ResourceState = o.op === 'online' ? 'online' : 'offline';
       const was = trace.stateOf(o.r, o.seq).state === target;
       const reached = trace.states.some((e) => e.resource === o.r && e.to === target && e.seq > o.seq && e.seq < (o.doneSeq as number));
-      const superseded =
-        KNOWN_BUGS.terminateDuringOfflinePending && o.op === 'offline' && trace.outstanding(o.r, o.doneSeq as number, ['terminate', 'remove', 'close']);
-      if (!was && !reached && !superseded) out.push(`${what} resolved, but the resource was never ${target} in between`);
+      if (!was && !reached) out.push(`${what} resolved, but the resource was never ${target} in between`);
     }
   }
 
   // 9. After close(): nothing scheduled, nothing called, nobody listening.
   if (trace.closedSeq !== null) {
-    const left = [...trace.monitorTimers.values()].filter((ms) => !(KNOWN_BUGS.graceTimerAfterClose && ms === sc.abortGrace));
+    const left = [...trace.monitorTimers.values()];
     if (left.length > 0) out.push(`close() resolved, but ${left.length} monitor timer(s) are still armed (${left.join(', ')} ms)`);
     const late = trace.spans.find((s) => s.startSeq > (trace.closedSeq as number));
     if (late) out.push(`${late.resource}: ${late.entryPoint} started at t=${late.startAt} after close() resolved`);

@@ -1,7 +1,7 @@
 /**
  * Counterexamples the model-based suite (model-reliability.test.ts) shrank to, as plain tests:
- * first those that pin down how the model reads DESIGN where the text leaves room, then the core
- * bugs it found (each named by its flag in KNOWN_BUGS, test/model-harness.ts).
+ * first those that pin down how the model reads the contract where its text leaves room, then
+ * the core bugs it found (all fixed in 1e2c927).
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -90,7 +90,7 @@ it('counts the restart delay from the end of the failure\'s terminate, while an 
   await m.close();
 });
 
-it('close() during a failure: no restart is scheduled when terminate ends, and nothing is left scheduled', async () => {
+it('schedules no restart when close() comes during a failure, and leaves nothing scheduled', async () => {
   const gate = deferred();
   const rec = recordingType('rec', { online: () => Promise.reject(new Error('down')), terminate: () => gate.promise });
   const { m, events } = monitorWith(rec.type, { defaults: { restartDelay: 10 } });
@@ -113,8 +113,8 @@ function monitorWithStates(type: ResourceType, options: ConstructorParameters<ty
   return { m, states };
 }
 
-describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS flag in model-harness.ts names each', () => {
-  it('KNOWN_BUGS.reportFailureFromTerminate: terminate() ends offline even when terminate reports failure', async () => {
+describe('core bugs the model suite found (fixed in 1e2c927)', () => {
+  it('ends terminate() offline even when the terminate entry point reports failure', async () => {
     const rec = recordingType('rec', {
       terminate: (ctx) => {
         ctx.reportFailure(new Error('the process died'));
@@ -132,7 +132,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.opsDuringTerminate: online() during terminate() waits for it, then starts a new attempt', async () => {
+  it('makes online() during terminate() wait for it, then start a new attempt', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
     const { m, states } = monitorWithStates(rec.type);
@@ -154,7 +154,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.opsDuringTerminate: offline() during terminate() does not call offline after terminate; terminate() ends offline', async () => {
+  it('does not call offline after terminate when offline() comes during terminate(), and ends offline', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
     const { m } = monitorWithStates(rec.type);
@@ -171,7 +171,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.syncOpenAbandonedCounts: a synchronous open that reported failure does not count', async () => {
+  it('does not count a synchronous open that reported failure: the next attempt opens again', async () => {
     let opens = 0;
     const rec = recordingType('rec', {
       open: (ctx) => {
@@ -190,7 +190,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.abandonedDuringInvoke: reportFailure from inside online lets terminate run after abortGrace, not pendingTimeout', async () => {
+  it('runs terminate after abortGrace, not pendingTimeout, when online reports failure from inside', async () => {
     const rec = recordingType('rec', {
       online: (ctx) => {
         ctx.reportFailure(new Error('boom'));
@@ -208,7 +208,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.graceTimerAfterClose: nothing is scheduled after close() when a hung terminate was abandoned', async () => {
+  it('leaves nothing scheduled after close() when a hung terminate was abandoned', async () => {
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => never() });
     delete (rec.type as { close?: unknown }).close;
     const { m } = monitorWithStates(rec.type, {
@@ -222,7 +222,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('KNOWN_BUGS.terminateDuringOfflinePending: offline() resolves only once the resource is offline', async () => {
+  it('resolves offline() only once the resource is offline, even when terminate() supersedes it', async () => {
     const gate = deferred();
     const rec = recordingType('rec', {
       offline: (ctx) => new Promise((r) => ctx.signal.addEventListener('abort', () => setTimeout(r, 10_000))),
@@ -247,7 +247,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     await m.close();
   });
 
-  it('KNOWN_BUGS.terminateDuringOfflinePending: online() waiting for a superseded offline does not freeze the process', () => {
+  it('does not freeze the process when online() waits for an offline that terminate() superseded', () => {
     vi.useRealTimers();
     // In a child process: the bug is a microtask loop that starves every timer, so it cannot be
     // caught in-process. The script exits 0 when online() settles, and is killed after 10 s.
@@ -274,7 +274,7 @@ describe('core bugs the model suite found (fixed in 1e2c927); the KNOWN_BUGS fla
     expect(out.status, `stderr: ${out.stderr}`).toBe(0);
   }, 20_000);
 
-  it('KNOWN_BUGS.removeAndCloseTogether: close() during removeResource() disposes the resource once', async () => {
+  it('disposes a resource once when close() comes during removeResource()', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
     const { m } = monitorWithStates(rec.type);

@@ -28,6 +28,8 @@ export function endpointConfig<P extends Probe>(properties: unknown, probe: P): 
  * A resource type that watches an endpoint the monitor does not own: online resolves at the
  * first successful probe (reporting progress on each failed try), isAlive runs the probe,
  * offline and terminate only stop watching (the monitor stops polling; nothing is stopped).
+ * New properties (`monitor.setProperties()`: another URL, host or port) apply at once: the next
+ * isAlive probes the new endpoint.
  */
 export function endpointType<P extends Probe>(
   name: string,
@@ -43,6 +45,8 @@ export function endpointType<P extends Probe>(
     },
     offline() {},
     terminate() {},
+    // Nothing runs that holds the old endpoint: the next check reads the new properties.
+    applyProperties() {},
     async isAlive(ctx) {
       await runProbe(ctx.properties.probe, ctx.signal);
       return true;

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { abortable, delay } from '../abort.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, reasonOf } from '../errors.js';
 import { at, type Fields, numberAt, objectAt, onlyKeys, portAt, stringAt, stringsAt } from './fields.js';
 import { signalGroup } from './group.js';
 import { OutputTail } from './output.js';
@@ -270,7 +270,7 @@ export async function untilReady(probe: Probe, loop: ReadyLoop): Promise<number>
       return attempt;
     } catch (error) {
       if (loop.signal.aborted) throw abortError(loop.signal);
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = reasonOf(error);
       const elapsed = Date.now() - started;
       if (elapsed >= loop.startTimeout) {
         throw new Error(`not ready after ${elapsed} ms (startTimeout ${loop.startTimeout} ms, ${attempt} tries): ${reason}`);

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { abortable } from '../abort.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isResmonError, ResmonError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceContext, ResourceType } from '../types.js';
 import { numberAt, objectAt, onlyKeys, stringAt, stringMapAt, stringsAt } from './fields.js';
@@ -94,8 +94,13 @@ export interface ProcessOutput {
   stderr: string[];
 }
 
-/** A process ended when it should not have: before it was ready, or while online. */
-export class ProcessExitError extends Error {
+/**
+ * A process ended when it should not have: before it was ready, or while online. The `online()`
+ * rejection and the failure's cause of a `process` resource. Match it with
+ * {@link isProcessExitError} (works across two copies of the package) or its `code`.
+ */
+export class ProcessExitError extends ResmonError {
+  override readonly code = 'ERR_RESMON_PROCESS_EXIT';
   /** Its exit code, or null when a signal ended it. */
   readonly exitCode: number | null;
   /** The signal that ended it, or null. */
@@ -105,12 +110,15 @@ export class ProcessExitError extends Error {
 
   constructor(message: string, exit: ProcessExit, stderr: string[]) {
     super(message);
-    this.name = 'ProcessExitError';
     this.exitCode = exit.code;
     this.signal = exit.signal;
     this.stderr = stderr;
   }
 }
+
+/** True for a {@link ProcessExitError}, from any copy of the package. */
+export const isProcessExitError = (error: unknown): error is ProcessExitError =>
+  isResmonError(error) && error.code === 'ERR_RESMON_PROCESS_EXIT';
 
 /** The per-resource state of a process resource (its `open` handle). */
 export class ProcessHandle {
@@ -123,6 +131,10 @@ export class ProcessHandle {
   /** Called when the process exits while online (reports the failure to the monitor). */
   onCrash: ((error: ProcessExitError) => void) | null = null;
   log: Logger = silentLogger;
+  /** The type's `onOutput` option. */
+  onOutput: ProcessTypeOptions['onOutput'] = undefined;
+  /** `stderr.written` when the current process started: a failure quotes only its own lines. */
+  stderrMark = 0;
   /** Descendants that left the process group, found when a stop began (killed with the group). */
   strays: Stray[] = [];
   readonly stdout: OutputTail;
@@ -219,7 +231,7 @@ function describeExit(exit: ProcessExit): string {
 
 function exitError(h: ProcessHandle, config: ProcessConfig, when: string): ProcessExitError {
   const exit = h.lastExit ?? { code: null, signal: null, at: Date.now() };
-  const stderr = h.stderr.last(5);
+  const stderr = h.stderr.since(h.stderrMark, 5);
   const tail = stderr.length ? `; last stderr: ${stderr.join(' | ')}` : '';
   return new ProcessExitError(`${config.command} (pid ${h.pid}) exited with ${describeExit(exit)} ${when}${tail}`, exit, stderr);
 }
@@ -232,11 +244,21 @@ function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Pro
   );
 }
 
+/** Whether two configs start the same process (command, args, cwd and env). */
+function sameStart(a: ProcessConfig, b: ProcessConfig): boolean {
+  const envA = Object.entries(a.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const envB = Object.entries(b.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return a.command === b.command && a.cwd === b.cwd && JSON.stringify(a.args) === JSON.stringify(b.args) && JSON.stringify(envA) === JSON.stringify(envB);
+}
+
 /** Spawns the process in a group of its own; resolves once it runs, rejects if it cannot start. */
 function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<void> {
   h.log = log;
   h.lastExit = null;
   h.strays = [];
+  h.stderr.flush(); // a partial line of the previous run is that run's
+  h.stdout.flush();
+  h.stderrMark = h.stderr.written;
   const child = spawn(config.command, [...config.args], {
     cwd: config.cwd,
     env: { ...process.env, ...config.env },
@@ -248,8 +270,14 @@ function start(h: ProcessHandle, config: ProcessConfig, log: Logger): Promise<vo
   h.running = child.pid !== undefined;
   const pid = child.pid;
   if (pid !== undefined) trackGroup(pid);
-  child.stdout?.on('data', (chunk: Buffer) => h.stdout.write(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => h.stderr.write(chunk));
+  child.stdout?.on('data', (chunk: Buffer) => {
+    h.stdout.write(chunk);
+    h.onOutput?.(h.resource, 'stdout', chunk);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    h.stderr.write(chunk);
+    h.onOutput?.(h.resource, 'stderr', chunk);
+  });
   let settleExit!: (exit: ProcessExit) => void;
   h.exited = new Promise<ProcessExit>((resolve) => {
     settleExit = resolve;
@@ -318,6 +346,17 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
   await within(h.exited, Number.POSITIVE_INFINITY, signal);
 }
 
+/** Options of {@link createProcessType}. */
+export interface ProcessTypeOptions {
+  /** The type's name. @default 'process' */
+  name?: string;
+  /**
+   * Called with every chunk a process writes, as it comes (what `resmon run` writes to its log
+   * files). Must not throw; it runs on the hot path of the output.
+   */
+  onOutput?: (resource: string, stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
 /**
  * Creates a `process` resource type. Each one keeps its own registry of resources for
  * `output()`; the exported {@link processType} is one such instance.
@@ -329,8 +368,14 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
  * once. When the process exits by itself while online, the monitor is told at once
  * (`reportFailure`). stdout and stderr lines go to the monitor's logger and are kept for
  * `output()`.
+ *
+ * `monitor.setProperties()` while online: a change of `command`, `args`, `cwd` or `env` (what
+ * the running process was started with) is `'stored'` and takes effect at the next online;
+ * otherwise (`stopSignal`, `stopTimeout`, `health`, `readiness`, `startTimeout`, `outputLines`)
+ * it is applied at once: the next offline, check or online uses it.
  */
-export function createProcessType(name = 'process'): ProcessResourceType {
+export function createProcessType(options: string | ProcessTypeOptions = {}): ProcessResourceType {
+  const { name = 'process', onOutput } = typeof options === 'string' ? { name: options } : options;
   const handles = new Map<string, ProcessHandle>();
   const type: ProcessResourceType = {
     name,
@@ -338,6 +383,7 @@ export function createProcessType(name = 'process'): ProcessResourceType {
     validate: validateProcessProperties,
     open(ctx: ResourceContext<ProcessConfig, undefined>) {
       const handle = new ProcessHandle(ctx.resource, ctx.properties.outputLines);
+      handle.onOutput = onOutput;
       handles.set(ctx.resource, handle);
       return handle;
     },
@@ -385,6 +431,12 @@ export function createProcessType(name = 'process'): ProcessResourceType {
       await kill(h, ctx.signal);
     },
     terminate: (ctx) => kill(ctx.handle, ctx.signal),
+    applyProperties(ctx, next, previous) {
+      if (!sameStart(next, previous)) return 'stored';
+      ctx.handle?.stdout.resize(next.outputLines);
+      ctx.handle?.stderr.resize(next.outputLines);
+      return undefined;
+    },
     looksAlive(ctx) {
       const h = ctx.handle;
       if (h.running) return true;

@@ -6,8 +6,17 @@ import { parseArgs } from 'node:util';
  * neither imports the other for it.
  */
 export const SYNOPSIS = {
-  run: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose] [--http HOST:PORT]',
+  run: 'resmon run <config.yaml|json> [--json] [--events LIST] [--verbose] [--control PATH] [--http HOST:PORT]',
   validate: 'resmon validate <config.yaml|json>',
+  status: 'resmon status [NAME] [--json] [-c FILE | --control PATH]',
+  online: 'resmon online NAME [-c FILE | --control PATH]',
+  offline: 'resmon offline NAME [-c FILE | --control PATH]',
+  restart: 'resmon restart NAME [-c FILE | --control PATH]',
+  terminate: 'resmon terminate NAME [-c FILE | --control PATH]',
+  logs: 'resmon logs NAME [-f] [-n N] [--stream stdout|stderr] [-c FILE | --control PATH]',
+  reload: 'resmon reload [-c FILE | --control PATH]',
+  stop: 'resmon stop [-c FILE | --control PATH]',
+  defaults: 'resmon defaults [<config.yaml|json>] [--json]',
   ocf: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
   'check-type': 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',
 } as const;

@@ -1,7 +1,8 @@
 import type { Logger } from '../logger.js';
 import { BoundedWriter, type Sink } from './bounded.js';
 import type { ResourceMonitor } from '../monitor.js';
-import { logArgs, MONITOR_EVENTS, type View } from './view.js';
+import { MONITOR_EVENTS } from '../events.js';
+import { logArgs, type View } from './view.js';
 
 /** Turns values JSON cannot hold into ones it can (Errors become `{ name, message }`). */
 function replacer(_key: string, value: unknown): unknown {

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type CommandIo, defaultIo, SYNOPSIS } from './args.js';
 
 /**
@@ -31,6 +34,51 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     usage: SYNOPSIS.validate,
     load: async () => (await import('./validate.js')).validateMain,
   },
+  status: {
+    summary: 'show the status table of a running resmon run, once (--json: the raw status)',
+    usage: SYNOPSIS.status,
+    load: async () => (await import('./client.js')).clientCommand('status'),
+  },
+  online: {
+    summary: 'bring a resource of a running resmon run online',
+    usage: SYNOPSIS.online,
+    load: async () => (await import('./client.js')).clientCommand('online'),
+  },
+  offline: {
+    summary: 'take a resource offline (it stays offline until online or restart)',
+    usage: SYNOPSIS.offline,
+    load: async () => (await import('./client.js')).clientCommand('offline'),
+  },
+  restart: {
+    summary: 'offline then online (not counted as a failure in the restart window)',
+    usage: SYNOPSIS.restart,
+    load: async () => (await import('./client.js')).clientCommand('restart'),
+  },
+  terminate: {
+    summary: 'the hard stop: kill a resource at once (its process group with SIGKILL)',
+    usage: SYNOPSIS.terminate,
+    load: async () => (await import('./client.js')).clientCommand('terminate'),
+  },
+  logs: {
+    summary: "print a process resource's last output lines; -f follows (across rotations)",
+    usage: SYNOPSIS.logs,
+    load: async () => (await import('./client.js')).logsMain,
+  },
+  reload: {
+    summary: 'reload the config file of a running resmon run (nothing changes if it has errors)',
+    usage: SYNOPSIS.reload,
+    load: async () => (await import('./client.js')).clientCommand('reload'),
+  },
+  stop: {
+    summary: 'stop a running resmon run: every resource offline, then it exits 0',
+    usage: SYNOPSIS.stop,
+    load: async () => (await import('./client.js')).clientCommand('stop'),
+  },
+  defaults: {
+    summary: 'print the policy defaults resmon run applies, and where each comes from',
+    usage: SYNOPSIS.defaults,
+    load: async () => (await import('./defaults.js')).defaultsMain,
+  },
   ocf: {
     summary: 'list the Pacemaker OCF resource agents installed, or show one agent\'s parameters and actions',
     usage: SYNOPSIS.ocf,
@@ -42,6 +90,21 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./check-type.js')).checkTypeMain,
   },
 };
+
+/** The version in resmon's package.json (found upwards from this module, in src/ or dist/). */
+export function version(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'resmon' && pkg.version) return pkg.version;
+    } catch {
+      // not here
+    }
+    dir = path.dirname(dir);
+  }
+  return 'unknown';
+}
 
 /** The text of `resmon --help`. */
 export function usage(): string {
@@ -56,13 +119,23 @@ export function usage(): string {
     'Commands:',
     ...lines,
     '',
-    'Exit codes: 0 done, 1 invalid config (validate, run) or a failed check (check-type), 2 bad usage, 130 killed by a second signal.',
+    'The client commands (status … stop) find the control socket from -c FILE (.resmon/control.sock beside it,',
+    'or its control.socket), --control PATH, or ./resmon.yaml (or .yml, .json) or ./.resmon/control.sock here.',
+    '',
+    'Exit codes: 0 done; 1 invalid config (validate, run), a failed check (check-type) or a failed action (the',
+    'reason is printed); 2 bad usage; 3 no resmon run found (saying where it looked); 130 killed by a second signal.',
+    '',
+    'resmon --version prints the version; resmon COMMAND --help the flags of a command.',
   ].join('\n');
 }
 
 /** Runs `resmon <argv>`; resolves with the exit code. */
 export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '-V' || name === '--version' || name === 'version') {
+    io.out(`resmon ${version()}\n`);
+    return 0;
+  }
   if (name === '-h' || name === '--help' || name === 'help') {
     io.out(`${usage()}\n`);
     return 0;

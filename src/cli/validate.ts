@@ -1,5 +1,5 @@
 import { openConfig } from '../config/open.js';
-import { ConfigFileError, warningLine } from '../config/file.js';
+import { isConfigFileError, warningLine } from '../config/file.js';
 import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp } from './args.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -35,7 +35,7 @@ export async function validateMain(argv: string[]): Promise<number> {
     process.stdout.write(`${file}: ok${warned}, ${plural(list.length, 'resource')}: ${list.join(', ')}\n`);
     return 0;
   } catch (error) {
-    if (!(error instanceof ConfigFileError)) throw error;
+    if (!isConfigFileError(error)) throw error;
     const lines = [...error.errors.map((e) => ({ e, text: e.message })), ...error.warnings.map((e) => ({ e, text: warningLine(e) }))];
     lines.sort((a, b) => order(a.e) - order(b.e));
     for (const { text } of lines) process.stderr.write(`${text}\n`);

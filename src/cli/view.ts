@@ -1,3 +1,4 @@
+import { reasonOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ResourceMonitor } from '../monitor.js';
 
@@ -13,18 +14,6 @@ export interface View {
   stop(): void;
 }
 
-/** The event names of a monitor that the views show. */
-export const MONITOR_EVENTS = [
-  'stateChange',
-  'check',
-  'slowCall',
-  'callTimeout',
-  'progress',
-  'restartScheduled',
-  'escalated',
-  'hostExit',
-  'groupStateChange',
-] as const;
 
 /** Splits pino-style logger arguments into fields and a message. */
 export function logArgs(args: unknown[]): { fields: Record<string, unknown>; msg: string } {
@@ -35,12 +24,5 @@ export function logArgs(args: unknown[]): { fields: Record<string, unknown>; msg
   return { fields: {}, msg: args.map(text).join(' ') };
 }
 
-function text(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Error) return value.message;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+/** A logger argument as text: a string as it is, anything else as resmon describes a foreign value. */
+const text = (value: unknown): string => (typeof value === 'string' ? value : reasonOf(value));

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { ConfigError, describeValue, ResmonError } from '../errors.js';
+import { ConfigError, describeValue, isResmonError, ResmonError } from '../errors.js';
 
 /** A path inside a config file: `['resources', 2, 'policy', 'restartDelay']`. */
 export type ConfigPath = readonly (string | number)[];
@@ -40,8 +40,12 @@ export function ruleOf(error: ConfigError): string {
   return text;
 }
 
-/** Everything wrong with a config file: each error names the file, the path inside it and the rule. */
+/**
+ * Everything wrong with a config file: each error names the file, the path inside it and the
+ * rule. Match it with {@link isConfigFileError} (works across two copies of the package) or its `code`.
+ */
 export class ConfigFileError extends ResmonError {
+  override readonly code = 'ERR_RESMON_CONFIG_FILE';
   /** One ConfigError per problem, in file order. */
   readonly errors: ConfigError[];
   /** What may go wrong but need not (a command not on PATH), in file order. */
@@ -52,6 +56,10 @@ export class ConfigFileError extends ResmonError {
     this.warnings = warnings;
   }
 }
+
+/** True for a {@link ConfigFileError}, from any copy of the package. */
+export const isConfigFileError = (error: unknown): error is ConfigFileError =>
+  isResmonError(error) && error.code === 'ERR_RESMON_CONFIG_FILE';
 
 /** A warning's line: `file:line:col: warning: path rule (got value)`. */
 export function warningLine(warning: ConfigError): string {

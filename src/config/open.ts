@@ -2,7 +2,10 @@ import { accessSync, constants as fsConstants, existsSync, statSync } from 'node
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createProcessType, type ProcessResourceType } from '../builtins/process.js';
+import { createProcessType, type ProcessResourceType, type ProcessTypeOptions } from '../builtins/process.js';
+import type { ResourcePolicy } from '../policy.js';
+import type { ResourceSpec } from '../types.js';
+import { serviceDefaults } from './service.js';
 import { httpType } from '../builtins/http.js';
 import { tcpType } from '../builtins/tcp.js';
 import { createOcfType } from '../builtins/ocf/type.js';
@@ -25,6 +28,13 @@ export interface OpenConfigOptions {
    * @default 'run'
    */
   mode?: 'run' | 'validate';
+  /** Options of the `process` type this monitor gets (`onOutput` for log files). */
+  processType?: ProcessTypeOptions;
+  /**
+   * Put `resmon run`'s service defaults ({@link SERVICE_DEFAULTS}) under the file's `defaults`.
+   * @default true
+   */
+  serviceDefaults?: boolean;
 }
 
 /** A monitor built from a config file: every type registered, every resource added, none started. */
@@ -36,6 +46,18 @@ export interface OpenedConfig {
   readonly processType: ProcessResourceType;
   /** The resources, in file order. */
   readonly resources: string[];
+  /** Every resource as `addResource` took it (a process's `cwd` resolved), by name, in file order. */
+  readonly specs: Map<string, ResourceSpec>;
+  /** The `types` entries as checked. */
+  readonly types: ConfigTypeEntry[];
+  /** The monitor defaults: the file's `defaults` over the service layer. */
+  readonly defaults: Partial<ResourcePolicy>;
+  /** The file's own `defaults`. */
+  readonly fileDefaults: Partial<ResourcePolicy>;
+  /** The control socket's absolute path. */
+  readonly controlSocket: string;
+  /** The log settings, `dir` absolute. */
+  readonly logs: LogSettingsShape;
   /** The file's `http:` section, or null. */
   readonly http: ConfigHttp | null;
   /**
@@ -55,8 +77,9 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
   const parsed = await readConfigFile(file);
   const shape = checkShape(parsed);
   const errors = shape.errors;
-  const processType = createProcessType();
-  const monitor = new ResourceMonitor({ defaults: shape.defaults, ...(options.logger ? { logger: options.logger } : {}) });
+  const processType = createProcessType(options.processType ?? {});
+  const defaults = options.serviceDefaults === false ? shape.defaults : serviceDefaults(shape.defaults);
+  const monitor = new ResourceMonitor({ defaults, ...(options.logger ? { logger: options.logger } : {}) });
   let modules = 0;
   monitor.registerType(processType);
   monitor.registerType(httpType);
@@ -67,6 +90,7 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
     if (await registerModule(monitor, type, dir, options.mode ?? 'run', parsed, errors)) modules++;
   }
   const added: string[] = [];
+  const specs = new Map<string, ResourceSpec>();
   const warnings: ConfigError[] = [];
   const known = `process, http, tcp, ocf${modules > 0 ? ', or a type registered by a `types` module' : ''}`;
   // Dependencies first (the file may list resources in any order); a broken dependsOn is reported and left out.
@@ -80,17 +104,56 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
     const entry: Indexed<ConfigResourceEntry> = usable ? resource : { index: resource.index, entry: rest };
     if (addResource(monitor, entry, dir, known, parsed, errors)) {
       ok.add(resource.entry.name);
+      specs.set(resource.entry.name, resourceSpec(entry.entry, dir));
       if (resource.entry.type === 'process') checkCommand(resource, dir, parsed, errors, warnings);
     }
   }
   for (const resource of shape.resources) if (ok.has(resource.entry.name)) added.push(resource.entry.name);
+  const inOrder = new Map(added.map((name) => [name, specs.get(name) as ResourceSpec]));
   warnings.sort((a, b) => order(a) - order(b));
   if (errors.length > 0) {
     await monitor.close();
     errors.sort((a, b) => order(a) - order(b));
     throw new ConfigFileError(file, errors, warnings);
   }
-  return { file, monitor, processType, resources: added, warnings, http: shape.http };
+  return {
+    file,
+    monitor,
+    processType,
+    resources: added,
+    specs: inOrder,
+    types: shape.types.map((t) => t.entry),
+    defaults,
+    fileDefaults: shape.defaults,
+    controlSocket: path.resolve(dir, shape.controlSocket ?? '.resmon/control.sock'),
+    logs: { dir: path.resolve(dir, shape.logs.dir ?? '.resmon/logs'), maxSize: shape.logs.maxSize ?? '10M', keep: shape.logs.keep ?? 5 },
+    warnings,
+    http: shape.http,
+  };
+}
+
+/** The log settings of a config file, with their defaults. */
+export interface LogSettingsShape {
+  dir: string;
+  maxSize: string;
+  keep: number;
+}
+
+/** What `addResource` takes for a resource of the file: a process runs in the file's folder unless its `cwd` says otherwise (relative to the file). */
+export function resourceSpec(entry: ConfigResourceEntry, dir: string): ResourceSpec {
+  let properties: Record<string, unknown> | undefined = entry.properties;
+  if (entry.type === 'process') {
+    const cwd = properties?.cwd;
+    if (cwd === undefined || typeof cwd === 'string') properties = { ...properties, cwd: path.resolve(dir, cwd ?? '.') };
+  }
+  return {
+    name: entry.name,
+    type: entry.type,
+    ...(properties !== undefined ? { properties } : {}),
+    ...(entry.policy !== undefined ? { policy: entry.policy } : {}),
+    ...(entry.group !== undefined ? { group: entry.group } : {}),
+    ...(entry.dependsOn !== undefined ? { dependsOn: entry.dependsOn } : {}),
+  };
 }
 
 /** True when `file` is a regular file this user may execute. */
@@ -196,21 +259,8 @@ function addResource(
   errors: ConfigError[],
 ): boolean {
   const at: ConfigPath = ['resources', index];
-  let properties: Record<string, unknown> | undefined = entry.properties;
-  if (entry.type === 'process') {
-    // A process runs in the config file's directory unless its cwd says otherwise (relative to the file).
-    const cwd = properties?.cwd;
-    if (cwd === undefined || typeof cwd === 'string') properties = { ...properties, cwd: path.resolve(dir, cwd ?? '.') };
-  }
   try {
-    monitor.addResource({
-      name: entry.name,
-      type: entry.type,
-      ...(properties !== undefined ? { properties } : {}),
-      ...(entry.policy !== undefined ? { policy: entry.policy } : {}),
-      ...(entry.group !== undefined ? { group: entry.group } : {}),
-      ...(entry.dependsOn !== undefined ? { dependsOn: entry.dependsOn } : {}),
-    });
+    monitor.addResource(resourceSpec(entry, dir));
     return true;
   } catch (error) {
     if (isUnknownTypeError(error)) {

@@ -46,12 +46,16 @@ export interface ConfigHttp {
   token?: string;
 }
 
-/** The shape of a `resmon run` config file (DESIGN §10), YAML or JSON. */
+/** The shape of a `resmon run` config file, YAML or JSON. */
 export interface ResmonConfig {
   /** The HTTP listener (opt-in). */
   http?: ConfigHttp;
-  /** Monitor-wide policy defaults. */
+  /** Monitor-wide policy defaults (over `resmon run`'s service defaults). */
   defaults?: Partial<ResourcePolicy>;
+  /** Where the control socket is: `{ socket: './run/resmon.sock' }` (relative to the file). @default { socket: '.resmon/control.sock' } */
+  control?: { socket?: string };
+  /** Log files of the `process` resources. @default { dir: '.resmon/logs', maxSize: '10M', keep: 5 } */
+  logs?: { dir?: string; maxSize?: string | number; keep?: number };
   /** Plugin modules beyond the built-in types. */
   types?: ConfigTypeEntry[];
   /** The resources to bring online and keep there. */
@@ -67,6 +71,10 @@ export interface Indexed<T> {
 /** What {@link checkShape} found: the entries whose shape is right, and an error for each that is not. */
 export interface CheckedShape {
   defaults: Partial<ResourcePolicy>;
+  /** The control socket's path as written (relative to the file), or undefined. */
+  controlSocket: string | undefined;
+  /** The `logs` settings as written (`dir` relative to the file), each undefined when absent. */
+  logs: { dir: string | undefined; maxSize: string | undefined; keep: number | undefined };
   types: Indexed<ConfigTypeEntry>[];
   resources: Indexed<ConfigResourceEntry>[];
   /** `http:`, when the file has it. */
@@ -74,7 +82,7 @@ export interface CheckedShape {
   errors: ConfigError[];
 }
 
-const TOP = ['defaults', 'types', 'resources', 'http'];
+const TOP = ['defaults', 'types', 'resources', 'control', 'logs', 'http'];
 const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
 const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
@@ -124,17 +132,43 @@ function policyErrors(
  */
 export function checkShape(parsed: ParsedFile): CheckedShape {
   const errors: ConfigError[] = [];
-  const out: CheckedShape = { defaults: {}, types: [], resources: [], http: null, errors };
+  const out: CheckedShape = { defaults: {}, controlSocket: undefined, logs: { dir: undefined, maxSize: undefined, keep: undefined }, types: [], resources: [], http: null, errors };
   const err = (path: ConfigPath, value: unknown, rule: string) => errors.push(parsed.error(path, value, rule));
   const data = parsed.data;
   if (!isObject(data)) {
-    err([], data, 'must be a mapping with `resources` (and optionally `defaults` and `types`)');
+    err([], data, 'must be a mapping with `resources` (and optionally `defaults`, `types`, `control` and `logs`)');
     return out;
   }
   for (const key of Object.keys(data)) {
     if (!TOP.includes(key)) err([key], data[key], `is not a top-level field (known: ${TOP.join(', ')})`);
   }
   if (data.defaults !== undefined) out.defaults = policyErrors(data.defaults, parsed.file, ['defaults'], err);
+  if (data.control !== undefined) {
+    if (!isObject(data.control)) err(['control'], data.control, 'must be a mapping { socket }');
+    else {
+      for (const key of Object.keys(data.control)) if (key !== 'socket') err(['control', key], data.control[key], 'is not a field of control (known: socket)');
+      const socket = data.control.socket;
+      if (socket !== undefined && (typeof socket !== 'string' || socket.length === 0 || socket.includes('\0'))) {
+        err(['control', 'socket'], socket, 'must be a path (relative to this file)');
+      } else out.controlSocket = socket as string | undefined;
+    }
+  }
+  if (data.logs !== undefined) {
+    if (!isObject(data.logs)) err(['logs'], data.logs, 'must be a mapping { dir, maxSize, keep }');
+    else {
+      const logs = data.logs;
+      for (const key of Object.keys(logs)) if (!['dir', 'maxSize', 'keep'].includes(key)) err(['logs', key], logs[key], 'is not a field of logs (known: dir, maxSize, keep)');
+      if (logs.dir !== undefined && (typeof logs.dir !== 'string' || logs.dir.length === 0 || logs.dir.includes('\0'))) err(['logs', 'dir'], logs.dir, 'must be a path (relative to this file)');
+      else out.logs.dir = logs.dir as string | undefined;
+      const size = logs.maxSize;
+      if (typeof size === 'number' && Number.isInteger(size) && size >= 1) out.logs.maxSize = `${size}B`;
+      else if (typeof size === 'string' && /^[1-9]\d*[BKMG]$/.test(size)) out.logs.maxSize = size;
+      else if (size !== undefined) err(['logs', 'maxSize'], size, 'must be a size such as 10M, 500K, 1G or a number of bytes');
+      const keep = logs.keep;
+      if (keep !== undefined && (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 1 || keep > 1_000)) err(['logs', 'keep'], keep, 'must be an integer 1..1000 (rotated files kept)');
+      else out.logs.keep = keep as number | undefined;
+    }
+  }
   if (data.types !== undefined) {
     if (!Array.isArray(data.types)) err(['types'], data.types, 'must be a list of { module, exportName?, isolation? }');
     else data.types.forEach((entry, index) => checkType(entry, index));
@@ -204,7 +238,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
       } else names.set(entry.name, index);
     }
     if (typeof entry.type !== 'string' || entry.type.length === 0) {
-      err([...at, 'type'], entry.type, 'is required: process, http, tcp, or a type from `types`');
+      err([...at, 'type'], entry.type, 'is required: process, http, tcp, ocf, or a type from `types`');
       ok = false;
     }
     if (entry.properties !== undefined && !isObject(entry.properties)) {

@@ -1,4 +1,4 @@
-import { reasonOf } from '../errors.js';
+import { reasonOf, toError } from '../errors.js';
 import type { EntryPoint, ResourceContext } from '../types.js';
 import { startProcessHost } from './process-host.js';
 import { decodeError, type EncodedError, encodeError, type HostMessage, type MonitorMessage, parseHostMessage, type TypeInfo } from './protocol.js';
@@ -203,7 +203,7 @@ export class Host {
       this.transport = this.kind === 'worker' ? startWorkerHost(this.options, events) : startProcessHost(this.options, events);
     } catch (error) {
       this.transport = { id: -1, send() {}, kill() {} };
-      const cause = error instanceof Error ? error : new Error(String(error));
+      const cause = toError(error, 'starting the host threw');
       queueMicrotask(() => this.onExit({ code: null, signal: null, error: cause }));
     }
   }

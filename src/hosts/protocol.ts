@@ -3,7 +3,7 @@
  * how values and errors cross, and the validation of what a host sends. A host is untrusted:
  * anything it sends that does not fit here is a protocol violation, handled as the host failing.
  */
-import { ResmonError } from '../errors.js';
+import { reasonOf, ResmonError } from '../errors.js';
 import { DEFAULT_PROCESSING, type EntryPoint } from '../types.js';
 
 /** What a host reports about a type module it loaded. */
@@ -178,7 +178,7 @@ export function encodeAnswer(value: unknown, what: string): unknown {
     structuredClone(value);
   } catch (error) {
     throw new Error(
-      `${what} returned a value that cannot cross to the monitor (${error instanceof Error ? error.message : String(error)}); return plain data (objects, arrays, strings, numbers, Maps, Dates...)`,
+      `${what} returned a value that cannot cross to the monitor (${reasonOf(error)}); return plain data (objects, arrays, strings, numbers, Maps, Dates...)`,
     );
   }
   return { $answer: value };

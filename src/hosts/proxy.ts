@@ -1,3 +1,4 @@
+import { reasonOf } from '../errors.js';
 import type { EntryPoint, ResourceContext, ResourceType, TypeControlContext } from '../types.js';
 import type { CallArgs, TypeInfo } from './protocol.js';
 
@@ -22,7 +23,7 @@ export function hostedProxy(
       try {
         structuredClone(properties);
       } catch (error) {
-        throw new Error(`they must be structured-cloneable to reach a ${'host'} (${error instanceof Error ? error.message : String(error)})`);
+        throw new Error(`they must be structured-cloneable to reach a ${'host'} (${reasonOf(error)})`);
       }
       return properties;
     },

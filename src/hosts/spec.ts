@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
 
-/** Where a resource type runs (DESIGN §7). */
+/** Where a resource type runs: inline (in the monitor's thread), in a worker thread, or in a child process. */
 export type Isolation = 'inline' | 'worker' | 'process';
 
 /**

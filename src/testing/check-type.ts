@@ -1,11 +1,11 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeValue } from '../errors.js';
 import { validatePolicy } from '../policy.js';
 import type { ResourceType } from '../types.js';
 import { validateResourceType } from '../validate.js';
 import { type Check, type CheckEnv, CHECKS } from './checks.js';
 import { type CheckLimits, type CheckOptions, resolveLimits } from './options.js';
 import type { CallDuration, CheckReport, ConformanceReport } from './report.js';
-import { CheckFailure, describeError, Subject } from './subject.js';
+import { CheckFailure, Subject } from './subject.js';
 
 /** The names of every check, in the order they run. */
 export const CHECK_NAMES: readonly string[] = CHECKS.map((c) => c.name);
@@ -37,6 +37,15 @@ export function prepare<P, H>(type: ResourceType<P, H>, options: CheckOptions<P,
       context: 'checkResourceType()',
     });
   }
+  if (
+    options.controlCodes !== undefined &&
+    (!Array.isArray(options.controlCodes) ||
+      options.controlCodes.some((c) => typeof c !== 'object' || c === null || typeof c.code !== 'string' || c.code.length === 0))
+  ) {
+    throw new ConfigError('options.controlCodes', options.controlCodes, 'must be an array of { code: non-empty string, input? }', {
+      context: 'checkResourceType()',
+    });
+  }
   validatePolicy(options.policy, 'checkResourceType()', 'options.policy');
   const limits = resolveLimits(options.limits);
   const sample = options.properties ?? {};
@@ -48,7 +57,7 @@ export function prepare<P, H>(type: ResourceType<P, H>, options: CheckOptions<P,
       properties = { ok: true, value: valid.validate(sample) };
       validateCall = { entryPoint: 'validate', ms: performance.now() - start, outcome: 'ok' };
     } catch (error) {
-      properties = { ok: false, reason: `validate rejected the sample properties: ${describeError(error)}` };
+      properties = { ok: false, reason: `validate rejected the sample properties: ${describeValue(error)}` };
       validateCall = { entryPoint: 'validate', ms: performance.now() - start, outcome: 'error' };
     }
   }
@@ -100,7 +109,7 @@ export async function runCheck(prepared: Prepared, check: Check): Promise<CheckR
     try {
       verdict = await check.run(env);
     } catch (error) {
-      failure = error instanceof CheckFailure ? error.message : `the check threw ${describeError(error)}`;
+      failure = error instanceof CheckFailure ? error.message : `the check threw ${describeValue(error)}`;
     }
     for (const s of subjects) await s.dispose();
     if (failure !== null) return report(false, failure);

@@ -1,10 +1,11 @@
 import { createHook } from 'node:async_hooks';
+import { describeValue } from '../errors.js';
 import { ResourceMonitor } from '../monitor.js';
 import { DEFAULT_POLICY } from '../policy.js';
-import type { ResourceType } from '../types.js';
+import { DEFAULT_PROCESSING, type EntryPoint, type ResourceContext, type ResourceType } from '../types.js';
 import type { CheckLimits, CheckOptions } from './options.js';
 import type { CallDuration } from './report.js';
-import { CheckFailure, describeError, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
+import { CheckFailure, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
 
 /** What a check gets: the type, the options, the limits, and a way to make fresh resources. */
 export interface CheckEnv {
@@ -28,6 +29,12 @@ export interface Check {
   run(env: CheckEnv): Promise<CheckVerdict>;
 }
 
+/** What {@link garbageFor} made, in words. */
+function garbageName(garbage: unknown): string {
+  if (typeof garbage === 'symbol') return 'a Symbol';
+  return `the sample properties with every field a Symbol (${Object.keys(garbage as object).join(', ')})`;
+}
+
 /** The default garbage: the sample with every field set to a Symbol, or a Symbol. */
 function garbageFor(sample: unknown): unknown {
   if (typeof sample === 'object' && sample !== null && !Array.isArray(sample) && Object.keys(sample).length > 0) {
@@ -36,14 +43,56 @@ function garbageFor(sample: unknown): unknown {
   return Symbol('garbage');
 }
 
-function describeValue(value: unknown): string {
-  if (typeof value === 'symbol') return value.toString();
-  if (typeof value === 'object' && value !== null) {
-    return `{ ${Object.entries(value)
-      .map(([k, v]) => `${k}: ${typeof v === 'symbol' ? v.toString() : JSON.stringify(v)}`)
-      .join(', ')} }`;
+/** A code no type knows: the answer must be DEFAULT_PROCESSING or an Error. */
+const UNKNOWN_CODE = 'resmon-conformance-unknown-code';
+
+/** Properties from the options, through the type's validate (a rejection fails the check). */
+function validOption(env: CheckEnv, value: unknown, option: string): unknown {
+  const validate = env.type.validate;
+  if (!validate) return value;
+  try {
+    return validate.call(env.type, value);
+  } catch (error) {
+    throw new CheckFailure(`validate rejected options.${option}: ${describeValue(error)}`);
   }
-  return JSON.stringify(value) ?? String(value);
+}
+
+/** Starts a call, aborts its signal at once, and fails unless it settles within abortGrace. */
+async function abortedCallSettles(env: CheckEnv, s: Subject, entryPoint: EntryPoint, invoke: (ctx: ResourceContext<unknown, unknown>) => unknown, what: string): Promise<void> {
+  const call = s.start(entryPoint, invoke, env.limits.deadlockTimeout);
+  await sleep(0);
+  const abortedAt = performance.now();
+  call.controller.abort(new Error(`${what} was abandoned`));
+  const settledAt = await Promise.race([
+    call.settled.then(() => performance.now()),
+    sleep(env.limits.abortGrace + env.limits.deadlockTimeout).then(() => Number.POSITIVE_INFINITY),
+  ]);
+  const took = Math.max(0, settledAt - abortedAt);
+  if (took > env.limits.abortGrace) {
+    throw new CheckFailure(
+      `${what} went on for ${Number.isFinite(took) ? `${Math.round(took)} ms` : 'ever'} after its signal aborted; ` +
+        `it must settle within abortGrace (${env.limits.abortGrace} ms): pass ctx.signal to what it waits on`,
+    );
+  }
+}
+
+/** Why an answer to an unknown code is wrong, or null when it is DEFAULT_PROCESSING or an Error. */
+function unknownCodeProblem(what: string, out: { kind: string; value?: unknown; error?: unknown }, limit: number): string | null {
+  if (out.kind === 'timeout') return `${what} did not settle within deadlockTimeout (${limit} ms)`;
+  if (out.kind === 'error') return out.error instanceof Error ? null : `${what} rejected the unknown code "${UNKNOWN_CODE}" with ${describeValue(out.error)}, not an Error`;
+  if (out.value === DEFAULT_PROCESSING) return null;
+  return `${what} answered the unknown code "${UNKNOWN_CODE}" with ${describeValue(out.value)}; return DEFAULT_PROCESSING for codes it does not know (or throw)`;
+}
+
+/** Why a value cannot be an answer from a hosted type, or null. */
+function notCloneable(value: unknown): string | null {
+  if (value === DEFAULT_PROCESSING) return null;
+  try {
+    structuredClone(value);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 /**
@@ -63,8 +112,11 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const validate = env.type.validate;
       if (!validate) return { skipped: 'the type has no validate()' };
-      const garbage = env.options.invalidProperties ?? [garbageFor(env.options.properties)];
-      for (const value of garbage) {
+      const given = env.options.invalidProperties;
+      const garbage = given ?? [garbageFor(env.options.properties)];
+      for (const [index, value] of garbage.entries()) {
+        // Named, not rendered: properties may hold secrets, and describeValue keeps objects opaque.
+        const what = given ? `invalidProperties[${index}] (${describeValue(value)})` : garbageName(value);
         const start = performance.now();
         let thrown: unknown;
         let threw = false;
@@ -75,8 +127,8 @@ export const CHECKS: readonly Check[] = [
           thrown = error;
         }
         env.record({ entryPoint: 'validate', ms: performance.now() - start, outcome: threw ? 'error' : 'ok' });
-        if (!threw) throw new CheckFailure(`validate accepted ${describeValue(value)}`);
-        if (!(thrown instanceof Error)) throw new CheckFailure(`validate rejected ${describeValue(value)} with ${describeError(thrown)}, not an Error`);
+        if (!threw) throw new CheckFailure(`validate accepted ${what}`);
+        if (!(thrown instanceof Error)) throw new CheckFailure(`validate rejected ${what} with ${describeValue(thrown)}, not an Error`);
       }
       return undefined;
     },
@@ -132,7 +184,7 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const s = env.subject();
       await s.open();
-      // As the monitor does (DESIGN §5.2): abort the online, wait up to abortGrace for it, terminate.
+      // As the monitor does: abort the online, wait up to abortGrace for it, terminate.
       const online = s.start('online', (ctx) => env.type.online(ctx));
       online.controller.abort(new Error('terminate preempted online'));
       await Promise.race([online.settled, sleep(env.limits.abortGrace)]);
@@ -183,6 +235,113 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
+    name: "applyProperties settles within deadlockTimeout with nothing or 'stored', and the resource stays up",
+    async run(env) {
+      const apply = env.type.applyProperties;
+      if (!apply) return { skipped: 'the type has no applyProperties()' };
+      const next = env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
+      const s = env.subject();
+      await s.online();
+      const previous = s.properties;
+      const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>));
+      if (out.kind === 'timeout') throw new CheckFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
+      if (out.kind === 'error') throw new CheckFailure(`applyProperties rejected valid properties: ${describeValue(out.error)}`);
+      if (out.value !== undefined && out.value !== 'stored') {
+        throw new CheckFailure(`applyProperties returned ${describeValue(out.value)}; return nothing (applied) or 'stored' (at the next online)`);
+      }
+      if (out.value === undefined) {
+        s.properties = next;
+        await s.expectUp('after applyProperties applied the change');
+      } else {
+        await s.expectUp("after applyProperties returned 'stored' (the old properties stay in force)");
+        await s.offline();
+        s.properties = next;
+        await s.online();
+        await s.expectUp('after the next online with the stored properties');
+      }
+      if (out.ms > env.limits.callBudget) {
+        return { warning: `applyProperties took ${Math.round(out.ms)} ms; the callBudget is ${env.limits.callBudget} ms (the monitor emits slowCall)` };
+      }
+      return undefined;
+    },
+  },
+  {
+    name: 'an aborted applyProperties settles within abortGrace',
+    async run(env) {
+      const apply = env.type.applyProperties;
+      if (!apply) return { skipped: 'the type has no applyProperties()' };
+      const next = env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
+      const s = env.subject();
+      await s.online();
+      const previous = s.properties;
+      await abortedCallSettles(env, s, 'applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>), 'applyProperties');
+      return undefined;
+    },
+  },
+  {
+    name: 'a change applyProperties refuses leaves the old properties in force',
+    async run(env) {
+      const apply = env.type.applyProperties;
+      if (!apply) return { skipped: 'the type has no applyProperties()' };
+      if (env.options.refusedProperties === undefined) return { skipped: 'no refusedProperties in the options' };
+      const refused = validOption(env, env.options.refusedProperties, 'refusedProperties');
+      const s = env.subject();
+      await s.online();
+      const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, refused as Readonly<unknown>, s.properties as Readonly<unknown>));
+      if (out.kind === 'timeout') throw new CheckFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
+      if (out.kind === 'ok') throw new CheckFailure(`applyProperties accepted options.refusedProperties (returned ${describeValue(out.value)}); it must throw for them`);
+      if (!(out.error instanceof Error)) throw new CheckFailure(`applyProperties refused with ${describeValue(out.error)}, not an Error`);
+      await s.expectUp('after applyProperties refused a change (the old properties must stay in force)');
+      return undefined;
+    },
+  },
+  {
+    name: 'control answers its codes within deadlockTimeout, and an unknown code with DEFAULT_PROCESSING or an Error',
+    async run(env) {
+      const control = env.type.control;
+      if (!control) return { skipped: 'the type has no control()' };
+      const s = env.subject();
+      await s.online();
+      const unknown = await s.call('control', (ctx) => control.call(env.type, ctx, UNKNOWN_CODE, undefined));
+      const problem = unknownCodeProblem('control', unknown, env.limits.deadlockTimeout);
+      if (problem) throw new CheckFailure(problem);
+      const warnings: string[] = [];
+      for (const { code, input } of env.options.controlCodes ?? []) {
+        const out = await s.call('control', (ctx) => control.call(env.type, ctx, code, input));
+        if (out.kind === 'timeout') throw new CheckFailure(`control("${code}") did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
+        if (out.kind === 'error') throw new CheckFailure(`control("${code}") failed: ${describeValue(out.error)}`);
+        const clone = notCloneable(out.value);
+        if (clone) warnings.push(`control("${code}") answered with a value that cannot be structured-cloned (${clone}): it cannot answer from a worker or process host`);
+        if (out.ms > env.limits.callBudget) warnings.push(`control("${code}") took ${Math.round(out.ms)} ms; the callBudget is ${env.limits.callBudget} ms`);
+      }
+      return warnings.length > 0 ? { warning: warnings.join('; ') } : undefined;
+    },
+  },
+  {
+    name: 'an aborted control settles within abortGrace',
+    async run(env) {
+      const control = env.type.control;
+      if (!control) return { skipped: 'the type has no control()' };
+      const s = env.subject();
+      await s.online();
+      const first = env.options.controlCodes?.[0] ?? { code: UNKNOWN_CODE, input: undefined };
+      await abortedCallSettles(env, s, 'control', (ctx) => control.call(env.type, ctx, first.code, first.input), `control("${first.code}")`);
+      return undefined;
+    },
+  },
+  {
+    name: 'typeControl answers an unknown code with DEFAULT_PROCESSING or an Error, within deadlockTimeout',
+    async run(env) {
+      const typeControl = env.type.typeControl;
+      if (!typeControl) return { skipped: 'the type has no typeControl()' };
+      const s = env.subject();
+      const out = await s.call('typeControl', (ctx) => typeControl.call(env.type, UNKNOWN_CODE, undefined, { type: env.type.name, signal: ctx.signal, log: ctx.log }));
+      const problem = unknownCodeProblem('typeControl', out, env.limits.deadlockTimeout);
+      if (problem) throw new CheckFailure(problem);
+      return undefined;
+    },
+  },
+  {
     name: 'runs under a ResourceMonitor: online, isAlive passes, offline',
     async run(env) {
       const { limits } = env;
@@ -222,7 +381,7 @@ export const CHECKS: readonly Check[] = [
         if (monitor.getState('conformance') !== 'offline') throw new CheckFailure(`offline() left it ${monitor.getState('conformance')}`);
       } catch (error) {
         if (error instanceof CheckFailure) throw error;
-        throw new CheckFailure(`${describeError(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
+        throw new CheckFailure(`${describeValue(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
       } finally {
         await monitor.close();
       }

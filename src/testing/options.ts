@@ -5,7 +5,7 @@ import type { ResourcePolicy } from '../policy.js';
 export interface CheckLimits {
   /**
    * A check (`looksAlive`, `isAlive`) slower than this is reported as a warning, as the monitor
-   * emits `slowCall` (DESIGN §4).
+   * emits `slowCall`.
    * @default 300
    */
   callBudget: number;
@@ -59,6 +59,25 @@ export interface CheckOptions<P = unknown, H = unknown> {
    * to a Symbol (no config file can produce one), or a Symbol when the sample is not an object.
    */
   invalidProperties?: unknown[];
+  /**
+   * Other valid properties to hand `applyProperties` as the change (the checks of a type with
+   * `applyProperties` call it on an online resource). By default: the sample properties again.
+   */
+  changedProperties?: unknown;
+  /**
+   * Properties that `validate` accepts but `applyProperties` refuses (throws) while online, such
+   * as a port the running server cannot move to. With them the suite checks that a refused change
+   * leaves the resource working on its old properties; without them that check is skipped.
+   */
+  refusedProperties?: unknown;
+  /**
+   * Control codes the type answers, with their input: each must answer within
+   * `deadlockTimeout` (a warning past `callBudget`) with a value that can be structured-cloned
+   * (to reach the monitor from a worker or process host). A type with `control` is also sent an
+   * unknown code, which it must answer with `DEFAULT_PROCESSING` or an Error.
+   * @example [{ code: 'rotate-logs' }, { code: 'set-level', input: 'debug' }]
+   */
+  controlCodes?: { code: string; input?: unknown }[];
   /**
    * Breaks the real resource behind the suite's back (kill its process, close its port), so the
    * suite can see that `isAlive` notices. Gets the handle `open` returned and the validated

@@ -28,14 +28,14 @@ export interface Recording<P, H> {
   of(entryPoint?: EntryPoint): RecordedCall[];
   /**
    * Pairs of calls of one resource that ran at the same time although neither had been
-   * abandoned first: DESIGN §5.1 says this never happens.
+   * abandoned first: the monitor never does that (a resource's calls run one at a time).
    */
   overlaps(): [RecordedCall, RecordedCall][];
   /** Forgets the calls so far. */
   clear(): void;
 }
 
-const ENTRY_POINTS: EntryPoint[] = ['open', 'online', 'offline', 'terminate', 'looksAlive', 'isAlive', 'close'];
+const ENTRY_POINTS: EntryPoint[] = ['open', 'online', 'offline', 'terminate', 'looksAlive', 'isAlive', 'close', 'applyProperties', 'control'];
 
 /**
  * Wraps a resource type so that every entry point call is logged with its start and end times,
@@ -59,7 +59,7 @@ export function recordCalls<P, H>(type: ResourceType<P, H>, options: { now?: () 
   for (const entryPoint of ENTRY_POINTS) {
     const fn = (type as unknown as Record<string, unknown>)[entryPoint];
     if (typeof fn !== 'function') continue;
-    wrapped[entryPoint] = (ctx: ResourceContext<P, H>) => {
+    wrapped[entryPoint] = (ctx: ResourceContext<P, H>, ...args: unknown[]) => {
       const call: RecordedCall = { entryPoint, resource: ctx.resource, start: now(), end: null, outcome: 'running', abortedAt: null };
       calls.push(call);
       if (ctx.signal.aborted) call.abortedAt = call.start;
@@ -78,7 +78,7 @@ export function recordCalls<P, H>(type: ResourceType<P, H>, options: { now?: () 
       };
       let out: unknown;
       try {
-        out = (fn as (c: ResourceContext<P, H>) => unknown).call(type, ctx);
+        out = (fn as (c: ResourceContext<P, H>, ...rest: unknown[]) => unknown).call(type, ctx, ...args);
       } catch (error) {
         throw fail(error);
       }

@@ -1,3 +1,4 @@
+import { describeValue } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
 import type { CheckLimits } from './options.js';
@@ -21,16 +22,6 @@ export interface InFlight<T = unknown> {
 
 /** A check failed: the message is the report's reason. */
 export class CheckFailure extends Error {}
-
-/** A short rendering of a thrown value for a reason. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  try {
-    return `a non-Error value (${typeof error === 'symbol' ? error.toString() : JSON.stringify(error)})`;
-  } catch {
-    return `a non-Error value (${String(error)})`;
-  }
-}
 
 /** The suite's own timers, so the handle check does not count them against the type. */
 export const ownTimers = new WeakSet<object>();
@@ -61,7 +52,8 @@ export class Subject<P = unknown, H = unknown> {
 
   constructor(
     readonly type: ResourceType<P, H>,
-    readonly properties: P,
+    /** The properties in force (applyProperties may change them). */
+    public properties: P,
     readonly name: string,
     readonly limits: CheckLimits,
     /** The type only observes the resource: it cannot take it down (see CheckOptions.observer). */
@@ -127,7 +119,7 @@ export class Subject<P = unknown, H = unknown> {
     const out = await this.call(entryPoint, invoke);
     if (out.kind === 'ok') return out.value;
     if (out.kind === 'timeout') throw new CheckFailure(`${what} did not settle within ${this.limitOf(entryPoint)} ms`);
-    throw new CheckFailure(`${what} failed: ${describeError(out.error)}`);
+    throw new CheckFailure(`${what} failed: ${describeValue(out.error)}`);
   }
 
   /** `open` (once), as before the first online. */
@@ -157,7 +149,7 @@ export class Subject<P = unknown, H = unknown> {
     if (!fn) return { alive: true, why: 'absent' };
     const out = await this.call(kind, (ctx) => fn.call(this.type, ctx));
     if (out.kind === 'timeout') throw new CheckFailure(`${kind} did not settle within deadlockTimeout (${this.limits.deadlockTimeout} ms)`);
-    if (out.kind === 'error') return { alive: false, why: `threw ${describeError(out.error)}` };
+    if (out.kind === 'error') return { alive: false, why: `threw ${describeValue(out.error)}` };
     if (out.value === true) return { alive: true, why: 'returned true' };
     return { alive: false, why: out.value === false ? 'returned false' : `returned a non-boolean (${String(out.value)})` };
   }

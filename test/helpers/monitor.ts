@@ -1,4 +1,4 @@
-import { ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions } from 'resmon';
+import { MONITOR_EVENTS, ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions } from 'resmon';
 
 type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<ResourceMonitorEvents[K]>[0] }[keyof ResourceMonitorEvents];
 
@@ -6,7 +6,7 @@ type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<
 export function recordedMonitor(options: ResourceMonitorOptions = {}) {
   const monitor = new ResourceMonitor(options);
   const events: Recorded[] = [];
-  for (const name of ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated', 'hostExit', 'groupStateChange'] as const) {
+  for (const name of MONITOR_EVENTS) {
     const record = (payload: object) => void events.push({ event: name, ...payload } as Recorded);
     monitor.on(name, record as never);
   }

@@ -92,7 +92,7 @@ describe('resmon validate', () => {
 
   it('rejects unknown fields, a missing resources list and cross-field policy rules', async () => {
     const a = await problems(file('empty.yaml', 'defaults: { restartDelay: 10 }\nresource: []\n'));
-    expect(a).toMatch(/empty\.yaml:2:11: resource is not a top-level field \(known: defaults, types, resources\)/);
+    expect(a).toMatch(/empty\.yaml:2:11: resource is not a top-level field \(known: defaults, types, resources, control, logs, http\)/);
     expect(a).toMatch(/empty\.yaml(:\d+:\d+)?: resources must be a non-empty list/);
     const b = await problems(
       file('retry.yaml', 'defaults: { restartPeriod: 10000 }\nresources:\n  - { name: t, type: tcp, properties: { port: 1 }, policy: { retryPeriodOnFailure: 50 } }\n'),
@@ -217,7 +217,7 @@ describe('resmon (usage)', () => {
   it('exits 2 with the usage when a command or its file is missing', async () => {
     const none = await resmon([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/Usage:\n {2}resmon run <config\.yaml\|json> \[--json\] \[--events LIST\] \[--verbose\]\n {2}resmon validate/);
+    expect(none.stderr).toMatch(/Usage:\n {2}resmon run <config\.yaml\|json> \[--json\] \[--events LIST\] \[--verbose\] \[--control PATH\] \[--http HOST:PORT\]\n {2}resmon validate/);
     const unknown = await resmon(['start', 'x.yaml']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "start" \(commands: run, validate[,)]/);

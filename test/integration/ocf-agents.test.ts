@@ -219,6 +219,44 @@ describe('exit codes and reasons (script agents)', () => {
     await online;
   });
 
+  it('when stop fails in terminate, what the last start left in its process group is killed', async () => {
+    const pidfile = path.join(dir.dir, 'left.pid');
+    const agent = scriptAgent(
+      dir.dir,
+      'leaves',
+      `case "$1" in meta-data) cat <<'XML'\n${MINIMAL_METADATA}\nXML\n;; start) sleep 60 >/dev/null 2>&1 & echo $! > ${pidfile} ;; stop) echo "ocf-exit-reason:cannot stop" >&2; exit 1 ;; esac\nexit 0`,
+    );
+    const name = unique('leaves');
+    const { monitor, log } = setup(name, { agent });
+    await monitor.online(name);
+    const left = Number(readFileSync(pidfile, 'utf8'));
+    expect(isGone(left)).toBe(false);
+    await monitor.terminate(name);
+    await until(() => isGone(left), 'the background process of start to be killed', 2_000);
+    expect(log.lines.some((l) => l.level === 'error' && /terminate failed: .*stop: OCF_ERR_GENERIC \(1\): cannot stop/.test(l.msg))).toBe(true);
+  });
+
+  it('runs looksAlive at check level 0 and isAlive at the deepest advertised level, with the monitor interval', async () => {
+    const seen = path.join(dir.dir, 'levels.seen');
+    const metadata = MINIMAL_METADATA.replace(
+      '<action name="monitor" timeout="5s" interval="1s" depth="0"/>',
+      '<action name="monitor" timeout="5s" interval="1s" depth="0"/><action name="monitor" timeout="9s" interval="3s" depth="10"/><action name="monitor" timeout="9s" interval="7s" depth="30"/>',
+    );
+    const agent = scriptAgent(
+      dir.dir,
+      'levels',
+      `case "$1" in meta-data) cat <<'XML'\n${metadata}\nXML\n;; monitor) echo "$OCF_CHECK_LEVEL $OCF_RESKEY_CRM_meta_interval $OCF_RESKEY_CRM_meta_timeout" >> ${seen} ;; esac\nexit 0`,
+    );
+    expect(ocf.defaultsFor!(ocf.validate!({ agent }))).toEqual({ pendingTimeout: 5_000, deadlockTimeout: 9_000, looksAlivePollInterval: 1_000, isAlivePollInterval: 3_000 });
+    const name = unique('levels');
+    const { monitor, events } = setup(name, { agent }, { looksAlivePollInterval: 100, isAlivePollInterval: 250 });
+    await monitor.online(name);
+    await until(() => ['looksAlive', 'isAlive'].every((k) => events.some((e) => e.event === 'check' && e.kind === k && e.ok)), 'both checks');
+    await monitor.offline(name);
+    const lines = new Set(readFileSync(seen, 'utf8').trim().split('\n'));
+    expect([...lines].sort()).toEqual(['0 1000 5000', '10 3000 9000']);
+  });
+
   it('logs what the agent prints, tagged with the action and stream', async () => {
     const agent = scriptAgent(
       dir.dir,
@@ -325,6 +363,12 @@ describe('bad agents are a ConfigError naming the agent, in bounded time', () =>
     }) as ConfigError;
     expect((error.cause as ConfigError).field).toBe('params.binfile');
     expect(error.message).toMatch(/params.binfile is required by agent heartbeat\/anything/);
+  });
+
+  it('a relative root, or an agent that is neither PROVIDER/NAME nor an absolute path', () => {
+    expect(rejection({ agent: 'heartbeat/Dummy', root: 'usr/lib/ocf' }, ocf, 'root').message).toMatch(/root must be an absolute path/);
+    expect(rejection({ agent: './agents/Dummy' }).message).toMatch(/agent must be PROVIDER\/NAME \(heartbeat\/Dummy\) or an absolute path/);
+    expect(rejection({ agent: 'heartbeat/../../bin/sh' }).message).toMatch(/agent must be PROVIDER\/NAME/);
   });
 
   it('reads meta-data once per agent', () => {

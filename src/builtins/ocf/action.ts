@@ -66,8 +66,11 @@ export function runAction(spec: ActionSpec): Promise<ActionResult> {
     });
     const pid = child.pid;
     const tag = { action, pid };
-    const stdout = new OutputTail(0, (line) => log[levelOf(line)]({ ...tag, stream: 'stdout' }, line));
+    const stdout = new OutputTail(0, (line) => {
+      if (line.trim() !== '') log[levelOf(line)]({ ...tag, stream: 'stdout' }, line);
+    });
     const stderr = new OutputTail(20, (line) => {
+      if (line.trim() === '') return;
       const reason = exitReasonOf(line);
       if (reason !== null) exitReason = reason;
       log[reason !== null ? 'warn' : levelOf(line)]({ ...tag, stream: 'stderr' }, line);
@@ -125,7 +128,7 @@ export function runAction(spec: ActionSpec): Promise<ActionResult> {
           exitCode: code,
           signal: sig,
           exitReason,
-          stderrTail: stderr.last(5),
+          stderrTail: stderr.lines().filter((line) => line.trim() !== '').slice(-5),
           stdout: Buffer.concat(kept).toString('utf8'),
           durationMs: performance.now() - started,
         };

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { ResourcePolicy } from '../../policy.js';
 import type { ResourceContext, ResourceType } from '../../types.js';
@@ -114,12 +116,22 @@ export interface OcfResourceType extends ResourceType<OcfConfig, OcfHandle> {
   metadata(agent: string, root?: string): OcfMetadata;
 }
 
+/**
+ * True when the process that led group `pgid` (a finished `start`) is gone, so what still has
+ * that group id is what it left behind. While any process has that group id, Linux does not hand
+ * the number out again; once `/proc/<pgid>` exists, the number is some new process's and its
+ * group is not ours. False where there is no /proc (nothing is killed then).
+ */
+function leaderGone(pgid: number): boolean {
+  return existsSync('/proc/self') && !existsSync(`/proc/${pgid}`);
+}
+
 /** Pacemaker's default operation timeout, used for an action whose meta-data advertises none. */
 const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
 const KEYS = ['agent', 'params', 'root'];
 
 /**
- * Creates an `ocf` resource type (DESIGN: Pacemaker OCF resource agents). Each has its own
+ * Creates an `ocf` resource type (Pacemaker OCF resource agents). Each has its own
  * meta-data cache; the exported {@link ocfType} is one.
  *
  * - `validate` locates the agent, reads its meta-data once (cached, bounded by
@@ -156,6 +168,7 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
     const p = objectAt(properties, 'properties', 'an object with at least `agent` (PROVIDER/NAME or an absolute path)');
     onlyKeys(p, KEYS, '');
     const root = stringAt(p, 'root', '');
+    if (root !== undefined && !path.isAbsolute(root)) throw new ConfigError('root', root, 'must be an absolute path (the OCF root, such as /usr/lib/ocf)');
     const located = locateAgent(p.agent, root);
     const metadata = metadataOf(located);
     const params = checkParams(p.params, metadata, located.agent);
@@ -248,11 +261,11 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
         if (verdict.kind === 'error') throw verdict.error;
         h.startGroup = null;
       } catch (error) {
-        if (h.startGroup !== null) {
+        if (h.startGroup !== null && leaderGone(h.startGroup)) {
           ctx.log.warn({ action: 'stop' }, `stop failed during terminate; killing process group ${h.startGroup} of the last start`);
           signalGroup(h.startGroup, 'SIGKILL');
-          h.startGroup = null;
         }
+        h.startGroup = null;
         throw error;
       }
     },

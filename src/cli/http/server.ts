@@ -5,7 +5,7 @@ import { reasonOf } from '../../errors.js';
 import { healthHandler } from '../../health.js';
 import type { Logger } from '../../logger.js';
 import type { ResourceMonitor } from '../../monitor.js';
-import { MONITOR_EVENTS } from '../view.js';
+import { MONITOR_EVENTS } from '../../events.js';
 import { PROMETHEUS_CONTENT_TYPE, TextMetrics } from './metrics.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS, FAVICON_SVG } from './page.js';
 import { Timeline } from './timeline.js';

@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { recordedMonitor } from './helpers/monitor.js';
+import { deferred, recordingType } from './helpers/recording.js';
+
+/**
+ * Issue 10 §1: any public method may be called from any listener at any moment, with the same
+ * result as if it were called a microtask later.
+ */
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const fast = { looksAlivePollInterval: 100, isAlivePollInterval: 1_000, restartAction: 'none' } as const;
+
+describe('monitor calls made from a stateChange listener', () => {
+  it('online() during online-pending resolves only once online, and rejects with the cause when the attempt fails', async () => {
+    const online = deferred<void>();
+    const rec = recordingType('rec', { online: () => online.promise });
+    const { monitor } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    let fromListener: Promise<string> | null = null;
+    monitor.on('stateChange', (e) => {
+      if (e.to === 'online-pending' && !fromListener) {
+        fromListener = monitor.online('r').then(
+          () => `resolved while ${monitor.getState('r')}`,
+          (error: unknown) => `rejected: ${(error as Error).message}`,
+        );
+      }
+    });
+    const first = monitor.online('r').catch(() => {});
+    await vi.advanceTimersByTimeAsync(10);
+    let settled = false;
+    void fromListener!.then(() => (settled = true));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(settled).toBe(false);
+    online.reject(new Error('port in use'));
+    await first;
+    expect(await fromListener!).toBe('rejected: port in use');
+    await monitor.close();
+  });
+
+  it('offline() on failed waits for the failure\'s terminate before it moves to offline', async () => {
+    const terminate = deferred<void>();
+    let healthy = true;
+    const rec = recordingType('rec', { isAlive: () => healthy, terminate: () => terminate.promise });
+    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    await monitor.online('r');
+    let offline: Promise<void> | null = null;
+    monitor.on('stateChange', (e) => {
+      if (e.to === 'failed') offline = monitor.offline('r');
+    });
+    healthy = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(monitor.getState('r')).toBe('failed');
+    expect(rec.calls('terminate')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(monitor.getState('r')).toBe('failed');
+    terminate.resolve();
+    await offline;
+    expect(transitions()).toEqual(['0 offline->online-pending', '0 online-pending->online', '1000 online->failed', '1050 failed->offline']);
+    await monitor.close();
+  });
+
+  it('offline() on online leaves no poll armed: no looksAlive in the next generation\'s online-pending', async () => {
+    const { monitor } = recordedMonitor({ defaults: fast });
+    let slow = false;
+    const online = deferred<void>();
+    const rec = recordingType('rec', { online: () => (slow ? online.promise : undefined) });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    let once = false;
+    monitor.on('stateChange', (e) => {
+      if (e.to === 'online' && !once) {
+        once = true;
+        void monitor.offline('r');
+      }
+    });
+    await monitor.online('r');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(monitor.getState('r')).toBe('offline');
+    slow = true;
+    const second = monitor.online('r');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(monitor.getState('r')).toBe('online-pending');
+    online.resolve();
+    await second;
+    await vi.advanceTimersByTimeAsync(250);
+    // Polls of the new generation only, from its online (t=500): none left over from the first.
+    expect(rec.calls('looksAlive').map((s) => s.start)).toEqual([600, 700]);
+    expect(rec.calls('isAlive')).toEqual([]);
+    await monitor.close();
+  });
+
+  it('terminate() on offline-pending, then close(): both resolve, the resource ends offline, and the monitor still works until closed', async () => {
+    const offline = deferred<void>();
+    const rec = recordingType('rec', { offline: () => offline.promise });
+    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    await monitor.online('r');
+    let terminated: Promise<void> | null = null;
+    monitor.on('stateChange', (e) => {
+      if (e.to === 'offline-pending') terminated = monitor.terminate('r');
+    });
+    const off = monitor.offline('r');
+    await vi.advanceTimersByTimeAsync(10);
+    const closed = monitor.close();
+    await vi.advanceTimersByTimeAsync(2_000);
+    await expect(terminated).resolves.toBeUndefined();
+    await expect(off).resolves.toBeUndefined();
+    await expect(closed).resolves.toBeUndefined();
+    expect(monitor.getState('r')).toBe('offline');
+    // The terminate superseded the offline: its call (if it had started) was abandoned, and
+    // terminate ran once it settled or abortGrace (1 000 ms) passed.
+    const all = transitions();
+    expect(all.slice(0, 3)).toEqual(['0 offline->online-pending', '0 online-pending->online', '0 online->offline-pending']);
+    expect(all.slice(3)).toEqual([expect.stringMatching(/^(0|1000) offline-pending->offline$/)]);
+    expect(rec.calls('offline').every((s) => s.aborted)).toBe(true);
+    expect(rec.calls('terminate')).toHaveLength(1);
+  });
+
+  it('a listener call runs a microtask later: it sees the transition finished', async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    const order: string[] = [];
+    monitor.on('stateChange', (e) => {
+      if (e.to !== 'online-pending') return;
+      order.push('listener');
+      monitor.online('r').then(() => order.push('online() from the listener resolved'), () => order.push('rejected'));
+      queueMicrotask(() => order.push('a microtask later'));
+    });
+    await monitor.online('r');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(order).toEqual(['listener', 'a microtask later', 'online() from the listener resolved']);
+    await monitor.close();
+  });
+
+  it('close() from a listener closes the monitor once its transition is done; later calls in the listener see it closed', async () => {
+    const rec = recordingType();
+    const { monitor } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    let closed: Promise<void> | null = null;
+    let after: Promise<unknown> | null = null;
+    monitor.on('stateChange', (e) => {
+      if (e.to === 'online' && !closed) {
+        closed = monitor.close();
+        after = monitor.online('r').catch((error: unknown) => error);
+      }
+    });
+    await monitor.online('r');
+    await closed;
+    expect(String(await after)).toMatch(/MonitorClosedError/);
+    expect(monitor.getState('r')).toBe('offline');
+    expect(rec.calls('close')).toHaveLength(1);
+  });
+
+  it('a stored ctx.reportFailure called from a listener acts a microtask later, after the transition', async () => {
+    let saved: { reportFailure(reason?: unknown): void } | null = null;
+    const rec = recordingType('rec', {
+      online: (ctx) => {
+        saved = ctx;
+      },
+    });
+    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    monitor.on('stateChange', (e) => {
+      if (e.to === 'online') saved?.reportFailure(new Error('seen by the listener'));
+    });
+    await monitor.online('r');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transitions()).toEqual(['0 offline->online-pending', '0 online-pending->online', '0 online->failed']);
+    // The failure stopped every poll: none was armed behind it (restartAction 'none': nothing else is scheduled).
+    expect(vi.getTimerCount()).toBe(0);
+    await monitor.close();
+  });
+});
+
+describe('found on the way', () => {
+  it('terminate() right after offline() does not queue behind the offline call (which never starts)', async () => {
+    const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
+    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    await monitor.online('r');
+    const off = monitor.offline('r');
+    const term = monitor.terminate('r');
+    await vi.advanceTimersByTimeAsync(0);
+    await expect(term).resolves.toBeUndefined();
+    await expect(off).resolves.toBeUndefined();
+    expect(transitions()).toEqual(['0 offline->online-pending', '0 online-pending->online', '0 online->offline-pending', '0 offline-pending->offline']);
+    expect(rec.calls('offline')).toEqual([]);
+    await monitor.close();
+  });
+});
