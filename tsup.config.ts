@@ -11,6 +11,7 @@ export default defineConfig([
       testing: 'src/testing/index.ts',
       otel: 'src/otel.ts',
       prometheus: 'src/prometheus.ts',
+      cluster: 'src/cluster/index.ts',
       'hosts/host-entry': 'src/hosts/host-entry.ts',
     },
     format: ['esm', 'cjs'],

@@ -12,6 +12,7 @@ export default defineConfig({
       'resmon/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
       'resmon/otel': fileURLToPath(new URL('./src/otel.ts', import.meta.url)),
       'resmon/prometheus': fileURLToPath(new URL('./src/prometheus.ts', import.meta.url)),
+      'resmon/cluster': fileURLToPath(new URL('./src/cluster/index.ts', import.meta.url)),
       resmon: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
     },
   },

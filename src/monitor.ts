@@ -694,6 +694,22 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     await Promise.all(members.map((name) => this.orchestrator.stop(name, 'offline', `offlineGroup("${group}") called`, true)));
   }
 
+  /**
+   * Sets the fencing token that every later call of the resource receives as `ctx.fencingToken`
+   * (`undefined` removes it). `resmon/cluster` sets it on each resource of a unit it acquires,
+   * before bringing the unit online; an embedder with a lease of its own can do the same. Throws
+   * `ConfigError` for a token that is not a non-negative safe integer, `UnknownResourceError` for
+   * an unknown name.
+   * @example monitor.setFencingToken('db', 42); await monitor.online('db'); // online sees ctx.fencingToken === 42
+   */
+  setFencingToken(name: string, token: number | undefined): void {
+    const resource = this.live(name, 'setFencingToken');
+    if (token !== undefined && (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 0)) {
+      throw new ConfigError('token', token, 'must be a non-negative safe integer, or undefined', { context: `setFencingToken("${name}")` });
+    }
+    resource.fencingToken = token;
+  }
+
   /** A JSON-safe picture of a group: its state (from its members') and its members. */
   groupStatus(group: string): GroupStatus {
     const members = [...this.members(group)];

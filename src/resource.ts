@@ -83,6 +83,8 @@ export class Resource {
   group: string | null = null;
   /** Its dependencies as given, for inspect(); set by the monitor. */
   dependsOn: readonly DependencyItem[] = [];
+  /** `ctx.fencingToken` of the next calls (set by `monitor.setFencingToken`; resmon/cluster). */
+  fencingToken: number | undefined = undefined;
   /** A failure's terminate and restart decision are running. */
   private failing = false;
   private epoch = 0;
@@ -888,6 +890,7 @@ export class Resource {
         this.reportFailure(epoch, entryPoint, reason);
       },
       log: this.logFor(entryPoint),
+      ...(this.fencingToken === undefined ? {} : { fencingToken: this.fencingToken }),
     };
   }
 

@@ -105,6 +105,15 @@ export interface ResourceContext<P = Record<string, unknown>, H = unknown> {
   reportFailure(reason?: unknown): void;
   /** A logger tagged with the resource and the entry point. */
   readonly log: Logger;
+  /**
+   * The fencing token of the lease under which this machine owns the resource (resmon/cluster's
+   * `ClusterMember`, or `monitor.setFencingToken`): a number that increases strictly each time
+   * ownership of the resource's unit changes hands. Pass it to what the resource writes (a
+   * database row, a storage API that rejects older tokens) so that a former owner that has not yet
+   * noticed it lost its lease cannot overwrite the new owner's work. Absent when no token is set.
+   * Reaches inline types only (not yet types isolated in a worker or process).
+   */
+  readonly fencingToken?: number;
 }
 
 /**

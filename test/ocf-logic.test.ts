@@ -9,6 +9,8 @@ import { deepestCheckLevel, parseDuration, parseMetadata, policyFromMetadata } f
 import { checkParams } from '../src/builtins/ocf/params.js';
 import { levelOf } from '../src/builtins/ocf/action.js';
 import { decodeError, encodeError } from '../src/hosts/protocol.js';
+import { reloadAction } from '../src/builtins/ocf/type.js';
+import type { OcfConfig } from 'resmon';
 
 const DUMMY = `<?xml version="1.0"?>
 <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
@@ -238,5 +240,30 @@ describe('OCF exit codes', () => {
     expect(isOcfError(back)).toBe(true);
     expect([back.exitCode, back.ocfName, back.exitReason, back.action, back.agent, back.permanent]).toEqual([6, 'OCF_ERR_CONFIGURED', 'bad port', 'start', 'h/D', true]);
     expect(isPermanentFailure(back)).toBe(true);
+  });
+});
+
+describe('OCF reload (setProperties while online)', () => {
+  const RELOADING = `<resource-agent name="R"><parameters>
+<parameter name="fast" reloadable="1"><content type="string"/></parameter>
+<parameter name="plain"><content type="string"/></parameter>
+<parameter name="id" unique="1"><content type="string"/></parameter>
+</parameters><actions><action name="start"/><action name="reload-agent"/><action name="reload"/></actions></resource-agent>`;
+  const config = (params: Record<string, string>, xml = RELOADING, path = '/a/R'): OcfConfig =>
+    ({ agent: 'x/R', path, root: '/usr/lib/ocf', provider: 'x', agentType: 'R', params, metadata: parseMetadata(xml), checkLevel: 0, defaults: {}, runtimeDir: '/tmp' }) as OcfConfig;
+
+  it('uses reload-agent when every changed parameter is reloadable', () => {
+    expect(reloadAction(config({ fast: '2' }), config({ fast: '1' }))).toBe('reload-agent');
+  });
+
+  it('uses reload when the changed parameters are not unique, and nothing when none changed', () => {
+    expect(reloadAction(config({ fast: '2', plain: 'b' }), config({ fast: '1', plain: 'a' }))).toBe('reload');
+    expect(reloadAction(config({ plain: 'a' }), config({ plain: 'a' }))).toBe('');
+  });
+
+  it('stores the change for the next start when a unique parameter, the agent or the root changes', () => {
+    expect(reloadAction(config({ id: '2' }), config({ id: '1' }))).toBeNull();
+    expect(reloadAction(config({}, RELOADING, '/b/R'), config({}))).toBeNull();
+    expect(reloadAction(config({ plain: 'b' }, RELOADING.replace('<action name="reload"/>', '').replace('<action name="reload-agent"/>', '')), config({ plain: 'a' }))).toBeNull();
   });
 });

@@ -70,6 +70,21 @@ describe('heartbeat/Dummy', () => {
     expect(events.filter((e) => e.event === 'check' && !e.ok)).toEqual([]);
   });
 
+  it('applies a change of a non-unique parameter while online with reload; a unique one waits for the next start', async () => {
+    const name = unique('dummy');
+    const state = path.join(tmp.dir, `${name}.state`);
+    const { monitor, log } = setup(name, { agent: 'heartbeat/Dummy', params: { state } });
+    await monitor.online(name);
+    expect(await monitor.setProperties(name, { agent: 'heartbeat/Dummy', params: { state, fake: 'changed' } })).toBe('applied');
+    expect(log.lines.some((l) => l.fields.action === 'reload' && l.fields.entryPoint === 'applyProperties')).toBe(true);
+    const moved = path.join(tmp.dir, `${name}.moved`);
+    expect(await monitor.setProperties(name, { agent: 'heartbeat/Dummy', params: { state: moved, fake: 'changed' } })).toBe('stored');
+    await monitor.offline(name);
+    await monitor.online(name);
+    expect(existsSync(moved)).toBe(true);
+    await monitor.offline(name);
+  });
+
   it('takes its advertised timeouts and monitor interval as the type-level defaults', () => {
     const config = ocf.validate!({ agent: 'heartbeat/Dummy' });
     expect(ocf.defaultsFor!(config)).toEqual({ pendingTimeout: 20_000, deadlockTimeout: 20_000, isAlivePollInterval: 10_000, looksAlivePollInterval: 0 });

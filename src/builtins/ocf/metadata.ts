@@ -17,6 +17,8 @@ export interface OcfParameter {
   readonly options: readonly string[] | null;
   /** The agent marks it deprecated. */
   readonly deprecated: boolean;
+  /** OCF 1.1: a change of it can be applied with the `reload-agent` action. */
+  readonly reloadable: boolean;
   /** One line about it. */
   readonly shortdesc: string;
   /** The long description. */
@@ -134,6 +136,7 @@ export function parseMetadata(xml: string): OcfMetadata {
       default: typeof content.default === 'string' ? content.default : null,
       options: options.length > 0 ? options : null,
       deprecated: flag(p.deprecated) || 'deprecated' in p,
+      reloadable: flag(p.reloadable),
       shortdesc: described(p.shortdesc),
       longdesc: described(p.longdesc),
     });

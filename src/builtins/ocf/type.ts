@@ -126,6 +126,24 @@ function leaderGone(pgid: number): boolean {
   return existsSync('/proc/self') && !existsSync(`/proc/${pgid}`);
 }
 
+/**
+ * How a change of properties reaches a running resource, as Pacemaker decides it: `''` when no
+ * parameter changed (nothing to do); `reload-agent` (OCF 1.1) when the agent advertises it and
+ * every changed parameter is `reloadable`; `reload` (the older convention) when the agent
+ * advertises it and no changed parameter is `unique`; otherwise null: the change waits for the
+ * next start (a different agent or root always does).
+ */
+export function reloadAction(next: OcfConfig, previous: OcfConfig): 'reload-agent' | 'reload' | '' | null {
+  if (next.path !== previous.path || next.root !== previous.root) return null;
+  const names = new Set([...Object.keys(next.params), ...Object.keys(previous.params)]);
+  const changed = [...names].filter((n) => next.params[n] !== previous.params[n]);
+  if (changed.length === 0) return '';
+  const spec = (name: string) => next.metadata.parameters.find((p) => p.name === name);
+  if (actionNamed(next.metadata, 'reload-agent') && changed.every((n) => spec(n)?.reloadable === true)) return 'reload-agent';
+  if (actionNamed(next.metadata, 'reload') && changed.every((n) => spec(n)?.unique === false)) return 'reload';
+  return null;
+}
+
 /** Pacemaker's default operation timeout, used for an action whose meta-data advertises none. */
 const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
 const KEYS = ['agent', 'params', 'root'];
@@ -143,6 +161,9 @@ const KEYS = ['agent', 'params', 'root'];
  * - `terminate` SIGKILLs the process group of any action still running, then runs `stop`
  *   (bounded by `deadlockTimeout`); should stop fail, it SIGKILLs the group the last `start`
  *   ran in (where the agent's daemons live) as a last resort.
+ * - `applyProperties` (a `setProperties` while online) runs `reload-agent` or `reload` when the
+ *   agent advertises it and the changed parameters allow it (see {@link reloadAction}); otherwise
+ *   the change is `'stored'` for the next start.
  * - Exit codes: 0 success; 7 from monitor fails the check; any other an `OcfError`.
  */
 export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
@@ -192,8 +213,8 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
     handle: OcfHandle,
     action: string,
     checkLevel?: number,
+    c: OcfConfig = ctx.properties,
   ): Promise<{ verdict: ActionVerdict; pgid: number | null }> {
-    const c = ctx.properties;
     const advertised = action === 'monitor' ? monitorAt(c.metadata, checkLevel ?? 0) : actionNamed(c.metadata, action);
     const env = ocfEnvironment({
       root: c.root,
@@ -268,6 +289,14 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
         h.startGroup = null;
         throw error;
       }
+    },
+    async applyProperties(ctx, next, previous) {
+      const action = reloadAction(next, previous);
+      if (action === null) return 'stored';
+      if (action === '') return undefined;
+      const { verdict } = await act(ctx, ctx.handle, action, undefined, next);
+      if (verdict.kind === 'error') throw verdict.error;
+      return undefined;
     },
     looksAlive: (ctx) => check(ctx, 0),
     isAlive: (ctx) => check(ctx, ctx.properties.checkLevel),
