@@ -122,7 +122,8 @@ export interface CallSpec<T> {
 /** A call waiting for the lane. */
 interface Waiter {
   readonly urgent: boolean;
-  readonly go: () => void;
+  /** Hands the lane over; `grantedAt` is the preemption count at that moment. */
+  readonly go: (grantedAt: number) => void;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -154,6 +155,10 @@ export class CallLane {
   private inflight: ActiveCall | null = null;
   /** An abandoned call still settling, and the abortGrace timer that will free the lane from it. */
   private draining: { call: ActiveCall; grace: { cancel(): void } } | null = null;
+  /** dispose() was called. */
+  private disposed = false;
+  /** How many times preempt() was called (a call handed the lane before the last one is abandoned). */
+  private preempts = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -168,6 +173,7 @@ export class CallLane {
    * online period and an event dispatch per abort).
    */
   preempt(reason: string): void {
+    this.preempts++;
     const call = this.inflight;
     if (call && call.entryPoint !== 'terminate' && !call.abandoned) {
       const parent = call.parent;
@@ -178,14 +184,18 @@ export class CallLane {
   /** Runs one call: waits for the lane, calls the plugin, enforces the deadline. Never rejects. */
   async run<T>(spec: CallSpec<T>): Promise<CallOutcome<T>> {
     // Free lane: take it at once (the call still starts a microtask later, as a queued one would).
-    if (this.held) await this.wait(spec.urgent === true);
+    let grantedAt: number;
+    if (this.held) grantedAt = await this.wait(spec.urgent === true);
     else {
       this.held = true;
+      grantedAt = this.preempts;
       await undefined;
     }
     const start = this.clock.now();
     const parent = spec.parent;
-    if (parent?.aborted) {
+    // A preemption between the hand-over and the start abandons the call as if it had started
+    // (terminate never waits behind a call that was about to run).
+    if (parent?.aborted || (spec.urgent !== true && this.preempts !== grantedAt)) {
       this.unlock();
       return { kind: 'abandoned', durationMs: 0 };
     }
@@ -226,8 +236,8 @@ export class CallLane {
   }
 
   /** Waits in the queue until the lane is handed over. */
-  private wait(urgent: boolean): Promise<void> {
-    return new Promise<void>((go) => {
+  private wait(urgent: boolean): Promise<number> {
+    return new Promise<number>((go) => {
       const queue = (this.queue ??= []);
       if (!urgent) {
         queue.push({ urgent, go });
@@ -242,14 +252,19 @@ export class CallLane {
   /** Hands the lane to the next waiter, or frees it. */
   private unlock(): void {
     const next = this.queue?.shift();
-    if (next) next.go();
-    else this.held = false;
+    // A microtask later: the owner of the call that just ended acts on its outcome first (an
+    // online that resolved makes the resource online before a queued call can report a failure).
+    if (next) {
+      const grantedAt = this.preempts;
+      queueMicrotask(() => next.go(grantedAt));
+    } else this.held = false;
   }
 
   /** The call returned: free the lane, or, abandoned and still running, hold it until it settles or abortGrace passes. */
   private finish(call: ActiveCall): void {
     if (this.inflight === call) this.inflight = null;
-    if (call.settled) {
+    // After dispose() nothing waits on the lane: an abandoned call still settling keeps no timer.
+    if (call.settled || this.disposed) {
       this.release(call);
       return;
     }
@@ -271,6 +286,7 @@ export class CallLane {
    * timer), so nothing stays scheduled. Nothing runs on the lane afterwards.
    */
   dispose(): void {
+    this.disposed = true;
     const draining = this.draining;
     if (!draining) return;
     draining.grace.cancel();

@@ -121,6 +121,8 @@ export class Resource {
   /** The last time a stable online period emptied the restart window (stableAfter). */
   private stableAt: number | null = null;
   private readonly waiters = new Set<Waiter>();
+  /** Aborted once the resource is disposed: the parent of control calls. */
+  private readonly ended = new AbortController();
   /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
   ownPolicy: Partial<ResourcePolicy> = {};
   /** Numbers each accepted properties change, so a late outcome never undoes a later change. */
@@ -278,6 +280,10 @@ export class Resource {
     if (graceful) await this.offline(why);
     else if (this.state !== 'offline' || this.terminateTask) await this.terminate(why);
     this.disposed = true;
+    // Control calls still queued never start, one in flight is abandoned (nothing may reach the
+    // plugin after close, no deadline stays armed).
+    this.ended.abort(new MonitorClosedError(`control("${this.name}")`));
+    this.lane.preempt('the resource is being closed');
     this.cancelRestart();
     if (this.state !== 'offline') {
       // A restart raced with the offline above: finish it the hard way.
@@ -407,8 +413,8 @@ export class Resource {
         // An open that was abandoned while it ran (it reported a failure itself) does not count.
         if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
         this.handle = out.value;
+        this.opened = true;
       }
-      this.opened = true;
     }
     const out = await this.lane.run({
       entryPoint: 'online',
@@ -416,6 +422,9 @@ export class Resource {
       parent: life.signal,
       invoke: (call) => {
         attempt.onlineCall = call;
+        // Without open, there is something to terminate once online has started (not before:
+        // a failure reported while online still waited for the lane has nothing to stop).
+        this.opened = true;
         return type.online(this.context(call, epoch));
       },
     });
@@ -799,11 +808,12 @@ export class Resource {
     const { type } = this.binding;
     const fn = type.control;
     if (fn) {
-      const epoch = this.epoch;
       const out = await this.lane.run({
         entryPoint: 'control',
         timeoutMs: this.policy.deadlockTimeout,
-        invoke: (call) => fn.call(type, this.context(call, epoch), code, input),
+        parent: this.ended.signal,
+        // The epoch when it starts: a failure it reports counts against what runs then.
+        invoke: (call) => fn.call(type, this.context(call, this.epoch), code, input),
       });
       this.afterCall('control', out);
       switch (out.kind) {
@@ -818,6 +828,7 @@ export class Resource {
             out.timeoutMs,
           );
         case 'abandoned':
+          if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
           throw new StateError(this.name, `control("${code}") was abandoned (terminate, offline or close preempted it)`);
       }
     }

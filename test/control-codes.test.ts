@@ -388,3 +388,77 @@ describe('reportProgress checkpoint', () => {
     await monitor.close();
   });
 });
+
+describe('control calls and the lane (cases the model suite found)', () => {
+  it('close() abandons a hung control of a resource that never came online, and leaves no timer armed', async () => {
+    const rec = recordingType();
+    const { close: _c, ...type } = rec.type;
+    const monitor = new ResourceMonitor({ defaults: policy, abortGrace: 300 });
+    monitor.registerType({ ...type, control: () => never() });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    const answer = monitor.control('a', 'x').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    await monitor.close();
+    expect(isMonitorClosedError(await answer)).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a control queued behind a resolving online runs once the resource is online: a failure it reports fails an online resource', async () => {
+    const started = deferred();
+    const rec = recordingType('rec', { online: () => started.promise });
+    const { monitor, transitions } = recordedMonitor({ defaults: policy });
+    monitor.registerType({ ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost')) });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    const online = monitor.online('a');
+    await vi.advanceTimersByTimeAsync(10);
+    const answer = monitor.control('a', 'x').catch((e: unknown) => e);
+    started.resolve();
+    await online;
+    await answer;
+    expect(transitions('a')).toEqual(['0 offline->online-pending', '10 online-pending->online', '10 online->failed']);
+    await monitor.close();
+  });
+
+  it('terminate does not wait behind a control that was handed the lane but had not started when the failure came', async () => {
+    const online = deferred();
+    const rec = recordingType('rec', { online: () => online.promise });
+    const { monitor } = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    let controlled = 0;
+    monitor.registerType({ ...rec.type, control: () => (controlled++, never()) });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    const attempt = monitor.online('a').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    const answer = monitor.control('a', 'x').catch((e: unknown) => e);
+    online.reject(new Error('bind failed'));
+    await attempt;
+    expect(isStateError(await answer)).toBe(true);
+    expect(controlled).toBe(0);
+    expect(rec.calls('terminate').map((s) => s.start)).toEqual([10]);
+    await monitor.close();
+  });
+
+  it('a failure reported before the online call of a type without open started has nothing to terminate', async () => {
+    const rec = recordingType();
+    const { open: _o, ...type } = rec.type;
+    const slow = deferred();
+    const { monitor, of } = recordedMonitor({ defaults: { ...policy, restartAction: 'restart', restartDelay: 50 } });
+    monitor.registerType({
+      ...type,
+      control: (ctx: ResourceContext, code: string) => (code === 'slow' ? slow.promise : ctx.reportFailure(new Error('gone'))),
+    });
+    monitor.addResource({ name: 'a', type: 'rec' });
+    void monitor.control('a', 'slow').catch(() => {});
+    void monitor.control('a', 'report').catch(() => {});
+    await vi.advanceTimersByTimeAsync(10);
+    const attempt = monitor.online('a').catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(40);
+    slow.resolve(); // the second control runs during online-pending, before the online call
+    await attempt;
+    expect(rec.calls('online')).toEqual([]);
+    expect(rec.calls('terminate')).toEqual([]);
+    expect(of('stateChange').map((e) => `${e.at} ${e.to}`)).toEqual(['10 online-pending', '50 failed']);
+    expect(of('restartScheduled').map((e) => e.at)).toEqual([50]);
+    await vi.advanceTimersByTimeAsync(3_000);
+    await monitor.close();
+  });
+});

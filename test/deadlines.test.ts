@@ -23,7 +23,8 @@ describe('deadlines', () => {
         return new Promise(() => {});
       },
     });
-    const { monitor, of, transitions } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, of, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
@@ -58,7 +59,8 @@ describe('deadlines', () => {
           }, 20_000);
         }),
     });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a');
@@ -75,7 +77,8 @@ describe('deadlines', () => {
         return true;
       },
     });
-    const { monitor, of } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -86,7 +89,8 @@ describe('deadlines', () => {
 
   it('terminates when offline makes no progress for pendingTimeout, and ends offline saying so', async () => {
     const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
-    const { monitor, of } = recordedMonitor({ defaults: policy, abortGrace: 200 });
+    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 200 });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -102,7 +106,8 @@ describe('deadlines', () => {
 
   it('terminates when offline rejects, and ends offline', async () => {
     const rec = recordingType('rec', { offline: () => Promise.reject(new Error('stuck')) });
-    const { monitor, of } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -116,7 +121,8 @@ describe('deadlines', () => {
     const rec = recordingType('rec', {
       open: () => new Promise(() => {}),
     });
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 3_000 }, abortGrace: 0 });
+    await using recorded = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 3_000 }, abortGrace: 0 });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
@@ -146,7 +152,8 @@ describe('deadlines', () => {
   it('emits slowCall for terminate, open and close beyond callBudget, never for online or offline', async () => {
     const slow = () => new Promise<void>((r) => setTimeout(r, 500));
     const rec = recordingType('rec', { open: slow, online: slow, offline: slow, terminate: slow, close: slow });
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, callBudget: 300 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 300 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a');
@@ -189,7 +196,8 @@ describe('reportFailure', () => {
         report = ctx.reportFailure;
       },
     });
-    const { monitor, of } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -209,7 +217,8 @@ describe('reportFailure', () => {
         return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
       },
     });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
@@ -228,7 +237,8 @@ describe('reportFailure', () => {
         reports.push(ctx.reportFailure);
       },
     });
-    const { monitor, transitions } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');

@@ -23,7 +23,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
       looksAlive: () => new Promise((r) => setTimeout(() => r(++flip % 7 !== 0), 35)),
       isAlive: () => new Promise((r) => setTimeout(() => r(++flip % 5 !== 0), 45)),
     });
-    const monitor = new ResourceMonitor({ defaults: policy, abortGrace: 20 });
+    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 20 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     monitor.addResource({ name: 'b', type: 'rec' });
@@ -53,7 +53,8 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
   it('2. terminate never queues behind a hung call: it aborts it, waits abortGrace, then runs', async () => {
     const late = deferred();
     const rec = recordingType('rec', { online: () => late.promise }); // ignores its signal
-    const { monitor, transitions } = recordedMonitor({ defaults: policy, abortGrace: 1_000 });
+    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 1_000 });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
@@ -78,7 +79,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
     const rec = recordingType('rec', {
       online: (ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => setTimeout(resolve, 30))),
     });
-    const monitor = new ResourceMonitor({ defaults: policy, abortGrace: 1_000 });
+    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 1_000 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch(() => {});
@@ -93,7 +94,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
 
   it('2. holds whatever triggers terminate: a deadline, offline(), close()', async () => {
     const rec = recordingType('rec', { isAlive: () => new Promise(() => {}), offline: () => new Promise(() => {}) });
-    const monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, deadlockTimeout: 1_000, pendingTimeout: 2_000, restartAction: 'none' }, abortGrace: 300 });
+    await using monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, deadlockTimeout: 1_000, pendingTimeout: 2_000, restartAction: 'none' }, abortGrace: 300 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'deadline', type: 'rec' });
     await monitor.online('deadline');
@@ -111,7 +112,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
 
   it('3. checks of one resource never overlap or pile up, even when they take longer than their interval', async () => {
     const rec = recordingType('rec', { looksAlive: slow(250, true), isAlive: slow(400, true) });
-    const monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 100, isAlivePollInterval: 100 } });
+    await using monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 100, isAlivePollInterval: 100 } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -130,7 +131,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
       online: (ctx) => (ctx.resource === 'stuck' ? new Promise(() => {}) : undefined),
       isAlive: (ctx) => (ctx.resource === 'stuck' ? new Promise(() => {}) : true),
     });
-    const monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, isAlivePollInterval: 1_000 } });
+    await using monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, isAlivePollInterval: 1_000 } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'stuck', type: 'rec' });
     monitor.addResource({ name: 'fine', type: 'rec' });
@@ -157,7 +158,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
         throw boom;
       },
     });
-    const monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new ResourceMonitor({ defaults: online });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await expect(monitor.online('a')).rejects.toBe(boom);
@@ -169,7 +170,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('online rejects with a non-Error: online() rejects with a ResmonError that keeps it as cause', async () => {
     const rec = recordingType('rec', { online: () => Promise.reject('nope') });
-    const monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new ResourceMonitor({ defaults: online });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await expect(monitor.online('a')).rejects.toMatchObject({ code: 'ERR_RESMON', cause: 'nope' });
@@ -179,7 +180,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('a check returns a non-boolean: the resource fails', async () => {
     const rec = recordingType('rec', { isAlive: () => 1 });
-    const monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new ResourceMonitor({ defaults: online });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -190,7 +191,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('a check never settles: the deadline fails the resource', async () => {
     const rec = recordingType('rec', { isAlive: () => new Promise(() => {}) });
-    const monitor = new ResourceMonitor({ defaults: { ...online, deadlockTimeout: 500 } });
+    await using monitor = new ResourceMonitor({ defaults: { ...online, deadlockTimeout: 500 } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -210,7 +211,8 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
         return d.promise;
       },
     });
-    const { monitor, transitions } = recordedMonitor({ defaults: { ...online, deadlockTimeout: 500 }, abortGrace: 100 });
+    await using recorded = recordedMonitor({ defaults: { ...online, deadlockTimeout: 500 }, abortGrace: 100 });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     monitor.addResource({ name: 'b', type: 'rec' });
@@ -238,7 +240,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
         throw new Error('terminate exploded');
       },
     });
-    const monitor = new ResourceMonitor({
+    await using monitor = new ResourceMonitor({
       defaults: online,
       logger: { debug() {}, info() {}, warn() {}, error: (...args: unknown[]) => errors.push(args) },
     });
@@ -255,7 +257,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('a listener that throws does not break the monitor', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new ResourceMonitor({ defaults: online });
     monitor.on('stateChange', () => {
       throw new Error('listener bug');
     });

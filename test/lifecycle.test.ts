@@ -16,7 +16,8 @@ describe('a resource type written by a user', () => {
   it('goes online, is polled on both schedules, fails on a bad check, is terminated, and goes offline on request', async () => {
     let healthy = true;
     const rec = recordingType('web', { isAlive: () => healthy });
-    const { monitor, transitions, of } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'web', type: 'web' });
 
@@ -47,7 +48,8 @@ describe('a resource type written by a user', () => {
 
   it('takes an online resource offline: stops polls, calls offline, ends offline', async () => {
     const rec = recordingType();
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -62,7 +64,7 @@ describe('a resource type written by a user', () => {
 
   it('calls open once, before the first online only', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -76,7 +78,7 @@ describe('a resource type written by a user', () => {
 
   it('passes the handle from open and the validated properties to every entry point', async () => {
     const seen: unknown[] = [];
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType<{ port: number }, { id: number }>({
       name: 't',
       validate: (p) => ({ port: Number((p as { port: string }).port) }),
@@ -97,7 +99,7 @@ describe('a resource type written by a user', () => {
   it('shares one attempt between concurrent online() calls, and one offline between concurrent offline() calls', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { online: () => gate.promise, offline: () => gate.promise });
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const both = Promise.all([monitor.online('a'), monitor.online('a')]);
@@ -112,7 +114,8 @@ describe('a resource type written by a user', () => {
   it('waits for offline-pending to finish before a new online attempt', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { offline: () => gate.promise });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -130,7 +133,8 @@ describe('a resource type written by a user', () => {
   it('rejects an online() whose attempt offline() abandoned with StateError, and takes the resource offline once online settles', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { online: () => gate.promise });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast, abortGrace: 1_000 });
+    await using recorded = recordedMonitor({ defaults: fast, abortGrace: 1_000 });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a');
@@ -150,7 +154,8 @@ describe('a resource type written by a user', () => {
 
   it('terminates instead when an online abandoned by offline() has not settled after abortGrace', async () => {
     const rec = recordingType('rec', { online: () => new Promise(() => {}) });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast, abortGrace: 1_000 });
+    await using recorded = recordedMonitor({ defaults: fast, abortGrace: 1_000 });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a').catch(() => {});
@@ -168,7 +173,8 @@ describe('a resource type written by a user', () => {
   it('moves a failed resource offline on offline(), after the failure terminate has finished', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => gate.promise });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -186,7 +192,8 @@ describe('a resource type written by a user', () => {
   it('shares one offline between offline() calls on a failed resource, and schedules no restart for it', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => gate.promise });
-    const { monitor, of } = recordedMonitor({ defaults: { ...fast, restartAction: 'restart' } });
+    await using recorded = recordedMonitor({ defaults: { ...fast, restartAction: 'restart' } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -203,7 +210,8 @@ describe('a resource type written by a user', () => {
   it('terminate() from online calls terminate and changes state when it ends', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -220,7 +228,7 @@ describe('a resource type written by a user', () => {
 
   it('terminate() on a resource never opened only cancels: no plugin call', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.terminate('a');
@@ -231,7 +239,7 @@ describe('a resource type written by a user', () => {
 
   it('removeResource terminates a resource that is not offline, then calls close, then forgets it', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -245,7 +253,7 @@ describe('a resource type written by a user', () => {
   it('waitFor resolves with inspect() once the state is reached, at once if it already is', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { online: () => gate.promise });
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     expect((await monitor.waitFor('a', 'offline')).state).toBe('offline');
@@ -260,7 +268,7 @@ describe('a resource type written by a user', () => {
 
   it('waitFor rejects on its timeout with CallTimeoutError and on its signal with the reason', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const timedOut = monitor.waitFor('a', 'online', { timeout: 500 }).catch((e: unknown) => e);
@@ -277,7 +285,7 @@ describe('a resource type written by a user', () => {
 
   it('snapshot lists every resource in the order added, JSON-safe', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new ResourceMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     for (const name of ['c', 'a', 'b']) monitor.addResource({ name, type: 'rec' });
     await monitor.online('a');
@@ -304,7 +312,8 @@ describe('a resource type written by a user', () => {
 
   it('lets terminate() cut a slow close() short, and refuses it once close() has finished', async () => {
     const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
-    const { monitor, transitions } = recordedMonitor({ defaults: { ...fast, pendingTimeout: 60_000 }, abortGrace: 100 });
+    await using recorded = recordedMonitor({ defaults: { ...fast, pendingTimeout: 60_000 }, abortGrace: 100 });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');

@@ -10,7 +10,9 @@
 import fc from 'fast-check';
 import { vi } from 'vitest';
 import {
+  DEFAULT_PROCESSING,
   type EntryPoint,
+  isConfigError,
   isMonitorClosedError,
   isResmonError,
   isStateError,
@@ -50,7 +52,12 @@ export interface Behaviour {
 export type Step =
   | { op: 'online' | 'offline' | 'terminate' | 'remove'; r: string }
   | { op: 'close' }
-  | { op: 'advance'; ms: number };
+  | { op: 'advance'; ms: number }
+  /** New properties `{ v }` (v is the op's number; `bad` ones fail validate). */
+  | { op: 'setProperties'; r: string; bad: boolean }
+  /** A policy change that keeps the timings the checker assumes (callBudget, the same intervals, a field removed). */
+  | { op: 'setPolicy'; r: string; change: 'budget' | 'intervals' | 'reset' }
+  | { op: 'control'; r: string; code: 'model' | 'get-status' | 'get-properties' | 'nope' };
 
 export interface ModelPolicy {
   looksAlivePollInterval: number;
@@ -72,8 +79,8 @@ export interface ModelPolicy {
 export interface Scenario {
   policy: ModelPolicy;
   abortGrace: number;
-  /** Which optional entry points the plugin has. */
-  shape: { open: boolean; looksAlive: boolean; close: boolean };
+  /** Which optional entry points the plugin has (applyProperties and control: absent means no). */
+  shape: { open: boolean; looksAlive: boolean; close: boolean; apply?: boolean; control?: boolean };
   resources: string[];
   /** Per resource: the behaviours of its calls, in order, cycled. */
   scripts: Record<string, Behaviour[]>;
@@ -133,6 +140,22 @@ const stepArb = (names: string[]): fc.Arbitrary<Step> =>
     { weight: 1, arbitrary: fc.record({ op: fc.constant('remove' as const), r: fc.constantFrom(...names) }) },
     { weight: 1, arbitrary: fc.constant({ op: 'close' as const }) },
     { weight: 9, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(0, 1, 10, 50, 100, 200, 400, 1_000) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ op: fc.constant('setProperties' as const), r: fc.constantFrom(...names), bad: fc.constantFrom(false, false, false, false, true) }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ op: fc.constant('setPolicy' as const), r: fc.constantFrom(...names), change: fc.constantFrom('budget' as const, 'intervals' as const, 'reset' as const) }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('control' as const),
+        r: fc.constantFrom(...names),
+        code: fc.constantFrom('model' as const, 'get-status' as const, 'get-properties' as const, 'nope' as const),
+      }),
+    },
   );
 
 const policyArb: fc.Arbitrary<ModelPolicy> = fc.record({
@@ -166,7 +189,7 @@ export function scenarioArb(maxSteps = 30): fc.Arbitrary<Scenario> {
     .record({
       policy: policyArb,
       abortGrace: fc.constantFrom(0, 100, 300),
-      shape: fc.record({ open: fc.boolean(), looksAlive: fc.boolean(), close: fc.boolean() }),
+      shape: fc.record({ open: fc.boolean(), looksAlive: fc.boolean(), close: fc.boolean(), apply: fc.boolean(), control: fc.boolean() }),
       two: fc.boolean(),
       scriptA: fc.array(behaviourArb, { minLength: 1, maxLength: 12 }),
       scriptB: fc.array(behaviourArb, { minLength: 1, maxLength: 12 }),
@@ -207,11 +230,18 @@ export interface Span {
   abortAt: number | null;
   /** Last progress the monitor could count (start, or a report before the abort). */
   lastProgressAt: number;
+  /** The version of the properties the call saw (`ctx.properties.v`). */
+  v?: number;
 }
 
 interface OpRecord {
   id: number;
-  op: 'online' | 'offline' | 'terminate' | 'remove' | 'close';
+  op: 'online' | 'offline' | 'terminate' | 'remove' | 'close' | 'setProperties' | 'setPolicy' | 'control';
+  /** setProperties: the version it sent; control: the code. */
+  v?: number;
+  code?: string;
+  /** What it resolved with. */
+  value?: unknown;
   r: string | null;
   seq: number;
   at: number;
@@ -310,7 +340,14 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
   const counters = new Map<string, number>();
   const probeCounters = new Map<string, number>();
   const isCheck = (ep: EntryPoint) => ep === 'isAlive' || ep === 'looksAlive';
-  const pass = (ep: EntryPoint): unknown => (ep === 'open' ? { handle: true } : isCheck(ep) ? true : undefined);
+  const pass = (ep: EntryPoint, beh: Behaviour): unknown => {
+    if (ep === 'open') return { handle: true };
+    if (isCheck(ep)) return true;
+    // applyProperties: applied, or 'stored'; control: an answer, or the monitor's default processing.
+    if (ep === 'applyProperties') return beh.lag >= 150 ? 'stored' : undefined;
+    if (ep === 'control') return beh.lag === 20 ? DEFAULT_PROCESSING : 'answer';
+    return undefined;
+  };
 
   const entry = (ep: EntryPoint) => (ctx: ResourceContext) => {
     const probes = ep === 'isAlive' ? sc.probes?.[ctx.resource] : undefined;
@@ -334,6 +371,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
       abortSeq: null,
       abortAt: null,
       lastProgressAt: at,
+      v: (ctx.properties as { v?: number } | null)?.v ?? -1,
     };
     trace.spans.push(span);
     if (ctx.signal.aborted) {
@@ -364,7 +402,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
       else setTimeout(report, beh.reportFailureAfter);
     }
     const value = (): unknown => {
-      if (!isCheck(ep)) return pass(ep);
+      if (!isCheck(ep)) return pass(ep, beh);
       if (beh.kind === 'false') return false;
       if (beh.kind === 'nonBool') return 'yes';
       return true;
@@ -384,7 +422,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
           const go = () =>
             setTimeout(() => {
               settle('ok');
-              resolve(pass(ep));
+              resolve(pass(ep, beh));
             }, beh.lag);
           if (ctx.signal.aborted) go();
           else ctx.signal.addEventListener('abort', go, { once: true });
@@ -400,7 +438,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
               setTimeout(tick, every);
             } else {
               settle('ok');
-              resolve(pass(ep));
+              resolve(pass(ep, beh));
             }
           };
           setTimeout(tick, every);
@@ -438,6 +476,13 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
   if (sc.shape.open) type.open = entry('open');
   if (sc.shape.looksAlive) type.looksAlive = entry('looksAlive');
   if (sc.shape.close) type.close = entry('close');
+  if (sc.shape.apply) type.applyProperties = entry('applyProperties');
+  if (sc.shape.control) type.control = entry('control');
+  type.validate = (p: unknown) => {
+    const v = (p as { v?: unknown } | null)?.v;
+    if (typeof v !== 'number' || v < 0) throw new Error('v must be a number >= 0');
+    return { v };
+  };
   return type as unknown as ResourceType;
 }
 
@@ -449,6 +494,8 @@ export class InvariantViolation extends Error {}
 export const coverage = {
   transitions: new Map<string, number>(),
   outcomes: new Map<string, number>(),
+  /** Live changes and control codes: `setProperties:applied`, `control:rejected`, ... (DESIGN §11). */
+  live: new Map<string, number>(),
   /** isAliveFailureThreshold and stableAfter at work (DESIGN §4). */
   hysteresis: { held: 0, reached: 0, forgiven: 0 },
   add(trace: Trace, sc: Scenario): void {
@@ -459,6 +506,11 @@ export const coverage = {
       else if (n > 1) this.hysteresis.reached++;
     }
     for (const r of sc.resources) this.hysteresis.forgiven += restartWindow(sc, trace, r, Number.POSITIVE_INFINITY, trace.now()).forgiven;
+    for (const o of trace.ops) {
+      if (o.op !== 'setProperties' && o.op !== 'setPolicy' && o.op !== 'control') continue;
+      const key = `${o.op}:${o.result === 'resolved' && o.op === 'setProperties' ? String(o.value) : o.result}`;
+      this.live.set(key, (this.live.get(key) ?? 0) + 1);
+    }
     for (const e of trace.states) {
       const key = `${e.from}->${e.to}`;
       this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
@@ -508,7 +560,7 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
     trace.checks.push({ seq: trace.next(), at: e.at, resource: e.resource, kind: e.kind, ok: e.ok, reason: e.reason, consecutiveFailures: e.consecutiveFailures }),
   );
   monitor.registerType(makeType(sc, trace));
-  for (const name of sc.resources) monitor.addResource({ name, type: 'model' });
+  for (const name of sc.resources) monitor.addResource({ name, type: 'model', properties: { v: 0 } });
   const removed = new Set<string>();
   let closed = false;
   const describe = (i: number) => `after step ${i} (${JSON.stringify(sc.steps[i] ?? 'end')}) at t=${Date.now()}`;
@@ -531,21 +583,32 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
         trace.ops.push(record);
         let p: Promise<unknown>;
         try {
-          p =
-            step.op === 'close'
-              ? monitor.close()
-              : step.op === 'remove'
-                ? monitor.removeResource(step.r)
-                : monitor[step.op](step.r);
+          if (step.op === 'setProperties') {
+            record.v = step.bad ? -(record.id + 1) : record.id + 1;
+            p = monitor.setProperties(step.r, { v: record.v });
+          } else if (step.op === 'setPolicy') {
+            p = monitor.setPolicy(step.r, POLICY_CHANGES[step.change](sc.policy));
+          } else if (step.op === 'control') {
+            record.code = step.code;
+            p = monitor.control(step.r, step.code);
+          } else {
+            p =
+              step.op === 'close'
+                ? monitor.close()
+                : step.op === 'remove'
+                  ? monitor.removeResource(step.r)
+                  : monitor[step.op](step.r);
+          }
         } catch (error) {
           p = Promise.reject(error);
         }
         if (step.op === 'remove') removed.add(step.r);
         if (step.op === 'close') closed = true;
         p.then(
-          () => {
+          (value) => {
             record.doneSeq = trace.next();
             record.result = 'resolved';
+            record.value = value;
             if (record.op === 'close') trace.closedSeq = record.doneSeq;
           },
           (error: unknown) => {
@@ -594,6 +657,13 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
     process.off('uncaughtException', onException);
   }
 }
+
+/** The setPolicy changes the model makes: none changes a timing the checker assumes (they re-arm the polls all the same). */
+const POLICY_CHANGES: Record<'budget' | 'intervals' | 'reset', (p: ModelPolicy) => Record<string, number | undefined>> = {
+  budget: () => ({ callBudget: 10 }),
+  intervals: (p) => ({ looksAlivePollInterval: p.looksAlivePollInterval, isAlivePollInterval: p.isAlivePollInterval, restartDelay: p.restartDelay }),
+  reset: () => ({ callBudget: undefined }),
+};
 
 // ---- the checker -----------------------------------------------------------------------------
 
@@ -1041,7 +1111,8 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     if (o.result === 'rejected') {
       const e = o.error;
       const admin = isUnknownResourceError(e) || isMonitorClosedError(e) || (isStateError(e) && /being removed/.test((e as Error).message));
-      if (o.op === 'online') {
+      if (o.op === 'online' || o.op === 'setProperties' || o.op === 'control') {
+        // A plugin's error, or resmon's (a deadline, an abandonment, a ConfigError).
         if (!(e instanceof Error)) out.push(`${what} rejected with a non-Error: ${String(e)}`);
         else if (!(e instanceof PluginError) && !isResmonError(e)) out.push(`${what} rejected with a foreign error: ${e.message}`);
       } else if (!admin) {
@@ -1057,6 +1128,9 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     }
   }
 
+  // 8b. Live changes and control codes (DESIGN §11).
+  out.push(...checkLiveChanges(sc, trace));
+
   // 9. After close(): nothing scheduled, nothing called, nobody listening.
   if (trace.closedSeq !== null) {
     const left = [...trace.monitorTimers.values()];
@@ -1064,6 +1138,74 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     const late = trace.spans.find((s) => s.startSeq > (trace.closedSeq as number));
     if (late) out.push(`${late.resource}: ${late.entryPoint} started at t=${late.startAt} after close() resolved`);
     if (monitor.eventNames().length > 0) out.push(`close() resolved, but listeners remain for ${monitor.eventNames().join(', ')}`);
+  }
+  return out;
+}
+
+/**
+ * setProperties and control: a rejected change is never seen by any call; a call sees only
+ * versions already sent; after an 'applied' every later call sees that version (or a newer one),
+ * after a 'stored' every call of a later generation does; a bad version is a ConfigError;
+ * control answers come from the type or the monitor's own codes.
+ */
+function checkLiveChanges(sc: Scenario, trace: Trace): string[] {
+  const out: string[] = [];
+  const sets = trace.ops.filter((o) => o.op === 'setProperties');
+  const rejected = new Set(sets.filter((o) => o.result === 'rejected').map((o) => o.v as number));
+  for (const s of trace.spans) {
+    const v = s.v ?? 0;
+    const where = `${s.resource}: ${s.entryPoint} #${s.id} at t=${s.startAt} saw properties v=${v}`;
+    if (rejected.has(v)) out.push(`${where}, from a setProperties that was rejected`);
+    if (v !== 0 && !sets.some((o) => o.v === v && o.r === s.resource && o.seq < s.startSeq)) out.push(`${where}, which no setProperties of it had sent yet`);
+  }
+  for (const o of sets) {
+    const what = `setProperties(${o.r}, v=${o.v}) called at t=${o.at}`;
+    if ((o.v as number) < 0) {
+      if (o.result === 'resolved') out.push(`${what} resolved, but validate rejects a negative v`);
+      else if (o.result === 'rejected' && !isConfigError(o.error) && !isMonitorClosedError(o.error) && !isUnknownResourceError(o.error) && !isStateError(o.error)) {
+        out.push(`${what} rejected with ${String(o.error)}, not a ConfigError`);
+      }
+      continue;
+    }
+    if (o.result !== 'resolved') continue;
+    if (o.value !== 'applied' && o.value !== 'stored') {
+      out.push(`${what} resolved with ${String(o.value)}`);
+      continue;
+    }
+    if (o.value === 'stored' && !sc.shape.apply && trace.stateOf(o.r as string, o.seq).state === 'offline') {
+      // Offline at the call and still offline: nothing ran, so the change was applied at once.
+      const moved = trace.states.some((e) => e.resource === o.r && e.seq > o.seq && e.seq < (o.doneSeq as number));
+      if (!moved) out.push(`${what} resolved 'stored' for a resource that was offline`);
+    }
+    const genAt = trace.stateOf(o.r as string, o.doneSeq as number).gen;
+    for (const s of trace.spans) {
+      if (s.resource !== o.r || s.startSeq < (o.doneSeq as number)) continue;
+      if (o.value === 'stored' && s.gen <= genAt) continue;
+      if ((s.v ?? 0) < (o.v as number)) {
+        out.push(`${s.resource}: ${s.entryPoint} #${s.id} at t=${s.startAt} (generation ${s.gen}) saw v=${s.v}, after ${what} resolved '${o.value}'`);
+      }
+    }
+  }
+  for (const o of trace.ops.filter((x) => x.op === 'control' && x.result === 'resolved')) {
+    const what = `control(${o.r}, ${o.code}) called at t=${o.at}`;
+    const value = o.value as { name?: string; v?: number } | string | null;
+    if (o.code === 'model' || o.code === 'nope') {
+      if (!sc.shape.control) out.push(`${what} resolved with ${String(value)}, but the type has no control: a ConfigError was due`);
+      else if (value !== 'answer') out.push(`${what} resolved with ${String(value)}, not the type's answer`);
+    } else if (o.code === 'get-status') {
+      if (value !== 'answer' && (typeof value !== 'object' || value === null || value.name !== o.r)) out.push(`${what} resolved with ${JSON.stringify(value)}`);
+    } else if (value !== 'answer') {
+      const v = typeof value === 'object' && value !== null ? value.v : undefined;
+      if (typeof v !== 'number' || rejected.has(v) || (v !== 0 && !sets.some((x) => x.v === v && x.r === o.r && x.seq < (o.doneSeq as number)))) {
+        out.push(`${what} resolved with ${JSON.stringify(value)}`);
+      }
+    }
+  }
+  for (const o of trace.ops.filter((x) => x.op === 'control' && x.result === 'rejected')) {
+    // An unknown code (or 'model' without a control entry point) is a ConfigError naming it.
+    if ((o.code === 'nope' || o.code === 'model') && !sc.shape.control && !isConfigError(o.error) && !isMonitorClosedError(o.error) && !isUnknownResourceError(o.error) && !isStateError(o.error)) {
+      out.push(`control(${o.r}, ${o.code}) rejected with ${String(o.error)}, not a ConfigError`);
+    }
   }
   return out;
 }

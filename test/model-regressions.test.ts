@@ -110,7 +110,7 @@ function monitorWithStates(type: ResourceType, options: ConstructorParameters<ty
   m.on('stateChange', (e) => states.push(`${e.at} ${e.from}->${e.to}`));
   m.registerType(type);
   m.addResource({ name: 'a', type: type.name });
-  return { m, states };
+  return { m, states, [Symbol.asyncDispose]: () => m.close() };
 }
 
 describe('core bugs the model suite found (fixed in 1e2c927)', () => {
@@ -121,7 +121,8 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
         return new Promise((r) => setTimeout(r, 50));
       },
     });
-    const { m, states } = monitorWithStates(rec.type, { defaults: { restartDelay: 10 } });
+    await using recorded = monitorWithStates(rec.type, { defaults: { restartDelay: 10 } });
+    const { m, states } = recorded;
     await m.online('a');
     const t = m.terminate('a');
     await vi.advanceTimersByTimeAsync(100);
@@ -135,7 +136,8 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
   it('makes online() during terminate() wait for it, then start a new attempt', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    const { m, states } = monitorWithStates(rec.type);
+    await using recorded = monitorWithStates(rec.type);
+    const { m, states } = recorded;
     await m.online('a');
     const t = m.terminate('a');
     let onlineDone = false;
@@ -157,7 +159,8 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
   it('does not call offline after terminate when offline() comes during terminate(), and ends offline', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    const { m } = monitorWithStates(rec.type);
+    await using recorded = monitorWithStates(rec.type);
+    const { m } = recorded;
     await m.online('a');
     const t = m.terminate('a');
     const off = m.offline('a');
@@ -180,7 +183,8 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
         return { n: opens };
       },
     });
-    const { m } = monitorWithStates(rec.type, { defaults: { restartAction: 'none' } });
+    await using recorded = monitorWithStates(rec.type, { defaults: { restartAction: 'none' } });
+    const { m } = recorded;
     await expect(m.online('a')).rejects.toThrow('could not open');
     await m.online('a');
     // §5.1: nothing an abandoned call returns counts. Was: open ran once; the abandoned open's handle is used.
@@ -197,7 +201,8 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
         return never();
       },
     });
-    const { m } = monitorWithStates(rec.type, { abortGrace: 100, defaults: { pendingTimeout: 10_000, restartAction: 'none' } });
+    await using recorded = monitorWithStates(rec.type, { abortGrace: 100, defaults: { pendingTimeout: 10_000, restartAction: 'none' } });
+    const { m } = recorded;
     const p = m.online('a').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(200);
     // §5.2: terminate waits at most abortGrace for the abandoned online. Was: it starts at 10 100 ms.
@@ -228,7 +233,8 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
       offline: (ctx) => new Promise((r) => ctx.signal.addEventListener('abort', () => setTimeout(r, 10_000))),
       terminate: () => gate.promise,
     });
-    const { m } = monitorWithStates(rec.type, { abortGrace: 100 });
+    await using recorded = monitorWithStates(rec.type, { abortGrace: 100 });
+    const { m } = recorded;
     await m.online('a');
     let offlineDone = false;
     const off = m.offline('a').then(() => {
@@ -277,7 +283,8 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
   it('disposes a resource once when close() comes during removeResource()', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    const { m } = monitorWithStates(rec.type);
+    await using recorded = monitorWithStates(rec.type);
+    const { m } = recorded;
     await m.online('a');
     const rm = m.removeResource('a');
     const closing = m.close();

@@ -40,6 +40,7 @@ afterAll(() => {
     console.log('transitions', Object.fromEntries(coverage.transitions));
     console.log('calls', Object.fromEntries(coverage.outcomes));
     console.log('hysteresis', coverage.hysteresis);
+    console.log('live changes', Object.fromEntries(coverage.live));
   }
 });
 
@@ -67,4 +68,13 @@ it('reached every transition of the state table and every misbehaviour', () => {
   expect(coverage.hysteresis.held, 'isAlive failures below the threshold').toBeGreaterThan(0);
   expect(coverage.hysteresis.reached, 'isAlive failures reaching a threshold above 1').toBeGreaterThan(0);
   expect(coverage.hysteresis.forgiven, 'stable periods that emptied a window').toBeGreaterThan(0);
+  // setProperties applied, stored and rejected; setPolicy; control answered and refused; their calls misbehaving and abandoned.
+  for (const key of ['setProperties:applied', 'setProperties:stored', 'setProperties:rejected', 'setPolicy:resolved', 'control:resolved', 'control:rejected']) {
+    expect(coverage.live.get(key) ?? 0, key).toBeGreaterThan(0);
+  }
+  for (const key of ['applyProperties:ok', 'control:ok', 'control:hang:abandoned', 'control:throw']) {
+    expect(coverage.outcomes.get(key) ?? 0, key).toBeGreaterThan(0);
+  }
+  const abandonedApply = [...coverage.outcomes].filter(([key]) => key.startsWith('applyProperties:') && key.endsWith(':abandoned'));
+  expect(abandonedApply.length, 'an applyProperties abandoned (the resource left online, or its deadline)').toBeGreaterThan(0);
 });

@@ -15,7 +15,8 @@ describe('two-tier polling', () => {
   it('calls isAlive at once when looksAlive fails, and restarts the isAlive schedule from that call', async () => {
     let looks = true;
     const rec = recordingType('rec', { looksAlive: () => looks });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -32,7 +33,8 @@ describe('two-tier polling', () => {
 
   it('fails the resource when the isAlive triggered by a failed looksAlive fails', async () => {
     const rec = recordingType('rec', { looksAlive: () => false, isAlive: () => Promise.resolve(false) });
-    const { monitor, of } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -45,7 +47,8 @@ describe('two-tier polling', () => {
 
   it('polls only isAlive when looksAlivePollInterval is 0', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -58,7 +61,8 @@ describe('two-tier polling', () => {
   it('polls only isAlive when the type has no looksAlive', async () => {
     const rec = recordingType();
     const { looksAlive: _drop, ...type } = rec.type;
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -71,7 +75,8 @@ describe('two-tier polling', () => {
     const rec = recordingType('rec', {
       looksAlive: () => new Promise((resolve) => setTimeout(() => resolve(true), 400)),
     });
-    const { monitor } = recordedMonitor({ defaults: { ...policy, isAlivePollInterval: 60_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, isAlivePollInterval: 60_000 } });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -88,7 +93,8 @@ describe('two-tier polling', () => {
     const rec = recordingType('rec', {
       looksAlive: () => new Promise((resolve) => setTimeout(() => resolve(true), 300)),
     });
-    const { monitor } = recordedMonitor({ defaults: { looksAlivePollInterval: 4_900, isAlivePollInterval: 5_000 } });
+    await using recorded = recordedMonitor({ defaults: { looksAlivePollInterval: 4_900, isAlivePollInterval: 5_000 } });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -102,7 +108,8 @@ describe('two-tier polling', () => {
   it('spreads polls with pollJitter: each waits between 1x and (1 + jitter)x its interval', async () => {
     const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: { ...policy, pollJitter: 0.2 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, pollJitter: 0.2 } });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -135,7 +142,8 @@ describe('two-tier polling', () => {
 
   it('fails the resource outright when a looksAlive passes deadlockTimeout, and aborts its signal', async () => {
     const rec = recordingType('rec', { looksAlive: () => new Promise(() => {}) });
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 2_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 2_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -152,7 +160,8 @@ describe('two-tier polling', () => {
 
   it('emits slowCall for a check slower than callBudget', async () => {
     const rec = recordingType('rec', { looksAlive: () => new Promise((r) => setTimeout(() => r(true), 350)) });
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, callBudget: 300 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 300 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -164,7 +173,8 @@ describe('two-tier polling', () => {
   it('ignores a check that ends after the resource went offline', async () => {
     const gate = deferred<boolean>();
     const rec = recordingType('rec', { looksAlive: () => gate.promise });
-    const { monitor, of } = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');

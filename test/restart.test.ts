@@ -34,7 +34,8 @@ describe('restart policy', () => {
     const gate = deferred();
     const { state, rec } = flaky();
     rec.type.terminate = () => gate.promise;
-    const { monitor, of, transitions } = recordedMonitor({ defaults: { ...base, restartAction: 'restart' } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart' } });
+    const { monitor, of, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -63,7 +64,8 @@ describe('restart policy', () => {
 
   it('escalates once when the threshold is spent inside the window, and does not restart again', async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate' } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate' } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -84,7 +86,8 @@ describe('restart policy', () => {
 
   it("with 'restart' stays failed without escalating when the threshold is spent", async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'restart', restartThreshold: 1 } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart', restartThreshold: 1 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -98,7 +101,8 @@ describe('restart policy', () => {
 
   it("with 'none' stays failed until someone calls online() or offline()", async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'none' } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'none' } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -115,7 +119,8 @@ describe('restart policy', () => {
 
   it('restarts again once the window has slid past the old restarts', async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, restartPeriod: 10_000, retryPeriodOnFailure: 10_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, restartPeriod: 10_000, retryPeriodOnFailure: 10_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -160,7 +165,8 @@ describe('restart policy', () => {
 
   it('retries after retryPeriodOnFailure with a fresh window, and the retry does not count as a restart', async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, retryPeriodOnFailure: 100_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, retryPeriodOnFailure: 100_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -183,7 +189,8 @@ describe('restart policy', () => {
 
   it('never retries when retryPeriodOnFailure is Infinity', async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartThreshold: 0, retryPeriodOnFailure: Infinity } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartThreshold: 0, retryPeriodOnFailure: Infinity } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -221,7 +228,8 @@ describe('restart policy', () => {
 
   it('online() on a failed resource starts at once and clears the spent window', async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1 } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
@@ -239,7 +247,8 @@ describe('restart policy', () => {
   });
 
   it('does not restart after a failure caused by a ConfigError (bad properties do not heal by restarting)', async () => {
-    const { monitor, of } = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate' } });
+    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate' } });
+    const { monitor, of } = recorded;
     monitor.registerType({
       name: 'picky',
       online: () => Promise.reject(new ConfigError('properties.port', 'x', 'must be a number')),
@@ -294,7 +303,7 @@ describe('restart policy', () => {
       terminate() {},
       isAlive: () => true,
     };
-    const monitor = new ResourceMonitor({ defaults: { ...base, isAlivePollInterval: 60_000, restartAction: 'restart', restartDelay: 10 } });
+    await using monitor = new ResourceMonitor({ defaults: { ...base, isAlivePollInterval: 60_000, restartAction: 'restart', restartDelay: 10 } });
     monitor.registerType(type);
     const names = Array.from({ length: 10_000 }, (_, i) => `r${i}`);
     for (const name of names) monitor.addResource({ name, type: 'n' });

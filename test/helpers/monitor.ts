@@ -2,7 +2,7 @@ import { MONITOR_EVENTS, ResourceMonitor, type ResourceMonitorEvents, type Resou
 
 type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<ResourceMonitorEvents[K]>[0] }[keyof ResourceMonitorEvents];
 
-/** A monitor with every event recorded in order. */
+/** A monitor with every event recorded in order; `await using` it to close the monitor at the end of the scope. */
 export function recordedMonitor(options: ResourceMonitorOptions = {}) {
   const monitor = new ResourceMonitor(options);
   const events: Recorded[] = [];
@@ -17,5 +17,5 @@ export function recordedMonitor(options: ResourceMonitorOptions = {}) {
     of('stateChange')
       .filter((e) => !resource || e.resource === resource)
       .map((e) => `${e.at} ${e.from}->${e.to}`);
-  return { monitor, events, of, transitions };
+  return { monitor, events, of, transitions, [Symbol.asyncDispose]: () => monitor.close() };
 }

@@ -1,84 +1,44 @@
 import type { EntryPoint, ResourceContext, ResourceType } from 'resmon';
+import { type RecordedCall, recordCalls } from 'resmon/testing';
 
-/** One recorded entry-point call. */
-export interface Span {
-  entryPoint: EntryPoint;
-  resource: string;
-  start: number;
-  end: number | null;
+/** One recorded entry-point call: the published `RecordedCall`, and whether it was abandoned. */
+export interface Span extends RecordedCall {
   /** The call's signal was aborted (it was abandoned). */
-  aborted: boolean;
+  readonly aborted: boolean;
 }
 
 export type Behaviour = (ctx: ResourceContext) => unknown;
 
+const asSpan = (call: RecordedCall): Span => ({ ...call, aborted: call.abortedAt !== null });
+
 /**
- * A plugin whose every entry point records when it starts and ends, and behaves as the test
- * says (by default: resolves at once, checks pass).
+ * A plugin whose entry points behave as the test says (by default: `open` returns a handle, the
+ * rest resolve at once, checks pass), recorded by the published `recordCalls` of resmon/testing
+ * on `Date.now()` (fake timers move it). `spans` and `calls()` read the recording as it is now.
  */
 export function recordingType(name = 'rec', behaviour: Partial<Record<EntryPoint, Behaviour>> = {}) {
-  const spans: Span[] = [];
-  const wrap =
-    (entryPoint: EntryPoint, fallback: Behaviour) =>
-    (ctx: ResourceContext) => {
-      const span: Span = { entryPoint, resource: ctx.resource, start: Date.now(), end: null, aborted: false };
-      spans.push(span);
-      ctx.signal.addEventListener('abort', () => {
-        span.aborted = true;
-      });
-      const done = () => {
-        span.end = Date.now();
-      };
-      let out: unknown;
-      try {
-        out = (behaviour[entryPoint] ?? fallback)(ctx);
-      } catch (error) {
-        done();
-        throw error;
-      }
-      if (out && typeof (out as Promise<unknown>).then === 'function') {
-        return (out as Promise<unknown>).then(
-          (v) => {
-            done();
-            return v;
-          },
-          (e) => {
-            done();
-            throw e;
-          },
-        );
-      }
-      done();
-      return out;
-    };
-  const type: ResourceType = {
+  const act = (entryPoint: EntryPoint, fallback: Behaviour) => (ctx: ResourceContext) => (behaviour[entryPoint] ?? fallback)(ctx);
+  const plugin: ResourceType = {
     name,
-    open: wrap('open', () => ({ opened: true })) as NonNullable<ResourceType['open']>,
-    online: wrap('online', () => undefined) as NonNullable<ResourceType['online']>,
-    offline: wrap('offline', () => undefined) as NonNullable<ResourceType['offline']>,
-    terminate: wrap('terminate', () => undefined) as NonNullable<ResourceType['terminate']>,
-    looksAlive: wrap('looksAlive', () => true) as NonNullable<ResourceType['looksAlive']>,
-    isAlive: wrap('isAlive', () => true) as NonNullable<ResourceType['isAlive']>,
-    close: wrap('close', () => undefined) as NonNullable<ResourceType['close']>,
+    open: act('open', () => ({ opened: true })) as NonNullable<ResourceType['open']>,
+    online: act('online', () => undefined) as NonNullable<ResourceType['online']>,
+    offline: act('offline', () => undefined) as NonNullable<ResourceType['offline']>,
+    terminate: act('terminate', () => undefined) as NonNullable<ResourceType['terminate']>,
+    looksAlive: act('looksAlive', () => true) as NonNullable<ResourceType['looksAlive']>,
+    isAlive: act('isAlive', () => true) as NonNullable<ResourceType['isAlive']>,
+    close: act('close', () => undefined) as NonNullable<ResourceType['close']>,
   };
-  const calls = (entryPoint?: EntryPoint) => spans.filter((s) => !entryPoint || s.entryPoint === entryPoint);
-  /** Asserts that no two calls overlapped, except calls that were abandoned (DESIGN §5.1). */
-  const overlaps = () => {
-    const bad: [Span, Span][] = [];
-    const live = spans.filter((s) => !s.aborted);
-    for (let i = 0; i < live.length; i++) {
-      for (let j = i + 1; j < live.length; j++) {
-        const a = live[i]!;
-        const b = live[j]!;
-        if (a.resource !== b.resource) continue;
-        const aEnd = a.end ?? Number.POSITIVE_INFINITY;
-        const bEnd = b.end ?? Number.POSITIVE_INFINITY;
-        if (a.start < bEnd && b.start < aEnd && !(a.start === aEnd || b.start === bEnd)) bad.push([a, b]);
-      }
-    }
-    return bad;
+  const recording = recordCalls(plugin);
+  return {
+    type: recording.type,
+    recording,
+    get spans(): Span[] {
+      return recording.calls.map(asSpan);
+    },
+    calls: (entryPoint?: EntryPoint): Span[] => recording.of(entryPoint).map(asSpan),
+    /** Calls of one resource that ran at once although neither was abandoned first (never, by the contract). */
+    overlaps: () => recording.overlaps(),
   };
-  return { type, spans, calls, overlaps };
 }
 
 /** A promise and its resolvers. */

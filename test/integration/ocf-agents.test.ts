@@ -396,6 +396,22 @@ describe('bad agents are a ConfigError naming the agent, in bounded time', () =>
     type.metadata(agent);
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
   });
+
+  it('preload reads meta-data without blocking, for validate to find; a hanging agent rejects in bounded time', async () => {
+    const counter = path.join(dir.dir, 'count2');
+    writeFileSync(counter, '');
+    const agent = scriptAgent(dir.dir, 'preloaded', `echo x >> ${counter}\ncat <<'XML'\n${MINIMAL_METADATA}\nXML`);
+    const type = createOcfType({ runtimeDir, metadataTimeout: 500 });
+    expect((await type.preload(agent)).shortdesc).toBe('test agent');
+    type.validate!({ agent });
+    expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+    const hangs = scriptAgent(dir.dir, 'hangs2', 'sleep 60');
+    const started = Date.now();
+    const error = (await type.preload(hangs).catch((e: unknown) => e)) as ConfigError;
+    expect([isConfigError(error), error.field]).toEqual([true, 'agent']);
+    expect(error.message).toMatch(/did not print its meta-data within 500 ms \(killed\)/);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
 });
 
 describe('hosted in a child process', () => {
