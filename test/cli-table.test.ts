@@ -65,9 +65,9 @@ describe('the status table', () => {
       'resmon: resmon.yaml: 2 resources, 00:01:40 UTC',
       'Ctrl-C: stop',
       '',
-      'NAME  TYPE     STATE           SINCE  LOOKSALIVE  ISALIVE      RESTARTS  NEXT RESTART  INFO',
-      'web   process  failed          2s     ok 0ms      FAIL 2001ms  1 (4)     in 5s         isAlive threw: boom',
-      'db    tcp      online-pending  1m05s  -           -            0 (0)     -             waiting for tcp 127.0.0.1:5432 (try 3): refused',
+      'NAME  TYPE     STATE           SINCE  LOOKSALIVE  ISALIVE      RESTARTS (TOTAL)  NEXT RESTART  INFO',
+      'web   process  failed          2s     ok 0ms      FAIL 2001ms  1 (4)             in 5s         isAlive threw: boom',
+      'db    tcp      online-pending  1m05s  -           -            0 (0)             -             waiting for tcp 127.0.0.1:5432 (try 3): refused',
       '',
       'RECENT',
       '00:01:40 web: online -> failed (isAlive threw: boom)',
@@ -88,8 +88,27 @@ describe('the status table', () => {
     );
     expect(lines.length).toBeLessThanOrEqual(11);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(89);
-    expect(lines[4]).toMatch(/^web +process +online +0s +- +- +0 \(0\) +- +a reason th.*…$/);
+    expect(lines[3]).toMatch(/^NAME +TYPE +STATE +SINCE +RESTARTS \(TOTAL\) +NEXT RESTART +INFO$/);
+    expect(lines[4]).toMatch(/^web +process +online +0s +0 \(0\) +- +a reason that is much.*…$/);
     expect(lines.at(-1)).toMatch(/^event 29 -+…$/);
+  });
+
+  it('keeps INFO readable at 80 columns by leaving out the checks, next restart, since and type', () => {
+    const lines = renderFrame(
+      {
+        title: 't',
+        status: '',
+        now: 0,
+        recent: [],
+        notes: new Map([['web-frontend', { reason: 'exited with code 1 while online' }]]),
+        statuses: [status({ name: 'web-frontend', state: 'online-pending', lastChecks: { looksAlive: { ok: true, at: 0, durationMs: 1, reason: null, consecutiveFailures: 0 }, isAlive: null } })],
+      },
+      { columns: 80, rows: 40, color: false },
+    );
+    expect(lines[3]).toMatch(/^NAME +STATE +RESTARTS \(TOTAL\) +INFO$/);
+    const info = lines[4]!.slice(lines[3]!.indexOf('INFO'));
+    expect(info.length).toBeGreaterThanOrEqual(24);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(79);
   });
 
   it('colours the state when asked', () => {

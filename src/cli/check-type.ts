@@ -36,6 +36,19 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
   }
   const file = resolve(parsed.positionals[0] as string);
   let mod: Record<string, unknown>;
+  if (/\.[cm]?tsx?$/.test(file)) {
+    // TypeScript: load it through tsx (an optional peer dependency) when it is installed.
+    try {
+      const { register } = await import('tsx/esm/api');
+      register();
+    } catch {
+      return printError(
+        io,
+        'check-type',
+        `${file} is TypeScript: install tsx (npm install --save-dev tsx) so that resmon can load it, or compile it to JavaScript first`,
+      );
+    }
+  }
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {

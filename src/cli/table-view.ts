@@ -48,6 +48,8 @@ export class TableView implements View {
       (level: keyof Logger) =>
       (...args: unknown[]) => {
         const { fields, msg } = logArgs(args);
+        // A failure is shown once, by its state change (not again as the monitor's warning).
+        if (level === 'warn' && typeof fields.resource === 'string' && msg.startsWith('failed: ')) return;
         const who = typeof fields.resource === 'string' ? `${fields.resource}` : 'resmon';
         if (typeof fields.stream === 'string') this.push(`${who}|${fields.stream === 'stderr' ? '!' : ' '} ${msg}`);
         else this.push(`${time(Date.now())} ${level === 'info' ? '' : `[${level}] `}${who}: ${msg}`);

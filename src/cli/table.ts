@@ -116,7 +116,10 @@ function info(status: ResourceStatus, note: RowNote | undefined): string {
   return note?.reason ?? '';
 }
 
-const HEAD = ['NAME', 'TYPE', 'STATE', 'SINCE', 'LOOKSALIVE', 'ISALIVE', 'RESTARTS', 'NEXT RESTART', 'INFO'];
+const HEAD = ['NAME', 'TYPE', 'STATE', 'SINCE', 'LOOKSALIVE', 'ISALIVE', 'RESTARTS (TOTAL)', 'NEXT RESTART', 'INFO'];
+/** The room INFO keeps on a narrow terminal: columns are left out, in this order, until it has it. */
+const INFO_ROOM = 24;
+const DROP_ORDER = [4, 5, 7, 3, 1]; // LOOKSALIVE, ISALIVE, NEXT RESTART, SINCE, TYPE
 
 /** One line per cell row: the plain text of each column. */
 function rows(frame: Frame, body: readonly { status: ResourceStatus; depth: number }[]): string[][] {
@@ -136,7 +139,9 @@ function rows(frame: Frame, body: readonly { status: ResourceStatus; depth: numb
 /**
  * Renders one frame of the live status table (in the manner of crm_mon): a header, one row per
  * resource, and the recent events under it. Every line fits in `columns` (the INFO column and
- * long events are cut) and the frame in `rows` (the oldest events go first).
+ * long events are cut) and the frame in `rows` (the oldest events go first). On a narrow
+ * terminal (80 columns) LOOKSALIVE, ISALIVE, NEXT RESTART, SINCE and TYPE are left out, in that
+ * order, until INFO has 24 columns.
  */
 export function renderFrame(frame: Frame, options: FrameOptions): string[] {
   const { columns, color } = options;
@@ -145,11 +150,18 @@ export function renderFrame(frame: Frame, options: FrameOptions): string[] {
   const body = rows(frame, entries);
   const fixed = HEAD.length - 1;
   const widths = HEAD.slice(0, fixed).map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
+  const hidden = new Set<number>();
+  const used = () => widths.reduce((sum, w, i) => (hidden.has(i) ? sum : sum + w + 2), 0);
+  for (const column of DROP_ORDER) {
+    if (columns - 1 - used() >= INFO_ROOM) break;
+    hidden.add(column);
+  }
   const fit = (line: string) => (line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line);
   const lineOf = (cells: string[], colorState: ResourceState | null, bold: boolean) => {
     let plain = '';
     let out = '';
     cells.slice(0, fixed).forEach((cell, i) => {
+      if (hidden.has(i)) return;
       const padded = `${cell.padEnd(widths[i] as number)}  `;
       plain += padded;
       out += i === 2 && colorState && color ? `${COLORS[colorState]}${padded}${RESET}` : padded;

@@ -17,4 +17,6 @@ export {
   type ClusterUnitStatus,
 } from './member.js';
 export { memoryLeases, type MemoryLeasesOptions } from './memory.js';
+export { etcdLeases, type EtcdLeasesOptions } from './etcd.js';
+export { postgresLeases, type PostgresLeasesOptions } from './postgres.js';
 export type { LeaseHolder, LeaseStore } from './store.js';

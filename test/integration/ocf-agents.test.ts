@@ -85,6 +85,16 @@ describe('heartbeat/Dummy', () => {
     await monitor.offline(name);
   });
 
+  it('answers its control codes: the resource\'s meta-data, the installed agents, an agent\'s meta-data', async () => {
+    const name = unique('dummy');
+    const { monitor } = setup(name, { agent: 'heartbeat/Dummy', params: { state: path.join(tmp.dir, `${name}.state`) } });
+    expect(((await monitor.control(name, 'ocf-metadata')) as { name: string }).name).toBe('Dummy');
+    expect((await monitor.controlType('ocf', 'ocf-list-agents')) as string[]).toContain('heartbeat/anything');
+    expect(((await monitor.controlType('ocf', 'ocf-metadata', { agent: 'heartbeat/Delay' })) as { shortdesc: string }).shortdesc).toBe('Waits for a defined timespan');
+    await expect(monitor.controlType('ocf', 'ocf-metadata', { agent: 'heartbeat/Nope' })).rejects.toThrow(/heartbeat\/Nope does not exist/);
+    await expect(monitor.control(name, 'no-such-code')).rejects.toThrow(/no-such-code/);
+  });
+
   it('takes its advertised timeouts and monitor interval as the type-level defaults', () => {
     const config = ocf.validate!({ agent: 'heartbeat/Dummy' });
     expect(ocf.defaultsFor!(config)).toEqual({ pendingTimeout: 20_000, deadlockTimeout: 20_000, isAlivePollInterval: 10_000, looksAlivePollInterval: 0 });

@@ -95,10 +95,52 @@ describe('the built package', () => {
     expect(run('integrations.cjs', integrations(load))).toBe('true resmon.online 200 true');
   });
 
+  it('the built resmon command: --version, defaults, and check-type on a TypeScript file (loaded through tsx)', () => {
+    const cli = join(root, 'dist/cli.js');
+    const version = execFileSync(process.execPath, [cli, '--version'], { cwd: consumer, encoding: 'utf8' });
+    expect(version).toBe(`resmon ${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+    expect(execFileSync(process.execPath, [cli, 'defaults'], { cwd: consumer, encoding: 'utf8' })).toMatch(/restartThreshold +5 +service \(resmon run\) +1/);
+    // A .ts module, with no TypeScript loader preloaded: resmon registers tsx itself (exit 0 or 1, never 2 "cannot load").
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, [cli, 'check-type', join(root, 'examples/echo-type.ts')], { cwd: consumer, encoding: 'utf8', stdio: 'pipe' });
+    } catch (error) {
+      const e = error as { status: number; stdout: string; stderr: string };
+      expect(e.stderr).not.toMatch(/Unknown file extension|cannot load/);
+      expect(e.status).toBe(1);
+      out = e.stdout;
+    }
+    expect(out).toMatch(/conformance to the resmon contract/);
+  });
+
   it('the core never loads the optional peers', () => {
     for (const file of ['index.js', 'index.cjs']) {
       const code = readFileSync(join(root, 'dist', file), 'utf8');
-      expect(code, file).not.toMatch(/prom-client|@opentelemetry/);
+      expect(code, file).not.toMatch(/prom-client|@opentelemetry|etcd3|['"]pg['"]/);
+    }
+  });
+
+  // resmon/cluster loads etcd3 and pg only when a store that needs them connects.
+  const clusterProbe = (load: string) => `
+    ${load}
+    const m = new ResourceMonitor();
+    m.registerType({ name: 't', online: (ctx) => { globalThis.token = ctx.fencingToken; }, offline() {}, terminate() {}, isAlive: () => true });
+    m.addResource({ name: 'r', type: 't' });
+    const member = new ClusterMember(m, { node: 'a', leases: memoryLeases(), ttl: 3000 });
+    etcdLeases({ hosts: '127.0.0.1:1' }); postgresLeases({ connectionString: 'postgres://x@127.0.0.1:1/x' });
+    member.start().then(async () => {
+      const state = m.getState('r');
+      await member.stop();
+      await m.close();
+      console.log(state + ' ' + globalThis.token);
+    });`;
+
+  it('resmon/cluster works with import (ESM) and require (CommonJS), and loads etcd3 and pg only on use', () => {
+    expect(run('cluster.mjs', clusterProbe(`import { ResourceMonitor } from 'resmon'; import { ClusterMember, memoryLeases, etcdLeases, postgresLeases } from 'resmon/cluster';`))).toBe('online 1');
+    expect(run('cluster.cjs', clusterProbe(`const { ResourceMonitor } = require('resmon'); const { ClusterMember, memoryLeases, etcdLeases, postgresLeases } = require('resmon/cluster');`))).toBe('online 1');
+    for (const file of ['cluster.js', 'cluster.cjs']) {
+      const code = readFileSync(join(root, 'dist', file), 'utf8');
+      expect(code, file).not.toMatch(/^import .*from ['"](etcd3|pg)['"]|require\(['"](etcd3|pg)['"]\)(?!\))/m);
     }
   });
 

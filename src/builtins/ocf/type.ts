@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { ResourcePolicy } from '../../policy.js';
-import type { ResourceContext, ResourceType } from '../../types.js';
+import { DEFAULT_PROCESSING, type ResourceContext, type ResourceType } from '../../types.js';
 import { objectAt, onlyKeys, stringAt } from '../fields.js';
 import { signalGroup } from '../group.js';
 import { runAction } from './action.js';
@@ -11,6 +11,7 @@ import {
   defaultRuntimeDir,
   ensureRuntimeDir,
   type LocatedAgent,
+  listAgents,
   locateAgent,
   readMetadata,
   readMetadataSync,
@@ -164,6 +165,9 @@ const KEYS = ['agent', 'params', 'root'];
  * - `applyProperties` (a `setProperties` while online) runs `reload-agent` or `reload` when the
  *   agent advertises it and the changed parameters allow it (see {@link reloadAction}); otherwise
  *   the change is `'stored'` for the next start.
+ * - Control codes: `monitor.control(name, 'ocf-metadata')` answers the resource's agent's
+ *   meta-data; `monitor.controlType('ocf', 'ocf-list-agents', { root? })` the installed agents,
+ *   `monitor.controlType('ocf', 'ocf-metadata', { agent, root? })` an agent's meta-data.
  * - Exit codes: 0 success; 7 from monitor fails the check; any other an `OcfError`.
  */
 export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
@@ -297,6 +301,18 @@ export function createOcfType(options: OcfTypeOptions = {}): OcfResourceType {
       const { verdict } = await act(ctx, ctx.handle, action, undefined, next);
       if (verdict.kind === 'error') throw verdict.error;
       return undefined;
+    },
+    control(ctx, code) {
+      // The agent's meta-data as this resource uses it (JSON-safe).
+      if (code === 'ocf-metadata') return ctx.properties.metadata;
+      return DEFAULT_PROCESSING;
+    },
+    async typeControl(code, input) {
+      const args = (typeof input === 'object' && input !== null ? input : {}) as { agent?: unknown; root?: unknown };
+      const root = typeof args.root === 'string' ? args.root : undefined;
+      if (code === 'ocf-list-agents') return listAgents(root);
+      if (code === 'ocf-metadata') return type.preload(args.agent as string, root);
+      return DEFAULT_PROCESSING;
     },
     looksAlive: (ctx) => check(ctx, 0),
     isAlive: (ctx) => check(ctx, ctx.properties.checkLevel),

@@ -1,0 +1,63 @@
+/**
+ * The scenarios every lease store goes through, on a real server the suite starts itself and
+ * three member processes (test/fixtures/cluster/member.ts). After each, the history checker
+ * (`replay`) proves no two owners were online at once and tokens only grew.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterRun, type Member, replay, type Server, until } from './cluster-harness.js';
+
+export const TTL = 3_000;
+
+export function storeScenarios(name: string, startServer: () => Promise<Server>): void {
+  describe(`resmon/cluster on ${name}`, () => {
+    let server: Server;
+    beforeAll(async () => {
+      server = await startServer();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('three members: each unit on one; SIGKILL the owner -> up elsewhere within ttl + 3 s with a higher token; SIGTERM hands over', async () => {
+      const run = new ClusterRun(server.store, TTL);
+      let final: ReturnType<typeof replay> | null = null;
+      try {
+        const members: Member[] = [];
+        for (const node of ['a', 'b', 'c']) members.push(await run.spawn(node));
+        const first = await until('svc and web online', 10_000, () => run.ownerOf('svc') !== null && run.ownerOf('app') !== null && run.ownerOf('db') !== null && run.ownerOf('svc'));
+        expect(run.ownerOf('app')).toBe(run.ownerOf('db'));
+
+        // SIGKILL the owner of svc.
+        const victim = members.find((m) => m.node === first)!;
+        const killedAt = await victim.kill();
+        const second = await until('svc online elsewhere', TTL + 5_000, () => run.ownerOf('svc'));
+        expect(second).not.toBe(first);
+        const up = run.history().find((e) => e.resource === 'svc' && e.call === 'online' && e.node === second && e.at >= killedAt)!;
+        if (!up) throw new Error(`no online of svc after the kill: ${JSON.stringify(run.history())}`);
+        const failoverMs = up.at - killedAt;
+        console.log(`[${name}] failover after SIGKILL: ${failoverMs} ms (ttl ${TTL})`);
+        expect(failoverMs).toBeLessThanOrEqual(TTL + 3_000);
+        await until('web online', TTL + 5_000, () => run.ownerOf('app') !== null && run.ownerOf('db'));
+
+        // SIGTERM the new owner: it takes svc offline, releases it, and the third member takes it.
+        const next = members.find((m) => m.node === second)!;
+        const stoppedAt = Date.now();
+        await next.terminate();
+        expect(next.child.exitCode).toBe(0);
+        const third = await until('svc on the third member', TTL + 3_000, () => run.ownerOf('svc'));
+        expect([first, second]).not.toContain(third);
+        const handover = run.history().find((e) => e.resource === 'svc' && e.call === 'online' && e.node === third)!.at - stoppedAt;
+        console.log(`[${name}] handover after SIGTERM (stop() releases): ${handover} ms`);
+        expect(run.history().some((e) => e.node === second && e.resource === 'svc' && e.call === 'offline')).toBe(true);
+
+        const tokens = run.history().filter((e) => e.resource === 'svc' && e.call === 'online').map((e) => e.token);
+        expect(tokens).toHaveLength(3);
+        expect(replay(run.history()).onlines).toBeGreaterThanOrEqual(5);
+      } finally {
+        final = replay(await run.close());
+      }
+      // Everything stopped gracefully at the end: the checker passes and nothing is left up.
+      expect(final.up.size).toBe(0);
+    });
+  });
+}
