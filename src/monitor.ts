@@ -5,6 +5,7 @@ import {
   CallTimeoutError,
   ConfigError,
   DependencyError,
+  describeValue,
   DuplicateError,
   isConfigError,
   MonitorClosedError,
@@ -76,6 +77,11 @@ function checkCode(code: unknown, context: string): asserts code is string {
   if (typeof code !== 'string' || code.length === 0) {
     throw new ConfigError('code', code, `must be a non-empty string (the monitor's own codes: ${MONITOR_CODES.join(', ')})`, { context });
   }
+}
+
+/** A name a caller passed, for an error message: itself when it is a string, else its description (never throws). */
+function nameOf(name: unknown): string {
+  return typeof name === 'string' ? name : describeValue(name);
 }
 
 /** A copy of a status (the kept final ones must not change through what a caller got). */
@@ -522,7 +528,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   async controlType(typeName: string, code: string, input?: unknown): Promise<unknown> {
     this.assertOpen(`controlType("${typeName}")`);
     const binding = this.types.get(typeName);
-    if (!binding) throw new UnknownTypeError(String(typeName));
+    if (!binding) throw new UnknownTypeError(nameOf(typeName));
     const context = `controlType("${typeName}")`;
     checkCode(code, context);
     const { type } = binding;
@@ -811,13 +817,13 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   private finalOf(name: string): ResourceStatus {
     const status = this.final?.get(name);
-    if (!status) throw new UnknownResourceError(String(name));
+    if (!status) throw new UnknownResourceError(nameOf(name));
     return status;
   }
 
   private members(group: string): ReadonlySet<string> {
     const members = typeof group === 'string' ? this.graph.membersOf(group) : undefined;
-    if (!members) throw new UnknownResourceError(String(group), 'group');
+    if (!members) throw new UnknownResourceError(nameOf(group), 'group');
     return members;
   }
 
@@ -843,7 +849,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   private get(name: string): Resource {
     const resource = this.resources.get(name);
-    if (!resource) throw new UnknownResourceError(String(name));
+    if (!resource) throw new UnknownResourceError(nameOf(name));
     return resource;
   }
 

@@ -29,6 +29,8 @@ const ROUNDS = 3;
 export class Orchestrator {
   /** online() in progress (the dependencies' phase included), shared by concurrent callers. */
   private readonly starting = new Map<string, Promise<void>>();
+  /** The online() in progress of these resources has handed over to the resource's own online(). */
+  private readonly committed = new Set<string>();
   /** offline()/terminate() in progress (the dependents' phase included). */
   private readonly stopping = new Map<string, Promise<void>>();
 
@@ -50,11 +52,20 @@ export class Orchestrator {
     const resource = this.must(name);
     resource.target = 'online';
     let task = this.starting.get(name);
-    if (task) return task;
+    // Share the online() in progress, unless it has handed over to the resource and the resource
+    // is failed or offline now: then that online may have ended already (the resource went online
+    // and failed since, in the microtasks before the task resolves), and joining it would resolve
+    // on a resource that is not online. The resource's own online() shares an attempt anyway.
+    const over = this.committed.has(name) && (resource.state === 'failed' || resource.state === 'offline');
+    if (task && !over) return task;
     task = this.runOnline(name, resource).finally(() => {
-      if (this.starting.get(name) === task) this.starting.delete(name);
+      if (this.starting.get(name) === task) {
+        this.starting.delete(name);
+        this.committed.delete(name);
+      }
       this.env.busyChanged(name);
     });
+    this.committed.delete(name);
     this.starting.set(name, task);
     this.env.busyChanged(name);
     return task;
@@ -69,9 +80,11 @@ export class Orchestrator {
         await stopping;
         continue;
       }
-      if (resource.state === 'online' || resource.state === 'online-pending') return resource.online();
+      if (resource.state === 'online' || resource.state === 'online-pending' || this.env.graph.unmet(name, this.up).length === 0) {
+        this.committed.add(name);
+        return resource.online();
+      }
       const unmet = this.env.graph.unmet(name, this.up);
-      if (unmet.length === 0) return resource.online();
       if (round >= ROUNDS) {
         throw new DependencyError(
           name,

@@ -256,6 +256,8 @@ export class Resource {
         if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
+    // A later terminate() superseded this one: resolve when it has ended (the resource offline).
+    if (this.epoch !== epoch && this.transition) await this.transition;
   }
 
   /** Makes `task` the transition in progress until it ends. */
@@ -639,7 +641,9 @@ export class Resource {
 
   private async poll(kind: CheckKind, epoch: number): Promise<void> {
     const ok = await this.check(kind, epoch);
-    if (ok === null) return;
+    // Stale once the resource left this online period (a failure, offline or terminate in the
+    // microtask since the check ended): arming now would poll the next online period.
+    if (ok === null || this.epoch !== epoch || this.state !== 'online') return;
     if (ok) {
       this.polls.arm(kind);
       return;
@@ -657,7 +661,7 @@ export class Resource {
       return;
     }
     const deep = await this.check('isAlive', epoch);
-    if (deep === null) return;
+    if (deep === null || this.epoch !== epoch || this.state !== 'online') return;
     this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
     this.polls.arm('looksAlive');
   }

@@ -12,6 +12,7 @@ import { vi } from 'vitest';
 import {
   DEFAULT_PROCESSING,
   type EntryPoint,
+  isCallTimeoutError,
   isConfigError,
   isMonitorClosedError,
   isResmonError,
@@ -23,6 +24,7 @@ import {
   type ResourceType,
   type RestartAction,
 } from 'resmon';
+import { HOSTILE_KINDS, hostile, type HostileKind } from './helpers/hostile.js';
 
 // ---- scenarios -------------------------------------------------------------------------------
 
@@ -36,7 +38,10 @@ export type BehaviourKind =
   | 'rejectValue'
   | 'hang'
   | 'settleAfterAbort'
-  | 'progress';
+  | 'progress'
+  | 'throwHostile'
+  | 'rejectHostile'
+  | 'returnHostile';
 
 /** How one plugin call behaves. */
 export interface Behaviour {
@@ -47,6 +52,28 @@ export interface Behaviour {
   lag: number;
   /** Calls ctx.reportFailure this long after the call starts (0: during the call), or never. */
   reportFailureAfter: number | null;
+  /**
+   * The hostile value (see helpers/hostile.ts) that throwHostile/rejectHostile/returnHostile use,
+   * and that reportFailure passes when set.
+   */
+  hostile?: HostileKind | undefined;
+}
+
+/** A monitor call a listener makes (issue 10 §1): any public method, from any listener. */
+export type ListenerOp = 'online' | 'offline' | 'terminate' | 'remove' | 'close' | 'waitFor' | 'read' | 'reportFailure';
+
+/** A listener that calls the monitor when its event comes. */
+export interface ListenerRule {
+  on: 'stateChange' | 'check' | 'restartScheduled' | 'escalated' | 'progress' | 'callTimeout';
+  /** stateChange only: react to a change into this state (null: any). */
+  to: ResourceState | null;
+  /** React to events of this resource only (null: any). */
+  from: string | null;
+  op: ListenerOp;
+  /** The resource it acts on. */
+  r: string;
+  /** At most this many calls. */
+  times: number;
 }
 
 export type Step =
@@ -90,6 +117,12 @@ export interface Scenario {
    */
   probes?: Record<string, Behaviour[]>;
   steps: Step[];
+  /** Listeners that call the monitor (issue 10 §1). */
+  listeners?: ListenerRule[];
+  /** A listener, registered before all others, that throws this on every event (issue 10 §4). */
+  throwingListener?: HostileKind | 'error' | null;
+  /** A second type whose validate() throws this hostile value: addResource must throw ConfigError (§2). */
+  validateThrows?: HostileKind | null;
 }
 
 /** Shorthand for a behaviour in hand-written regression scenarios. */
@@ -126,11 +159,34 @@ const behaviourArb: fc.Arbitrary<Behaviour> = fc.record({
     { weight: 1, arbitrary: fc.constant<BehaviourKind>('hang') },
     { weight: 2, arbitrary: fc.constant<BehaviourKind>('settleAfterAbort') },
     { weight: 2, arbitrary: fc.constant<BehaviourKind>('progress') },
+    { weight: 1, arbitrary: fc.constant<BehaviourKind>('throwHostile') },
+    { weight: 1, arbitrary: fc.constant<BehaviourKind>('rejectHostile') },
+    { weight: 1, arbitrary: fc.constant<BehaviourKind>('returnHostile') },
   ),
   delay: fc.constantFrom(0, 0, 0, 5, 30, 120, 450),
   lag: fc.constantFrom(0, 20, 150, 350),
   reportFailureAfter: fc.option(fc.constantFrom(0, 10, 150, 700), { freq: 10 }),
+  hostile: fc.option(fc.constantFrom(...HOSTILE_KINDS), { freq: 3, nil: undefined }),
 });
+
+const listenerRuleArb = (names: string[]): fc.Arbitrary<ListenerRule> =>
+  fc.record({
+    on: fc.constantFrom<ListenerRule['on']>('stateChange', 'stateChange', 'stateChange', 'stateChange', 'check', 'restartScheduled', 'escalated', 'progress', 'callTimeout'),
+    to: fc.option(fc.constantFrom<ResourceState>('online-pending', 'online', 'failed', 'offline-pending', 'offline'), { freq: 4 }),
+    from: fc.option(fc.constantFrom(...names), { freq: 2 }),
+    op: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<ListenerOp>('online') },
+      { weight: 3, arbitrary: fc.constant<ListenerOp>('offline') },
+      { weight: 3, arbitrary: fc.constant<ListenerOp>('terminate') },
+      { weight: 1, arbitrary: fc.constant<ListenerOp>('remove') },
+      { weight: 1, arbitrary: fc.constant<ListenerOp>('close') },
+      { weight: 1, arbitrary: fc.constant<ListenerOp>('waitFor') },
+      { weight: 1, arbitrary: fc.constant<ListenerOp>('read') },
+      { weight: 2, arbitrary: fc.constant<ListenerOp>('reportFailure') },
+    ),
+    r: fc.constantFrom(...names),
+    times: fc.integer({ min: 1, max: 3 }),
+  });
 
 const stepArb = (names: string[]): fc.Arbitrary<Step> =>
   fc.oneof(
@@ -194,11 +250,17 @@ export function scenarioArb(maxSteps = 30): fc.Arbitrary<Scenario> {
       scriptA: fc.array(behaviourArb, { minLength: 1, maxLength: 12 }),
       scriptB: fc.array(behaviourArb, { minLength: 1, maxLength: 12 }),
       probes: fc.option(fc.array(probeArb, { minLength: 2, maxLength: 8 }), { freq: 2 }),
+      throwingListener: fc.option(fc.constantFrom<HostileKind | 'error'>('error', ...HOSTILE_KINDS), { freq: 4 }),
+      validateThrows: fc.option(fc.constantFrom(...HOSTILE_KINDS), { freq: 4 }),
     })
-    .chain(({ policy, abortGrace, shape, two, scriptA, scriptB, probes }) => {
+    .chain(({ policy, abortGrace, shape, two, scriptA, scriptB, probes, throwingListener, validateThrows }) => {
       const resources = two ? ['a', 'b'] : ['a'];
-      return fc.array(stepArb(resources), { minLength: 1, maxLength: maxSteps }).map(
-        (steps): Scenario => ({
+      const listeners = fc.oneof(fc.constant([] as ListenerRule[]), fc.array(listenerRuleArb(resources), { minLength: 1, maxLength: 3 }));
+      return fc.tuple(fc.array(stepArb(resources), { minLength: 1, maxLength: maxSteps }), listeners).map(
+        ([steps, rules]): Scenario => ({
+          listeners: rules,
+          throwingListener,
+          validateThrows,
           policy,
           abortGrace,
           shape,
@@ -236,7 +298,9 @@ export interface Span {
 
 interface OpRecord {
   id: number;
-  op: 'online' | 'offline' | 'terminate' | 'remove' | 'close' | 'setProperties' | 'setPolicy' | 'control';
+  op: 'online' | 'offline' | 'terminate' | 'remove' | 'close' | 'waitFor' | 'setProperties' | 'setPolicy' | 'control';
+  /** Called from inside a listener (issue 10 §1). */
+  fromListener?: boolean;
   /** setProperties: the version it sent; control: the code. */
   v?: number;
   code?: string;
@@ -307,6 +371,8 @@ export class Trace {
   /** Unhandled rejections and uncaught exceptions seen during the run. */
   crashes: string[] = [];
   closedSeq: number | null = null;
+  /** The context of each resource's latest call, for listeners that call ctx.reportFailure. */
+  lastCtx = new Map<string, { ctx: ResourceContext; span: Span }>();
 
   next(): number {
     return ++this.seq;
@@ -374,6 +440,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
       v: (ctx.properties as { v?: number } | null)?.v ?? -1,
     };
     trace.spans.push(span);
+    trace.lastCtx.set(ctx.resource, { ctx, span });
     if (ctx.signal.aborted) {
       span.abortSeq = span.startSeq;
       span.abortAt = at;
@@ -395,7 +462,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
     };
     const report = () => {
       trace.reports.push({ seq: trace.next(), at: trace.now(), span });
-      ctx.reportFailure(beh.kind === 'rejectValue' ? NON_ERROR : new PluginError(`reported by ${ep}`));
+      ctx.reportFailure(beh.hostile ? hostile(beh.hostile) : beh.kind === 'rejectValue' ? NON_ERROR : new PluginError(`reported by ${ep}`));
     };
     if (beh.reportFailureAfter !== null) {
       if (beh.reportFailureAfter === 0) report();
@@ -415,6 +482,42 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
       case 'throwValue':
         settle('fail');
         throw NON_ERROR;
+      case 'throwHostile':
+        settle('fail');
+        throw hostile(beh.hostile ?? 'throwingGetters');
+      case 'rejectHostile':
+        return new Promise((_, reject) => {
+          setTimeout(() => {
+            settle('fail');
+            reject(hostile(beh.hostile ?? 'revokedProxy'));
+          }, beh.delay);
+        });
+      case 'returnHostile': {
+        // A value whose `then` cannot be read counts as a rejection (as a promise resolved with it would).
+        // applyProperties and control answer the caller: they return what the live-change checks expect.
+        if (ep === 'applyProperties' || ep === 'control') {
+          settle('ok');
+          return pass(ep, beh);
+        }
+        const v = hostile(beh.hostile ?? 'throwingPrototype');
+        let thenable = true;
+        try {
+          void (v as { then?: unknown }).then;
+        } catch {
+          thenable = false;
+        }
+        const outcome = !thenable || isCheck(ep) ? 'fail' : 'ok';
+        if (beh.delay === 0) {
+          settle(outcome);
+          return v;
+        }
+        return new Promise((resolve) => {
+          setTimeout(() => {
+            settle(outcome);
+            resolve(v);
+          }, beh.delay);
+        });
+      }
       case 'hang':
         return new Promise(() => {});
       case 'settleAfterAbort':
@@ -498,7 +601,10 @@ export const coverage = {
   live: new Map<string, number>(),
   /** isAliveFailureThreshold and stableAfter at work (DESIGN §4). */
   hysteresis: { held: 0, reached: 0, forgiven: 0 },
+  /** Operations listeners made (issue 10 §1), by operation. */
+  listenerOps: new Map<string, number>(),
   add(trace: Trace, sc: Scenario): void {
+    for (const o of trace.ops) if (o.fromListener) this.listenerOps.set(o.op, (this.listenerOps.get(o.op) ?? 0) + 1);
     const n = sc.policy.isAliveFailureThreshold;
     for (const c of trace.checks) {
       if (c.kind !== 'isAlive' || c.ok || /deadlockTimeout/.test(c.reason ?? '')) continue;
@@ -553,6 +659,15 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
     },
   };
   const monitor = new ResourceMonitor({ clock, abortGrace: sc.abortGrace, defaults: sc.policy });
+  if (sc.throwingListener) {
+    // Registered first: every listener after it must still get every event (issue 10 §4).
+    const what = sc.throwingListener;
+    for (const event of EVENTS) {
+      monitor.on(event, () => {
+        throw what === 'error' ? new Error('a listener bug') : hostile(what);
+      });
+    }
+  }
   monitor.on('stateChange', (e) => trace.states.push({ seq: trace.next(), ...e }));
   monitor.on('restartScheduled', (e) => trace.restarts.push({ seq: trace.next(), ...e }));
   monitor.on('escalated', (e) => trace.escalations.push({ seq: trace.next(), at: e.at, resource: e.resource }));
@@ -561,8 +676,101 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
   );
   monitor.registerType(makeType(sc, trace));
   for (const name of sc.resources) monitor.addResource({ name, type: 'model', properties: { v: 0 } });
+  if (sc.validateThrows) {
+    // validate() throwing a hostile value still becomes a ConfigError (issue 10 §2).
+    const kind = sc.validateThrows;
+    monitor.registerType({ ...makeType(sc, trace), name: 'strict', validate: () => { throw hostile(kind); } });
+    try {
+      monitor.addResource({ name: 'strict-1', type: 'strict', properties: { x: 1 } });
+      trace.crashes.push(`addResource accepted properties that validate() rejected with ${kind}`);
+    } catch (error) {
+      if (!isConfigError(error)) trace.crashes.push(`validate() throwing ${kind} became ${safeText(error)}, not a ConfigError`);
+    }
+  }
   const removed = new Set<string>();
   let closed = false;
+
+  /** Calls a public operation (a step, or a listener's call) and records how it settles. */
+  const invoke = (op: OpRecord['op'], r: string | null, fromListener: boolean, step?: Step): void => {
+    const record: OpRecord = {
+      id: trace.ops.length,
+      op,
+      ...(fromListener ? { fromListener } : {}),
+      r,
+      seq: trace.next(),
+      at: Date.now(),
+      doneSeq: null,
+      result: null,
+      error: undefined,
+    };
+    trace.ops.push(record);
+    let p: Promise<unknown>;
+    try {
+      if (step?.op === 'setProperties') {
+        record.v = step.bad ? -(record.id + 1) : record.id + 1;
+        p = monitor.setProperties(step.r, { v: record.v });
+      } else if (step?.op === 'setPolicy') {
+        p = monitor.setPolicy(step.r, POLICY_CHANGES[step.change](sc.policy));
+      } else if (step?.op === 'control') {
+        record.code = step.code;
+        p = monitor.control(step.r, step.code);
+      } else {
+        p =
+          op === 'close'
+            ? monitor.close()
+            : op === 'remove'
+              ? monitor.removeResource(r as string)
+              : op === 'waitFor'
+                ? monitor.waitFor(r as string, 'online', { timeout: 300 })
+                : monitor[op as 'online' | 'offline' | 'terminate'](r as string);
+      }
+    } catch (error) {
+      p = Promise.reject(error);
+    }
+    if (op === 'remove') removed.add(r as string);
+    if (op === 'close') closed = true;
+    p.then(
+      (value) => {
+        record.doneSeq = trace.next();
+        record.result = 'resolved';
+        record.value = value;
+        if (record.op === 'close') trace.closedSeq = record.doneSeq;
+      },
+      (error: unknown) => {
+        record.doneSeq = trace.next();
+        record.result = 'rejected';
+        record.error = error;
+      },
+    );
+  };
+
+  // Listeners that call the monitor (issue 10 §1): registered after the trace's own.
+  for (const rule of sc.listeners ?? []) {
+    let calls = 0;
+    monitor.on(rule.on, (e: { resource: string; to?: ResourceState }) => {
+      if (calls >= rule.times || (rule.from !== null && e.resource !== rule.from)) return;
+      if (rule.on === 'stateChange' && rule.to !== null && e.to !== rule.to) return;
+      calls++;
+      if (rule.op === 'read') {
+        try {
+          monitor.getState(rule.r);
+          monitor.inspect(rule.r);
+          monitor.snapshot();
+        } catch (error) {
+          if (!isUnknownResourceError(error)) trace.crashes.push(`a read from a listener threw ${safeText(error)}`);
+        }
+        return;
+      }
+      if (rule.op === 'reportFailure') {
+        const last = trace.lastCtx.get(rule.r);
+        if (!last) return;
+        trace.reports.push({ seq: trace.next(), at: trace.now(), span: last.span });
+        last.ctx.reportFailure(new PluginError('reported from a listener'));
+        return;
+      }
+      invoke(rule.op, rule.op === 'close' ? null : rule.r, true);
+    });
+  }
   const describe = (i: number) => `after step ${i} (${JSON.stringify(sc.steps[i] ?? 'end')}) at t=${Date.now()}`;
   try {
     for (let i = 0; i < sc.steps.length; i++) {
@@ -570,53 +778,7 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
       if (step.op === 'advance') {
         await vi.advanceTimersByTimeAsync(step.ms);
       } else {
-        const record: OpRecord = {
-          id: trace.ops.length,
-          op: step.op,
-          r: step.op === 'close' ? null : step.r,
-          seq: trace.next(),
-          at: Date.now(),
-          doneSeq: null,
-          result: null,
-          error: undefined,
-        };
-        trace.ops.push(record);
-        let p: Promise<unknown>;
-        try {
-          if (step.op === 'setProperties') {
-            record.v = step.bad ? -(record.id + 1) : record.id + 1;
-            p = monitor.setProperties(step.r, { v: record.v });
-          } else if (step.op === 'setPolicy') {
-            p = monitor.setPolicy(step.r, POLICY_CHANGES[step.change](sc.policy));
-          } else if (step.op === 'control') {
-            record.code = step.code;
-            p = monitor.control(step.r, step.code);
-          } else {
-            p =
-              step.op === 'close'
-                ? monitor.close()
-                : step.op === 'remove'
-                  ? monitor.removeResource(step.r)
-                  : monitor[step.op](step.r);
-          }
-        } catch (error) {
-          p = Promise.reject(error);
-        }
-        if (step.op === 'remove') removed.add(step.r);
-        if (step.op === 'close') closed = true;
-        p.then(
-          (value) => {
-            record.doneSeq = trace.next();
-            record.result = 'resolved';
-            record.value = value;
-            if (record.op === 'close') trace.closedSeq = record.doneSeq;
-          },
-          (error: unknown) => {
-            record.doneSeq = trace.next();
-            record.result = 'rejected';
-            record.error = error;
-          },
-        );
+        invoke(step.op, step.op === 'close' ? null : step.r, false, step);
         await vi.advanceTimersByTimeAsync(0);
       }
       const v = checkTrace(sc, trace, monitor, { removed, closed, final: false });
@@ -676,6 +838,39 @@ const ALLOWED: Record<ResourceState, ResourceState[]> = {
 };
 
 const CHECKS: EntryPoint[] = ['isAlive', 'looksAlive'];
+
+const EVENTS = ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', 'restartScheduled', 'escalated'] as const;
+
+/** `value instanceof Error`, false where the check throws (a hostile Proxy). */
+function isErrorSafe(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An Error that a hostile plugin value is, or caused: an Error whose getters throw (the plugin's
+ * own, passed through), or what reading `then` of a revoked Proxy or a throwing get trap threw.
+ */
+function fromHostile(e: Error): boolean {
+  try {
+    return /proxy that has been revoked|the get trap throws/.test(e.message);
+  } catch {
+    return true;
+  }
+}
+
+/** A one-line text of anything, without throwing (hostile values included). */
+function safeText(value: unknown): string {
+  try {
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    return String(value);
+  } catch {
+    return 'an unprintable value';
+  }
+}
 
 /**
  * When a timer of `ms` fires, at the latest: Node runs a 0 ms timer after 1 ms, and the fake
@@ -942,6 +1137,14 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       out.push(`${r}: isAlive was due at t=${due} (${interval} ms after #${prev.id} ${held ? `failed, ${streaks.get(prev)} of ${threshold} in a row,` : ''} ended), but ${next ? `#${next.id} started only at t=${next.startAt}` : 'none started'}`);
     }
 
+    // 3d. Checks run only while the resource is online, in their own online period (a poll left
+    //     armed by a transition that a listener's call interrupted would break this).
+    for (const x of spans) {
+      if (!CHECKS.includes(x.entryPoint)) continue;
+      const { state, gen } = trace.stateOf(r, x.startSeq);
+      if (state !== 'online' || gen !== x.gen) out.push(`${r}: ${x.entryPoint} #${x.id} started at t=${x.startAt} while ${state} (generation ${gen})`);
+    }
+
     // 4. open once, before any online; close once, last.
     const opens = spans.filter((s) => s.entryPoint === 'open');
     const closes = spans.filter((s) => s.entryPoint === 'close');
@@ -1110,13 +1313,15 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     const what = `${o.op}(${o.r ?? ''}) called at t=${o.at}`;
     if (o.result === 'rejected') {
       const e = o.error;
-      const admin = isUnknownResourceError(e) || isMonitorClosedError(e) || (isStateError(e) && /being removed/.test((e as Error).message));
+      const admin = isUnknownResourceError(e) || isMonitorClosedError(e) || (isStateError(e) && /being removed/.test(safeText(e)));
       if (o.op === 'online' || o.op === 'setProperties' || o.op === 'control') {
-        // A plugin's error, or resmon's (a deadline, an abandonment, a ConfigError).
-        if (!(e instanceof Error)) out.push(`${what} rejected with a non-Error: ${String(e)}`);
-        else if (!(e instanceof PluginError) && !isResmonError(e)) out.push(`${what} rejected with a foreign error: ${e.message}`);
+        // A plugin's error (also a hostile one, or what reading it threw), or resmon's (a deadline, an abandonment, a ConfigError).
+        if (!isErrorSafe(e)) out.push(`${what} rejected with a non-Error: ${safeText(e)}`);
+        else if (!(e instanceof PluginError) && !isResmonError(e) && !fromHostile(e)) out.push(`${what} rejected with a foreign error: ${safeText(e)}`);
+      } else if (o.op === 'waitFor') {
+        if (!admin && !isCallTimeoutError(e)) out.push(`${what} rejected with ${safeText(e)}`);
       } else if (!admin) {
-        out.push(`${what} rejected with ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+        out.push(`${what} rejected with ${safeText(e)}`);
       }
       continue;
     }
@@ -1138,6 +1343,21 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     const late = trace.spans.find((s) => s.startSeq > (trace.closedSeq as number));
     if (late) out.push(`${late.resource}: ${late.entryPoint} started at t=${late.startAt} after close() resolved`);
     if (monitor.eventNames().length > 0) out.push(`close() resolved, but listeners remain for ${monitor.eventNames().join(', ')}`);
+    // The read-only calls answer with the final states (issue 10 §4).
+    for (const r of sc.resources) {
+      if (opts.removed.has(r)) continue;
+      const { state, gen } = trace.stateOf(r);
+      try {
+        const got = monitor.getState(r);
+        const status = monitor.inspect(r);
+        const listed = monitor.snapshot().find((x) => x.name === r);
+        if (got !== state || status.state !== state || status.generation !== gen || listed?.state !== state) {
+          out.push(`${r}: after close(), getState/inspect/snapshot say ${got}/${status.state}/${listed?.state ?? 'absent'} (generation ${status.generation}), the events say ${state} (${gen})`);
+        }
+      } catch (error) {
+        out.push(`${r}: after close(), a read-only call threw ${safeText(error)}`);
+      }
+    }
   }
   return out;
 }
@@ -1231,7 +1451,7 @@ export function render(trace: Trace): string {
   for (const x of trace.reports) lines.push([x.seq, `t=${x.at} ${x.span.resource} reportFailure from ${x.span.entryPoint} #${x.span.id}`]);
   for (const o of trace.ops) {
     lines.push([o.seq, `t=${o.at} OP ${o.op}(${o.r ?? ''})`]);
-    if (o.doneSeq !== null) lines.push([o.doneSeq, `      OP ${o.op}(${o.r ?? ''}) ${o.result}${o.result === 'rejected' ? `: ${o.error instanceof Error ? o.error.message : String(o.error)}` : ''}`]);
+    if (o.doneSeq !== null) lines.push([o.doneSeq, `      OP ${o.op}(${o.r ?? ''}) ${o.result}${o.result === 'rejected' ? `: ${safeText(o.error)}` : ''}${o.fromListener ? ' (from a listener)' : ''}`]);
   }
   return lines
     .sort((x, y) => x[0] - y[0])

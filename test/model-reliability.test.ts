@@ -39,6 +39,7 @@ afterAll(() => {
   if (soak || process.env.MODEL_RUNS) {
     console.log('transitions', Object.fromEntries(coverage.transitions));
     console.log('calls', Object.fromEntries(coverage.outcomes));
+    console.log('listener calls', Object.fromEntries(coverage.listenerOps));
     console.log('hysteresis', coverage.hysteresis);
     console.log('live changes', Object.fromEntries(coverage.live));
   }
@@ -63,6 +64,15 @@ it('reached every transition of the state table and every misbehaviour', () => {
     expect(coverage.outcomes.get(`isAlive:${kind}`) ?? coverage.outcomes.get(`isAlive:${kind}:abandoned`) ?? 0, kind).toBeGreaterThan(0);
   }
   expect(coverage.outcomes.get('online:settleAfterAbort:abandoned') ?? 0).toBeGreaterThan(0);
+  // Hostile values (issue 10 §2) and monitor calls from listeners (issue 10 §1).
+  for (const kind of ['throwHostile', 'rejectHostile', 'returnHostile']) {
+    for (const ep of ['online', 'isAlive', 'terminate']) {
+      expect((coverage.outcomes.get(`${ep}:${kind}`) ?? 0) + (coverage.outcomes.get(`${ep}:${kind}:abandoned`) ?? 0), `${ep}:${kind}`).toBeGreaterThan(0);
+    }
+  }
+  for (const op of ['online', 'offline', 'terminate', 'remove', 'close', 'waitFor']) {
+    expect(coverage.listenerOps.get(op) ?? 0, `${op} from a listener`).toBeGreaterThan(0);
+  }
   expect(coverage.outcomes.get('terminate:hang:abandoned') ?? 0).toBeGreaterThan(0);
   // isAliveFailureThreshold held a failed isAlive, and was reached above 1; stableAfter emptied a window.
   expect(coverage.hysteresis.held, 'isAlive failures below the threshold').toBeGreaterThan(0);

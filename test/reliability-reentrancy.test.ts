@@ -204,3 +204,90 @@ describe('found on the way', () => {
     await monitor.close();
   });
 });
+
+describe('found by the model suite with listener calls', () => {
+  it('a terminate() superseded by a second terminate() resolves only once the resource is offline', async () => {
+    const rec = recordingType('rec', { terminate: () => new Promise(() => {}) });
+    const { monitor, transitions } = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    await monitor.online('r');
+    let second: Promise<void> | null = null;
+    monitor.on('callTimeout', () => {
+      second ??= monitor.terminate('r');
+    });
+    let first: number | null = null;
+    void monitor.terminate('r').then(() => (first = Date.now()));
+    // The hung terminate passes its deadline at t=500: the listener's terminate() runs a second
+    // terminate once the lane is free (t=600, abortGrace), which passes its deadline at t=1100.
+    await vi.advanceTimersByTimeAsync(600);
+    expect(monitor.getState('r')).toBe('online');
+    expect(first).toBeNull();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await second;
+    expect(first).toBe(1_100);
+    expect(monitor.getState('r')).toBe('offline');
+    expect(transitions().at(-1)).toBe('1100 online->offline');
+    expect(rec.calls('terminate').map((s) => s.start)).toEqual([0, 600]);
+    await monitor.close();
+  });
+
+  it('online() right after the resource went online and failed starts a new attempt instead of joining the finished one', async () => {
+    let ctx: { reportFailure(reason?: unknown): void } | null = null;
+    const rec = recordingType('rec', {
+      online: (c) => {
+        ctx = c;
+      },
+    });
+    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    let again: Promise<void> | null = null;
+    monitor.on('stateChange', (e) => {
+      if (e.to === 'online' && !again) ctx?.reportFailure(new Error('gone at once'));
+      if (e.to === 'failed' && !again) again = monitor.online('r');
+    });
+    await monitor.online('r');
+    await vi.advanceTimersByTimeAsync(0);
+    await again;
+    expect(monitor.getState('r')).toBe('online');
+    expect(transitions()).toEqual([
+      '0 offline->online-pending',
+      '0 online-pending->online',
+      '0 online->failed',
+      '0 failed->online-pending',
+      '0 online-pending->online',
+    ]);
+    await monitor.close();
+  });
+});
+
+describe('found by the model suite (checks only while online)', () => {
+  it('a passing check that ends just as a queued isAlive fails the resource does not arm a poll into the next online period', async () => {
+    let onlines = 0;
+    let looks = 0;
+    const rec = recordingType('rec', {
+      online: () => (onlines++ === 0 ? undefined : new Promise<void>((resolve) => setTimeout(resolve, 120))),
+      looksAlive: () => (looks++ === 0 ? new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 120)) : true),
+      isAlive: () => false,
+    });
+    const { monitor, transitions } = recordedMonitor({
+      defaults: { looksAlivePollInterval: 100, isAlivePollInterval: 150, restartAction: 'restart', restartDelay: 50, restartThreshold: 1 },
+    });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    await monitor.online('r');
+    await vi.advanceTimersByTimeAsync(400);
+    // looksAlive 100-220; the isAlive due at 150 waited for it, ran at 220 and failed the resource;
+    // the restart at 270 went online at 390: its first looksAlive is due at 490, none before.
+    expect(transitions()).toEqual([
+      '0 offline->online-pending',
+      '0 online-pending->online',
+      '220 online->failed',
+      '270 failed->online-pending',
+      '390 online-pending->online',
+    ]);
+    expect(rec.calls('looksAlive').map((s) => s.start)).toEqual([100]);
+    await monitor.close();
+  });
+});

@@ -6,7 +6,7 @@
  * back as messages. It trusts nothing it is sent: a bad message is reported, never thrown.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConfigError, reasonOf } from '../errors.js';
+import { ConfigError, describeValue, isError, reasonOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
 import { loadTypeExport } from './load.js';
@@ -115,7 +115,7 @@ async function run(id: number, name: string, entryPoint: EntryPoint, signal: Abo
     signal,
     reportProgress: (message?: string, checkpoint?: number) => {
       const m: HostMessage = { t: 'progress', id };
-      if (message !== undefined) m.message = String(message);
+      if (message !== undefined) m.message = typeof message === 'string' ? message : describeValue(message);
       if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) m.checkpoint = checkpoint;
       send(m);
     },
@@ -168,8 +168,18 @@ function onMessage(raw: unknown): void {
       const loading = load(m.module, m.exportName);
       types.set(m.typeId, loading);
       loading.then(
-        (type) => send({ t: 'loaded', typeId: m.typeId, info: describe(type) }),
-        (error: unknown) => send({ t: 'loadFailed', typeId: m.typeId, error: encodeError(error instanceof Error ? error : new Error(reasonOf(error))) as never }),
+        (type) => {
+          let info: TypeInfo;
+          try {
+            info = describe(type);
+          } catch (error) {
+            // A getter of the type that throws the second time it is read: the load fails, the host lives.
+            send({ t: 'loadFailed', typeId: m.typeId, error: encodeError(new Error(`the type could not be read: ${reasonOf(error)}`)) as never });
+            return;
+          }
+          send({ t: 'loaded', typeId: m.typeId, info });
+        },
+        (error: unknown) => send({ t: 'loadFailed', typeId: m.typeId, error: encodeError(isError(error) ? error : new Error(reasonOf(error))) as never }),
       );
       // The failure is reported above; calls of this type reject with it.
       loading.catch(noop);
@@ -256,7 +266,7 @@ if (port) {
     const exit = () => process.exit(70);
     setTimeout(exit, 500).unref();
     try {
-      process.send?.({ t: 'fatal', error: encodeError(error instanceof Error ? error : new Error(reasonOf(error))) }, exit);
+      process.send?.({ t: 'fatal', error: encodeError(isError(error) ? error : new Error(reasonOf(error))) }, exit);
     } catch {
       exit();
     }

@@ -1,4 +1,4 @@
-import { reasonOf, toError } from '../errors.js';
+import { isError, reasonOf, toError } from '../errors.js';
 import type { EntryPoint, ResourceContext } from '../types.js';
 import { startProcessHost } from './process-host.js';
 import { decodeError, type EncodedError, encodeError, type HostMessage, type MonitorMessage, parseHostMessage, type TypeInfo } from './protocol.js';
@@ -143,7 +143,7 @@ export class Host {
 
   /** Tells the plugin a call was abandoned (its signal aborted with `reason`). */
   abort(id: number, reason: unknown): void {
-    this.send({ t: 'abort', id, reason: encodeError(reason instanceof Error ? reason : new Error(reasonOf(reason))) as EncodedError });
+    this.send({ t: 'abort', id, reason: encodeError(isError(reason) ? reason : new Error(reasonOf(reason))) as EncodedError });
   }
 
   /** Sends a message, starting the host first if needed; queued until the host is ready. */

@@ -3,7 +3,7 @@
  * how values and errors cross, and the validation of what a host sends. A host is untrusted:
  * anything it sends that does not fit here is a protocol violation, handled as the host failing.
  */
-import { reasonOf, ResmonError } from '../errors.js';
+import { describeValue, isError, reasonOf, ResmonError } from '../errors.js';
 import { DEFAULT_PROCESSING, type EntryPoint } from '../types.js';
 
 /** What a host reports about a type module it loaded. */
@@ -92,18 +92,38 @@ const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 
 // ---- values and errors -------------------------------------------------------------------------
 
-/** Encodes anything a plugin threw or passed to reportFailure. */
+/** A property of a foreign object, undefined when reading it throws. */
+function read(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Encodes anything a plugin threw or passed to reportFailure. Total: a hostile value (an Error
+ * whose getters throw, a revoked Proxy, a Proxy whose traps throw) is encoded as far as it can be
+ * read, never thrown on, so it cannot kill the host.
+ */
 export function encodeError(value: unknown): EncodedError | unknown {
-  if (value instanceof Error) {
-    const { code, timeoutMs } = value as { code?: unknown; timeoutMs?: unknown };
-    const out: EncodedError['$error'] = { name: value.name, message: value.message };
-    if (typeof value.stack === 'string') out.stack = value.stack;
+  if (isError(value)) {
+    const name = read(value, 'name');
+    const message = read(value, 'message');
+    const stack = read(value, 'stack');
+    const code = read(value, 'code');
+    const timeoutMs = read(value, 'timeoutMs');
+    const out: EncodedError['$error'] = {
+      name: typeof name === 'string' ? name : 'Error',
+      message: typeof message === 'string' ? message : typeof name === 'string' ? '' : describeValue(value),
+    };
+    if (typeof stack === 'string') out.stack = stack;
     if (typeof code === 'string' || typeof code === 'number') out.code = code;
     if (typeof timeoutMs === 'number') out.timeoutMs = timeoutMs;
     if (code === 'ERR_RESMON_OCF') {
       const details: Record<string, string | number | boolean | null> = {};
       for (const key of DETAILS) {
-        const v = (value as unknown as Record<string, unknown>)[key];
+        const v = read(value, key);
         if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') details[key] = v;
       }
       out.details = details;
@@ -127,13 +147,18 @@ export function encodeValue(value: unknown): unknown {
     case 'bigint':
       return value;
     case 'symbol':
-      return { $symbol: value.toString() };
+      return { $symbol: describeValue(value) };
     case 'function':
       return { $function: true };
     default:
       if (value === null) return null;
-      if (value instanceof Error) return encodeError(value);
-      return Array.isArray(value) ? { $array: true } : { $object: true };
+      if (isError(value)) return encodeError(value);
+      try {
+        return Array.isArray(value) ? { $array: true } : { $object: true };
+      } catch {
+        // A revoked Proxy.
+        return { $object: true };
+      }
   }
 }
 
@@ -193,27 +218,49 @@ export function decodeAnswer(value: unknown): unknown {
   return decodeValue(value);
 }
 
-/** Log arguments: Errors become plain objects; what cannot be cloned becomes its string form. */
+/** An Error as a plain object for a log line (its readable name, message and stack). */
+function logError(error: Error): Record<string, unknown> {
+  const encoded = encodeError(error) as EncodedError;
+  return { name: encoded.$error.name, message: encoded.$error.message, stack: encoded.$error.stack };
+}
+
+/** A string form of anything: `String(value)`, or its description when that throws. */
+function stringOf(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return describeValue(value);
+  }
+}
+
+/**
+ * Log arguments: Errors become plain objects; what cannot be cloned becomes its string form.
+ * Total: an argument that cannot be read at all (a hostile value) becomes its description.
+ */
 export function encodeLogArgs(args: unknown[]): unknown[] {
   return args.map((arg) => {
-    if (arg instanceof Error) return { name: arg.name, message: arg.message, stack: arg.stack };
-    if (typeof arg === 'object' && arg !== null && !Array.isArray(arg)) {
-      const out: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(arg)) {
-        out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+    try {
+      if (isError(arg)) return logError(arg);
+      if (typeof arg === 'object' && arg !== null && !Array.isArray(arg)) {
+        const out: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(arg)) {
+          out[key] = isError(value) ? logError(value) : value;
+        }
+        try {
+          structuredClone(out);
+          return out;
+        } catch {
+          return stringOf(arg);
+        }
       }
       try {
-        structuredClone(out);
-        return out;
+        structuredClone(arg);
+        return arg;
       } catch {
-        return String(arg);
+        return stringOf(arg);
       }
-    }
-    try {
-      structuredClone(arg);
-      return arg;
     } catch {
-      return String(arg);
+      return describeValue(arg);
     }
   });
 }

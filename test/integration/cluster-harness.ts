@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +37,39 @@ export async function until<T>(what: string, timeoutMs: number, fn: () => T | un
   }
 }
 
+/** A TCP proxy on a loopback port to `port`; `cut()` drops every connection and refuses new ones. */
+export async function startProxy(port: number): Promise<{ port: number; cut(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    cut: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
 export interface Server {
   /** What a member passes to its store. */
   store: { kind: 'etcd'; hosts: string } | { kind: 'postgres'; connectionString: string };
+  /** The same store reached through another port (a proxy's). */
+  via(port: number): Server['store'];
   port: number;
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port and data. */
@@ -83,6 +113,7 @@ export async function startEtcd(): Promise<Server> {
   await launch();
   return {
     store: { kind: 'etcd', hosts: `127.0.0.1:${client}` },
+    via: (p) => ({ kind: 'etcd', hosts: `127.0.0.1:${p}` }),
     port: client,
     async stop() {
       child.kill('SIGTERM');
@@ -128,6 +159,7 @@ export async function startPostgres(): Promise<Server> {
   start();
   return {
     store: { kind: 'postgres', connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` },
+    via: (p) => ({ kind: 'postgres', connectionString: `postgres://postgres@127.0.0.1:${p}/postgres` }),
     port,
     async stop() {
       try {
