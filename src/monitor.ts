@@ -202,7 +202,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     };
     this.orchestrator = new Orchestrator({
       graph: this.graph,
-      logger,
+      logger: this.env.logger,
       resource: (name) => (this.removing.has(name) ? undefined : this.resources.get(name)),
       closing: () => this.closing !== null,
       busyChanged: (name) => {
