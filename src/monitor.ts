@@ -203,7 +203,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     };
     this.orchestrator = new Orchestrator({
       graph: this.graph,
-      logger,
+      logger: this.env.logger,
       resource: (name) => (this.removing.has(name) ? undefined : this.resources.get(name)),
       removal: (name) => this.removing.get(name),
       closing: () => this.closing !== null,
@@ -420,6 +420,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async setProperties(name: string, properties: unknown): Promise<PropertiesOutcome> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'setProperties');
     const binding = resource.binding;
     const context = `setProperties("${name}")`;
@@ -463,6 +464,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async setPolicy(name: string, policy: { [K in keyof ResourcePolicy]?: ResourcePolicy[K] | undefined }): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'setPolicy');
     const context = `setPolicy("${name}")`;
     if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
@@ -501,6 +503,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async control(name: string, code: string, input?: unknown): Promise<unknown> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'control');
     const context = `control("${name}")`;
     checkCode(code, context);
@@ -528,6 +531,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async controlType(typeName: string, code: string, input?: unknown): Promise<unknown> {
+    if (this.delivering > 0) await this.settle();
     this.assertOpen(`controlType("${typeName}")`);
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(nameOf(typeName));
@@ -596,6 +600,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * @example await monitor.setDependencies('app', ['db', { anyOf: ['ip-a', 'ip-b'] }]);
    */
   async setDependencies(name: string, dependsOn: DependencyItem[]): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'setDependencies');
     const deps = parseDependsOn(dependsOn, `setDependencies("${name}")`);
     this.graph.check(name, resource.group, deps, (n) => this.graph.has(n) && !this.removing.has(n));
@@ -691,6 +696,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * did not come online. Throws `UnknownResourceError` for a group with no members.
    */
   async onlineGroup(group: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.assertOpen(`onlineGroup("${group}")`);
     const members = [...this.members(group)];
     const results = await Promise.allSettled(members.map((name) => this.orchestrator.online(name)));
@@ -700,6 +706,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /** Takes every member of a group offline, top-down (dependents first). Sets their targets to offline. */
   async offlineGroup(group: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.assertOpen(`offlineGroup("${group}")`);
     const members = [...this.members(group)];
     await Promise.all(members.map((name) => this.orchestrator.stop(name, 'offline', `offlineGroup("${group}") called`, true)));

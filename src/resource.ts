@@ -233,7 +233,7 @@ export class Resource {
             })(),
           );
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch && this.transition) await this.transition;
+          if (this.epoch !== epoch) await this.transitionsDone();
           return;
         }
         case 'online':
@@ -245,7 +245,7 @@ export class Resource {
           this.setState('offline-pending', reason);
           await this.track(this.runOffline(epoch, attempt, reason, offlineLife.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch && this.transition) await this.transition;
+          if (this.epoch !== epoch) await this.transitionsDone();
           return;
         }
       }
@@ -266,7 +266,15 @@ export class Resource {
       })(),
     );
     // A later terminate() superseded this one: resolve when it has ended (the resource offline).
-    if (this.epoch !== epoch && this.transition) await this.transition;
+    if (this.epoch !== epoch) await this.transitionsDone();
+  }
+
+  /**
+   * Resolves once no offline() or terminate() is in progress: a superseded operation waits for
+   * the one that took over, and for any that took over from that one in turn.
+   */
+  private async transitionsDone(): Promise<void> {
+    while (this.transition) await this.transition;
   }
 
   /** Makes `task` the transition in progress until it ends. */

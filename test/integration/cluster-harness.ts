@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,18 +37,68 @@ export async function until<T>(what: string, timeoutMs: number, fn: () => T | un
   }
 }
 
+/** A TCP proxy on a loopback port to `port`; `cut()` drops every connection and refuses new ones. */
+export async function startProxy(port: number, listenOn = 0): Promise<{ port: number; cut(): Promise<void>; heal(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(listenOn, '127.0.0.1', r));
+  const own = (server.address() as { port: number }).port;
+  return {
+    port: own,
+    heal: async () => {
+      if (server.listening) return;
+      await new Promise<void>((r) => server.listen(own, '127.0.0.1', r));
+    },
+    cut: async () => {
+      if (!server.listening) return;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
 export interface Server {
   /** What a member passes to its store. */
   store: { kind: 'etcd'; hosts: string } | { kind: 'postgres'; connectionString: string };
+  /** The same store reached through another port (a proxy's). */
+  via(port: number): Server['store'];
   port: number;
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port and data. */
   restart(): Promise<void>;
 }
 
-async function waitExit(child: ChildProcess, ms: number): Promise<void> {
+/** Waits for `child` to exit; after `ms`, calls `beforeKill` and SIGKILLs it. */
+async function waitExit(child: ChildProcess, ms: number, beforeKill?: () => void): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  await Promise.race([new Promise((r) => child.once('exit', r)), sleep(ms).then(() => child.kill('SIGKILL'))]);
+  const exited = new Promise((r) => child.once('exit', r));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    exited,
+    new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        beforeKill?.();
+        child.kill('SIGKILL');
+        r();
+      }, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  await exited;
 }
 
 /** etcd on a temporary data dir and two loopback ports; resolves once it answers /health. */
@@ -83,6 +133,7 @@ export async function startEtcd(): Promise<Server> {
   await launch();
   return {
     store: { kind: 'etcd', hosts: `127.0.0.1:${client}` },
+    via: (p) => ({ kind: 'etcd', hosts: `127.0.0.1:${p}` }),
     port: client,
     async stop() {
       child.kill('SIGTERM');
@@ -128,6 +179,7 @@ export async function startPostgres(): Promise<Server> {
   start();
   return {
     store: { kind: 'postgres', connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` },
+    via: (p) => ({ kind: 'postgres', connectionString: `postgres://postgres@127.0.0.1:${p}/postgres` }),
     port,
     async stop() {
       try {
@@ -199,6 +251,7 @@ export class ClusterRun {
       events,
       kill: async () => {
         const at = Date.now();
+        if (child.exitCode !== null || child.signalCode !== null) return at;
         writeFileSync(this.historyFile, `${JSON.stringify({ at, node, resource: '*', call: 'killed', token: null })}\n`, { flag: 'a' });
         child.kill('SIGKILL');
         await waitExit(child, 5_000);
@@ -206,7 +259,7 @@ export class ClusterRun {
       },
       terminate: async () => {
         child.kill('SIGTERM');
-        await waitExit(child, 15_000);
+        await waitExit(child, 15_000, () => writeFileSync(this.historyFile, `${JSON.stringify({ at: Date.now(), node, resource: '*', call: 'killed', token: null })}\n`, { flag: 'a' }));
       },
     };
     this.members.push(member);

@@ -4,7 +4,7 @@
  * (`replay`) proves no two owners were online at once and tokens only grew.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterRun, type Member, replay, type Server, until } from './cluster-harness.js';
+import { ClusterRun, type Member, replay, type Server, startProxy, until } from './cluster-harness.js';
 
 export const TTL = 3_000;
 
@@ -57,6 +57,55 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
         final = replay(await run.close());
       }
       // Everything stopped gracefully at the end: the checker passes and nothing is left up.
+      expect(final.up.size).toBe(0);
+    });
+
+    it('an owner cut off from the store (proxy closed) terminates its units before another member brings them up', async () => {
+      const run = new ClusterRun(server.store, TTL);
+      const proxy = await startProxy(server.port);
+      let final: ReturnType<typeof replay> | null = null;
+      try {
+        const a = await run.spawn('a', server.via(proxy.port));
+        await until('a owns svc and web', TTL + 5_000, () => run.ownerOf('svc') === 'a' && run.ownerOf('app') === 'a');
+        await run.spawn('b');
+        await run.spawn('c');
+        const cutAt = Date.now();
+        await proxy.cut();
+        const other = await until('svc online on b or c', 2 * TTL + 5_000, () => { const o = run.ownerOf('svc'); return o !== 'a' && o; });
+        const h = run.history();
+        const terminated = h.find((e) => e.node === 'a' && e.resource === 'svc' && e.call === 'terminate')!;
+        const up = h.find((e) => e.node === other && e.resource === 'svc' && e.call === 'online')!;
+        expect(terminated).toBeDefined();
+        expect(h.indexOf(terminated)).toBeLessThan(h.indexOf(up));
+        console.log(`[${name}] cut off: owner terminated ${terminated.at - cutAt} ms after the cut, svc online elsewhere after ${up.at - cutAt} ms (gap ${up.at - terminated.at} ms)`);
+        expect(terminated.at - cutAt).toBeLessThanOrEqual(TTL);
+        expect(a.events.some((e) => e.event === 'lost' && e.unit === 'svc')).toBe(true);
+        await until('web online elsewhere', 2 * TTL + 5_000, () => { const o = run.ownerOf('app'); return o !== 'a' && o; });
+      } finally {
+        final = replay(await run.close());
+      }
+      expect(final.up.size).toBe(0);
+    });
+
+    it('a store restart: members carry on or recover, never two owners', async () => {
+      const run = new ClusterRun(server.store, TTL);
+      let final: ReturnType<typeof replay> | null = null;
+      try {
+        for (const node of ['a', 'b', 'c']) await run.spawn(node);
+        await until('svc and web online', 2 * TTL + 5_000, () => run.ownerOf('svc') !== null && run.ownerOf('app') !== null);
+        const restartedAt = Date.now();
+        await server.restart();
+        console.log(`[${name}] store restarted in ${Date.now() - restartedAt} ms`);
+        // Within a few ttl of the restart, both units are up again, each on one member.
+        await until('svc and web online after the restart', 3 * TTL + 5_000, () => run.ownerOf('svc') !== null && run.ownerOf('app') !== null && run.ownerOf('db') !== null);
+        // And they stay up: ownership settles (no flapping over the next rounds).
+        const settled = run.history().length;
+        await new Promise((r) => setTimeout(r, TTL));
+        const after = run.history().slice(settled);
+        expect(after.filter((e) => e.call === 'online')).toEqual([]);
+      } finally {
+        final = replay(await run.close());
+      }
       expect(final.up.size).toBe(0);
     });
   });
