@@ -1,13 +1,15 @@
 // The resmon daemon driven as an operator would: a real `resmon run` in a child process, and the
 // client commands (resmon status, restart, offline, logs, reload, stop) against its control socket.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type JsonLine, resmon, runJson } from '../fixtures/servers/cli.js';
+import { bin, type JsonLine, resmon, runJson } from '../fixtures/servers/cli.js';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { allGone, fixture, isGone, until } from '../fixtures/servers/procs.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'resmon-daemon-'));
@@ -24,6 +26,8 @@ afterEach(async () => {
 });
 
 const node = JSON.stringify(process.execPath);
+/** tsx's loader by absolute URL, for a client run from another folder as another user. */
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 let seq = 0;
 
 /** A folder with a config file; returns the file's path. */
@@ -154,6 +158,71 @@ describe('resmon run serves a control socket', () => {
     expect((await statusJson(file)).pid).toBe(again.child.pid);
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
+  });
+});
+
+describe('safety', () => {
+  it('a client without permission is refused with a clear error (another user: the socket is 0600 in a 0700 folder)', async () => {
+    const file = config(['resources:', ...sleeper('one')]);
+    chmodSync(dir, 0o755);
+    chmodSync(path.dirname(file), 0o755);
+    const run = await start(file, ['one']);
+    const pid = await pidOf(file, 'one');
+    const asNobody = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', tsxLoader, bin, 'restart', 'one', '-c', file], {
+        cwd: '/',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(asNobody.stderr).toMatch(/resmon restart: permission denied on .*control\.sock.*: only the user who runs resmon may control it/);
+    expect(asNobody.code).toBe(1);
+    expect(await pidOf(file, 'one')).toBe(pid); // nothing changed
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('a reload that fails half-way applies the rest, stays consistent and says what was not applied', async () => {
+    const file = config(['resources:', ...sleeper('keep'), ...sleeper('tune')]);
+    const run = await start(file, ['keep', 'tune']);
+    const keep = await pidOf(file, 'keep');
+    writeFileSync(
+      file,
+      [
+        'resources:',
+        ...sleeper('keep'),
+        ...sleeper('tune', ['    policy: { isAlivePollInterval: 9000 }']),
+        ...processEntry('broken', ['-e', 'process.exit(4)'], ['      readiness: { tcp: { port: 1 }, interval: 50 }']),
+        ...sleeper('fine'),
+        '',
+      ].join('\n'),
+    );
+    const reloaded = await cli(['reload', '-c', file]);
+    expect(reloaded.code).toBe(1);
+    expect(reloaded.stdout).toMatch(/^added: broken, fine\n/);
+    expect(reloaded.stdout).toMatch(/changed: tune \(policy: applied\)/);
+    expect(reloaded.stderr).toMatch(/not applied: broken: online: .*exited with code 4 before it was ready/);
+    const now = (await statusJson(file)).resources;
+    expect(now.map((r) => r.name)).toEqual(['keep', 'tune', 'broken', 'fine']);
+    expect(now.find((r) => r.name === 'fine')!.state).toBe('online');
+    expect(now.find((r) => r.name === 'keep')!.pid).toBe(keep);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('resmon defaults prints every policy field with the layer it comes from', async () => {
+    const file = config(['defaults: { restartDelay: 1000, restartPeriod: 120000 }', 'resources:', ...sleeper('x')]);
+    const { code, stdout } = await cli(['defaults', file]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^FIELD +VALUE +FROM +LIBRARY DEFAULT$/m);
+    expect(stdout).toMatch(/^restartThreshold +5 +service \(resmon run\) +1$/m);
+    expect(stdout).toMatch(/^restartDelay +1000 +file \(.*resmon\.yaml\) +500$/m);
+    // The service retry period follows a longer restartPeriod of the file.
+    expect(stdout).toMatch(/^retryPeriodOnFailure +120000 +service \(resmon run\) +3600000$/m);
+    expect(stdout).toMatch(/^looksAlivePollInterval +5000 +built-in +5000$/m);
   });
 });
 
