@@ -83,7 +83,9 @@ export interface ResourcePolicy {
    */
   pollJitter: number;
   /**
-   * Hosted types only: this resource gets a host of its own.
+   * Hosted types only: this resource gets a host of its own. `true` in the policy of a resource
+   * of an inline type, or in an inline type's defaults, is a `ConfigError` (a monitor-wide
+   * default applies to hosted types only). Cannot change with `setPolicy`.
    * @default false
    */
   separateMonitor: boolean;
