@@ -28,6 +28,16 @@ describe('the examples run as the README shows them', () => {
     expect(readme).toContain(`It prints (\`node --import tsx examples/hysteresis.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
   }, 60_000);
 
+  it('metrics-and-health: the diagnostics channel, /readyz, /metrics and /livez as the README shows them', async () => {
+    const { stdout } = await example('metrics-and-health.ts');
+    expect(stdout).toContain('channel: echo offline -> online-pending\nchannel: echo online-pending -> online');
+    expect(stdout).toContain('readyz before online() (nothing is wanted online yet): 200 {"ready":true,"checked":0,"notReady":[]}');
+    expect(stdout).toContain('readyz when online: 200 {"ready":true,"checked":1,"notReady":[]}');
+    expect(stdout).toContain('resmon_resource_state{resource="echo",type="echo-server",state="online"} 1');
+    expect(stdout).toMatch(/resmon_check_duration_seconds_count\{kind="isAlive",ok="true"\} [1-9]/);
+    expect(stdout.trim().split('\n').at(-1)).toBe('livez after close: 503');
+  }, 60_000);
+
   it('live-changes: prints exactly the lines the README shows, and the README shows the example as it is', async () => {
     const { readFile } = await import('node:fs/promises');
     const { stdout } = await example('live-changes.ts');

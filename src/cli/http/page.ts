@@ -166,10 +166,11 @@ export const PAGE_JS = `'use strict';
 
   async function load() {
     const [status, tl] = await Promise.all([getJson('/v1/status'), getJson('/v1/timeline')]);
-    offset = status.now - Date.now();
+    offset = tl.now - Date.now();
     windowMs = tl.windowMs;
-    $('title').textContent = status.title || '';
-    if (status.title) document.title = 'resmon · ' + status.title;
+    const title = status.title || status.file || '';
+    $('title').textContent = title;
+    if (title) document.title = 'resmon · ' + title;
     byName.clear();
     timelines.clear();
     for (const r of status.resources) byName.set(r.name, r);
