@@ -66,6 +66,16 @@ describe('the examples run as the README shows them', () => {
     expect(readme).toContain(`It prints (\`node --import tsx examples/live-changes.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
   }, 60_000);
 
+  it('failover-listener: a listener fails over, a throwing listener breaks nothing, the final states after close()', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { stdout } = await example('failover-listener.ts');
+    const readme = await readFile(`${root}/README.md`, 'utf8');
+    expect(stdout).toContain('1000: primary online -> failed (isAlive returned false)\n1000: standby offline -> online-pending (online() called)');
+    expect(stdout).toContain('1000: primary failed -> offline (offline() called)');
+    expect(stdout.trim().split('\n').slice(-2)).toEqual(['final: primary offline (generation 1)', 'final: standby offline (generation 1)']);
+    expect(readme).toContain(`It prints (\`node --import tsx examples/failover-listener.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
+  }, 60_000);
+
   it('demo: detects the killed, frozen and crash-looping servers, restarts two and escalates one', async () => {
     const { stdout } = await example('demo.ts');
     // Which poll sees the killed process first depends on when the OS reaps it: looksAlive
