@@ -224,7 +224,7 @@ export class Resource {
             })(),
           );
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch && this.transition) await this.transition;
+          while (this.epoch !== epoch && this.transition) await this.transition;
           return;
         }
         case 'online':
@@ -236,7 +236,7 @@ export class Resource {
           this.setState('offline-pending', reason);
           await this.track(this.runOffline(epoch, attempt, reason, offlineLife.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch && this.transition) await this.transition;
+          while (this.epoch !== epoch && this.transition) await this.transition;
           return;
         }
       }
@@ -256,8 +256,9 @@ export class Resource {
         if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
-    // A later terminate() superseded this one: resolve when it has ended (the resource offline).
-    if (this.epoch !== epoch && this.transition) await this.transition;
+    // A later terminate() superseded this one: resolve when it (and any that superseded it in
+    // turn) has ended, the resource offline.
+    while (this.epoch !== epoch && this.transition) await this.transition;
   }
 
   /** Makes `task` the transition in progress until it ends. */
