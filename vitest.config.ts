@@ -18,7 +18,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/integration/**', '**/node_modules/**'],
+    exclude: ['test/integration/**', 'test/cluster-random/**', '**/node_modules/**'],
     testTimeout: 20_000,
     // A plugin misbehaving must never surface as an unhandled rejection: fail the run on one.
     dangerouslyIgnoreUnhandledErrors: false,

@@ -57,4 +57,4 @@ if (process.env.BENCH_DIST) {
   mod = (await import(pathToFileURL(built).href)) as typeof Resmon;
 }
 
-export const { ResourceMonitor } = mod;
+export const { ResourceMonitor, eventChannel } = mod;

@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { ResourceMonitorEvents } from './events.js';
+import { MONITOR_EVENTS, type ResourceMonitorEvents } from './events.js';
 
 /**
  * The prefix of resmon's `node:diagnostics_channel` names: the monitor publishes each event on
@@ -19,7 +19,11 @@ export function channelName(event: keyof ResourceMonitorEvents | (string & {})):
   return CHANNEL_PREFIX + event;
 }
 
-const channels = new Map<string, diagnosticsChannel.Channel>();
+// The monitor asks for an event's channel on every event: the known events' channels sit in a
+// plain object made once (a property read); others (events added later) in a Map.
+const known: Record<string, diagnosticsChannel.Channel | undefined> = Object.create(null);
+for (const event of MONITOR_EVENTS) known[event] = diagnosticsChannel.channel(CHANNEL_PREFIX + event);
+const others = new Map<string, diagnosticsChannel.Channel>();
 
 /**
  * The `node:diagnostics_channel` channel of a monitor event (created once per process, shared by
@@ -27,10 +31,12 @@ const channels = new Map<string, diagnosticsChannel.Channel>();
  * is the same.
  */
 export function eventChannel(event: keyof ResourceMonitorEvents | (string & {})): diagnosticsChannel.Channel {
-  let channel = channels.get(event);
-  if (channel === undefined) {
-    channel = diagnosticsChannel.channel(CHANNEL_PREFIX + event);
-    channels.set(event, channel);
+  const channel = known[event];
+  if (channel !== undefined) return channel;
+  let other = others.get(event);
+  if (other === undefined) {
+    other = diagnosticsChannel.channel(CHANNEL_PREFIX + event);
+    others.set(event, other);
   }
-  return channel;
+  return other;
 }

@@ -130,8 +130,8 @@ export class DependencyGraph {
    * Throws `DependencyError` for the first problem of `name` depending on `deps` (see
    * {@link problems}); the graph is not changed.
    */
-  check(name: string, group: string | null, deps: Dependencies): void {
-    const [problem] = this.problems(name, group, deps);
+  check(name: string, group: string | null, deps: Dependencies, known?: (n: string) => boolean): void {
+    const [problem] = this.problems(name, group, deps, known);
     if (problem) throw new DependencyError(name, describeProblem(problem));
   }
 

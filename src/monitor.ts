@@ -193,6 +193,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
       wants: (event) => this.listenerCount(event) > 0 || eventChannel(event).hasSubscribers,
       emit: (event, payload) => this.deliver(event, payload),
+      mayRestart: (resource) => this.resources.get(resource.name) !== resource || this.orchestrator.mayRestart(resource),
       delivering: () => this.delivering > 0,
       observe: (resource, from) => {
         if (this.resources.get(resource.name) !== resource) return;
@@ -202,8 +203,9 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     };
     this.orchestrator = new Orchestrator({
       graph: this.graph,
-      logger,
+      logger: this.env.logger,
       resource: (name) => (this.removing.has(name) ? undefined : this.resources.get(name)),
+      removal: (name) => this.removing.get(name),
       closing: () => this.closing !== null,
       busyChanged: (name) => {
         const group = this.resources.get(name)?.group;
@@ -338,7 +340,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       throw new ConfigError('group', group, 'must be a non-empty string (the name of a group)', { context });
     }
     const deps = parseDependsOn(fields.dependsOn, context);
-    this.graph.check(name, group, deps);
+    this.graph.check(name, group, deps, (n) => this.graph.has(n) && !this.removing.has(n));
     const resource = new Resource(name, typeName, binding, properties, policy, this.env);
     binding.attach?.(name, policy, (reason) => resource.hostFailed(reason));
     resource.ownPolicy = own;
@@ -418,6 +420,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async setProperties(name: string, properties: unknown): Promise<PropertiesOutcome> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'setProperties');
     const binding = resource.binding;
     const context = `setProperties("${name}")`;
@@ -461,6 +464,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async setPolicy(name: string, policy: { [K in keyof ResourcePolicy]?: ResourcePolicy[K] | undefined }): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'setPolicy');
     const context = `setPolicy("${name}")`;
     if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
@@ -499,6 +503,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async control(name: string, code: string, input?: unknown): Promise<unknown> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'control');
     const context = `control("${name}")`;
     checkCode(code, context);
@@ -526,6 +531,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * ```
    */
   async controlType(typeName: string, code: string, input?: unknown): Promise<unknown> {
+    if (this.delivering > 0) await this.settle();
     this.assertOpen(`controlType("${typeName}")`);
     const binding = this.types.get(typeName);
     if (!binding) throw new UnknownTypeError(nameOf(typeName));
@@ -594,9 +600,10 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * @example await monitor.setDependencies('app', ['db', { anyOf: ['ip-a', 'ip-b'] }]);
    */
   async setDependencies(name: string, dependsOn: DependencyItem[]): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     const resource = this.live(name, 'setDependencies');
     const deps = parseDependsOn(dependsOn, `setDependencies("${name}")`);
-    this.graph.check(name, resource.group, deps);
+    this.graph.check(name, resource.group, deps, (n) => this.graph.has(n) && !this.removing.has(n));
     this.graph.set(name, deps);
     resource.dependsOn = deps.given;
     const up = resource.state === 'online' || resource.state === 'online-pending';
@@ -619,22 +626,25 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const pending = this.removing.get(name);
     if (pending) return pending;
     const resource = this.get(name);
+    // Dependents being removed are waited for (they go first); any other dependent forbids it.
     const dependents = [...this.graph.dependentsOf(name)];
-    if (dependents.length > 0) {
+    const staying = dependents.filter((d) => !this.removing.has(d));
+    if (staying.length > 0) {
       throw new DependencyError(
         name,
-        `cannot be removed: ${dependents.map((d) => `"${d}"`).join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on it; remove ${dependents.length === 1 ? 'it' : 'them'} first, or change their dependsOn with setDependencies()`,
+        `cannot be removed: ${staying.map((d) => `"${d}"`).join(', ')} ${staying.length === 1 ? 'depends' : 'depend'} on it; remove ${staying.length === 1 ? 'it' : 'them'} first, or change their dependsOn with setDependencies()`,
       );
     }
-    this.graph.remove(name);
-    if (resource.group !== null) this.updateGroup(resource.group);
+    const first = dependents.map((d) => this.removing.get(d)?.catch(() => {}));
     const binding = this.types.get(resource.typeName);
-    const task = resource
-      .dispose(false, 'removeResource() called')
+    const task = Promise.all(first)
+      .then(() => resource.dispose(false, 'removeResource() called'))
       .then(() => binding?.detach?.(name))
       .finally(() => {
+        this.graph.remove(name);
         this.resources.delete(name);
         this.removing.delete(name);
+        if (resource.group !== null) this.updateGroup(resource.group);
       });
     this.removing.set(name, task);
     return task;
@@ -686,6 +696,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * did not come online. Throws `UnknownResourceError` for a group with no members.
    */
   async onlineGroup(group: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.assertOpen(`onlineGroup("${group}")`);
     const members = [...this.members(group)];
     const results = await Promise.allSettled(members.map((name) => this.orchestrator.online(name)));
@@ -695,6 +706,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
 
   /** Takes every member of a group offline, top-down (dependents first). Sets their targets to offline. */
   async offlineGroup(group: string): Promise<void> {
+    if (this.delivering > 0) await this.settle();
     this.assertOpen(`offlineGroup("${group}")`);
     const members = [...this.members(group)];
     await Promise.all(members.map((name) => this.orchestrator.stop(name, 'offline', `offlineGroup("${group}") called`, true)));

@@ -38,6 +38,8 @@ export interface ResourceEnv {
    * Must not throw.
    */
   observe?(resource: Resource, from: ResourceState): void;
+  /** Asked when a restart is due: false while the resource's dependencies are not online (it is not started then). */
+  mayRestart?(resource: Resource): boolean;
 }
 
 /** The monitor's own control codes (default processing). */
@@ -152,8 +154,12 @@ export class Resource {
 
   // ---- public operations -------------------------------------------------------------------
 
-  /** Brings the resource online; resolves once online, rejects with the cause if this attempt failed. */
-  async online(): Promise<void> {
+  /**
+   * Brings the resource online; resolves once online, rejects with the cause if this attempt
+   * failed. `mayStart`, asked right before a new attempt starts, may refuse it (a reason): the
+   * monitor was asked to take the resource offline since, or its dependencies went offline.
+   */
+  async online(mayStart?: () => string | null): Promise<void> {
     for (;;) {
       if (this.disposed) throw new MonitorClosedError(`online("${this.name}")`);
       // An offline() or terminate() in progress: wait for it, then start a new attempt.
@@ -185,6 +191,9 @@ export class Resource {
           }
           break;
       }
+      // The monitor's last word before a new attempt (a later offline() wins; dependencies must be online).
+      const refused = mayStart?.() ?? null;
+      if (refused !== null) throw new StateError(this.name, `online() did not start an attempt: ${refused}`);
       const attempt = this.startAttempt('online() called');
       const error = await attempt.done;
       if (error) throw error;
@@ -224,7 +233,7 @@ export class Resource {
             })(),
           );
           // A terminate() that superseded this offline: resolve when it has ended.
-          while (this.epoch !== epoch && this.transition) await this.transition;
+          if (this.epoch !== epoch) await this.transitionsDone();
           return;
         }
         case 'online':
@@ -236,7 +245,7 @@ export class Resource {
           this.setState('offline-pending', reason);
           await this.track(this.runOffline(epoch, attempt, reason, offlineLife.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
-          while (this.epoch !== epoch && this.transition) await this.transition;
+          if (this.epoch !== epoch) await this.transitionsDone();
           return;
         }
       }
@@ -256,9 +265,16 @@ export class Resource {
         if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
-    // A later terminate() superseded this one: resolve when it (and any that superseded it in
-    // turn) has ended, the resource offline.
-    while (this.epoch !== epoch && this.transition) await this.transition;
+    // A later terminate() superseded this one: resolve when it has ended (the resource offline).
+    if (this.epoch !== epoch) await this.transitionsDone();
+  }
+
+  /**
+   * Resolves once no offline() or terminate() is in progress: a superseded operation waits for
+   * the one that took over, and for any that took over from that one in turn.
+   */
+  private async transitionsDone(): Promise<void> {
+    while (this.transition) await this.transition;
   }
 
   /** Makes `task` the transition in progress until it ends. */
@@ -405,18 +421,25 @@ export class Resource {
     if (!this.opened) {
       if (type.open) {
         const open = type.open;
+        let abandonedWhileRunning = false;
         const out = await this.lane.run({
           entryPoint: 'open',
           timeoutMs: this.policy.deadlockTimeout,
           parent: life.signal,
-          invoke: (call) => open.call(type, this.context(call, epoch, NO_HANDLE) as ResourceContext<unknown, undefined>),
+          invoke: (call) => {
+            const value = open.call(type, this.context(call, epoch, NO_HANDLE) as ResourceContext<unknown, undefined>);
+            if (call.signal.aborted) abandonedWhileRunning = true; // it reported a failure itself
+            return value;
+          },
         });
         this.afterCall('open', out);
         if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
-        // An open that was abandoned while it ran (it reported a failure itself) does not count.
-        if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
+        // An open that was abandoned while it ran does not count; one that returned before the
+        // attempt was abandoned (an offline() right after) does: its handle is kept, open runs once.
+        if (this.epoch !== epoch && abandonedWhileRunning) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
         this.handle = out.value;
         this.opened = true;
+        if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
       }
     }
     const out = await this.lane.run({
@@ -590,6 +613,8 @@ export class Resource {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
     const p = this.policy;
     if (p.restartAction === 'none') return;
+    // Asked to go offline (an offline() waiting for its dependents first): never restarted.
+    if (this.target === 'offline') return;
     if (cause && isPermanentFailure(cause)) {
       // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
       // not installed or not configured (exit 5 or 6), do not heal by restarting.
@@ -621,7 +646,12 @@ export class Resource {
     this.restartTimer = after(this.env.clock, delayMs, () => {
       this.restartTimer = null;
       this.nextRestartAt = null;
-      if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
+      if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
+      if (this.env.mayRestart && !this.env.mayRestart(this)) {
+        // Its dependencies are down: the monitor takes it offline and brings it back with them.
+        this.log.debug('restart not started: its dependencies are not online');
+        return;
+      }
       const at = this.env.clock.now();
       if (retry) this.restarts.clear();
       else this.restarts.record(at);

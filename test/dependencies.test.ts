@@ -263,6 +263,36 @@ describe('taking resources offline top-down', () => {
   });
 });
 
+describe('later requests win', () => {
+  it('terminate(x) while online(x) waits for its dependencies: x is never started and online() rejects', async () => {
+    const { monitor, of } = setup([['db'], ['app', ['db']]], {}, { online: () => new Promise((r) => setTimeout(r, 10)) });
+    const online = rejection(monitor.online('app'));
+    await vi.advanceTimersByTimeAsync(0);
+    await settle(monitor.terminate('app'));
+    const error = await settle(online);
+    expect(isStateError(error)).toBe(true);
+    expect((error as Error).message).toContain('offline() or terminate() was called');
+    expect(of('stateChange').filter((e) => e.resource === 'app')).toEqual([]);
+    expect(monitor.getState('db')).toBe('online');
+    await settle(monitor.close());
+  });
+
+  it('a dependency that fails while offline() waits for its dependents is not restarted (its target is offline)', async () => {
+    const { monitor, of } = setup([['db'], ['app', ['db']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 0 } }, {
+      offline: (ctx: { resource: string }) => (ctx.resource === 'app' ? new Promise((r) => setTimeout(r, 100)) : undefined),
+      isAlive: (ctx: { resource: string }) => ctx.resource !== 'db' || Date.now() < 1_000,
+    });
+    await settle(monitor.online('app'));
+    await vi.advanceTimersByTimeAsync(950);
+    const offline = monitor.offline('db'); // app's offline takes 100 ms; db fails at 1000 meanwhile
+    await vi.advanceTimersByTimeAsync(100);
+    await settle(offline);
+    expect(of('stateChange').filter((e) => e.resource === 'db').map((e) => e.to)).toEqual(['online-pending', 'online', 'failed', 'offline']);
+    expect(of('restartScheduled')).toEqual([]);
+    await settle(monitor.close());
+  });
+});
+
 describe('following a failed dependency', () => {
   function failing() {
     let dbHealthy = true;
@@ -323,7 +353,8 @@ describe('following a failed dependency', () => {
     expect(isStateError(error)).toBe(true);
     expect((error as Error).message).toContain('dependency "db" failed');
     await vi.advanceTimersByTimeAsync(1_000); // app's online ignores its signal: terminated after abortGrace
-    expect(of('stateChange').filter((e) => e.resource === 'app').map((e) => e.to)).toEqual(['online-pending', 'offline-pending', 'offline']);
+    // Abandoned, not failed; and once db is back (its restart after 500 ms), app is brought back.
+    expect(of('stateChange').filter((e) => e.resource === 'app').map((e) => e.to)).toEqual(['online-pending', 'offline-pending', 'offline', 'online-pending']);
     expect(monitor.inspect('app')).toMatchObject({ target: 'online', restarts: { inWindow: 0, total: 0 } });
     appOnline.resolve();
     await settle(monitor.close());

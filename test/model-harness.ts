@@ -11,9 +11,11 @@ import fc from 'fast-check';
 import { vi } from 'vitest';
 import {
   DEFAULT_PROCESSING,
+  type DependencyItem,
   type EntryPoint,
   isCallTimeoutError,
   isConfigError,
+  isDependencyError,
   isMonitorClosedError,
   isResmonError,
   isStateError,
@@ -116,6 +118,12 @@ export interface Scenario {
    * `scripts` (runs of failed probes, so isAliveFailureThreshold is reached and held).
    */
   probes?: Record<string, Behaviour[]>;
+  /**
+   * Optional: each resource's `dependsOn` (issue 13), and their group. `resources` is then in an
+   * order where dependencies come first. See model-graph.ts for the invariants they add.
+   */
+  deps?: Record<string, DependencyItem[]>;
+  group?: string;
   steps: Step[];
   /** Listeners that call the monitor (issue 10 §1). */
   listeners?: ListenerRule[];
@@ -147,7 +155,7 @@ export const basePolicy: ModelPolicy = {
   stableAfter: 0,
 };
 
-const behaviourArb: fc.Arbitrary<Behaviour> = fc.record({
+export const behaviourArb: fc.Arbitrary<Behaviour> = fc.record({
   kind: fc.oneof(
     { weight: 14, arbitrary: fc.constant<BehaviourKind>('ok') },
     { weight: 1, arbitrary: fc.constant<BehaviourKind>('false') },
@@ -188,7 +196,7 @@ const listenerRuleArb = (names: string[]): fc.Arbitrary<ListenerRule> =>
     times: fc.integer({ min: 1, max: 3 }),
   });
 
-const stepArb = (names: string[]): fc.Arbitrary<Step> =>
+export const stepArb = (names: string[]): fc.Arbitrary<Step> =>
   fc.oneof(
     { weight: 5, arbitrary: fc.record({ op: fc.constant('online' as const), r: fc.constantFrom(...names) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('offline' as const), r: fc.constantFrom(...names) }) },
@@ -214,7 +222,7 @@ const stepArb = (names: string[]): fc.Arbitrary<Step> =>
     },
   );
 
-const policyArb: fc.Arbitrary<ModelPolicy> = fc.record({
+export const policyArb: fc.Arbitrary<ModelPolicy> = fc.record({
   looksAlivePollInterval: fc.constantFrom(0, 100),
   isAlivePollInterval: fc.constantFrom(150, 500),
   pendingTimeout: fc.constantFrom(300, 1_000),
@@ -296,7 +304,7 @@ export interface Span {
   v?: number;
 }
 
-interface OpRecord {
+export interface OpRecord {
   id: number;
   op: 'online' | 'offline' | 'terminate' | 'remove' | 'close' | 'waitFor' | 'setProperties' | 'setPolicy' | 'control';
   /** Called from inside a listener (issue 10 §1). */
@@ -314,7 +322,7 @@ interface OpRecord {
   error: unknown;
 }
 
-interface StateEvent {
+export interface StateEvent {
   seq: number;
   at: number;
   resource: string;
@@ -322,6 +330,8 @@ interface StateEvent {
   to: ResourceState;
   reason: string;
   generation: number;
+  /** With dependencies: `inspect().target` when the event was emitted. */
+  target?: 'online' | 'offline';
 }
 
 interface RestartEvent {
@@ -371,6 +381,15 @@ export class Trace {
   /** Unhandled rejections and uncaught exceptions seen during the run. */
   crashes: string[] = [];
   closedSeq: number | null = null;
+  /** Plugin faults have stopped: every call from now on behaves as `ok` (model-graph's liveness check). */
+  faultsOff = false;
+  /**
+   * With dependencies: the other resources whose operations act on `resource` too (an online()
+   * of a dependent brings it online; an offline()/terminate() of a dependency takes it down).
+   */
+  related: ((resource: string, op: OpRecord['op']) => ReadonlySet<string>) | null = null;
+  /** With dependencies: a dependency (direct or not) of `resource` was not online just before `seq`. */
+  dependencyDown: ((resource: string, seq: number) => boolean) | null = null;
   /** The context of each resource's latest call, for listeners that call ctx.reportFailure. */
   lastCtx = new Map<string, { ctx: ResourceContext; span: Span }>();
 
@@ -390,13 +409,19 @@ export class Trace {
 
   outstanding(resource: string, seq: number, ops: OpRecord['op'][]): boolean {
     return this.ops.some(
-      (o) => ops.includes(o.op) && (o.r === resource || o.op === 'close') && o.seq < seq && (o.doneSeq === null || o.doneSeq > seq),
+      (o) => ops.includes(o.op) && this.concerns(o, resource) && o.seq < seq && (o.doneSeq === null || o.doneSeq > seq),
     );
   }
 
   /** Any of `ops` called on the resource (or close) with seq in [from, to]. */
   calledBetween(resource: string, from: number, to: number, ops: OpRecord['op'][]): boolean {
-    return this.ops.some((o) => ops.includes(o.op) && (o.r === resource || o.op === 'close') && o.seq >= from && o.seq <= to);
+    return this.ops.some((o) => ops.includes(o.op) && this.concerns(o, resource) && o.seq >= from && o.seq <= to);
+  }
+
+  /** The operation acts on `resource`: called on it, close(), or (with dependencies) on a related resource. */
+  private concerns(o: OpRecord, resource: string): boolean {
+    if (o.r === resource || o.op === 'close') return true;
+    return o.r !== null && this.related !== null && this.related(resource, o.op).has(o.r);
   }
 }
 
@@ -421,7 +446,7 @@ function makeType(sc: Scenario, trace: Trace): ResourceType {
     const count = probes ? probeCounters : counters;
     const i = count.get(ctx.resource) ?? 0;
     count.set(ctx.resource, i + 1);
-    const beh = script[i % script.length] as Behaviour;
+    const beh = trace.faultsOff ? b('ok') : (script[i % script.length] as Behaviour);
     const at = trace.now();
     const span: Span = {
       id: trace.spans.length,
@@ -638,7 +663,16 @@ export interface RunResult {
  * invariants after every step and at the end (after close and a long wait). Throws
  * `InvariantViolation` with the first violations and a readable trace.
  */
-export async function runScenario(sc: Scenario, trace = new Trace()): Promise<RunResult> {
+/** Extra checks a suite adds to the run (model-graph.ts). */
+export interface ScenarioHooks {
+  /** More invariants, checked with the others after every step. */
+  check?(sc: Scenario, trace: Trace, monitor: ResourceMonitor, opts: CheckOptions): string[];
+  /** After the steps and a while of running, before close(): e.g. stop the faults, wait, check liveness. */
+  settle?(sc: Scenario, trace: Trace, monitor: ResourceMonitor, removed: ReadonlySet<string>): Promise<string[]>;
+}
+
+export async function runScenario(sc: Scenario, trace = new Trace(), hooks: ScenarioHooks = {}): Promise<RunResult> {
+  const check = (opts: CheckOptions) => [...checkTrace(sc, trace, monitor, opts), ...(hooks.check?.(sc, trace, monitor, opts) ?? [])];
   const onRejection = (reason: unknown) => trace.crashes.push(`unhandled rejection: ${String(reason)}`);
   const onException = (error: unknown) => trace.crashes.push(`uncaught exception: ${String(error)}`);
   process.on('unhandledRejection', onRejection);
@@ -668,14 +702,19 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
       });
     }
   }
-  monitor.on('stateChange', (e) => trace.states.push({ seq: trace.next(), ...e }));
+  monitor.on('stateChange', (e) =>
+    trace.states.push(sc.deps ? { seq: trace.next(), ...e, target: monitor.inspect(e.resource).target } : { seq: trace.next(), ...e }),
+  );
   monitor.on('restartScheduled', (e) => trace.restarts.push({ seq: trace.next(), ...e }));
   monitor.on('escalated', (e) => trace.escalations.push({ seq: trace.next(), at: e.at, resource: e.resource }));
   monitor.on('check', (e) =>
     trace.checks.push({ seq: trace.next(), at: e.at, resource: e.resource, kind: e.kind, ok: e.ok, reason: e.reason, consecutiveFailures: e.consecutiveFailures }),
   );
   monitor.registerType(makeType(sc, trace));
-  for (const name of sc.resources) monitor.addResource({ name, type: 'model', properties: { v: 0 } });
+  for (const name of sc.resources) {
+    const dependsOn = sc.deps?.[name];
+    monitor.addResource({ name, type: 'model', properties: { v: 0 }, ...(dependsOn ? { dependsOn } : {}), ...(sc.group ? { group: sc.group } : {}) });
+  }
   if (sc.validateThrows) {
     // validate() throwing a hostile value still becomes a ConfigError (issue 10 §2).
     const kind = sc.validateThrows;
@@ -781,14 +820,18 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
         invoke(step.op, step.op === 'close' ? null : step.r, false, step);
         await vi.advanceTimersByTimeAsync(0);
       }
-      const v = checkTrace(sc, trace, monitor, { removed, closed, final: false });
+      const v = check({ removed, closed, final: false });
       if (v.length > 0) throw new InvariantViolation(`${describe(i)}:\n- ${v.join('\n- ')}\n${render(trace)}`);
     }
     // Let the resources run a while (polls, restarts, late settles), checking as it goes.
     for (let t = 0; !closed && t < 1_500; t += 100) {
       await vi.advanceTimersByTimeAsync(100);
-      const v = checkTrace(sc, trace, monitor, { removed, closed, final: false });
+      const v = check({ removed, closed, final: false });
       if (v.length > 0) throw new InvariantViolation(`${describe(sc.steps.length)}:\n- ${v.join('\n- ')}\n${render(trace)}`);
+    }
+    if (!closed && hooks.settle) {
+      const v = [...(await hooks.settle(sc, trace, monitor, removed)), ...check({ removed, closed, final: false })];
+      if (v.length > 0) throw new InvariantViolation(`after the faults stopped, at t=${Date.now()}:\n- ${v.join('\n- ')}\n${render(trace)}`);
     }
     if (!closed) {
       const record: OpRecord = { id: trace.ops.length, op: 'close', r: null, seq: trace.next(), at: Date.now(), doneSeq: null, result: null, error: undefined };
@@ -810,7 +853,7 @@ export async function runScenario(sc: Scenario, trace = new Trace()): Promise<Ru
     const { pendingTimeout, deadlockTimeout } = sc.policy;
     const horizon = 4 * (pendingTimeout + deadlockTimeout + sc.abortGrace) + 3_000;
     for (let t = 0; t < horizon; t += 250) await vi.advanceTimersByTimeAsync(250);
-    const v = checkTrace(sc, trace, monitor, { removed, closed, final: true });
+    const v = check({ removed, closed, final: true });
     if (v.length > 0) throw new InvariantViolation(`${describe(sc.steps.length)}:\n- ${v.join('\n- ')}\n${render(trace)}`);
     coverage.add(trace, sc);
     return { trace, violations: [] };
@@ -951,7 +994,10 @@ function restartWindow(sc: Scenario, trace: Trace, resource: string, seq: number
     if (e.to === 'online' && p.stableAfter > 0) {
       const leave = events[i + 1] ?? null;
       const until = leave && leave.seq < seq ? leave.seq : seq;
-      const down = trace.ops.find((o) => (o.op === 'terminate' || o.op === 'remove') && o.r === resource && o.seq > e.seq && o.seq < until);
+      // (A remove refused with DependencyError takes nothing down.)
+      const down = trace.ops.find(
+        (o) => (o.op === 'terminate' || o.op === 'remove') && o.r === resource && o.seq > e.seq && o.seq < until && !(o.op === 'remove' && isDependencyError(o.error)),
+      );
       const end = down ? down.at : leave && leave.seq < seq ? leave.at : at;
       if (end - e.at >= p.stableAfter) {
         if (records.some((t) => t > end - p.restartPeriod)) forgiven++;
@@ -965,7 +1011,7 @@ function restartWindow(sc: Scenario, trace: Trace, resource: string, seq: number
 /** The call resolved before it was abandoned: its result counts. */
 const counted = (s: Span) => s.outcome === 'ok' && s.endSeq !== null && (s.abortSeq === null || s.abortSeq > s.endSeq);
 
-interface CheckOptions {
+export interface CheckOptions {
   removed: Set<string>;
   closed: boolean;
   final: boolean;
@@ -1004,7 +1050,9 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
         const byRestart =
           e.from === 'failed' &&
           trace.restarts.some((x) => x.resource === r && lastFailed !== null && x.seq > lastFailed.seq && dueAt(x.at, x.delayMs, e.at));
-        if (!byCall && !byRestart) out.push(`${where}: no online() call outstanding and no restart due`);
+        // With dependencies the monitor also brings a resource (back) online by itself: model-graph checks those.
+        const byMonitor = sc.deps !== undefined && e.target === 'online';
+        if (!byCall && !byRestart && !byMonitor) out.push(`${where}: no online() call outstanding and no restart due`);
       }
       if (e.to === 'online') {
         const ok = spans.some(
@@ -1021,12 +1069,13 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       if (e.to === 'failed' && !failureEvidence(sc, trace, r, e.at, e.seq, streaks)) {
         out.push(`${where}: nothing failed at this moment (no failed call, ${threshold} failed isAlive in a row, deadline or reportFailure)`);
       }
-      if (e.to === 'offline-pending' && !trace.outstanding(r, e.seq, ['offline', 'close'])) {
+      const depDown = trace.dependencyDown?.(r, e.seq) ?? false;
+      if (e.to === 'offline-pending' && !depDown && !trace.outstanding(r, e.seq, ['offline', 'close'])) {
         out.push(`${where}: no offline() or close() outstanding`);
       }
       if (e.to === 'offline' && e.from !== 'offline-pending') {
         const ops: OpRecord['op'][] = e.from === 'failed' ? ['offline', 'terminate', 'remove', 'close'] : ['terminate', 'remove', 'close'];
-        if (!trace.outstanding(r, e.seq, ops)) out.push(`${where}: no ${ops.join('/')} outstanding`);
+        if (!depDown && !trace.outstanding(r, e.seq, ops)) out.push(`${where}: no ${ops.join('/')} outstanding`);
       }
       if (e.to === 'failed') lastFailed = e;
       prev = e.to;
@@ -1166,7 +1215,8 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     // 5. Consequences that must follow at once: an online that resolved, an isAlive that
     //    failed, a check past its deadline, reportFailure while up.
     const nextEvent = (seq: number) => events.find((e) => e.seq > seq) ?? null;
-    const stoppedBy = (seq: number) => trace.outstanding(r, seq, ['terminate', 'remove', 'close', 'offline']);
+    const stoppedBy = (seq: number) =>
+      trace.outstanding(r, seq, ['terminate', 'remove', 'close', 'offline']) || (trace.dependencyDown?.(r, seq) ?? false);
     for (const s of spans) {
       if (s.endSeq === null || (s.endAt as number) > now) continue;
       const aborted = s.abortSeq !== null && s.abortSeq < s.endSeq;
@@ -1248,7 +1298,11 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
       const acting: OpRecord['op'][] = ['online', 'offline', 'terminate', 'remove', 'close'];
       if (due <= now && !trace.outstanding(r, x.seq, acting) && !trace.calledBetween(r, x.seq, Number.POSITIVE_INFINITY, acting)) {
         const next = nextEvent(x.seq);
-        if (!next || !dueAt(x.at, x.delayMs, next.at) || next.to !== 'online-pending') {
+        // With dependencies, a restart waits while a dependency is down (the resource is taken offline instead).
+        const followed = trace.dependencyDown?.(r, next ? next.seq : Number.POSITIVE_INFINITY) ?? false;
+        // With dependencies, an online() of a dependent may still be bringing it up after that call settled.
+        const byMonitor = sc.deps !== undefined && next !== null && next.to === 'online-pending' && next.target === 'online';
+        if (!followed && !byMonitor && (!next || !dueAt(x.at, x.delayMs, next.at) || next.to !== 'online-pending')) {
           out.push(`${where}: due at t=${due}, but the restart did not start then (next: ${next ? `${next.to} at t=${next.at}` : 'none'})`);
         }
       }
@@ -1313,7 +1367,11 @@ export function checkTrace(sc: Scenario, trace: Trace, monitor: ResourceMonitor,
     const what = `${o.op}(${o.r ?? ''}) called at t=${o.at}`;
     if (o.result === 'rejected') {
       const e = o.error;
-      const admin = isUnknownResourceError(e) || isMonitorClosedError(e) || (isStateError(e) && /being removed/.test(safeText(e)));
+      const admin =
+        isUnknownResourceError(e) ||
+        isMonitorClosedError(e) ||
+        (isStateError(e) && /being removed/.test(safeText(e))) ||
+        (o.op === 'remove' && isDependencyError(e) && /depends? on it/.test(safeText(e)));
       if (o.op === 'online' || o.op === 'setProperties' || o.op === 'control') {
         // A plugin's error (also a hostile one, or what reading it threw), or resmon's (a deadline, an abandonment, a ConfigError).
         if (!isErrorSafe(e)) out.push(`${what} rejected with a non-Error: ${safeText(e)}`);

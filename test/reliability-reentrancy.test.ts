@@ -232,6 +232,29 @@ describe('found by the model suite with listener calls', () => {
     await monitor.close();
   });
 
+  it('a terminate() superseded twice (by a terminate that is itself superseded) resolves only once the resource is offline', async () => {
+    const rec = recordingType('rec', { terminate: () => new Promise(() => {}) });
+    const { monitor, transitions } = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    await monitor.online('r');
+    let more = 2;
+    monitor.on('callTimeout', () => {
+      if (more-- > 0) void monitor.terminate('r');
+    });
+    let first: number | null = null;
+    void monitor.terminate('r').then(() => (first = Date.now()));
+    // Terminate calls at 0, 600 and 1200 (each passes its deadline, the lane frees abortGrace later).
+    await vi.advanceTimersByTimeAsync(1_600);
+    expect(first).toBeNull();
+    expect(monitor.getState('r')).toBe('online');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(first).toBe(1_700);
+    expect(transitions().at(-1)).toBe('1700 online->offline');
+    expect(rec.calls('terminate').map((s) => s.start)).toEqual([0, 600, 1_200]);
+    await monitor.close();
+  });
+
   it('online() right after the resource went online and failed starts a new attempt instead of joining the finished one', async () => {
     let ctx: { reportFailure(reason?: unknown): void } | null = null;
     const rec = recordingType('rec', {
@@ -288,6 +311,44 @@ describe('found by the model suite (checks only while online)', () => {
       '390 online-pending->online',
     ]);
     expect(rec.calls('looksAlive').map((s) => s.start)).toEqual([100]);
+    await monitor.close();
+  });
+});
+
+describe('every asynchronous operation called from a listener starts a microtask later', () => {
+  it('setProperties, setPolicy, control, controlType, setDependencies, onlineGroup and offlineGroup included', async () => {
+    const rec = recordingType('rec');
+    const { monitor } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec', group: 'g' } as never);
+    const settle = vi.spyOn(monitor as unknown as { settle(): Promise<void> | undefined }, 'settle');
+    const ops: (() => Promise<unknown>)[] = [
+      () => monitor.setProperties('r', {}),
+      () => monitor.setPolicy('r', { callBudget: 10 }),
+      () => monitor.control('r', 'get-status'),
+      () => monitor.controlType('rec', 'nope'),
+      () => monitor.setDependencies('r', []),
+      () => monitor.onlineGroup('g'),
+      () => monitor.offlineGroup('g'),
+    ];
+    const waited: boolean[] = [];
+    let fired = false;
+    monitor.on('stateChange', (e) => {
+      if (e.to !== 'online' || fired) return;
+      fired = true;
+      for (const op of ops) {
+        const before = settle.mock.calls.length;
+        void op().catch(() => {});
+        waited.push(settle.mock.calls.length === before + 1);
+      }
+    });
+    await monitor.online('r');
+    await vi.advanceTimersByTimeAsync(10);
+    expect(waited).toEqual(ops.map(() => true));
+    // Outside a listener, nothing waits.
+    const before = settle.mock.calls.length;
+    await monitor.setPolicy('r', { callBudget: 20 });
+    expect(settle.mock.calls.length).toBe(before);
     await monitor.close();
   });
 });

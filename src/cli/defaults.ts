@@ -1,4 +1,4 @@
-import { readConfigFile } from '../config/file.js';
+import { isConfigFileError, readConfigFile } from '../config/file.js';
 import { checkShape } from '../config/shape.js';
 import { serviceDefaults, SERVICE_DEFAULTS } from '../config/service.js';
 import { DEFAULT_POLICY, POLICY_FIELDS, type ResourcePolicy } from '../policy.js';
@@ -28,10 +28,16 @@ export async function defaultsMain(argv: string[]): Promise<number> {
   const file = parsed.positionals[0];
   let fileDefaults: Partial<ResourcePolicy> = {};
   if (file) {
-    const shape = checkShape(await readConfigFile(file).catch((e: { errors?: { message: string }[] }) => {
-      for (const m of e.errors ?? []) process.stderr.write(`${m.message}\n`);
-      throw e;
-    }));
+    let parsedFile;
+    try {
+      parsedFile = await readConfigFile(file);
+    } catch (error) {
+      if (!isConfigFileError(error)) throw error;
+      for (const e of error.errors) process.stderr.write(`${e.message}\n`);
+      process.stderr.write(`${file}: ${error.errors.length} error${error.errors.length === 1 ? '' : 's'}\n`);
+      return 1;
+    }
+    const shape = checkShape(parsedFile);
     const bad = shape.errors.filter((e) => e.field.startsWith('defaults'));
     for (const e of bad) process.stderr.write(`${e.message}\n`);
     if (bad.length > 0) return 1;

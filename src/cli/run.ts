@@ -7,7 +7,7 @@ import { LogFiles } from '../daemon/logs.js';
 import { ControlSocketError, type ControlServer, serveControl } from '../daemon/socket.js';
 import { reasonOf } from '../errors.js';
 import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp, withUsage } from './args.js';
-import { type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
+import { bearerAllows, type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
 import { JsonView } from './json-view.js';
 import { TableView } from './table-view.js';
 import type { View } from './view.js';
@@ -133,7 +133,9 @@ export async function runMain(argv: string[]): Promise<number> {
       return 1;
     }
     try {
-      http = await startHttp(monitor, { listen, token, title: file, logger: view.logger });
+      // The control socket's API, mounted read-only, or with the actions behind the bearer token.
+      const api = createControlHandler(daemon, { allowMutations: bearerAllows(token) });
+      http = await startHttp(monitor, { listen, token, title: file, logger: view.logger, control: api });
     } catch (error) {
       process.stderr.write(`resmon run: cannot listen on ${listen.host}:${listen.port}: ${reasonOf(error)}; nothing was started\n`);
       await Promise.all([monitor.close(), control.close()]);

@@ -109,7 +109,7 @@ export async function readConfigFile(file: string): Promise<ParsedFile> {
     data,
     error: (path, value, rule, cause) => {
       const pos = locate(doc, lines, path);
-      return new ConfigError(formatPath(path), value, rule, { context: pos ? `${file}:${pos.line}:${pos.col}` : file, cause });
+      return new ConfigError(formatPath(path) || 'the file', value, rule, { context: pos ? `${file}:${pos.line}:${pos.col}` : file, cause });
     },
   };
 }

@@ -136,7 +136,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
   const err = (path: ConfigPath, value: unknown, rule: string) => errors.push(parsed.error(path, value, rule));
   const data = parsed.data;
   if (!isObject(data)) {
-    err([], data, 'must be a mapping with `resources` (and optionally `defaults`, `types`, `control` and `logs`)');
+    err([], data, 'must be a mapping with `resources` (and optionally `defaults`, `types`, `control`, `logs` and `http`)');
     return out;
   }
   for (const key of Object.keys(data)) {

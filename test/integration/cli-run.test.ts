@@ -160,7 +160,7 @@ describe('resmon run on a terminal', () => {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
 
-    await seen(/NAME +TYPE +STATE +SINCE +LOOKSALIVE +ISALIVE +RESTARTS +NEXT RESTART +INFO/);
+    await seen(/NAME +TYPE +STATE +SINCE +LOOKSALIVE +ISALIVE +RESTARTS \(TOTAL\) +NEXT RESTART +INFO/);
     await seen(/web +process +online-pending .*waiting for GET http:\/\/127\.0\.0\.1:\d+\/health \(try \d+\)/);
     await seen(/web +process +online +\d+s +ok \d+ms +ok \d+ms +0 \(0\) +-/);
     expect(out).toContain('\x1b[J'); // redrawn in place: cursor up, clear down

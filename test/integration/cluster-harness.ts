@@ -38,7 +38,7 @@ export async function until<T>(what: string, timeoutMs: number, fn: () => T | un
 }
 
 /** A TCP proxy on a loopback port to `port`; `cut()` drops every connection and refuses new ones. */
-export async function startProxy(port: number): Promise<{ port: number; cut(): Promise<void> }> {
+export async function startProxy(port: number, listenOn = 0): Promise<{ port: number; cut(): Promise<void>; heal(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
@@ -54,10 +54,16 @@ export async function startProxy(port: number): Promise<{ port: number; cut(): P
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(listenOn, '127.0.0.1', r));
+  const own = (server.address() as { port: number }).port;
   return {
-    port: (server.address() as { port: number }).port,
+    port: own,
+    heal: async () => {
+      if (server.listening) return;
+      await new Promise<void>((r) => server.listen(own, '127.0.0.1', r));
+    },
     cut: async () => {
+      if (!server.listening) return;
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sockets) s.destroy();
       await closed;
@@ -76,9 +82,23 @@ export interface Server {
   restart(): Promise<void>;
 }
 
-async function waitExit(child: ChildProcess, ms: number): Promise<void> {
+/** Waits for `child` to exit; after `ms`, calls `beforeKill` and SIGKILLs it. */
+async function waitExit(child: ChildProcess, ms: number, beforeKill?: () => void): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  await Promise.race([new Promise((r) => child.once('exit', r)), sleep(ms).then(() => child.kill('SIGKILL'))]);
+  const exited = new Promise((r) => child.once('exit', r));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    exited,
+    new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        beforeKill?.();
+        child.kill('SIGKILL');
+        r();
+      }, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  await exited;
 }
 
 /** etcd on a temporary data dir and two loopback ports; resolves once it answers /health. */
@@ -231,6 +251,7 @@ export class ClusterRun {
       events,
       kill: async () => {
         const at = Date.now();
+        if (child.exitCode !== null || child.signalCode !== null) return at;
         writeFileSync(this.historyFile, `${JSON.stringify({ at, node, resource: '*', call: 'killed', token: null })}\n`, { flag: 'a' });
         child.kill('SIGKILL');
         await waitExit(child, 5_000);
@@ -238,7 +259,7 @@ export class ClusterRun {
       },
       terminate: async () => {
         child.kill('SIGTERM');
-        await waitExit(child, 15_000);
+        await waitExit(child, 15_000, () => writeFileSync(this.historyFile, `${JSON.stringify({ at: Date.now(), node, resource: '*', call: 'killed', token: null })}\n`, { flag: 'a' }));
       },
     };
     this.members.push(member);

@@ -28,6 +28,16 @@ describe('the examples run as the README shows them', () => {
     expect(readme).toContain(`It prints (\`node --import tsx examples/hysteresis.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
   }, 60_000);
 
+  it('metrics-and-health: the diagnostics channel, /readyz, /metrics and /livez as the README shows them', async () => {
+    const { stdout } = await example('metrics-and-health.ts');
+    expect(stdout).toContain('channel: echo offline -> online-pending\nchannel: echo online-pending -> online');
+    expect(stdout).toContain('readyz before online() (nothing is wanted online yet): 200 {"ready":true,"checked":0,"notReady":[]}');
+    expect(stdout).toContain('readyz when online: 200 {"ready":true,"checked":1,"notReady":[]}');
+    expect(stdout).toContain('resmon_resource_state{resource="echo",type="echo-server",state="online"} 1');
+    expect(stdout).toMatch(/resmon_check_duration_seconds_count\{kind="isAlive",ok="true"\} [1-9]/);
+    expect(stdout.trim().split('\n').at(-1)).toBe('livez after close: 503');
+  }, 60_000);
+
   it('live-changes: prints exactly the lines the README shows, and the README shows the example as it is', async () => {
     const { readFile } = await import('node:fs/promises');
     const { stdout } = await example('live-changes.ts');
@@ -38,6 +48,16 @@ describe('the examples run as the README shows them', () => {
     expect(stdout.trim().split('\n').at(-1)).toBe('8000: listening on 9090 with 4 workers');
     expect(readme).toContain(`\`\`\`ts\n${source}\`\`\``);
     expect(readme).toContain(`It prints (\`node --import tsx examples/live-changes.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
+  }, 60_000);
+
+  it('failover-listener: a listener fails over, a throwing listener breaks nothing, the final states after close()', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { stdout } = await example('failover-listener.ts');
+    const readme = await readFile(`${root}/README.md`, 'utf8');
+    expect(stdout).toContain('1000: primary online -> failed (isAlive returned false)\n1000: standby offline -> online-pending (online() called)');
+    expect(stdout).toContain('1000: primary failed -> offline (offline() called)');
+    expect(stdout.trim().split('\n').slice(-2)).toEqual(['final: primary offline (generation 1)', 'final: standby offline (generation 1)']);
+    expect(readme).toContain(`It prints (\`node --import tsx examples/failover-listener.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
   }, 60_000);
 
   it('demo: detects the killed, frozen and crash-looping servers, restarts two and escalates one', async () => {

@@ -9,8 +9,9 @@ import { type HttpListener, startHttp } from '../../src/cli/http/server.js';
 
 /**
  * The status page of `resmon run --http`, in a real browser: Debian's chromium driven by
- * playwright-core (no browser download). The monitor runs on a clock 300× faster than real time,
- * so that a minute of test gives the timelines an hour of history to draw.
+ * playwright-core (no browser download). The monitor first runs on a clock 300× faster than real
+ * time, so that a few seconds give the timelines most of an hour of history to draw, then at
+ * real speed for the page.
  */
 const SPEED = 300;
 // The page's globals, in the functions Playwright runs there (this project has no DOM types).
@@ -22,13 +23,21 @@ const TOKEN = 'test-token-0123456789abcdef';
 const XSS = '<img src=x onerror=alert(1)>';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-function fastClock(): Clock {
-  const origin = Date.now();
-  const start = origin - 3_600_000; // the monitor's time starts an hour "ago"
+/** A clock that runs `speed` times faster than real time until `realTime()` slows it down. */
+function fastClock(speed: number): Clock & { realTime(): void } {
+  let anchorReal = Date.now();
+  let anchor = anchorReal - 3_600_000; // the monitor's time starts an hour "ago"
+  let rate = speed;
+  const now = () => anchor + (Date.now() - anchorReal) * rate;
   return {
-    now: () => start + (Date.now() - origin) * SPEED,
-    setTimeout: (fn, ms) => setTimeout(fn, ms / SPEED),
+    now,
+    setTimeout: (fn, ms) => setTimeout(fn, ms / rate),
     clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    realTime() {
+      anchor = now();
+      anchorReal = Date.now();
+      rate = 1;
+    },
   };
 }
 
@@ -52,7 +61,7 @@ describe('the status page', () => {
   };
 
   beforeAll(async () => {
-    const clock = fastClock();
+    const clock = fastClock(SPEED);
     monitor = new ResourceMonitor({
       clock,
       defaults: { looksAlivePollInterval: 30_000, isAlivePollInterval: 120_000, restartDelay: 60_000, restartThreshold: 3, restartPeriod: 3_600_000 },
@@ -67,7 +76,7 @@ describe('the status page', () => {
       now: clock.now,
     });
     await Promise.all(names.filter((n) => n !== 'queue-worker').map((n) => monitor.online(n)));
-    // An hour of history (12 s of real time): flaps, restarts, an operator's offline.
+    // Over an hour of history (about 15 s of real time): flaps, restarts, one resource started late.
     const flap = async (name: string, downMs: number) => {
       healthy.set(name, false);
       await monitor.waitFor(name, 'failed', { timeout: 5_000 * SPEED });
@@ -76,7 +85,7 @@ describe('the status page', () => {
       await monitor.waitFor(name, 'online', { timeout: 5_000 * SPEED });
     };
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms / SPEED));
-    await pause(600_000);
+    await pause(1_500_000);
     await flap('api', 0);
     await pause(400_000);
     void monitor.online('queue-worker');
@@ -87,7 +96,15 @@ describe('the status page', () => {
     await pause(500_000);
     await flap(XSS, 0);
     healthy.set('postgres', false); // stays down: restarts until the threshold is spent
-    await pause(300_000);
+    // Until its restarts are spent: then it stays failed until the retry an hour later.
+    for (;;) {
+      await monitor.waitFor('postgres', 'failed', { timeout: 5_000 * SPEED });
+      if (monitor.inspect('postgres').restarts.inWindow >= 3) break;
+      await monitor.waitFor('postgres', 'online', { timeout: 5_000 * SPEED });
+    }
+    await pause(120_000);
+    // From here on the monitor's clock runs at real speed, as the page's does.
+    clock.realTime();
 
     profile = mkdtempSync(join(tmpdir(), 'resmon-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
@@ -137,6 +154,16 @@ describe('the status page', () => {
     expect(await api.locator('.facts').textContent()).toMatch(/2 in window · 2 total/);
     expect(await page.locator('#conn').getAttribute('data-live')).toBe('true');
     expect(requests.every((u) => u.startsWith(http.url)), requests.join('\n')).toBe(true);
+    // The README's image (docs/status-page.png, with RESMON_DOC_IMAGE=1): the first screen at 1100×760.
+    await page.setViewportSize({ width: 1100, height: 760 });
+    await page.waitForTimeout(200); // a frame after the resize
+    const doc = await page.screenshot({ type: 'png' });
+    expect(doc.length).toBeLessThan(200_000);
+    if (process.env.RESMON_DOC_IMAGE === '1') {
+      writeFileSync(join(root, 'docs', 'status-page.png'), doc);
+      expect(statSync(join(root, 'docs', 'status-page.png')).size).toBeLessThan(200_000);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('draws each timeline: state bands, failures and restarts marked', async () => {
@@ -150,6 +177,7 @@ describe('the status page', () => {
     const rects = await api.locator('rect.seg').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.left, r.right]));
     expect(rects[0]![0]).toBeLessThanOrEqual(box!.x + 2);
     expect(rects.at(-1)![1]).toBeGreaterThanOrEqual(box!.x + box!.width - 2);
+    for (let i = 1; i < rects.length; i++) expect(Math.abs(rects[i]![0] - rects[i - 1]![1]), `band ${i}`).toBeLessThan(1.5);
     for (const name of names) {
       const card = page.locator(`article[data-resource="${name.replace(/"/g, '\\"')}"] svg rect.seg`);
       expect(await card.count(), name).toBeGreaterThan(0);
@@ -221,14 +249,6 @@ describe('the status page', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBe(0); // nothing wider than a phone
     writeFileSync(join(dir, 'phone.png'), await page.screenshot({ fullPage: true, type: 'png' }));
-    // The README's image: the desktop view, first screen.
-    await page.setViewportSize({ width: 1100, height: 760 });
-    const doc = await page.screenshot({ type: 'png' });
-    expect(doc.length).toBeLessThan(200_000);
-    if (process.env.RESMON_DOC_IMAGE === '1') {
-      writeFileSync(join(root, 'docs', 'status-page.png'), doc);
-      expect(statSync(join(root, 'docs', 'status-page.png')).size).toBeLessThan(200_000);
-    }
     if (!process.env.RESMON_SCREENSHOTS) rmSync(dir, { recursive: true, force: true });
   });
 });

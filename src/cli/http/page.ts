@@ -166,10 +166,11 @@ export const PAGE_JS = `'use strict';
 
   async function load() {
     const [status, tl] = await Promise.all([getJson('/v1/status'), getJson('/v1/timeline')]);
-    offset = status.now - Date.now();
+    offset = tl.now - Date.now();
     windowMs = tl.windowMs;
-    $('title').textContent = status.title || '';
-    if (status.title) document.title = 'resmon · ' + status.title;
+    const title = status.title || status.file || '';
+    $('title').textContent = title;
+    if (title) document.title = 'resmon · ' + title;
     byName.clear();
     timelines.clear();
     for (const r of status.resources) byName.set(r.name, r);
@@ -299,7 +300,7 @@ export const PAGE_JS = `'use strict';
       c.root.dataset.state = r.state;
       c.badge.dataset.state = r.state;
       c.badge.textContent = r.state;
-      c.type.textContent = r.type + (r.host ? ' · ' + r.host : '');
+      c.type.textContent = r.type + (r.group ? ' · group ' + r.group : '') + (r.host ? ' · ' + r.host : '');
       check(c.looks, r.lastChecks.looksAlive);
       check(c.is, r.lastChecks.isAlive);
       c.restarts.textContent = r.restarts.inWindow + ' in window · ' + r.restarts.total + ' total';

@@ -27,6 +27,18 @@ export interface HttpOptions {
   logger: Logger;
   /** The monitor's clock (`ResourceStatus` times are on it). @default Date.now */
   now?: () => number;
+  /**
+   * The control API to serve under `/v1/` (the control socket's handler, with mutations allowed
+   * by {@link bearerAllows}); `/v1/timeline` stays this module's. Without it, this module
+   * serves the read-only endpoints and the actions itself, with the same paths.
+   */
+  control?: MountedApi;
+}
+
+/** A `(req, res)` handler mounted under `/v1/`; `close()` ends the streams it holds open. */
+export interface MountedApi {
+  (req: IncomingMessage, res: ServerResponse): void;
+  close?(): void;
 }
 
 /** A running HTTP listener. */
@@ -59,6 +71,12 @@ export function parseListen(value: string): ListenAddress {
   }
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
+
+/** Whether a request may use the actions: its bearer token is `token` (never when `token` is null). */
+export const bearerAllows =
+  (token: string | null) =>
+  (req: IncomingMessage): boolean =>
+    authorized(req, token);
 
 /** Compares a request's bearer token with the configured one in constant time. */
 function authorized(req: IncomingMessage, token: string | null): boolean {
@@ -137,6 +155,7 @@ export function createHttpHandler(monitor: ResourceMonitor, options: Omit<HttpOp
       const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
       if (!isLoopback(host)) return json(res, 421, { error: `this listener answers only loopback host names, not ${JSON.stringify(host)}` });
     }
+    if (options.control && path.startsWith('/v1/') && path !== '/v1/timeline') return options.control(req, res);
     if (method === 'POST') {
       req.resume(); // the actions take no body: drain whatever came
       const m = /^\/v1\/resources\/([^/]+)\/([a-z]+)$/.exec(path);
@@ -225,6 +244,7 @@ export function createHttpHandler(monitor: ResourceMonitor, options: Omit<HttpOp
     for (const [event, fn] of forward) monitor.off(event, fn as never);
     for (const res of streams) res.end();
     streams.clear();
+    options.control?.close?.();
   };
   return { handler, dispose };
 }
