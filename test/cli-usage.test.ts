@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MONITOR_EVENTS } from 'resmon';
 import { parseFlags, UsageError } from '../src/cli/args.js';
+import { findSocket } from '../src/cli/client.js';
 import { runMain } from '../src/cli/run.js';
 
 // Bad usage of resmon run is refused before the config file is even read: exit 2 and a line that
@@ -38,5 +39,15 @@ describe('resmon run: bad flags exit 2 and say what is allowed', () => {
     );
     // Other parse errors keep node's own words.
     expect(() => parseFlags(['--control'], flags, 'resmon x FILE', 1)).toThrow(/Option '--control <value>' argument missing\nusage: resmon x FILE/);
+  });
+});
+
+describe('the client commands: where they looked', () => {
+  it('-c FILE that does not exist says so (not only that the socket beside it is missing)', async () => {
+    expect(await findSocket({ config: '/nonexistent/resmon.yaml' })).toEqual({
+      socket: '/nonexistent/.resmon/control.sock',
+      how: '-c /nonexistent/resmon.yaml, a file that does not exist',
+    });
+    expect((await findSocket({ config: 'package.json' })).how).toBe('-c package.json');
   });
 });
