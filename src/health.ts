@@ -80,9 +80,13 @@ export type HealthResponse = ServerResponse | FastifyLikeReply;
 
 /** The part of fastify's reply the handler uses. */
 export interface FastifyLikeReply {
+  /** Sets the status code. */
   code(status: number): FastifyLikeReply;
+  /** Sets a header. */
   header(name: string, value: string): FastifyLikeReply;
+  /** Sends the body and ends the reply. */
   send(body: string): unknown;
+  /** The underlying node response (present on a fastify reply; used to recognise one). */
   raw: ServerResponse;
 }
 

@@ -27,7 +27,7 @@ import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
 import { DEFAULT_PROCESSING, type PropertiesOutcome, RESOURCE_STATES, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
-import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
+import { categoryOf, type GroupState, GroupStates, type GroupStatus } from './groups.js';
 import { Orchestrator } from './orchestrator.js';
 import type { DependencyItem } from './types.js';
 
@@ -198,7 +198,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       observe: (resource, from) => {
         if (this.resources.get(resource.name) !== resource) return;
         this.orchestrator.observe(resource, from);
-        if (resource.group !== null) this.updateGroup(resource.group);
+        if (resource.group !== null) this.updateMember(resource);
       },
     };
     this.orchestrator = new Orchestrator({
@@ -208,8 +208,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       removal: (name) => this.removing.get(name),
       closing: () => this.closing !== null,
       busyChanged: (name) => {
-        const group = this.resources.get(name)?.group;
-        if (group) this.updateGroup(group);
+        const resource = this.resources.get(name);
+        if (resource?.group != null) this.updateMember(resource);
       },
     });
   }
@@ -349,7 +349,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     resource.dependsOn = deps.given;
     this.resources.set(name, resource);
     this.graph.add(name, group, deps);
-    if (group !== null) this.updateGroup(group);
+    if (group !== null) this.updateMember(resource);
   }
 
   /**
@@ -645,7 +645,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
         this.graph.remove(name);
         this.resources.delete(name);
         this.removing.delete(name);
-        if (resource.group !== null) this.updateGroup(resource.group);
+        if (resource.group !== null) this.groupChanged(resource.group, this.groupStates.remove(resource.group, name));
       });
     this.removing.set(name, task);
     return task;
@@ -732,7 +732,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   /** A JSON-safe picture of a group: its state (from its members') and its members. */
   groupStatus(group: string): GroupStatus {
     const members = [...this.members(group)];
-    return { name: group, state: groupStateOf(members.map((name) => this.member(name))), resources: members };
+    return { name: group, state: this.groupStates.stateOf(group), resources: members };
   }
 
   /** The resource's state. After `close()`: its final state. */
@@ -840,24 +840,17 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     return members;
   }
 
-  private member(name: string): GroupMember {
-    const r = this.resources.get(name);
-    if (!r) return { state: 'offline', awaitingRestart: false, busy: false };
-    return { state: r.state, awaitingRestart: r.awaitingRestart, busy: this.orchestrator.busy(name) };
+  /** Records a member's state in its group's; emits groupStateChange when the group's changed. O(1). */
+  private updateMember(resource: Resource): void {
+    const group = resource.group;
+    if (group === null) return;
+    const category = categoryOf({ state: resource.state, awaitingRestart: resource.awaitingRestart, busy: this.orchestrator.busy(resource.name) });
+    this.groupChanged(group, this.groupStates.update(group, resource.name, category));
   }
 
-  /** Recomputes a group's state; emits groupStateChange when it changed. */
-  private updateGroup(group: string): void {
-    const members = this.graph.membersOf(group);
-    if (!members) {
-      this.groupStates.forget(group);
-      return;
-    }
-    const to = groupStateOf(Array.from(members, (name) => this.member(name)));
-    const from = this.groupStates.update(group, to);
-    if (from !== null && this.env.wants('groupStateChange')) {
-      this.env.emit('groupStateChange', { group, at: this.env.clock.now(), from, to });
-    }
+  private groupChanged(group: string, from: GroupState | null): void {
+    if (from === null || !this.env.wants('groupStateChange')) return;
+    this.env.emit('groupStateChange', { group, at: this.env.clock.now(), from, to: this.groupStates.stateOf(group) });
   }
 
   private get(name: string): Resource {

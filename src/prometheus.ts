@@ -27,7 +27,7 @@ export interface CollectOptions {
 }
 
 /** The names of the metrics {@link collect} registers. */
-export const PROMETHEUS_METRIC_NAMES = {
+export const PROMETHEUS_METRICS = {
   state: M.state.name,
   checkDuration: M.checkDuration.name,
   restarts: M.restarts.name,
@@ -74,7 +74,7 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
   if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !(b > 0) || (i > 0 && b <= (buckets[i - 1] as number)))) {
     throw new ConfigError('options.buckets', buckets, 'must be a non-empty, increasing list of positive numbers (seconds)', { context: 'collect()' });
   }
-  for (const name of Object.values(PROMETHEUS_METRIC_NAMES)) {
+  for (const name of Object.values(PROMETHEUS_METRICS)) {
     if (registry.getSingleMetric(name)) {
       throw new ConfigError('options.registry', name, `already has a metric "${name}": call collect() once per registry (or stop the previous one)`, {
         context: 'collect()',
@@ -139,7 +139,7 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
     monitor.off('callTimeout', onTimeout);
     monitor.off('escalated', onEscalated);
     const mine: unknown[] = [state, checkDuration, restarts, callTimeouts, escalations];
-    for (const name of Object.values(PROMETHEUS_METRIC_NAMES)) {
+    for (const name of Object.values(PROMETHEUS_METRICS)) {
       if (mine.includes(registry.getSingleMetric(name))) registry.removeSingleMetric(name);
     }
   };

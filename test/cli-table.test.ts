@@ -181,6 +181,31 @@ describe('the terminal view', () => {
   });
 });
 
+describe('the terminal view: RECENT', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('shows a failure once (its state change), not again as the monitor warning about it', async () => {
+    const term = { columns: 160, rows: 40, write: () => true };
+    const view = new TableView(term, 'cfg.yaml', false, false);
+    const rec = recordingType('rec', { isAlive: () => false });
+    const monitor = new ResourceMonitor({ logger: view.logger, defaults: { isAlivePollInterval: 1_000, restartAction: 'none' } });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'a', type: 'rec' });
+    view.attach(monitor);
+    await monitor.online('a');
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(monitor.getState('a')).toBe('failed');
+    const recent = view.frame().slice(view.frame().indexOf('RECENT') + 1);
+    expect(recent.filter((l) => /online -> failed/.test(l))).toHaveLength(1);
+    expect(recent.filter((l) => /failed: /.test(l) && !/->/.test(l))).toHaveLength(0);
+    view.logger.warn({ resource: 'a' }, 'something else');
+    expect(view.frame().some((l) => /\[warn\] a: something else/.test(l))).toBe(true);
+    await monitor.close();
+    view.stop();
+  });
+});
+
 describe('the JSON view', () => {
   it('writes one JSON object per line for events, logs and notes', async () => {
     const out: string[] = [];

@@ -208,6 +208,24 @@ describe('ClusterMember on memoryLeases', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a unit added after start() is competed for at the next round; a removed one is released', async () => {
+    const c = cluster(['a']);
+    const a = c.members[0]!;
+    await a.member.start();
+    a.monitor.addResource({ name: 'late', type: 'rec' });
+    await vi.advanceTimersByTimeAsync(TTL / 3);
+    expect(a.monitor.getState('late')).toBe('online');
+    expect(await c.leases.holder('late')).toEqual({ node: 'a', token: 1 });
+    const released: string[] = [];
+    a.member.on('released', (e) => released.push(`${e.unit}: ${e.reason}`));
+    await a.monitor.removeResource('late');
+    await vi.advanceTimersByTimeAsync(TTL / 3);
+    expect(released).toEqual(['late: its resources were removed from the monitor']);
+    expect(await c.leases.holder('late')).toBeNull();
+    expect(a.member.status().units.map((u) => u.unit)).toEqual(['svc']);
+    await a.member.stop();
+  });
+
   it('validates its options: ConfigError naming the field', () => {
     const monitor = new ResourceMonitor();
     const leases = memoryLeases();

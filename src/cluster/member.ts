@@ -273,11 +273,19 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
   /** The units: each group, and each ungrouped resource, of the monitor. */
   private refreshUnits(): void {
     if (this.monitor.isClosed()) return;
+    const present = new Set<string>();
     for (const r of this.monitor.snapshot()) {
       const name = r.group ?? r.name;
+      present.add(name);
       if (!this.units.has(name)) {
         this.units.set(name, { name, group: r.group !== null, owned: null, busy: false, renewing: false, seen: null, escalation: null, freeSince: null, avoidUntil: 0, failovers: [] });
       }
+    }
+    // A unit whose resources were all removed from the monitor: forget it, releasing its lease.
+    for (const u of this.units.values()) {
+      if (present.has(u.name) || u.busy) continue;
+      this.units.delete(u.name);
+      if (u.owned) this.track(this.releaseLease(u, u.owned.token, 'its resources were removed from the monitor', 'released'));
     }
   }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 
@@ -89,8 +89,8 @@ export class LogFiles {
   tail(resource: string, stream: 'stdout' | 'stderr', n: number): string[] {
     if (n <= 0) return [];
     const current = this.paths(resource)[stream];
-    const lines = readLines(current);
-    if (lines.length < n) lines.unshift(...readLines(`${current}.1`));
+    const lines = readLines(current, n);
+    if (lines.length < n) lines.unshift(...readLines(`${current}.1`, n - lines.length));
     return lines.slice(-n);
   }
 
@@ -144,14 +144,37 @@ export class LogFiles {
   }
 }
 
-function readLines(file: string): string[] {
-  let text: string;
+/**
+ * The last `n` lines of a file, reading backwards in 64 KiB chunks (never the whole file when
+ * its end holds them); `[]` when it cannot be read.
+ */
+function readLines(file: string, n: number): string[] {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch {
     return [];
   }
-  const lines = text.split(/\r?\n/);
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
+  try {
+    const size = fstatSync(fd).size;
+    const chunks: Buffer[] = [];
+    let position = size;
+    let newlines = 0;
+    while (position > 0 && newlines <= n) {
+      const length = Math.min(65_536, position);
+      position -= length;
+      const chunk = Buffer.alloc(length);
+      readSync(fd, chunk, 0, length, position);
+      chunks.unshift(chunk);
+      for (const byte of chunk) if (byte === 10) newlines++;
+    }
+    const lines = Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
+    if (lines.at(-1) === '') lines.pop();
+    if (position > 0) lines.shift(); // a partial first line
+    return lines.slice(-n);
+  } catch {
+    return [];
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -229,6 +229,18 @@ describe('resmon (usage)', () => {
     expect(badFlag.stderr).toMatch(/Unknown option '--colour'/);
   });
 
+  it('resmon run --help describes every flag, the signals and the files it writes; --version prints the version', async () => {
+    const { code, stdout } = await resmon(['run', '--help']);
+    expect(code).toBe(0);
+    for (const flag of ['--json', '--events LIST', '--verbose', '--control PATH', '--http HOST:PORT']) expect(stdout).toContain(flag);
+    expect(stdout).toMatch(/SIGINT, SIGTERM +take every resource offline/);
+    expect(stdout).toMatch(/SIGHUP +reload the config file/);
+    expect(stdout).toMatch(/\.resmon\/control\.sock +the control socket, mode 0600/);
+    expect(stdout).toMatch(/\.resmon\/logs\/NAME\.out\.log/);
+    const version = await resmon(['--version']);
+    expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/^resmon \d+\.\d+\.\d+/) });
+  });
+
   it('prints the usage on --help and exits 0', async () => {
     const { code, stdout } = await resmon(['--help']);
     expect(code).toBe(0);

@@ -300,7 +300,7 @@ export const PAGE_JS = `'use strict';
       c.root.dataset.state = r.state;
       c.badge.dataset.state = r.state;
       c.badge.textContent = r.state;
-      c.type.textContent = r.type + (r.host ? ' · ' + r.host : '');
+      c.type.textContent = r.type + (r.group ? ' · group ' + r.group : '') + (r.host ? ' · ' + r.host : '');
       check(c.looks, r.lastChecks.looksAlive);
       check(c.is, r.lastChecks.isAlive);
       c.restarts.textContent = r.restarts.inWindow + ' in window · ' + r.restarts.total + ' total';
