@@ -298,3 +298,26 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
     expect(rec.calls('close')).toHaveLength(1);
   });
 });
+
+it('terminate() superseded twice in a row (by terminate() calls from callTimeout listeners) resolves only once the resource is offline', async () => {
+  let calls = 0;
+  const rec = recordingType('rec', {
+    // The first two terminate calls hang past deadlockTimeout; the third returns.
+    terminate: () => (++calls <= 2 ? never() : undefined),
+  });
+  const { m, events } = monitorWith(rec.type, { abortGrace: 0, defaults: { deadlockTimeout: 200, restartAction: 'none' } });
+  let again = 2;
+  m.on('callTimeout', () => {
+    if (again-- > 0) void m.terminate('a');
+  });
+  await m.online('a');
+  let resolvedIn: string | null = null;
+  const first = m.terminate('a').then(() => {
+    resolvedIn = m.getState('a');
+  });
+  await vi.advanceTimersByTimeAsync(1_000);
+  await first;
+  expect(resolvedIn).toBe('offline');
+  expect(events.at(-1)).toMatch(/online->offline$/);
+  await m.close();
+});

@@ -7,6 +7,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { LogFiles } from '../daemon/logs.js';
 import { ControlSocketError, type ControlServer, serveControl } from '../daemon/socket.js';
 import { reasonOf } from '../errors.js';
+import { MONITOR_EVENTS } from '../events.js';
 import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp, withUsage } from './args.js';
 import { bearerAllows, type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
 import { JsonView } from './json-view.js';
@@ -14,6 +15,8 @@ import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** What `--events` may name: the monitor's events, the log lines, and resmon run's own lines. */
+const EVENT_NAMES: readonly string[] = [...MONITOR_EVENTS, 'log', 'started', 'http', 'signal', 'reload', 'error', 'exit'];
 /**
  * A repeat of the same stop signal within this many ms is the same request delivered twice
  * (`npx` forwards the terminal's SIGINT to resmon, which got it from the terminal already).
@@ -29,8 +32,9 @@ Flags:
   --json            one JSON object per line on stdout for every event (the default when stdout
                     is not a terminal); without it, on a terminal, a live status table
   --events LIST     JSON lines of these events only (comma-separated: stateChange, check,
-                    slowCall, callTimeout, progress, restartScheduled, escalated, hostExit, log,
-                    started, signal, reload, exit); implies --json
+                    slowCall, callTimeout, progress, restartScheduled, escalated, hostExit,
+                    groupStateChange, log, started, http, signal, reload, error, exit);
+                    implies --json
   -v, --verbose     debug logs too
   --control PATH    the control socket (default: control.socket in the file, else
                     .resmon/control.sock beside the file)
@@ -76,6 +80,12 @@ export async function runMain(argv: string[]): Promise<number> {
       } catch (error) {
         throw new UsageError(withUsage('run', `--http ${(error as Error).message}`));
       }
+    }
+    if (flags.events !== undefined) {
+      const named = flags.events.split(',').map((e) => e.trim()).filter(Boolean);
+      const unknown = named.filter((e) => !EVENT_NAMES.includes(e));
+      const problem = named.length === 0 ? 'needs at least one event name' : unknown.length > 0 ? `names no event: ${unknown.join(', ')}` : '';
+      if (problem) throw new UsageError(withUsage('run', `--events ${problem} (events: ${EVENT_NAMES.join(', ')})`));
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;

@@ -5,7 +5,7 @@
  *
  * | method and path | answer |
  * |---|---|
- * | `GET /v1/status` | `{ file, pid, startedAt, resources: [status + reason, pid] }` |
+ * | `GET /v1/status` | `{ file, pid, startedAt, groups: { NAME: state }, resources: [status + reason, pid] }` |
  * | `GET /v1/resources/NAME` | one resource: its status, why it last changed state, its process (pid, last exit, log files) |
  * | `GET /v1/resources/NAME/logs?lines=N&follow=1&stream=stdout\|stderr` | NDJSON `{ "stream", "line" }`: the last N lines (default 50) of each stream, then, with `follow=1`, every new line until the client hangs up |
  * | `GET /v1/events` | server-sent events, one per monitor event (`event: stateChange`, `data: {…}`) |
@@ -272,7 +272,10 @@ export function createControlHandler(target: ControlTarget, options: ControlHand
 
     if (parts.length === 1 && parts[0] === 'status') {
       if (!get) throw wrong('GET');
-      return send(res, 200, { ...target.info(), resources: monitor.snapshot().map(statusOf) });
+      const resources = monitor.snapshot();
+      const groups: Record<string, string> = {};
+      for (const r of resources) if (r.group && !(r.group in groups)) groups[r.group] = monitor.groupStatus(r.group).state;
+      return send(res, 200, { ...target.info(), groups, resources: resources.map(statusOf) });
     }
     if (parts.length === 1 && parts[0] === 'events') {
       if (!get) throw wrong('GET');

@@ -23,10 +23,12 @@ async function setup(kind: 'worker' | 'process') {
   monitors.push(monitor);
   const checks: Parameters<ResourceMonitorEvents['check']>[0][] = [];
   monitor.on('check', (e) => checks.push(e));
+  const progress: Parameters<ResourceMonitorEvents['progress']>[0][] = [];
+  monitor.on('progress', (e) => progress.push(e));
   await monitor.registerType({ module: LIVE, exportName: 'live', isolation: kind });
   monitor.addResource({ name: 'r', type: 'live', properties: { port: 1 } });
   await monitor.online('r');
-  return { monitor, checks };
+  return { monitor, checks, progress };
 }
 
 describe.each(['worker', 'process'] as const)('hosted (%s)', (kind) => {
@@ -90,8 +92,11 @@ describe.each(['worker', 'process'] as const)('hosted (%s)', (kind) => {
     expect(monitor.getState('r')).toBe('online');
   });
 
-  it('reportsFailures crosses: looksAlive is not polled, isAlive is', async () => {
-    const { monitor, checks } = await setup(kind);
+  it('reportsFailures and progress checkpoints cross: looksAlive is not polled, isAlive is', async () => {
+    const { monitor, checks, progress } = await setup(kind);
+    expect(progress.map(({ entryPoint, message, checkpoint }) => ({ entryPoint, message, checkpoint }))).toEqual([
+      { entryPoint: 'online', message: 'bound', checkpoint: 1 },
+    ]);
     await new Promise<void>((resolve) => {
       const on = () => {
         if (checks.filter((c) => c.kind === 'isAlive').length >= 3) {
