@@ -27,7 +27,7 @@ const COMMON = {
 export async function findSocket(flags: { config?: string | undefined; control?: string | undefined }): Promise<{ socket: string; how: string }> {
   if (flags.control) return { socket: path.resolve(flags.control), how: '--control' };
   let file = flags.config;
-  let how = `-c ${flags.config}`;
+  let how = `-c ${flags.config}${flags.config && !existsSync(flags.config) ? ', a file that does not exist' : ''}`;
   if (!file) {
     file = CONFIG_NAMES.find((name) => existsSync(name));
     how = file ? `./${file}` : 'the current folder';
