@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { isConfigFileError } from '../config/file.js';
+import { ClusterMember, etcdLeases, postgresLeases } from '../cluster/index.js';
 import { openConfig } from '../config/open.js';
 import { createControlHandler, ReloadRejected } from '../daemon/api.js';
 import { Daemon } from '../daemon/daemon.js';
@@ -182,6 +183,33 @@ export async function runMain(argv: string[]): Promise<number> {
     );
   };
 
+  // cluster: (opt-in) share the resources with other machines by lease.
+  let member: ClusterMember | null = null;
+  if (opened.cluster) {
+    const c = opened.cluster;
+    try {
+      member = new ClusterMember(monitor, {
+      node: c.node,
+      ttl: c.ttl,
+      leases: c.etcd ? etcdLeases({ hosts: c.etcd.hosts }) : postgresLeases({ connectionString: c.postgres!.connectionString }),
+      ...(c.safetyMargin !== undefined ? { safetyMargin: c.safetyMargin } : {}),
+      ...(c.preferredNodes !== undefined ? { preferredNodes: c.preferredNodes } : {}),
+      ...(c.failoverThreshold !== undefined ? { failoverThreshold: c.failoverThreshold } : {}),
+      ...(c.failoverPeriod !== undefined ? { failoverPeriod: c.failoverPeriod } : {}),
+      logger: view.logger,
+    });
+    } catch (error) {
+      process.stderr.write(`resmon run: ${file}: cluster: ${reasonOf(error)}; nothing was started\n`);
+      await Promise.all([monitor.close(), control.close(), http?.close()]);
+      await logs.close();
+      view.stop();
+      return 1;
+    }
+    for (const event of ['acquired', 'released', 'lost', 'failover'] as const) {
+      member.on(event, (e) => view.note('cluster', `${event} ${e.unit} (token ${e.token})${'reason' in e ? `: ${e.reason}` : ''}`, { ...e, change: event }));
+    }
+  }
+
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   let stopping = false;
   const onHup = () => {
@@ -194,7 +222,10 @@ export async function runMain(argv: string[]): Promise<number> {
       view.note('signal', `${why}: taking every resource offline (send SIGINT or SIGTERM again to kill them at once)`, { ...fields, action: 'close' });
       handler.close();
       void control.close();
-      monitor.close().then(
+      // A cluster member takes its units offline and releases their leases first.
+      (member ? member.stop().catch((error: unknown) => view.note('error', `cluster stop failed: ${reasonOf(error)}`)) : Promise.resolve())
+        .then(() => monitor.close())
+        .then(
         () => resolve(0),
         (error: unknown) => {
           view.note('error', `close failed: ${reasonOf(error)}`);
@@ -227,6 +258,11 @@ export async function runMain(argv: string[]): Promise<number> {
       socket,
       logs: opened.logs.dir,
     });
+    if (member) {
+      // cluster: the member brings online the units whose leases it wins.
+      member.start().catch((error: unknown) => view.note('error', `cluster start failed: ${reasonOf(error)}`));
+      return;
+    }
     for (const name of resources) {
       monitor.online(name).catch((error: unknown) => {
         // The state change already says why; the restart policy takes it from here.
