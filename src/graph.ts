@@ -120,7 +120,8 @@ export class DependencyGraph {
         out.push({ kind: 'group', name: dep, group, theirs });
         continue;
       }
-      const path = this.pathTo(dep, name);
+      // A resource not in the graph yet has no dependents: it cannot close a cycle.
+      const path = this.nodes.has(name) ? this.pathTo(dep, name) : null;
       if (path) out.push({ kind: 'cycle', name: dep, cycle: [name, ...path] });
     }
     return out;

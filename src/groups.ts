@@ -33,55 +33,79 @@ export interface GroupMember {
   readonly busy: boolean;
 }
 
+/** How one member counts towards its group's state. */
+export type MemberCategory = 'online' | 'offline' | 'pending' | 'failed';
+
+/** The category of one member (see {@link GroupState}). */
+export function categoryOf(m: GroupMember): MemberCategory {
+  if (m.state === 'failed') return m.awaitingRestart ? 'pending' : 'failed';
+  if (m.busy) return 'pending';
+  if (m.state === 'online') return 'online';
+  if (m.state === 'offline') return 'offline';
+  return 'pending';
+}
+
 /** The state of a group whose members are `members` (see {@link GroupState}). */
 export function groupStateOf(members: Iterable<GroupMember>): GroupState {
-  let online = 0;
-  let offline = 0;
-  let pending = false;
-  let failed = false;
-  for (const m of members) {
-    if (m.busy && m.state !== 'failed') {
-      pending = true;
-      continue;
-    }
-    switch (m.state) {
-      case 'online':
-        online++;
-        break;
-      case 'offline':
-        offline++;
-        break;
-      case 'failed':
-        if (m.awaitingRestart) pending = true;
-        else failed = true;
-        break;
-      default:
-        pending = true;
-    }
-  }
-  if (failed) return 'failed';
-  if (pending) return 'pending';
-  if (offline === 0) return 'online';
-  if (online === 0) return 'offline';
+  const counts = { online: 0, offline: 0, pending: 0, failed: 0 };
+  for (const m of members) counts[categoryOf(m)]++;
+  return fromCounts(counts);
+}
+
+function fromCounts(c: Record<MemberCategory, number>): GroupState {
+  if (c.failed > 0) return 'failed';
+  if (c.pending > 0) return 'pending';
+  if (c.offline === 0) return 'online';
+  if (c.online === 0) return 'offline';
   return 'partial';
 }
 
+interface Book {
+  counts: Record<MemberCategory, number>;
+  state: GroupState;
+}
+
 /**
- * The last state of each group, so the monitor emits `groupStateChange` only when it changes.
+ * Every group's state, kept up to date member by member: a change costs O(1) whatever the
+ * group's size, and says when the group's state changed (for `groupStateChange`).
  */
 export class GroupStates {
-  private readonly last = new Map<string, GroupState>();
+  private readonly groups = new Map<string, Book>();
+  private readonly members = new Map<string, MemberCategory>();
 
-  /** Records `state` for `group`; returns the previous state when it changed, else null. */
-  update(group: string, state: GroupState): GroupState | null {
-    const from = this.last.get(group);
-    this.last.set(group, state);
-    if (from === undefined || from === state) return null;
-    return from;
+  /** Records the member's category; returns the group's previous state when that changed, else null. */
+  update(group: string, member: string, category: MemberCategory): GroupState | null {
+    let book = this.groups.get(group);
+    if (!book) this.groups.set(group, (book = { counts: { online: 0, offline: 0, pending: 0, failed: 0 }, state: 'offline' }));
+    const before = this.members.get(member);
+    if (before === category) return null;
+    if (before !== undefined) book.counts[before]--;
+    book.counts[category]++;
+    this.members.set(member, category);
+    const fresh = before === undefined && book.counts.online + book.counts.offline + book.counts.pending + book.counts.failed === 1;
+    const from = book.state;
+    book.state = fromCounts(book.counts);
+    return fresh || from === book.state ? null : from;
   }
 
-  /** The group has no members left. */
-  forget(group: string): void {
-    this.last.delete(group);
+  /** The member left its group; returns the previous state when the group's state changed. */
+  remove(group: string, member: string): GroupState | null {
+    const book = this.groups.get(group);
+    const before = this.members.get(member);
+    this.members.delete(member);
+    if (!book || before === undefined) return null;
+    book.counts[before]--;
+    if (book.counts.online + book.counts.offline + book.counts.pending + book.counts.failed === 0) {
+      this.groups.delete(group);
+      return null;
+    }
+    const from = book.state;
+    book.state = fromCounts(book.counts);
+    return from === book.state ? null : from;
+  }
+
+  /** The group's state (offline for a group never seen). */
+  stateOf(group: string): GroupState {
+    return this.groups.get(group)?.state ?? 'offline';
   }
 }

@@ -27,7 +27,7 @@ import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
 import { DEFAULT_PROCESSING, type PropertiesOutcome, RESOURCE_STATES, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
-import { type GroupMember, groupStateOf, GroupStates, type GroupStatus } from './groups.js';
+import { categoryOf, type GroupState, GroupStates, type GroupStatus } from './groups.js';
 import { Orchestrator } from './orchestrator.js';
 import type { DependencyItem } from './types.js';
 
@@ -198,7 +198,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       observe: (resource, from) => {
         if (this.resources.get(resource.name) !== resource) return;
         this.orchestrator.observe(resource, from);
-        if (resource.group !== null) this.updateGroup(resource.group);
+        if (resource.group !== null) this.updateMember(resource);
       },
     };
     this.orchestrator = new Orchestrator({
@@ -208,8 +208,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       removal: (name) => this.removing.get(name),
       closing: () => this.closing !== null,
       busyChanged: (name) => {
-        const group = this.resources.get(name)?.group;
-        if (group) this.updateGroup(group);
+        const resource = this.resources.get(name);
+        if (resource?.group != null) this.updateMember(resource);
       },
     });
   }
@@ -220,17 +220,18 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `once` listeners are removed before they run, as eventemitter3 does.
    */
   private deliver<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void {
-    // diagnostics_channel first (resmon:<event>). A throwing subscriber does not reach us: Node
-    // reports it as an uncaught exception on the next tick.
-    const channel = eventChannel(event);
-    if (channel.hasSubscribers) channel.publish(payload);
     const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event;
     const stored = (this as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[key];
-    if (!stored) return;
+    const channel = eventChannel(event);
+    if (!stored && !channel.hasSubscribers) return;
     // A listener added or removed meanwhile changes the next event, not this one.
-    const listeners = Array.isArray(stored) ? stored.slice() : [stored];
+    const listeners = stored ? (Array.isArray(stored) ? stored.slice() : [stored]) : [];
+    // Channel subscribers count as listeners for the re-entrancy rule too.
     this.delivering++;
     try {
+      // diagnostics_channel first (resmon:<event>). A throwing subscriber does not reach us: Node
+      // reports it as an uncaught exception on the next tick.
+      if (channel.hasSubscribers) channel.publish(payload);
       for (const listener of listeners) {
         if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
         try {
@@ -348,7 +349,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     resource.dependsOn = deps.given;
     this.resources.set(name, resource);
     this.graph.add(name, group, deps);
-    if (group !== null) this.updateGroup(group);
+    if (group !== null) this.updateMember(resource);
   }
 
   /**
@@ -644,7 +645,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
         this.graph.remove(name);
         this.resources.delete(name);
         this.removing.delete(name);
-        if (resource.group !== null) this.updateGroup(resource.group);
+        if (resource.group !== null) this.groupChanged(resource.group, this.groupStates.remove(resource.group, name));
       });
     this.removing.set(name, task);
     return task;
@@ -731,7 +732,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   /** A JSON-safe picture of a group: its state (from its members') and its members. */
   groupStatus(group: string): GroupStatus {
     const members = [...this.members(group)];
-    return { name: group, state: groupStateOf(members.map((name) => this.member(name))), resources: members };
+    return { name: group, state: this.groupStates.stateOf(group), resources: members };
   }
 
   /** The resource's state. After `close()`: its final state. */
@@ -839,24 +840,17 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     return members;
   }
 
-  private member(name: string): GroupMember {
-    const r = this.resources.get(name);
-    if (!r) return { state: 'offline', awaitingRestart: false, busy: false };
-    return { state: r.state, awaitingRestart: r.awaitingRestart, busy: this.orchestrator.busy(name) };
+  /** Records a member's state in its group's; emits groupStateChange when the group's changed. O(1). */
+  private updateMember(resource: Resource): void {
+    const group = resource.group;
+    if (group === null) return;
+    const category = categoryOf({ state: resource.state, awaitingRestart: resource.awaitingRestart, busy: this.orchestrator.busy(resource.name) });
+    this.groupChanged(group, this.groupStates.update(group, resource.name, category));
   }
 
-  /** Recomputes a group's state; emits groupStateChange when it changed. */
-  private updateGroup(group: string): void {
-    const members = this.graph.membersOf(group);
-    if (!members) {
-      this.groupStates.forget(group);
-      return;
-    }
-    const to = groupStateOf(Array.from(members, (name) => this.member(name)));
-    const from = this.groupStates.update(group, to);
-    if (from !== null && this.env.wants('groupStateChange')) {
-      this.env.emit('groupStateChange', { group, at: this.env.clock.now(), from, to });
-    }
+  private groupChanged(group: string, from: GroupState | null): void {
+    if (from === null || !this.env.wants('groupStateChange')) return;
+    this.env.emit('groupStateChange', { group, at: this.env.clock.now(), from, to: this.groupStates.stateOf(group) });
   }
 
   private get(name: string): Resource {

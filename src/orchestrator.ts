@@ -249,7 +249,9 @@ export class Orchestrator {
   observe(resource: Resource, from: ResourceState): void {
     const to = resource.state;
     if (from === to || this.env.closing()) return;
-    if (to === 'online') queueMicrotask(() => this.bringBack(resource.name));
+    // At once (online() goes no further than its bookkeeping before its first await), so the
+    // dependents count as on their way up from the same moment.
+    if (to === 'online') this.bringBack(resource.name);
     else if (from === 'online' || from === 'online-pending') {
       const reason = to === 'failed' ? `dependency "${resource.name}" failed` : `dependency "${resource.name}" went offline`;
       queueMicrotask(() => this.follow(resource.name, reason));

@@ -502,9 +502,9 @@ export class Resource {
     if (cause && attempt && attempt.epoch === epoch && !attempt.failure) attempt.failure = cause;
     const own = ++this.epoch;
     this.endLife(`failed: ${reason}`);
+    this.failing = true; // before the state change, so observers see a restart decision coming
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failing = true;
     this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
       this.applyRestartPolicy(own, cause);
       if (this.epoch !== own) return;

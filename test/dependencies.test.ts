@@ -422,7 +422,7 @@ describe('groups', () => {
     await settle(monitor.online('b'));
     await vi.advanceTimersByTimeAsync(1_000);
     expect(monitor.groupStatus('g').state).toBe('failed');
-    expect(events).toEqual(['0 offline->pending', '0 pending->partial', '0 partial->pending', '0 pending->online', '1000 online->failed']);
+    expect(events).toEqual(['0 offline->pending', '0 pending->partial', '0 partial->pending', '0 pending->online', '1000 online->pending', '1000 pending->failed']);
     await settle(monitor.close());
   });
 

@@ -8,7 +8,7 @@ import { graphScenarioArb, runGraphScenario } from './model-graph.js';
  * many more with a fresh seed; `MODEL_RUNS` and `MODEL_SEED` set them by hand.
  */
 const soak = process.env.MODEL_SOAK === '1';
-const runs = Number(process.env.MODEL_GRAPH_RUNS ?? process.env.MODEL_RUNS ?? (soak ? 20_000 : 300));
+const runs = Number(process.env.MODEL_GRAPH_RUNS ?? process.env.MODEL_RUNS ?? (soak ? 10_000 : 300));
 const seed = Number(process.env.MODEL_SEED ?? (soak ? Date.now() % 2 ** 31 : 20_261_201));
 
 beforeEach(() => vi.useFakeTimers({ now: 0 }));

@@ -114,11 +114,6 @@ class StateIndex {
     return e ? e.to : 'offline';
   }
 
-  /** The seq of the resource's last state event before `beforeSeq` (0: none). */
-  previous(resource: string, beforeSeq: number): number {
-    return this.last(resource, beforeSeq)?.seq ?? 0;
-  }
-
   private last(resource: string, beforeSeq: number): StateEvent | null {
     if (this.built !== this.trace.states.length) {
       this.byResource = new Map();
@@ -152,10 +147,15 @@ export async function runGraphScenario(sc: Scenario): Promise<RunResult> {
   const empty: ReadonlySet<string> = new Set();
   trace.related = (resource, op) =>
     op === 'online' ? (rel.dependents.get(resource) ?? empty) : op === 'offline' || op === 'terminate' ? (rel.dependencies.get(resource) ?? empty) : empty;
-  // A dependency was not online at some moment since the resource's previous state change (a
-  // take-down for it may be under way: it waits for the resource's pending calls first).
+  // A dependency was not online at some moment since the resource last entered online-pending
+  // (a take-down for it may be under way: it waits for the dependents above, and for the
+  // resource's own pending calls, first).
   trace.dependencyDown = (resource, seq) => {
-    const prev = index.previous(resource, seq);
+    let prev = 0;
+    for (const e of trace.states) {
+      if (e.seq >= seq) break;
+      if (e.resource === resource && e.to === 'online-pending') prev = e.seq;
+    }
     return [...(rel.dependencies.get(resource) ?? [])].some(
       (d) => index.at(d, prev + 1) !== 'online' || trace.states.some((e) => e.resource === d && e.seq > prev && e.seq < seq && e.to !== 'online'),
     );

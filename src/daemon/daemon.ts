@@ -28,6 +28,11 @@ export class Daemon implements ControlTarget {
   private readonly mutex = new Mutex();
   private readonly notes = new Map<string, { reason?: string; progress?: string | undefined }>();
   private applied: OpenedConfig;
+
+  /** The config has `cluster:` (a ClusterMember brings the resources online). */
+  get clustered(): boolean {
+    return this.applied.cluster !== null;
+  }
   private specs: Map<string, ResourceSpec>;
   private stopping: (() => void) | null = null;
 
@@ -254,7 +259,8 @@ export class Daemon implements ControlTarget {
     }
     // Keep the file's order for the next reload's comparisons.
     this.specs = new Map([...next.specs.keys()].filter((n) => this.specs.has(n)).map((n) => [n, this.specs.get(n)!]));
-    const results = await Promise.allSettled(toStart.map((name) => monitor.online(name)));
+    // cluster: the member brings new units online where it wins their leases, at its next round.
+    const results = this.clustered ? [] : await Promise.allSettled(toStart.map((name) => monitor.online(name)));
     results.forEach((result, i) => {
       if (result.status === 'rejected') fail(toStart[i] as string, 'online', result.reason);
     });

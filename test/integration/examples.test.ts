@@ -28,6 +28,22 @@ describe('the examples run as the README shows them', () => {
     expect(readme).toContain(`It prints (\`node --import tsx examples/hysteresis.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
   }, 60_000);
 
+  it('dependencies: ip -> name -> app come online bottom-up, follow a failed ip and come back, go offline top-down, as the README shows', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { stdout } = await example('dependencies.ts');
+    const readme = await readFile(`${root}/README.md`, 'utf8');
+    const source = await readFile(`${root}/examples/dependencies.ts`, 'utf8');
+    const order = (prefix: string) => stdout.split('\n').filter((l) => l.includes(prefix)).map((l) => l.split(' ')[1]);
+    expect(order('offline -> online-pending (online() called)').slice(0, 3)).toEqual(['ip', 'name', 'app']);
+    expect(stdout).toContain('1000: app online -> offline-pending (dependency "ip" failed)');
+    expect(stdout).toContain('1500: ip failed -> online-pending (restart 1 after 500 ms)');
+    expect(order('online -> offline-pending (offlineGroup')).toEqual(['app', 'name', 'ip']);
+    expect(stdout).toContain('targets: ip=online name=online app=online');
+    expect(stdout.trim().split('\n').at(-1)).toBe('group: {"name":"web","state":"offline","resources":["ip","name","app"]}');
+    expect(readme).toContain(`\`\`\`ts\n${source}\`\`\``);
+    expect(readme).toContain(`It prints (\`node --import tsx examples/dependencies.ts\`; resmon's tests run it):\n\n\`\`\`\n${stdout}\`\`\``);
+  }, 60_000);
+
   it('metrics-and-health: the diagnostics channel, /readyz, /metrics and /livez as the README shows them', async () => {
     const { stdout } = await example('metrics-and-health.ts');
     expect(stdout).toContain('channel: echo offline -> online-pending\nchannel: echo online-pending -> online');
