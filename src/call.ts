@@ -194,8 +194,9 @@ export class CallLane {
     const start = this.clock.now();
     const parent = spec.parent;
     // A preemption between the hand-over and the start abandons the call as if it had started
-    // (terminate never waits behind a call that was about to run).
-    if (parent?.aborted || (spec.urgent !== true && this.preempts !== grantedAt)) {
+    // (terminate never waits behind a call that was about to run). On a disposed lane (the
+    // resource is gone, its type's close ran) nothing starts: a call queued before is abandoned.
+    if (this.disposed || parent?.aborted || (spec.urgent !== true && this.preempts !== grantedAt)) {
       this.unlock();
       return { kind: 'abandoned', durationMs: 0 };
     }

@@ -220,17 +220,18 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
    * `once` listeners are removed before they run, as eventemitter3 does.
    */
   private deliver<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void {
-    // diagnostics_channel first (resmon:<event>). A throwing subscriber does not reach us: Node
-    // reports it as an uncaught exception on the next tick.
-    const channel = eventChannel(event);
-    if (channel.hasSubscribers) channel.publish(payload);
     const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event;
     const stored = (this as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[key];
-    if (!stored) return;
+    const channel = eventChannel(event);
+    if (!stored && !channel.hasSubscribers) return;
     // A listener added or removed meanwhile changes the next event, not this one.
-    const listeners = Array.isArray(stored) ? stored.slice() : [stored];
+    const listeners = stored ? (Array.isArray(stored) ? stored.slice() : [stored]) : [];
+    // Channel subscribers count as listeners for the re-entrancy rule too.
     this.delivering++;
     try {
+      // diagnostics_channel first (resmon:<event>). A throwing subscriber does not reach us: Node
+      // reports it as an uncaught exception on the next tick.
+      if (channel.hasSubscribers) channel.publish(payload);
       for (const listener of listeners) {
         if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
         try {

@@ -329,6 +329,10 @@ export class Resource {
         if (out.kind === 'error') this.log.warn({ err: out.error }, `close failed: ${reasonOf(out.error)}`);
       }
     }
+    // A terminate() that started meanwhile (a listener of the last state change, a second
+    // Ctrl-C) finishes before the resource is gone: no call or deadline outlives close.
+    await this.transitionsDone();
+    if (this.terminateTask) await this.terminateTask;
     this.lane.dispose();
     const closed = new MonitorClosedError(`waitFor("${this.name}")`);
     for (const waiter of this.waiters) waiter.reject(closed);

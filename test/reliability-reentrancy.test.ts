@@ -352,3 +352,33 @@ describe('every asynchronous operation called from a listener starts a microtask
     await monitor.close();
   });
 });
+
+describe('a diagnostics_channel subscriber is a listener too', () => {
+  it('a stored ctx.reportFailure called from a resmon:stateChange subscriber acts after the transition', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    let saved: { reportFailure(reason?: unknown): void } | null = null;
+    const rec = recordingType('rec', {
+      online: (ctx) => {
+        saved = ctx;
+      },
+    });
+    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    monitor.registerType(rec.type);
+    monitor.addResource({ name: 'r', type: 'rec' });
+    const subscriber = (message: unknown) => {
+      const e = message as { resource: string; to: string };
+      if (e.resource === 'r' && e.to === 'online') saved?.reportFailure(new Error('seen by a subscriber'));
+    };
+    subscribe('resmon:stateChange', subscriber);
+    try {
+      await monitor.online('r');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(transitions()).toEqual(['0 offline->online-pending', '0 online-pending->online', '0 online->failed']);
+      // No poll was armed behind the failure (restartAction 'none': nothing else is scheduled).
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      unsubscribe('resmon:stateChange', subscriber);
+    }
+    await monitor.close();
+  });
+});

@@ -5,7 +5,7 @@
  *
  * | method and path | answer |
  * |---|---|
- * | `GET /v1/status` | `{ file, pid, startedAt, resources: [status + reason, pid] }` |
+ * | `GET /v1/status` | `{ file, pid, startedAt, groups: { NAME: state }, resources: [status + reason, pid] }` |
  * | `GET /v1/resources/NAME` | one resource: its status, why it last changed state, its process (pid, last exit, log files) |
  * | `GET /v1/resources/NAME/logs?lines=N&follow=1&stream=stdout\|stderr` | NDJSON `{ "stream", "line" }`: the last N lines (default 50) of each stream, then, with `follow=1`, every new line until the client hangs up |
  * | `GET /v1/events` | server-sent events, one per monitor event (`event: stateChange`, `data: {…}`) |
@@ -72,6 +72,8 @@ export interface ControlTarget {
   reload?(): Promise<ReloadReport>;
   /** Starts a graceful shutdown. */
   shutdown?(): void;
+  /** The config has `cluster:`: a lease decides where resources run, so online and restart are refused. */
+  readonly clustered?: boolean;
 }
 
 /** How {@link createControlHandler} behaves. */
@@ -170,6 +172,9 @@ export function createControlHandler(target: ControlTarget, options: ControlHand
 
   async function act(name: string, action: Action): Promise<ResourceStatus> {
     resource(name);
+    if (target.clustered && (action === 'online' || action === 'restart')) {
+      throw new HttpError(409, 'clustered', `${action} ${name} refused: this resmon run is a cluster member (cluster: in its config); the member that holds the unit's lease brings it online`);
+    }
     return target.serialize(async () => {
       resource(name); // a reload may have removed it meanwhile
       try {
@@ -267,7 +272,10 @@ export function createControlHandler(target: ControlTarget, options: ControlHand
 
     if (parts.length === 1 && parts[0] === 'status') {
       if (!get) throw wrong('GET');
-      return send(res, 200, { ...target.info(), resources: monitor.snapshot().map(statusOf) });
+      const resources = monitor.snapshot();
+      const groups: Record<string, string> = {};
+      for (const r of resources) if (r.group && !(r.group in groups)) groups[r.group] = monitor.groupStatus(r.group).state;
+      return send(res, 200, { ...target.info(), groups, resources: resources.map(statusOf) });
     }
     if (parts.length === 1 && parts[0] === 'events') {
       if (!get) throw wrong('GET');

@@ -137,6 +137,19 @@ describe('resmon run serves a control socket', () => {
     expect(gone.stderr).toMatch(/no resmon run found: .*control\.sock does not exist \(looked there because of -c /);
   });
 
+  it('status shows groups under their heading, as the live view does', async () => {
+    const file = config(['resources:', ...sleeper('db', ['    group: shop']), ...sleeper('app', ['    group: shop', '    dependsOn: [db]'])]);
+    const run = await start(file, ['db', 'app']);
+    const table = await cli(['status', '-c', file]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/\ngroup shop: online\n/);
+    expect(table.stdout).toMatch(/\ndb +process +online .*\n {2}app +process +online/);
+    const json = await statusJson(file);
+    expect((json as unknown as { groups: Record<string, string> }).groups).toEqual({ shop: 'online' });
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
   it('refuses a second run on a live socket, and replaces the socket of a SIGKILLed run', async () => {
     const file = config(['resources:', ...sleeper('one')]);
     const first = await start(file, ['one']);
