@@ -29,6 +29,26 @@ describe('the README and docs/ stand alone', () => {
     for (const target of targets) expect(existsSync(join(root, target)), target).toBe(true);
   });
 
+  it('link to files of the repository only by absolute links (relative ones break on npm), and every #anchor names a heading', () => {
+    // GitHub's heading ids: lower case, punctuation dropped (not - or _), spaces as hyphens.
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, '').replace(/ /g, '-');
+    const anchors = (page: string) =>
+      new Set([...text(page).replace(/```[\s\S]*?```/g, '').matchAll(/^#+ (.*)$/gm)].map((m) => slug(m[1] as string)));
+    const bad: string[] = [];
+    for (const page of pages) {
+      for (const [, link] of text(page).matchAll(/\]\(([^)\s]+)\)/g) as IterableIterator<[string, string]>) {
+        const repo = link.startsWith(`${REPO}/blob/main/`) ? link.slice(`${REPO}/blob/main/`.length) : null;
+        if (/^[a-z]+:/.test(link) && repo === null) continue; // another site
+        if (page === 'README.md' && repo === null && !link.startsWith('#')) bad.push(`${page}: relative link ${link}`);
+        const [file, anchor] = (repo ?? link).split('#') as [string, string | undefined];
+        const target = repo !== null ? file : file === '' ? page : join(page, '..', file);
+        if (!existsSync(join(root, target))) bad.push(`${page}: ${link} names no file`);
+        else if (anchor !== undefined && target.endsWith('.md') && !anchors(target).has(anchor)) bad.push(`${page}: ${link} names no heading`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('package.json names the repository, the home page and where to report bugs, and ships docs/', () => {
     expect(pkg.repository).toEqual({ type: 'git', url: `git+${REPO}.git` });
     expect(pkg.homepage).toBe(`${REPO}#readme`);

@@ -82,7 +82,11 @@ export function parseFlags<const F extends Record<string, FlagSpec>>(
   try {
     parsed = parseArgs({ args: argv, options: flags, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}\nusage: ${synopsis}`);
+    // node's own text for an unknown flag is about positionals starting with '-': name the known flags instead.
+    const unknown = (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec((error as Error).message)?.[1] : undefined;
+    const known = Object.entries(flags).map(([name, spec]) => (spec.short ? `-${spec.short}, --${name}` : `--${name}`));
+    const message = unknown ? `unknown option ${unknown} (options: ${[...known, '-h, --help'].join(', ')})` : (error as Error).message;
+    throw new UsageError(`${message}\nusage: ${synopsis}`);
   }
   const [min, max] = typeof count === 'number' ? [count, count] : count;
   const n = parsed.positionals.length;

@@ -27,7 +27,7 @@ const COMMON = {
 export async function findSocket(flags: { config?: string | undefined; control?: string | undefined }): Promise<{ socket: string; how: string }> {
   if (flags.control) return { socket: path.resolve(flags.control), how: '--control' };
   let file = flags.config;
-  let how = `-c ${flags.config}`;
+  let how = `-c ${flags.config}${flags.config && !existsSync(flags.config) ? ', a file that does not exist' : ''}`;
   if (!file) {
     file = CONFIG_NAMES.find((name) => existsSync(name));
     how = file ? `./${file}` : 'the current folder';
@@ -182,6 +182,12 @@ export function statusText(body: Record<string, unknown>, columns = process.stdo
     },
     { columns, rows: resources.length + 10, color },
   );
+  // cluster: each unit's owner and fencing token, as this member last saw them.
+  const cluster = body.cluster as { node?: unknown; units?: { unit: string; owner: string | null; token: number | null }[] } | undefined;
+  if (cluster && Array.isArray(cluster.units)) {
+    lines.push(`cluster member ${String(cluster.node)}:`);
+    for (const u of cluster.units) lines.push(`  ${u.unit}  owner ${u.owner ?? '-'}  token ${u.token ?? '-'}${u.owner === cluster.node ? '  (this machine)' : ''}`);
+  }
   return lines;
 }
 

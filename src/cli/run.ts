@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { isConfigFileError } from '../config/file.js';
+import { ClusterMember, etcdLeases, postgresLeases } from '../cluster/index.js';
 import { openConfig } from '../config/open.js';
 import { createControlHandler, ReloadRejected } from '../daemon/api.js';
 import { Daemon } from '../daemon/daemon.js';
 import { LogFiles } from '../daemon/logs.js';
 import { ControlSocketError, type ControlServer, serveControl } from '../daemon/socket.js';
 import { reasonOf } from '../errors.js';
+import { MONITOR_EVENTS } from '../events.js';
 import { defaultIo, parseCommand, printError, printHelp, SYNOPSIS, UsageError, wantsHelp, withUsage } from './args.js';
 import { bearerAllows, type HttpListener, type ListenAddress, isLoopback, parseListen, startHttp } from './http/server.js';
 import { JsonView } from './json-view.js';
@@ -13,6 +15,8 @@ import { TableView } from './table-view.js';
 import type { View } from './view.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** What `--events` may name: the monitor's events, the log lines, and resmon run's own lines. */
+const EVENT_NAMES: readonly string[] = [...MONITOR_EVENTS, 'log', 'started', 'http', 'signal', 'reload', 'error', 'exit'];
 /**
  * A repeat of the same stop signal within this many ms is the same request delivered twice
  * (`npx` forwards the terminal's SIGINT to resmon, which got it from the terminal already).
@@ -28,8 +32,9 @@ Flags:
   --json            one JSON object per line on stdout for every event (the default when stdout
                     is not a terminal); without it, on a terminal, a live status table
   --events LIST     JSON lines of these events only (comma-separated: stateChange, check,
-                    slowCall, callTimeout, progress, restartScheduled, escalated, hostExit, log,
-                    started, signal, reload, exit); implies --json
+                    slowCall, callTimeout, progress, restartScheduled, escalated, hostExit,
+                    groupStateChange, log, started, http, signal, reload, error, exit);
+                    implies --json
   -v, --verbose     debug logs too
   --control PATH    the control socket (default: control.socket in the file, else
                     .resmon/control.sock beside the file)
@@ -75,6 +80,12 @@ export async function runMain(argv: string[]): Promise<number> {
       } catch (error) {
         throw new UsageError(withUsage('run', `--http ${(error as Error).message}`));
       }
+    }
+    if (flags.events !== undefined) {
+      const named = flags.events.split(',').map((e) => e.trim()).filter(Boolean);
+      const unknown = named.filter((e) => !EVENT_NAMES.includes(e));
+      const problem = named.length === 0 ? 'needs at least one event name' : unknown.length > 0 ? `names no event: ${unknown.join(', ')}` : '';
+      if (problem) throw new UsageError(withUsage('run', `--events ${problem} (events: ${EVENT_NAMES.join(', ')})`));
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -172,6 +183,34 @@ export async function runMain(argv: string[]): Promise<number> {
     );
   };
 
+  // cluster: (opt-in) share the resources with other machines by lease.
+  let member: ClusterMember | null = null;
+  if (opened.cluster) {
+    const c = opened.cluster;
+    try {
+      member = new ClusterMember(monitor, {
+      node: c.node,
+      ttl: c.ttl,
+      leases: c.etcd ? etcdLeases({ hosts: c.etcd.hosts }) : postgresLeases({ connectionString: c.postgres!.connectionString }),
+      ...(c.safetyMargin !== undefined ? { safetyMargin: c.safetyMargin } : {}),
+      ...(c.preferredNodes !== undefined ? { preferredNodes: c.preferredNodes } : {}),
+      ...(c.failoverThreshold !== undefined ? { failoverThreshold: c.failoverThreshold } : {}),
+      ...(c.failoverPeriod !== undefined ? { failoverPeriod: c.failoverPeriod } : {}),
+      logger: view.logger,
+    });
+    } catch (error) {
+      process.stderr.write(`resmon run: ${file}: cluster: ${reasonOf(error)}; nothing was started\n`);
+      await Promise.all([monitor.close(), control.close(), http?.close()]);
+      await logs.close();
+      view.stop();
+      return 1;
+    }
+    daemon.cluster = member;
+    for (const event of ['acquired', 'released', 'lost', 'failover'] as const) {
+      member.on(event, (e) => view.note('cluster', `${event} ${e.unit} (token ${e.token})${'reason' in e ? `: ${e.reason}` : ''}`, { ...e, change: event }));
+    }
+  }
+
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   let stopping = false;
   const onHup = () => {
@@ -184,7 +223,10 @@ export async function runMain(argv: string[]): Promise<number> {
       view.note('signal', `${why}: taking every resource offline (send SIGINT or SIGTERM again to kill them at once)`, { ...fields, action: 'close' });
       handler.close();
       void control.close();
-      monitor.close().then(
+      // A cluster member takes its units offline and releases their leases first.
+      (member ? member.stop().catch((error: unknown) => view.note('error', `cluster stop failed: ${reasonOf(error)}`)) : Promise.resolve())
+        .then(() => monitor.close())
+        .then(
         () => resolve(0),
         (error: unknown) => {
           view.note('error', `close failed: ${reasonOf(error)}`);
@@ -217,6 +259,11 @@ export async function runMain(argv: string[]): Promise<number> {
       socket,
       logs: opened.logs.dir,
     });
+    if (member) {
+      // cluster: the member brings online the units whose leases it wins.
+      member.start().catch((error: unknown) => view.note('error', `cluster start failed: ${reasonOf(error)}`));
+      return;
+    }
     for (const name of resources) {
       monitor.online(name).catch((error: unknown) => {
         // The state change already says why; the restart policy takes it from here.

@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { ResourceMonitor } from '../monitor.js';
 import { ConfigFileError, type ConfigPath, type ParsedFile, parsePath, readConfigFile, ruleOf } from './file.js';
 import { checkDependencies } from './dependencies.js';
-import { checkShape, type ConfigHttp, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
+import { checkShape, type ConfigCluster, type ConfigHttp, type ConfigResourceEntry, type ConfigTypeEntry, type Indexed } from './shape.js';
 
 /** How {@link openConfig} builds the monitor. */
 export interface OpenConfigOptions {
@@ -60,6 +60,8 @@ export interface OpenedConfig {
   readonly logs: LogSettingsShape;
   /** The file's `http:` section, or null. */
   readonly http: ConfigHttp | null;
+  /** The file's `cluster:` section, or null: `resmon run` then lets a `ClusterMember` bring the resources online. */
+  readonly cluster: ConfigCluster | null;
   /**
    * What may go wrong but need not: a `process` command that is not on PATH (or a relative
    * path that does not exist yet). Each names the file, line and path like an error.
@@ -129,6 +131,7 @@ export async function openConfig(file: string, options: OpenConfigOptions = {}):
     logs: { dir: path.resolve(dir, shape.logs.dir ?? '.resmon/logs'), maxSize: shape.logs.maxSize ?? '10M', keep: shape.logs.keep ?? 5 },
     warnings,
     http: shape.http,
+    cluster: shape.cluster,
   };
 }
 

@@ -46,10 +46,32 @@ export interface ConfigHttp {
   token?: string;
 }
 
+/**
+ * `cluster:` in the config file: `resmon run` shares its resources with other machines through
+ * leases (resmon/cluster's `ClusterMember`): each unit (a group, or an ungrouped resource) runs on
+ * one machine at a time. Exactly one of `etcd` and `postgres`.
+ */
+export interface ConfigCluster {
+  /** This machine's node name, unique in the cluster. */
+  node: string;
+  /** Lease length in milliseconds. */
+  ttl: number;
+  safetyMargin?: number;
+  preferredNodes?: Record<string, string[]>;
+  failoverThreshold?: number;
+  failoverPeriod?: number;
+  /** etcd endpoints (needs the `etcd3` package). */
+  etcd?: { hosts: string | string[] };
+  /** A PostgreSQL connection string (needs the `pg` package). */
+  postgres?: { connectionString: string };
+}
+
 /** The shape of a `resmon run` config file, YAML or JSON. */
 export interface ResmonConfig {
   /** The HTTP listener (opt-in). */
   http?: ConfigHttp;
+  /** Share the resources with other machines by lease (opt-in). */
+  cluster?: ConfigCluster;
   /** Monitor-wide policy defaults (over `resmon run`'s service defaults). */
   defaults?: Partial<ResourcePolicy>;
   /** Where the control socket is: `{ socket: './run/resmon.sock' }` (relative to the file). @default { socket: '.resmon/control.sock' } */
@@ -79,10 +101,13 @@ export interface CheckedShape {
   resources: Indexed<ConfigResourceEntry>[];
   /** `http:`, when the file has it. */
   http: ConfigHttp | null;
+  /** `cluster:`, when the file has it (and it is right). */
+  cluster: ConfigCluster | null;
   errors: ConfigError[];
 }
 
-const TOP = ['defaults', 'types', 'resources', 'control', 'logs', 'http'];
+const TOP = ['defaults', 'types', 'resources', 'control', 'logs', 'http', 'cluster'];
+const CLUSTER_KEYS = ['node', 'ttl', 'safetyMargin', 'preferredNodes', 'failoverThreshold', 'failoverPeriod', 'etcd', 'postgres'];
 const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
 const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
@@ -132,7 +157,7 @@ function policyErrors(
  */
 export function checkShape(parsed: ParsedFile): CheckedShape {
   const errors: ConfigError[] = [];
-  const out: CheckedShape = { defaults: {}, controlSocket: undefined, logs: { dir: undefined, maxSize: undefined, keep: undefined }, types: [], resources: [], http: null, errors };
+  const out: CheckedShape = { defaults: {}, controlSocket: undefined, logs: { dir: undefined, maxSize: undefined, keep: undefined }, types: [], resources: [], http: null, cluster: null, errors };
   const err = (path: ConfigPath, value: unknown, rule: string) => errors.push(parsed.error(path, value, rule));
   const data = parsed.data;
   if (!isObject(data)) {
@@ -174,6 +199,7 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
     else data.types.forEach((entry, index) => checkType(entry, index));
   }
   if (data.http !== undefined) checkHttp(data.http);
+  if (data.cluster !== undefined) checkCluster(data.cluster);
   if (!Array.isArray(data.resources) || data.resources.length === 0) {
     err(['resources'], data.resources, 'must be a non-empty list of { name, type, properties?, policy? }');
   } else {
@@ -193,6 +219,44 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
       return void err(['http', 'token'], '(hidden)', 'must be a string of at least 16 characters');
     }
     out.http = http as ConfigHttp;
+  }
+
+  function checkCluster(c: unknown): void {
+    if (!isObject(c)) return void err(['cluster'], c, 'must be a mapping { node, ttl, etcd: { hosts } | postgres: { connectionString } }');
+    const before = errors.length;
+    for (const key of Object.keys(c)) if (!CLUSTER_KEYS.includes(key)) err(['cluster', key], c[key], `is not a field of cluster (known: ${CLUSTER_KEYS.join(', ')})`);
+    if (typeof c.node !== 'string' || c.node.length === 0) err(['cluster', 'node'], c.node, "must be this machine's node name (a non-empty string)");
+    if (typeof c.ttl !== 'number' || !Number.isFinite(c.ttl) || c.ttl < 30) err(['cluster', 'ttl'], c.ttl, 'must be a number >= 30 (milliseconds)');
+    for (const key of ['safetyMargin', 'failoverPeriod'] as const) {
+      if (c[key] !== undefined && (typeof c[key] !== 'number' || !Number.isFinite(c[key]) || c[key] <= 0)) err(['cluster', key], c[key], 'must be a number > 0 (milliseconds)');
+    }
+    if (c.failoverThreshold !== undefined && (typeof c.failoverThreshold !== 'number' || !Number.isInteger(c.failoverThreshold) || c.failoverThreshold < 0)) {
+      err(['cluster', 'failoverThreshold'], c.failoverThreshold, 'must be an integer >= 0');
+    }
+    if (c.preferredNodes !== undefined) {
+      if (!isObject(c.preferredNodes)) err(['cluster', 'preferredNodes'], c.preferredNodes, 'must be a mapping { unit: [node, ...] }');
+      else {
+        for (const [unit, nodes] of Object.entries(c.preferredNodes)) {
+          if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string' || n.length === 0)) err(['cluster', 'preferredNodes', unit], nodes, 'must be a list of node names');
+        }
+      }
+    }
+    const stores = ['etcd', 'postgres'].filter((k) => c[k] !== undefined);
+    if (stores.length !== 1) err(['cluster'], stores, 'must have exactly one store: etcd: { hosts } or postgres: { connectionString }');
+    if (c.etcd !== undefined) {
+      const hosts = isObject(c.etcd) ? c.etcd.hosts : undefined;
+      if (!isObject(c.etcd) || Object.keys(c.etcd).some((k) => k !== 'hosts')) err(['cluster', 'etcd'], c.etcd, 'must be a mapping { hosts }');
+      else if (!(typeof hosts === 'string' && hosts.length > 0) && !(Array.isArray(hosts) && hosts.length > 0 && hosts.every((h) => typeof h === 'string' && h.length > 0))) {
+        err(['cluster', 'etcd', 'hosts'], hosts, "must be etcd endpoints: 'host:port', comma-separated, or a list");
+      }
+    }
+    if (c.postgres !== undefined) {
+      if (!isObject(c.postgres) || Object.keys(c.postgres).some((k) => k !== 'connectionString')) err(['cluster', 'postgres'], c.postgres, 'must be a mapping { connectionString }');
+      else if (typeof c.postgres.connectionString !== 'string' || c.postgres.connectionString.length === 0) {
+        err(['cluster', 'postgres', 'connectionString'], '(hidden)', "must be a PostgreSQL connection string ('postgres://user@host:5432/db')");
+      }
+    }
+    if (errors.length === before) out.cluster = c as unknown as ConfigCluster;
   }
 
   function checkType(entry: unknown, index: number): void {

@@ -72,6 +72,8 @@ export interface ControlTarget {
   reload?(): Promise<ReloadReport>;
   /** Starts a graceful shutdown. */
   shutdown?(): void;
+  /** The config has `cluster:`: a lease decides where resources run, so online and restart are refused. */
+  readonly clustered?: boolean;
 }
 
 /** How {@link createControlHandler} behaves. */
@@ -170,6 +172,9 @@ export function createControlHandler(target: ControlTarget, options: ControlHand
 
   async function act(name: string, action: Action): Promise<ResourceStatus> {
     resource(name);
+    if (target.clustered && (action === 'online' || action === 'restart')) {
+      throw new HttpError(409, 'clustered', `${action} ${name} refused: this resmon run is a cluster member (cluster: in its config); the member that holds the unit's lease brings it online`);
+    }
     return target.serialize(async () => {
       resource(name); // a reload may have removed it meanwhile
       try {

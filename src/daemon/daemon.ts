@@ -28,6 +28,13 @@ export class Daemon implements ControlTarget {
   private readonly mutex = new Mutex();
   private readonly notes = new Map<string, { reason?: string; progress?: string | undefined }>();
   private applied: OpenedConfig;
+  /** With `cluster:` in the config: the member, whose `status()` (units, owners, tokens) `GET /v1/status` reports as `cluster`. */
+  cluster: { status(): unknown } | null = null;
+
+  /** The config has `cluster:` (a ClusterMember brings the resources online). */
+  get clustered(): boolean {
+    return this.applied.cluster !== null;
+  }
   private specs: Map<string, ResourceSpec>;
   private stopping: (() => void) | null = null;
 
@@ -59,7 +66,9 @@ export class Daemon implements ControlTarget {
   }
 
   info(): Record<string, unknown> {
-    return { file: this.file, pid: process.pid, startedAt: this.startedAt, socket: this.socket, logs: this.logs.settings.dir };
+    const info: Record<string, unknown> = { file: this.file, pid: process.pid, startedAt: this.startedAt, socket: this.socket, logs: this.logs.settings.dir };
+    if (this.cluster) info.cluster = this.cluster.status();
+    return info;
   }
 
   serialize<T>(action: () => Promise<T>): Promise<T> {
@@ -254,7 +263,8 @@ export class Daemon implements ControlTarget {
     }
     // Keep the file's order for the next reload's comparisons.
     this.specs = new Map([...next.specs.keys()].filter((n) => this.specs.has(n)).map((n) => [n, this.specs.get(n)!]));
-    const results = await Promise.allSettled(toStart.map((name) => monitor.online(name)));
+    // cluster: the member brings new units online where it wins their leases, at its next round.
+    const results = this.clustered ? [] : await Promise.allSettled(toStart.map((name) => monitor.online(name)));
     results.forEach((result, i) => {
       if (result.status === 'rejected') fail(toStart[i] as string, 'online', result.reason);
     });

@@ -92,7 +92,7 @@ describe('resmon validate', () => {
 
   it('rejects unknown fields, a missing resources list and cross-field policy rules', async () => {
     const a = await problems(file('empty.yaml', 'defaults: { restartDelay: 10 }\nresource: []\n'));
-    expect(a).toMatch(/empty\.yaml:2:11: resource is not a top-level field \(known: defaults, types, resources, control, logs, http\)/);
+    expect(a).toMatch(/empty\.yaml:2:11: resource is not a top-level field \(known: defaults, types, resources, control, logs, http, cluster\)/);
     expect(a).toMatch(/empty\.yaml(:\d+:\d+)?: resources must be a non-empty list/);
     const b = await problems(
       file('retry.yaml', 'defaults: { restartPeriod: 10000 }\nresources:\n  - { name: t, type: tcp, properties: { port: 1 }, policy: { retryPeriodOnFailure: 50 } }\n'),
@@ -226,7 +226,7 @@ describe('resmon (usage)', () => {
     expect(noFile.stderr).toMatch(/expected one config file, got 0/);
     const badFlag = await resmon(['run', '--colour', 'x.yaml']);
     expect(badFlag.code).toBe(2);
-    expect(badFlag.stderr).toMatch(/Unknown option '--colour'/);
+    expect(badFlag.stderr).toMatch(/unknown option --colour \(options: --json, -v, --verbose, --events, --http, --control, -h, --help\)/);
   });
 
   it('resmon run --help describes every flag, the signals and the files it writes; --version prints the version', async () => {

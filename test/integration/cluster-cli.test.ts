@@ -1,0 +1,66 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resmon, runJson } from '../fixtures/servers/cli.js';
+import { type Server, startEtcd } from './cluster-harness.js';
+
+/** `resmon run` with `cluster:` in its config file, two machines (processes) on one etcd. */
+describe('resmon run with cluster:', () => {
+  let etcd: Server;
+  let dir: string;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    dir = mkdtempSync(join(tmpdir(), 'resmon-cluster-cli-'));
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const config = (node: string, cluster: string) => {
+    const sub = join(dir, node);
+    rmSync(sub, { recursive: true, force: true });
+    const file = join(sub, 'resmon.yaml');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(
+      file,
+      `cluster:\n${cluster}\nresources:\n  - name: svc\n    type: process\n    properties: { command: ${JSON.stringify(process.execPath)}, args: ["-e", "setInterval(() => {}, 1000)"] }\n`,
+    );
+    return file;
+  };
+
+  it('one machine runs the resource; stopping it hands the resource to the other; online is refused on a member', async () => {
+    const hosts = (etcd.store as { hosts: string }).hosts;
+    const a = runJson(config('a', `  node: a\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`));
+    await a.next(a.state('svc', 'online'), 'svc online on a');
+    const acquired = await a.next((l) => l.event === 'cluster' && l.change === 'acquired', 'a acquired');
+    expect(acquired).toMatchObject({ unit: 'svc', node: 'a' });
+    const b = runJson(config('b', `  node: b\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`));
+    await b.next((l) => l.event === 'started', 'b started');
+    // b does not bring svc up while a holds it; asking it to is refused.
+    const refused = await resmon(['online', 'svc', '-c', join(dir, 'b', 'resmon.yaml')]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr + refused.stdout).toMatch(/cluster member/);
+    // resmon status on b shows the unit's owner and token (as b last saw them).
+    const status = await resmon(['status', '-c', join(dir, 'b', 'resmon.yaml')]);
+    expect(status.stdout).toContain('cluster member b:');
+    expect(status.stdout).toContain(`svc  owner a  token ${acquired.token as number}`);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(a.lines.some((l) => l.event === 'cluster' && l.change === 'released')).toBe(true);
+    const up = await b.next(b.state('svc', 'online'), 'svc online on b', 0, 10_000);
+    expect(up).toBeDefined();
+    expect(b.lines.find((l) => l.event === 'cluster' && l.change === 'acquired')!.token as number).toBeGreaterThan(acquired.token as number);
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+  });
+
+  it('a wrong cluster: section is a config error naming the field; nothing starts', async () => {
+    const file = config('bad', '  node: ""\n  ttl: 3000\n  etcd: { hosts: "127.0.0.1:1" }\n  postgres: { connectionString: "postgres://x@127.0.0.1:1/x" }');
+    const out = await resmon(['run', '--json', file]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/cluster\.node/);
+    expect(out.stderr).toMatch(/exactly one store/);
+  });
+});
