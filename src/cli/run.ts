@@ -212,6 +212,7 @@ export async function runMain(argv: string[]): Promise<number> {
   }
 
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  let onOutputGone: (error: NodeJS.ErrnoException) => void = () => {};
   let stopping = false;
   const onHup = () => {
     if (!stopping) reload('SIGHUP');
@@ -250,6 +251,12 @@ export async function runMain(argv: string[]): Promise<number> {
     daemon.onShutdown(() => {
       if (!stopping) stop('resmon stop', { signal: null, from: 'control socket' });
     });
+    // The terminal closed (EIO) or the reader of a pipe went away (EPIPE): nobody is watching,
+    // so stop gracefully rather than die on the next write.
+    onOutputGone = (error: NodeJS.ErrnoException) => {
+      if (!stopping && (error.code === 'EIO' || error.code === 'EPIPE')) stop(`stdout closed (${error.code})`, { signal: null, from: 'stdout' });
+    };
+    process.stdout.on('error', onOutputGone);
     for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
     process.on('SIGHUP', onHup);
     view.note('started', `${resources.length} resource${resources.length === 1 ? '' : 's'} from ${file}; control socket ${socket}`, {
@@ -274,6 +281,9 @@ export async function runMain(argv: string[]): Promise<number> {
   for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   process.off('SIGHUP', onHup);
   handler.close();
+  // Writes to a closed stdout keep failing until the exit: never let one crash the shutdown.
+  process.stdout.off('error', onOutputGone);
+  process.stdout.on('error', () => {});
   await http?.close();
   await control.close();
   await logs.close();

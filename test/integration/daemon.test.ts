@@ -341,6 +341,15 @@ describe('signals', () => {
     await allGone([pid]);
   });
 
+  it('stops gracefully when the reader of its output goes away (a closed pipe or terminal)', async () => {
+    const file = config(['resources:', ...sleeper('a', ['    policy: { looksAlivePollInterval: 100 }'])]);
+    const run = await start(file, ['a']);
+    const pid = await pidOf(file, 'a');
+    run.child.stdout!.destroy();
+    expect(await run.exited).toBe(0);
+    await allGone([pid]);
+  });
+
   it('a second signal later kills every process group at once: exit 130', async () => {
     const file = config(['resources:', ...sleeper('a'), ...processEntry('stubborn', ['-e', "process.on('SIGTERM', () => console.log('ignoring')); setInterval(() => {}, 1000)"], ['      stopTimeout: 60000'])]);
     const run = await start(file, ['a', 'stubborn']);
