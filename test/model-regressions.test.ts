@@ -321,3 +321,33 @@ it('terminate() superseded twice in a row (by terminate() calls from callTimeout
   expect(events.at(-1)).toMatch(/online->offline$/);
   await m.close();
 });
+
+it('close() waits for a terminate() a stateChange listener started during it; no deadline timer outlives close', async () => {
+  const release = deferred();
+  let terminates = 0;
+  const rec = recordingType('rec', {
+    // The first terminate (the failure's) returns; the listener's waits to be released.
+    terminate: () => (++terminates === 1 ? undefined : release.promise),
+  });
+  const { open: _o, close: _c, ...type } = rec.type; // no close entry point: nothing else holds close() up
+  const { m } = monitorWith(type, { abortGrace: 100, defaults: { deadlockTimeout: 200, restartAction: 'none' } });
+  m.on('stateChange', (e) => {
+    if (e.to === 'offline') void m.terminate('a').catch(() => {});
+  });
+  await m.online('a');
+  type.isAlive = () => false;
+  const fail = m.waitFor('a', 'failed');
+  await vi.advanceTimersByTimeAsync(60_000);
+  await fail;
+  let closed = false;
+  const closing = m.close().then(() => {
+    closed = true;
+  });
+  await vi.advanceTimersByTimeAsync(50);
+  expect(rec.calls('terminate')).toHaveLength(2);
+  expect(closed).toBe(false);
+  release.resolve();
+  await vi.advanceTimersByTimeAsync(0);
+  await closing;
+  expect(vi.getTimerCount()).toBe(0);
+});
