@@ -254,6 +254,9 @@ export class Resource {
 
   /** The hard stop: cancels any restart, abandons what runs, calls terminate; ends offline. */
   async terminate(reason = 'terminate() called'): Promise<void> {
+    // Disposed (close() or removeResource() finishing) and offline: nothing is left to stop, and
+    // the plugin is being closed; a terminate() now must not call into it.
+    if (this.disposed && this.state === 'offline' && !this.transition && !this.terminateTask) return;
     this.cancelRestart();
     const epoch = ++this.epoch;
     this.offlineLife?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
@@ -309,6 +312,10 @@ export class Resource {
       await this.terminate(why);
     }
     this.polls.stop();
+    // A terminate() that came in meanwhile (to cut the shutdown short) runs to its end first, on
+    // the lane's usual terms (abortGrace for an abandoned call): disposing the lane under it would
+    // start it without that wait.
+    while (this.terminateTask) await this.terminateTask;
     if (this.opened) {
       const close = this.binding.type.close;
       this.opened = false;

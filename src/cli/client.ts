@@ -182,6 +182,12 @@ export function statusText(body: Record<string, unknown>, columns = process.stdo
     },
     { columns, rows: resources.length + 10, color },
   );
+  // cluster: each unit's owner and fencing token, as this member last saw them.
+  const cluster = body.cluster as { node?: unknown; units?: { unit: string; owner: string | null; token: number | null }[] } | undefined;
+  if (cluster && Array.isArray(cluster.units)) {
+    lines.push(`cluster member ${String(cluster.node)}:`);
+    for (const u of cluster.units) lines.push(`  ${u.unit}  owner ${u.owner ?? '-'}  token ${u.token ?? '-'}${u.owner === cluster.node ? '  (this machine)' : ''}`);
+  }
   return lines;
 }
 

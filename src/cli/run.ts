@@ -205,6 +205,7 @@ export async function runMain(argv: string[]): Promise<number> {
       view.stop();
       return 1;
     }
+    daemon.cluster = member;
     for (const event of ['acquired', 'released', 'lost', 'failover'] as const) {
       member.on(event, (e) => view.note('cluster', `${event} ${e.unit} (token ${e.token})${'reason' in e ? `: ${e.reason}` : ''}`, { ...e, change: event }));
     }

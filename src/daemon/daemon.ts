@@ -28,6 +28,8 @@ export class Daemon implements ControlTarget {
   private readonly mutex = new Mutex();
   private readonly notes = new Map<string, { reason?: string; progress?: string | undefined }>();
   private applied: OpenedConfig;
+  /** With `cluster:` in the config: the member, whose `status()` (units, owners, tokens) `GET /v1/status` reports as `cluster`. */
+  cluster: { status(): unknown } | null = null;
 
   /** The config has `cluster:` (a ClusterMember brings the resources online). */
   get clustered(): boolean {
@@ -64,7 +66,9 @@ export class Daemon implements ControlTarget {
   }
 
   info(): Record<string, unknown> {
-    return { file: this.file, pid: process.pid, startedAt: this.startedAt, socket: this.socket, logs: this.logs.settings.dir };
+    const info: Record<string, unknown> = { file: this.file, pid: process.pid, startedAt: this.startedAt, socket: this.socket, logs: this.logs.settings.dir };
+    if (this.cluster) info.cluster = this.cluster.status();
+    return info;
   }
 
   serialize<T>(action: () => Promise<T>): Promise<T> {

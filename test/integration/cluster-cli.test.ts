@@ -42,6 +42,10 @@ describe('resmon run with cluster:', () => {
     const refused = await resmon(['online', 'svc', '-c', join(dir, 'b', 'resmon.yaml')]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr + refused.stdout).toMatch(/cluster member/);
+    // resmon status on b shows the unit's owner and token (as b last saw them).
+    const status = await resmon(['status', '-c', join(dir, 'b', 'resmon.yaml')]);
+    expect(status.stdout).toContain('cluster member b:');
+    expect(status.stdout).toContain(`svc  owner a  token ${acquired.token as number}`);
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
     expect(a.lines.some((l) => l.event === 'cluster' && l.change === 'released')).toBe(true);
