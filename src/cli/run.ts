@@ -223,7 +223,8 @@ export async function runMain(argv: string[]): Promise<number> {
       stopping = true;
       view.note('signal', `${why}: taking every resource offline (send SIGINT or SIGTERM again to kill them at once)`, { ...fields, action: 'close' });
       handler.close();
-      void control.close();
+      // The control socket stays until the monitor has closed: status answers while processes stop
+      // (actions get 503), and a second resmon run on the file is refused until this one is done.
       // A cluster member takes its units offline and releases their leases first.
       (member ? member.stop().catch((error: unknown) => view.note('error', `cluster stop failed: ${reasonOf(error)}`)) : Promise.resolve())
         .then(() => monitor.close())
