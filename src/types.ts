@@ -111,7 +111,7 @@ export interface ResourceContext<P = Record<string, unknown>, H = unknown> {
    * ownership of the resource's unit changes hands. Pass it to what the resource writes (a
    * database row, a storage API that rejects older tokens) so that a former owner that has not yet
    * noticed it lost its lease cannot overwrite the new owner's work. Absent when no token is set.
-   * Reaches inline types only (not yet types isolated in a worker or process).
+   * Types isolated in a worker or a process receive it too.
    */
   readonly fencingToken?: number;
 }

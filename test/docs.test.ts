@@ -49,6 +49,14 @@ describe('the README and docs/ stand alone', () => {
     expect(bad).toEqual([]);
   });
 
+  it('the README contents list links every section', () => {
+    const readme = text('README.md');
+    const contents = readme.slice(0, readme.indexOf('\n## '));
+    const sections = [...readme.matchAll(/^## (.*)$/gm)].map((m) => m[1] as string).filter((h) => h !== 'License');
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, '').replace(/ /g, '-');
+    expect(sections.filter((h) => !contents.includes(`](#${slug(h)})`))).toEqual([]);
+  });
+
   it('package.json names the repository, the home page and where to report bugs, and ships docs/', () => {
     expect(pkg.repository).toEqual({ type: 'git', url: `git+${REPO}.git` });
     expect(pkg.homepage).toBe(`${REPO}#readme`);

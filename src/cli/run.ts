@@ -212,6 +212,7 @@ export async function runMain(argv: string[]): Promise<number> {
   }
 
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  let onOutputGone: (error: NodeJS.ErrnoException) => void = () => {};
   let stopping = false;
   const onHup = () => {
     if (!stopping) reload('SIGHUP');
@@ -222,7 +223,8 @@ export async function runMain(argv: string[]): Promise<number> {
       stopping = true;
       view.note('signal', `${why}: taking every resource offline (send SIGINT or SIGTERM again to kill them at once)`, { ...fields, action: 'close' });
       handler.close();
-      void control.close();
+      // The control socket stays until the monitor has closed: status answers while processes stop
+      // (actions get 503), and a second resmon run on the file is refused until this one is done.
       // A cluster member takes its units offline and releases their leases first.
       (member ? member.stop().catch((error: unknown) => view.note('error', `cluster stop failed: ${reasonOf(error)}`)) : Promise.resolve())
         .then(() => monitor.close())
@@ -250,6 +252,12 @@ export async function runMain(argv: string[]): Promise<number> {
     daemon.onShutdown(() => {
       if (!stopping) stop('resmon stop', { signal: null, from: 'control socket' });
     });
+    // The terminal closed (EIO) or the reader of a pipe went away (EPIPE): nobody is watching,
+    // so stop gracefully rather than die on the next write.
+    onOutputGone = (error: NodeJS.ErrnoException) => {
+      if (!stopping && (error.code === 'EIO' || error.code === 'EPIPE')) stop(`stdout closed (${error.code})`, { signal: null, from: 'stdout' });
+    };
+    process.stdout.on('error', onOutputGone);
     for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
     process.on('SIGHUP', onHup);
     view.note('started', `${resources.length} resource${resources.length === 1 ? '' : 's'} from ${file}; control socket ${socket}`, {
@@ -274,6 +282,9 @@ export async function runMain(argv: string[]): Promise<number> {
   for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   process.off('SIGHUP', onHup);
   handler.close();
+  // Writes to a closed stdout keep failing until the exit: never let one crash the shutdown.
+  process.stdout.off('error', onOutputGone);
+  process.stdout.on('error', () => {});
   await http?.close();
   await control.close();
   await logs.close();

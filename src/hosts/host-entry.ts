@@ -103,7 +103,7 @@ function loaded(typeId: number): Promise<ResourceType<unknown, unknown>> {
   return types.get(typeId) ?? Promise.reject(new Error(`host: type ${typeId} was never loaded`));
 }
 
-async function run(id: number, name: string, entryPoint: EntryPoint, signal: AbortSignal, args: CallArgs | undefined): Promise<unknown> {
+async function run(id: number, name: string, entryPoint: EntryPoint, signal: AbortSignal, args: CallArgs | undefined, fencingToken?: number): Promise<unknown> {
   const r = resources.get(name);
   if (!r) throw new Error(`host: no resource "${name}" was added to this host`);
   const type = await loaded(r.typeId);
@@ -122,6 +122,7 @@ async function run(id: number, name: string, entryPoint: EntryPoint, signal: Abo
     reportFailure: (reason?: unknown) =>
       send(reason === undefined ? { t: 'failure', id, resource: name } : { t: 'failure', id, resource: name, reason: encodeError(reason) }),
     log: logger(name, ep),
+    ...(fencingToken === undefined ? {} : { fencingToken }),
   });
   if (entryPoint === 'applyProperties' || entryPoint === 'control') {
     // Like inline: called with the handle open returned, undefined when not opened (here).
@@ -240,7 +241,7 @@ function onMessage(raw: unknown): void {
     case 'call': {
       const controller = new AbortController();
       calls.set(m.id, controller);
-      run(m.id, m.resource, m.entryPoint, controller.signal, m.args).then(
+      run(m.id, m.resource, m.entryPoint, controller.signal, m.args, m.fencingToken).then(
         (value) => {
           calls.delete(m.id);
           // A control's answer is already encoded (and checked to be cloneable).

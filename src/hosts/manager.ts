@@ -283,7 +283,10 @@ export class HostManager implements HostEnv {
           else reject(decodeValue(outcome.error));
         },
       };
-      host.call(call, args === undefined ? { t: 'call', id, resource: slot.name, entryPoint } : { t: 'call', id, resource: slot.name, entryPoint, args });
+      const message: MonitorMessage = args === undefined ? { t: 'call', id, resource: slot.name, entryPoint } : { t: 'call', id, resource: slot.name, entryPoint, args };
+      // ctx.fencingToken (resmon/cluster) crosses to the host with each call.
+      if (ctx.fencingToken !== undefined) message.fencingToken = ctx.fencingToken;
+      host.call(call, message);
     });
   }
 

@@ -46,7 +46,7 @@ export type MonitorMessage =
   | { t: 'load'; typeId: number; module: string; exportName: string }
   | { t: 'add'; resource: string; typeId: number; properties: unknown }
   | { t: 'remove'; resource: string }
-  | { t: 'call'; id: number; resource: string; entryPoint: EntryPoint; args?: CallArgs }
+  | { t: 'call'; id: number; resource: string; entryPoint: EntryPoint; args?: CallArgs; fencingToken?: number }
   | { t: 'props'; resource: string; properties: unknown }
   | { t: 'validate'; id: number; typeId: number; properties: unknown }
   | { t: 'typeCall'; id: number; typeId: number; code: string; input: unknown }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { bin, type JsonLine, resmon, root, runJson } from '../fixtures/servers/cli.js';
 import { allGone, fixture, freePort, isGone } from '../fixtures/servers/procs.js';
 
@@ -159,6 +159,11 @@ describe('resmon run on a terminal', () => {
       });
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // A failed expectation must not leave resmon running on its pseudo-terminal.
+    onTestFailed(() => {
+      if (child.exitCode === null) child.stdin.write('\x03\x03');
+      setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 2_000).unref();
+    });
 
     await seen(/NAME +TYPE +STATE +SINCE +LOOKSALIVE +ISALIVE +RESTARTS \(TOTAL\) +NEXT RESTART +INFO/);
     await seen(/web +process +online-pending .*waiting for GET http:\/\/127\.0\.0\.1:\d+\/health \(try \d+\)/);

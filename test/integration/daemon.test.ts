@@ -329,6 +329,30 @@ describe('reload', () => {
   });
 });
 
+describe('stopping', () => {
+  it('while resmon stop waits for a slow process, status still answers and a second run is refused', async () => {
+    // stopTimeout is long so that the run is surely still stopping during the checks; a second
+    // signal then ends it at once.
+    const file = config(['resources:', ...processEntry('stubborn', ['-e', "process.on('SIGTERM', () => console.log('ignoring')); setInterval(() => {}, 1000)"], ['      stopTimeout: 60000'])]);
+    const run = await start(file, ['stubborn']);
+    const pid = await pidOf(file, 'stubborn');
+    expect(await cli(['stop', '-c', file])).toMatchObject({ code: 0 });
+    await run.next((l) => l.event === 'log' && l.msg === 'ignoring', 'the stubborn process ignoring SIGTERM');
+    const during = await cli(['status', '-c', file]);
+    expect(during.code).toBe(0);
+    expect(during.stdout).toMatch(/stubborn +process +offline-pending/);
+    expect(await cli(['online', 'stubborn', '-c', file])).toMatchObject({ code: 1 }); // the monitor is closing
+    const second = runJson(file); // exits 1 at once; were it to start, the test would see it
+    runs.push(second);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toMatch(/another resmon run \(pid \d+, .*resmon\.yaml\) is serving/);
+    run.child.kill('SIGTERM'); // the second request to stop: kill every process group
+    expect(await run.exited).toBe(130);
+    await allGone([pid]);
+    expect(existsSync(path.join(path.dirname(file), '.resmon/control.sock'))).toBe(false);
+  });
+});
+
 describe('signals', () => {
   it('SIGINT: graceful, exit 0; the same signal twice within 300 ms (npx forwarding it) is one request', async () => {
     const file = config(['resources:', ...sleeper('a')]);
@@ -338,6 +362,15 @@ describe('signals', () => {
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
     expect(run.lines.filter((l) => l.event === 'signal').map((l) => l.action)).toEqual(['close']);
+    await allGone([pid]);
+  });
+
+  it('stops gracefully when the reader of its output goes away (a closed pipe or terminal)', async () => {
+    const file = config(['resources:', ...sleeper('a', ['    policy: { looksAlivePollInterval: 100 }'])]);
+    const run = await start(file, ['a']);
+    const pid = await pidOf(file, 'a');
+    run.child.stdout!.destroy();
+    expect(await run.exited).toBe(0);
     await allGone([pid]);
   });
 
