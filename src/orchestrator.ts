@@ -196,6 +196,8 @@ export class Orchestrator {
       this.env.busyChanged(name);
       // Taken down for a dependency: if that dependency is back already, come back too.
       if (!asked) this.reconsider(name);
+      // Left up (its dependency healed first): bring back the dependents that went down before it.
+      if (!asked && resource.state === 'online') this.bringBack(name);
     });
     this.env.busyChanged(name);
     const run = async () => {
@@ -225,6 +227,9 @@ export class Orchestrator {
         if (downs.length === 0) break;
         await Promise.all(downs);
       }
+      // A dependency's failure that has healed while the dependents went down (the failed
+      // dependency is online again) takes down nothing that is up: no spurious bounce.
+      if (!asked && live(resource) && this.env.graph.satisfied(name, this.up)) return;
       if (how === 'offline') await resource.offline(reason);
       // A dependent that is offline already only has its target changed: nothing to terminate.
       else if (!cascaded || resource.state !== 'offline') await resource.terminate(reason);

@@ -329,6 +329,28 @@ describe('following a failed dependency', () => {
     await settle(monitor.close());
   });
 
+  it('leaves a dependent up when its failed dependency is back before the dependent\'s turn to go down came', async () => {
+    let dbHealthy = true;
+    const { monitor, of } = setup([['db'], ['app', ['db']], ['web', ['app']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 500 } }, {
+      isAlive: (ctx: { resource: string }) => ctx.resource !== 'db' || dbHealthy,
+      // web's offline takes 2 s: app's take-down waits for it (dependents first).
+      offline: (ctx: { resource: string }) => (ctx.resource === 'web' ? new Promise<void>((resolve) => setTimeout(resolve, 2_000)) : undefined),
+    });
+    await settle(monitor.online('web'));
+    dbHealthy = false;
+    await vi.advanceTimersByTimeAsync(1_000); // db fails at 1000; web starts going down
+    dbHealthy = true;
+    await vi.advanceTimersByTimeAsync(600); // db restarted at 1500, online again
+    expect(monitor.getState('db')).toBe('online');
+    await vi.advanceTimersByTimeAsync(2_000); // web's offline ended at 3000
+    expect(of('stateChange').filter((e) => e.resource === 'app')).toEqual([
+      expect.objectContaining({ from: 'offline', to: 'online-pending' }),
+      expect.objectContaining({ from: 'online-pending', to: 'online' }),
+    ]);
+    expect(monitor.snapshot().map((s) => `${s.name}:${s.state}`)).toEqual(['db:online', 'app:online', 'web:online']);
+    await settle(monitor.close());
+  });
+
   it('does not bring back a dependent whose target is offline', async () => {
     const { monitor, setDb } = failing();
     await settle(monitor.online('web'));
