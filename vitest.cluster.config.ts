@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { resmonAliases } from './vitest.config.js';
 
 /**
  * `npm run test:cluster`: randomized runs of resmon/cluster (kills, cuts from the store, store
@@ -8,10 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   resolve: {
-    alias: {
-      'resmon/cluster': fileURLToPath(new URL('./src/cluster/index.ts', import.meta.url)),
-      resmon: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
-    },
+    alias: resmonAliases,
   },
   test: {
     include: ['test/cluster-random/**/*.test.ts'],

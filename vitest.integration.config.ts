@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { resmonAliases } from './vitest.config.js';
 
 /**
  * The integration suite (`npm run test:integration`): real child processes, worker threads,
@@ -8,13 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   resolve: {
-    alias: {
-      'resmon/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
-      'resmon/otel': fileURLToPath(new URL('./src/otel.ts', import.meta.url)),
-      'resmon/prometheus': fileURLToPath(new URL('./src/prometheus.ts', import.meta.url)),
-      'resmon/cluster': fileURLToPath(new URL('./src/cluster/index.ts', import.meta.url)),
-      resmon: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
-    },
+    alias: resmonAliases,
   },
   test: {
     include: ['test/integration/**/*.test.ts'],
