@@ -19,7 +19,7 @@ import {
 import { ConfigError } from './errors.js';
 import type { CallTimeoutEvent, CheckEvent, EscalatedEvent, RestartScheduledEvent, StateChangeEvent } from './events.js';
 import type { ResourceMonitor } from './monitor.js';
-import type { ResourceState } from './types.js';
+import { RESOURCE_STATES, type ResourceState } from './types.js';
 
 /** Options of {@link instrument}. All are optional. */
 export interface InstrumentOptions {
@@ -44,7 +44,6 @@ export const OTEL_METRICS = {
   escalations: 'resmon.escalations',
 } as const;
 
-const STATES: readonly ResourceState[] = ['offline', 'online-pending', 'online', 'offline-pending', 'failed'];
 
 /**
  * Records a monitor's metrics and a span per online and offline attempt through OpenTelemetry;
@@ -101,7 +100,7 @@ export function instrument(monitor: ResourceMonitor, options: InstrumentOptions 
   const observeState = (result: ObservableResult<Attributes>) => {
     if (monitor.isClosed()) return;
     for (const s of monitor.snapshot()) {
-      for (const st of STATES) result.observe(s.state === st ? 1 : 0, { resource: s.name, type: s.type, state: st });
+      for (const st of RESOURCE_STATES) result.observe(s.state === st ? 1 : 0, { resource: s.name, type: s.type, state: st });
     }
   };
   state.addCallback(observeState);

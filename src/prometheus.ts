@@ -9,7 +9,7 @@ import { ConfigError } from './errors.js';
 import { DEFAULT_BUCKETS, PROMETHEUS_METRICS as M } from './metric-names.js';
 import type { CallTimeoutEvent, CheckEvent, EscalatedEvent, RestartScheduledEvent } from './events.js';
 import type { ResourceMonitor } from './monitor.js';
-import type { ResourceState } from './types.js';
+import { RESOURCE_STATES } from './types.js';
 
 /** Options of {@link collect}. All are optional. */
 export interface CollectOptions {
@@ -35,7 +35,6 @@ export const PROMETHEUS_METRICS = {
   escalations: M.escalations.name,
 } as const;
 
-const STATES: readonly ResourceState[] = ['offline', 'online-pending', 'online', 'offline-pending', 'failed'];
 
 /**
  * Registers a monitor's metrics with prom-client and keeps them current; returns a function that
@@ -91,7 +90,7 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
       this.reset();
       if (monitor.isClosed()) return;
       for (const s of monitor.snapshot()) {
-        for (const st of STATES) this.set({ resource: s.name, type: s.type, state: st }, s.state === st ? 1 : 0);
+        for (const st of RESOURCE_STATES) this.set({ resource: s.name, type: s.type, state: st }, s.state === st ? 1 : 0);
       }
     },
   });

@@ -1,9 +1,8 @@
 import type { CallTimeoutEvent, CheckEvent, EscalatedEvent, RestartScheduledEvent } from '../../events.js';
 import { DEFAULT_BUCKETS, PROMETHEUS_METRICS as M } from '../../metric-names.js';
 import type { ResourceMonitor } from '../../monitor.js';
-import type { ResourceState } from '../../types.js';
+import { RESOURCE_STATES } from '../../types.js';
 
-const STATES: readonly ResourceState[] = ['offline', 'online-pending', 'online', 'offline-pending', 'failed'];
 
 /** The content type of the Prometheus text format, version 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -87,7 +86,7 @@ export class TextMetrics {
     head(M.state, 'gauge');
     if (!this.monitor.isClosed()) {
       for (const s of this.monitor.snapshot()) {
-        for (const st of STATES) out.push(`${M.state.name}${labels([['resource', s.name], ['type', s.type], ['state', st]])} ${s.state === st ? 1 : 0}`);
+        for (const st of RESOURCE_STATES) out.push(`${M.state.name}${labels([['resource', s.name], ['type', s.type], ['state', st]])} ${s.state === st ? 1 : 0}`);
       }
     }
     out.push('');
