@@ -299,7 +299,7 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
   });
 });
 
-it('terminate() superseded twice in a row (by terminate() calls from callTimeout listeners) resolves only once the resource is offline', async () => {
+it('resolves a terminate() superseded twice in a row (by terminate() calls from callTimeout listeners) only once the resource is offline', async () => {
   let calls = 0;
   const rec = recordingType('rec', {
     // The first two terminate calls hang past deadlockTimeout; the third returns.
@@ -322,7 +322,7 @@ it('terminate() superseded twice in a row (by terminate() calls from callTimeout
   await m.close();
 });
 
-it('close() waits for a terminate() a stateChange listener started during it; no deadline timer outlives close', async () => {
+it('makes close() wait for a terminate() that a stateChange listener started during it, and leaves no deadline timer', async () => {
   const release = deferred();
   let terminates = 0;
   const rec = recordingType('rec', {
