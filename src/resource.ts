@@ -1,12 +1,13 @@
-import { abortable } from './abort.js';
-import { ActiveCall, CallLane, type CallOutcome } from './call.js';
-import { after, type Clock, type Timer } from './clock.js';
-import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
-import type { ProgressEvent, ResourceMonitorEvents } from './events.js';
+import { type ActiveCall, CallLane, type CallOutcome } from './call.js';
+import { ContextBuilder, type ContextEnv } from './context.js';
+import { CallTimeoutError, ConfigError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import { hostReady } from './host-ready.js';
 import { type Logger, tagged } from './logger.js';
-import { type ResourcePolicy, restartDelayOf } from './policy.js';
-import { RestartBook } from './restart.js';
+import type { ResourcePolicy } from './policy.js';
+import { ResourceEvents } from './resource-events.js';
+import { planRestart, RestartBook, ScheduledRestart } from './restart.js';
 import { PollSchedule } from './scheduler.js';
+import { StateWaiters } from './state-waiters.js';
 import {
   type CheckKind,
   type CheckResult,
@@ -21,17 +22,9 @@ import {
   type TypeBinding,
 } from './types.js';
 
-/** What a resource needs from its monitor. */
-export interface ResourceEnv {
-  readonly clock: Clock;
-  readonly logger: Logger;
+/** What a resource needs from its monitor (the clock, the logger and the events through {@link ContextEnv}). */
+export interface ResourceEnv extends ContextEnv {
   readonly abortGrace: number;
-  /** Whether anyone listens to `event` (payloads are built only then). */
-  wants(event: keyof ResourceMonitorEvents): boolean;
-  /** Emits `event`; a throwing listener is logged, never propagated. */
-  emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
-  /** Listeners are running now (a call from one of them waits a microtask, see the monitor). */
-  delivering(): boolean;
   /**
    * Called after every state change (`from` differs from the state now), and with `from` equal
    * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
@@ -57,15 +50,7 @@ interface Attempt {
   done: Promise<Error | null>;
 }
 
-interface Waiter {
-  state: ResourceState;
-  resolve(status: ResourceStatus): void;
-  reject(error: unknown): void;
-}
-
 const NO_HANDLE = undefined;
-/** The least time an attempt waits for its isolation host to start before calling into it anyway. */
-const HOST_START_WAIT_MS = 30_000;
 
 /**
  * One resource: its state machine (DESIGN §3), its lane of calls, its polls and its restart
@@ -95,6 +80,7 @@ export class Resource {
   private readonly lane: CallLane;
   private readonly polls: PollSchedule;
   private readonly restarts = new RestartBook();
+  private readonly scheduledRestart: ScheduledRestart;
   private attempt: Attempt | null = null;
   /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
   private life: AbortController | null = null;
@@ -109,8 +95,6 @@ export class Resource {
   private failureTask: Promise<void> | null = null;
   /** The terminate entry point running now (a failure's, offline's fallback or terminate()'s). */
   private terminateTask: Promise<void> | null = null;
-  private restartTimer: Timer | null = null;
-  private nextRestartAt: number | null = null;
   private disposed = false;
   private disposing: Promise<void> | null = null;
   private readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = {
@@ -120,9 +104,7 @@ export class Resource {
   /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
   private looksFailures = 0;
   private isFailures = 0;
-  /** The last time a stable online period emptied the restart window (stableAfter). */
-  private stableAt: number | null = null;
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new StateWaiters();
   /** Aborted once the resource is disposed: the parent of control calls. */
   private readonly ended = new AbortController();
   /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
@@ -133,8 +115,9 @@ export class Resource {
   private propsInForce = 0;
   /** Properties stored for the next online (`'stored'`), newer than those in force. */
   private storedProps: { value: unknown; seq: number } | null = null;
-  private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
   private readonly log: Logger;
+  private readonly events: ResourceEvents;
+  private readonly contexts: ContextBuilder;
 
   constructor(
     readonly name: string,
@@ -150,6 +133,9 @@ export class Resource {
       void this.poll(kind, this.epoch);
     });
     this.log = tagged(env.logger, { resource: name });
+    this.events = new ResourceEvents(name, env, this.log);
+    this.contexts = new ContextBuilder(name, env, (op, entryPoint, reason) => this.reportFailure(op, entryPoint, reason));
+    this.scheduledRestart = new ScheduledRestart(env.clock);
   }
 
   // ---- public operations -------------------------------------------------------------------
@@ -334,36 +320,28 @@ export class Resource {
     await this.transitionsDone();
     if (this.terminateTask) await this.terminateTask;
     this.lane.dispose();
-    const closed = new MonitorClosedError(`waitFor("${this.name}")`);
-    for (const waiter of this.waiters) waiter.reject(closed);
-    this.waiters.clear();
+    this.waiters.rejectAll(new MonitorClosedError(`waitFor("${this.name}")`));
   }
 
   /** Resolves with `inspect()` once the resource is in `state` (at once if it is). */
   waitFor(state: ResourceState, timeout: number | undefined, signal: AbortSignal | undefined): Promise<ResourceStatus> {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    let waiter!: Waiter;
-    const reached = new Promise<ResourceStatus>((resolve, reject) => {
-      waiter = { state, resolve, reject };
-    });
-    this.waiters.add(waiter);
-    return abortable(reached, {
+    return this.waiters.wait(state, {
       timeoutMs: timeout,
       signal,
       clock: this.env.clock,
       onTimeout: () => {
         throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
       },
-    }).finally(() => this.waiters.delete(waiter));
+    });
   }
 
   /** A JSON-safe picture of the resource. */
   inspect(): ResourceStatus {
     const now = this.env.clock.now();
     this.noteStable(now);
-    const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.stableAt;
+    const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.restarts.stableAt;
     return {
       name: this.name,
       type: this.typeName,
@@ -372,7 +350,7 @@ export class Resource {
       since: this.since,
       lastChecks: { looksAlive: this.lastChecks.looksAlive, isAlive: this.lastChecks.isAlive },
       restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
-      nextRestartAt: this.nextRestartAt,
+      nextRestartAt: this.scheduledRestart.at,
       host: this.binding.hostOf(this.name),
       group: this.group,
       dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
@@ -382,7 +360,7 @@ export class Resource {
 
   /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
   get awaitingRestart(): boolean {
-    return this.state === 'failed' && (this.failing || this.restartTimer !== null);
+    return this.state === 'failed' && (this.failing || this.scheduledRestart.pending);
   }
 
   /**
@@ -417,16 +395,10 @@ export class Resource {
   private async runAttempt(attempt: Attempt): Promise<Error | null> {
     const { type } = this.binding;
     const { epoch, life } = attempt;
-    const ready = this.binding.ready?.(this.name);
+    // A hosted type whose host is still starting: wait for it (aborted with the attempt).
+    const ready = hostReady(this.binding, this.name, this.policy.deadlockTimeout, life.signal, this.env.clock);
     if (ready) {
-      // A hosted type whose host is still starting: wait for it outside any call's deadline (at
-      // most deadlockTimeout or 30 s, whichever is longer), unless the attempt is abandoned meanwhile.
-      await abortable(ready, {
-        timeoutMs: Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS),
-        signal: life.signal,
-        clock: this.env.clock,
-        onTimeout: () => undefined,
-      }).catch(() => {}); // aborted: the epoch check below ends the attempt
+      await ready;
       if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
     }
     if (!this.opened) {
@@ -599,64 +571,40 @@ export class Resource {
 
   // ---- restart policy ----------------------------------------------------------------------
 
-  /**
-   * stableAfter: once the resource has been online that long, its restart window is emptied.
-   * No restart can start while it is online, so doing it when anyone looks (inspect) or when the
-   * online period ends (before a failure's restart policy reads the window) is the same as doing
-   * it at that very moment, and costs no timer.
-   */
   /** Online, and not being taken down by a terminate() that has not changed the state yet. */
   private inOnlinePeriod(): boolean {
     return this.state === 'online' && this.life !== null;
   }
 
+  /** stableAfter: empties the restart window once this online period has lasted that long (see RestartBook). */
   private noteStable(now: number): void {
-    const after = this.policy.stableAfter;
-    if (after <= 0 || !this.inOnlinePeriod()) return;
-    const at = this.since + after;
-    if (now < at) return;
-    if (this.stableAt !== at) this.log.debug(`online since ${this.since} for stableAfter (${after} ms): restart window emptied`);
-    this.stableAt = at;
-    this.restarts.clear();
+    if (!this.inOnlinePeriod()) return;
+    if (this.restarts.markStable(this.since, now, this.policy.stableAfter)) {
+      this.log.debug(`online since ${this.since} for stableAfter (${this.policy.stableAfter} ms): restart window emptied`);
+    }
   }
 
   private applyRestartPolicy(epoch: number, cause: Error | null): void {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
-    const p = this.policy;
-    if (p.restartAction === 'none') return;
     // Asked to go offline (an offline() waiting for its dependents first): never restarted.
     if (this.target === 'offline') return;
-    if (cause && isPermanentFailure(cause)) {
-      // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
-      // not installed or not configured (exit 5 or 6), do not heal by restarting.
-      this.log.error(`not restarted: ${cause.message}; fix the properties, then call online()`);
-      return;
+    const plan = planRestart(this.policy, this.restarts, this.env.clock.now(), cause);
+    switch (plan.kind) {
+      case 'none':
+        if (plan.permanent) this.log.error(`not restarted: ${plan.permanent.message}; fix the properties, then call online()`);
+        return;
+      case 'restart':
+        this.scheduleRestart(epoch, plan.delayMs, plan.attempt, false);
+        return;
+      case 'spent':
+        if (plan.escalate) this.events.escalated(plan.restarts, plan.periodMs, this.group);
+        this.log.warn(`restart threshold spent (${plan.restarts} in ${plan.periodMs} ms)`);
+        if (plan.retryMs !== null) this.scheduleRestart(epoch, plan.retryMs, 1, true);
     }
-    const now = this.env.clock.now();
-    const inWindow = this.restarts.inWindow(now, p.restartPeriod);
-    if (inWindow < p.restartThreshold) {
-      const delay = restartDelayOf(p, inWindow);
-      this.scheduleRestart(epoch, delay, inWindow + 1, false);
-      return;
-    }
-    if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
-      this.env.emit(
-        'escalated',
-        this.group === null
-          ? { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod }
-          : { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod, group: this.group },
-      );
-    }
-    this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
-    if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
   }
 
   private scheduleRestart(epoch: number, delayMs: number, attempt: number, retry: boolean): void {
-    const now = this.env.clock.now();
-    this.nextRestartAt = now + delayMs;
-    this.restartTimer = after(this.env.clock, delayMs, () => {
-      this.restartTimer = null;
-      this.nextRestartAt = null;
+    this.scheduledRestart.schedule(delayMs, () => {
       if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
       if (this.env.mayRestart && !this.env.mayRestart(this)) {
         // Its dependencies are down: the monitor takes it offline and brings it back with them.
@@ -668,15 +616,11 @@ export class Resource {
       else this.restarts.record(at);
       this.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
     });
-    if (this.env.wants('restartScheduled')) {
-      this.env.emit('restartScheduled', { resource: this.name, at: now, attempt, delayMs, retry });
-    }
+    this.events.restartScheduled(attempt, delayMs, retry);
   }
 
   private cancelRestart(): void {
-    this.restartTimer?.cancel();
-    this.restartTimer = null;
-    this.nextRestartAt = null;
+    this.scheduledRestart.cancel();
   }
 
   // ---- polls -------------------------------------------------------------------------------
@@ -743,14 +687,7 @@ export class Resource {
     if (kind === 'isAlive') this.isFailures = failures;
     else this.looksFailures = failures;
     this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
-    if (this.env.wants('check')) {
-      this.env.emit(
-        'check',
-        reason === null
-          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs, consecutiveFailures: 0 }
-          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason, consecutiveFailures: failures },
-      );
-    }
+    this.events.checked(kind, at, out.durationMs, reason, failures);
     if (reason === null) return true;
     // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
     if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= this.policy.isAliveFailureThreshold)) {
@@ -905,50 +842,11 @@ export class Resource {
 
   /** Emits slowCall and callTimeout for a finished call. */
   private afterCall(entryPoint: EntryPoint, out: CallOutcome<unknown>): void {
-    if (out.kind === 'timeout') {
-      this.log.warn(`${entryPoint} passed its deadline of ${out.timeoutMs} ms and was abandoned`);
-      if (this.env.wants('callTimeout')) {
-        this.env.emit('callTimeout', { resource: this.name, at: this.env.clock.now(), entryPoint, timeoutMs: out.timeoutMs });
-      }
-      return;
-    }
-    if (out.kind === 'abandoned') return;
-    const budget = this.policy.callBudget;
-    // online and offline may take long asynchronously (WSFC's ERROR_IO_PENDING): only the time
-    // they block the event loop before returning counts against the budget.
-    const ms = entryPoint === 'online' || entryPoint === 'offline' ? (out.syncMs ?? 0) : out.durationMs;
-    if (ms > budget && this.env.wants('slowCall')) {
-      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: ms, budgetMs: budget });
-    }
+    this.events.callEnded(entryPoint, out, this.policy.callBudget);
   }
 
   private context(call: ActiveCall, epoch: number, handle: unknown = this.handle): ResourceContext<unknown, unknown> {
-    const entryPoint = call.entryPoint;
-    return {
-      resource: this.name,
-      properties: this.properties as Readonly<unknown>,
-      handle,
-      get signal() {
-        return call.signal;
-      },
-      reportProgress: (message?: string, checkpoint?: number) => {
-        if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
-        const event: ProgressEvent = { resource: this.name, at: this.env.clock.now(), entryPoint };
-        if (message !== undefined) event.message = typeof message === 'string' ? message : describeValue(message);
-        if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
-        this.env.emit('progress', event);
-      },
-      reportFailure: (reason?: unknown) => {
-        if (this.env.delivering()) {
-          // From inside a listener: act once the transition that emitted the event is done.
-          queueMicrotask(() => this.reportFailure(epoch, entryPoint, reason));
-          return;
-        }
-        this.reportFailure(epoch, entryPoint, reason);
-      },
-      log: this.logFor(entryPoint),
-      ...(this.fencingToken === undefined ? {} : { fencingToken: this.fencingToken }),
-    };
+    return this.contexts.build(call, epoch, this.properties, handle, this.fencingToken);
   }
 
   /** `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
@@ -958,10 +856,6 @@ export class Resource {
     if (!this.fail(epoch, why, cause)) {
       this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
     }
-  }
-
-  private logFor(entryPoint: EntryPoint): Logger {
-    return (this.logs[entryPoint] ??= tagged(this.env.logger, { resource: this.name, entryPoint }));
   }
 
   private setState(to: ResourceState, reason: string): void {
@@ -977,13 +871,8 @@ export class Resource {
     }
     if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
-    if (this.env.wants('stateChange')) {
-      this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
-    }
-    if (this.waiters.size > 0) {
-      const status = this.inspect();
-      for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
-    }
+    this.events.stateChanged(at, from, to, reason, this.generation);
+    this.waiters.reached(to, () => this.inspect());
     this.env.observe?.(this, from);
   }
 }
