@@ -6,11 +6,9 @@ import { type Logger, tagged } from './logger.js';
 import type { ResourcePolicy } from './policy.js';
 import { ResourceEvents } from './resource-events.js';
 import { planRestart, RestartBook, ScheduledRestart } from './restart.js';
-import { PollSchedule } from './scheduler.js';
+import { Poller } from './poller.js';
 import { StateWaiters } from './state-waiters.js';
 import {
-  type CheckKind,
-  type CheckResult,
   DEFAULT_PROCESSING,
   type DependencyItem,
   type EntryPoint,
@@ -78,7 +76,7 @@ export class Resource {
   private opened = false;
   private handle: unknown = NO_HANDLE;
   private readonly lane: CallLane;
-  private readonly polls: PollSchedule;
+  private readonly polls: Poller;
   private readonly restarts = new RestartBook();
   private readonly scheduledRestart: ScheduledRestart;
   private attempt: Attempt | null = null;
@@ -97,13 +95,6 @@ export class Resource {
   private terminateTask: Promise<void> | null = null;
   private disposed = false;
   private disposing: Promise<void> | null = null;
-  private readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = {
-    looksAlive: null,
-    isAlive: null,
-  };
-  /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
-  private looksFailures = 0;
-  private isFailures = 0;
   private readonly waiters = new StateWaiters();
   /** Aborted once the resource is disposed: the parent of control calls. */
   private readonly ended = new AbortController();
@@ -129,11 +120,23 @@ export class Resource {
   ) {
     this.since = env.clock.now();
     this.lane = new CallLane(env.clock, env.abortGrace, name);
-    this.polls = new PollSchedule(env.clock, this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
-      void this.poll(kind, this.epoch);
-    });
     this.log = tagged(env.logger, { resource: name });
     this.events = new ResourceEvents(name, env, this.log);
+    this.polls = new Poller(
+      {
+        binding,
+        lane: this.lane,
+        events: this.events,
+        now: () => env.clock.now(),
+        policy: () => this.policy,
+        opInCharge: () => this.epoch,
+        stillOnline: (op) => this.epoch === op && this.state === 'online',
+        onlineSignal: () => this.life?.signal ?? null,
+        context: (call, op) => this.context(call, op),
+        fail: (op, reason) => void this.fail(op, reason, null),
+      },
+      env.clock,
+    );
     this.contexts = new ContextBuilder(name, env, (op, entryPoint, reason) => this.reportFailure(op, entryPoint, reason));
     this.scheduledRestart = new ScheduledRestart(env.clock);
   }
@@ -348,7 +351,7 @@ export class Resource {
       state: this.state,
       generation: this.generation,
       since: this.since,
-      lastChecks: { looksAlive: this.lastChecks.looksAlive, isAlive: this.lastChecks.isAlive },
+      lastChecks: { looksAlive: this.polls.lastChecks.looksAlive, isAlive: this.polls.lastChecks.isAlive },
       restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
       nextRestartAt: this.scheduledRestart.at,
       host: this.binding.hostOf(this.name),
@@ -623,81 +626,6 @@ export class Resource {
     this.scheduledRestart.cancel();
   }
 
-  // ---- polls -------------------------------------------------------------------------------
-
-  private async poll(kind: CheckKind, epoch: number): Promise<void> {
-    const ok = await this.check(kind, epoch);
-    // Stale once the resource left this online period (a failure, offline or terminate in the
-    // microtask since the check ended): arming now would poll the next online period.
-    if (ok === null || this.epoch !== epoch || this.state !== 'online') return;
-    if (ok) {
-      this.polls.arm(kind);
-      return;
-    }
-    if (kind === 'isAlive') {
-      // A failed isAlive below isAliveFailureThreshold: check again sooner.
-      this.polls.arm('isAlive', this.isAliveRetryInterval());
-      return;
-    }
-    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule;
-    // but not while isAlive is failing below isAliveFailureThreshold: the next one is already
-    // armed at the sooner interval, and hysteresis spaces the checks it counts (DESIGN §4).
-    if (this.isFailures > 0 || !this.polls.claim('isAlive')) {
-      this.polls.arm('looksAlive');
-      return;
-    }
-    const deep = await this.check('isAlive', epoch);
-    if (deep === null || this.epoch !== epoch || this.state !== 'online') return;
-    this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
-    this.polls.arm('looksAlive');
-  }
-
-  /** When the next isAlive runs after a failed one that left the resource online (DESIGN §4 hysteresis). */
-  private isAliveRetryInterval(): number {
-    const p = this.policy;
-    return Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
-  }
-
-  /**
-   * Runs one check; true/false for its verdict, null when it no longer counts or failed the
-   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
-   */
-  private async check(kind: CheckKind, epoch: number): Promise<boolean | null> {
-    const { type } = this.binding;
-    const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
-    if (!fn || !this.life) return null;
-    const out = await this.lane.run({
-      entryPoint: kind,
-      timeoutMs: this.policy.deadlockTimeout,
-      parent: this.life.signal,
-      invoke: (call) => fn.call(type, this.context(call, epoch)),
-    });
-    if (out.kind === 'abandoned' || this.epoch !== epoch || this.state !== 'online') return null;
-    this.afterCall(kind, out);
-    let reason: string | null = null;
-    if (out.kind === 'ok') {
-      if (out.value !== true) reason = out.value === false ? 'returned false' : `returned a non-boolean (${describeValue(out.value)})`;
-    } else if (out.kind === 'error') {
-      reason = `threw: ${reasonOf(out.error)}`;
-    } else {
-      reason = `passed deadlockTimeout (${out.timeoutMs} ms)`;
-    }
-    const at = this.env.clock.now();
-    const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
-    if (kind === 'isAlive') this.isFailures = failures;
-    else this.looksFailures = failures;
-    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
-    this.events.checked(kind, at, out.durationMs, reason, failures);
-    if (reason === null) return true;
-    // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
-    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= this.policy.isAliveFailureThreshold)) {
-      const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
-      this.fail(epoch, `${kind} ${reason}${times}`, null);
-      return null;
-    }
-    return false;
-  }
-
   // ---- live changes and control codes -------------------------------------------------------
 
   /** The latest properties accepted: those stored for the next online, else those in force. */
@@ -779,7 +707,7 @@ export class Resource {
     if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
     this.ownPolicy = own;
     this.policy = policy;
-    this.polls.configure(this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, this.state === 'online' && this.life !== null);
+    this.polls.configure(policy, this.state === 'online' && this.life !== null);
   }
 
   /**
@@ -832,12 +760,6 @@ export class Resource {
     }
   }
 
-  /** The looksAlive interval in force: 0 when the type has no looksAlive or reports failures itself. */
-  private looksInterval(policy: ResourcePolicy): number {
-    const { type } = this.binding;
-    return type.looksAlive && type.reportsFailures !== true ? policy.looksAlivePollInterval : 0;
-  }
-
   // ---- helpers -----------------------------------------------------------------------------
 
   /** Emits slowCall and callTimeout for a finished call. */
@@ -864,11 +786,7 @@ export class Resource {
     this.state = to;
     const at = this.env.clock.now();
     this.since = at;
-    if (to === 'online-pending') {
-      this.lastChecks.looksAlive = null;
-      this.lastChecks.isAlive = null;
-      this.looksFailures = this.isFailures = 0;
-    }
+    if (to === 'online-pending') this.polls.reset();
     if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
     this.events.stateChanged(at, from, to, reason, this.generation);

@@ -1,0 +1,169 @@
+import type { ActiveCall, CallLane, CallOutcome } from './call.js';
+import type { Clock } from './clock.js';
+import { describeValue, reasonOf } from './errors.js';
+import type { ResourcePolicy } from './policy.js';
+import type { ResourceEvents } from './resource-events.js';
+import { PollSchedule } from './scheduler.js';
+import type { CheckKind, CheckResult, ResourceContext, TypeBinding } from './types.js';
+
+/** What the poller needs from its resource. */
+export interface PollerEnv {
+  readonly binding: TypeBinding;
+  readonly lane: CallLane;
+  readonly events: ResourceEvents;
+  /** The clock time now. */
+  now(): number;
+  /** The policy in force. */
+  policy(): ResourcePolicy;
+  /** The number of the operation in charge of the resource now (see `Resource`). */
+  opInCharge(): number;
+  /** Whether operation `op` is still in charge and the resource online: a check's verdict counts only then. */
+  stillOnline(op: number): boolean;
+  /** Aborted when the online period ends; null outside one (a check then does not start). */
+  onlineSignal(): AbortSignal | null;
+  /** The context of a call made by operation `op`. */
+  context(call: ActiveCall, op: number): ResourceContext<unknown, unknown>;
+  /** The check failed the resource (a deadline, or the isAliveFailureThreshold-th failed isAlive in a row). */
+  fail(op: number, reason: string): void;
+}
+
+/** Why a check's outcome is a failure, or null when it passed (it returned `true`). */
+export function checkFailure(out: CallOutcome<unknown>): string | null {
+  switch (out.kind) {
+    case 'ok':
+      if (out.value === true) return null;
+      return out.value === false ? 'returned false' : `returned a non-boolean (${describeValue(out.value)})`;
+    case 'error':
+      return `threw: ${reasonOf(out.error)}`;
+    case 'timeout':
+      return `passed deadlockTimeout (${out.timeoutMs} ms)`;
+    case 'abandoned':
+      return 'was abandoned';
+  }
+}
+
+/** The looksAlive interval in force: 0 when the type has no looksAlive or reports failures itself. */
+function looksInterval(binding: TypeBinding, policy: ResourcePolicy): number {
+  const { type } = binding;
+  return type.looksAlive && type.reportsFailures !== true ? policy.looksAlivePollInterval : 0;
+}
+
+/**
+ * The health polls of one resource while it is online (DESIGN §4, §5.3): the two schedules, the
+ * looksAlive and isAlive calls on the lane, their verdicts, the failures in a row and the last
+ * result of each kind. A failed looksAlive runs isAlive at once; a failed isAlive below
+ * `isAliveFailureThreshold` runs the next one sooner; a check past its deadline, or the
+ * threshold-th failed isAlive, fails the resource.
+ *
+ * This is the hot path of a running monitor: one poll costs a timer, a lane call and, when
+ * someone listens, a `check` event.
+ */
+export class Poller {
+  /** The last check of each kind in this online period (null before the first). */
+  readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = { looksAlive: null, isAlive: null };
+  /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
+  private looksFailures = 0;
+  private isFailures = 0;
+  private readonly schedule: PollSchedule;
+
+  constructor(
+    private readonly env: PollerEnv,
+    clock: Clock,
+  ) {
+    const policy = env.policy();
+    this.schedule = new PollSchedule(clock, looksInterval(env.binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+      void this.poll(kind, env.opInCharge());
+    });
+  }
+
+  /** The resource went online: arm both schedules. */
+  start(): void {
+    this.schedule.start();
+  }
+
+  /** The online period ended: cancel both schedules (a check still running is ignored when it ends). */
+  stop(): void {
+    this.schedule.stop();
+  }
+
+  /** A new online period begins: forget the last checks and the failures in a row. */
+  reset(): void {
+    this.lastChecks.looksAlive = null;
+    this.lastChecks.isAlive = null;
+    this.looksFailures = this.isFailures = 0;
+  }
+
+  /** A new policy: the intervals change; while `running` (online) both schedules are re-armed from now. */
+  configure(policy: ResourcePolicy, running: boolean): void {
+    this.schedule.configure(looksInterval(this.env.binding, policy), policy.isAlivePollInterval, policy.pollJitter, running);
+  }
+
+  private async poll(kind: CheckKind, op: number): Promise<void> {
+    const ok = await this.check(kind, op);
+    // Stale once the resource left this online period (a failure, offline or terminate in the
+    // microtask since the check ended): arming now would poll the next online period.
+    if (ok === null || !this.env.stillOnline(op)) return;
+    if (ok) {
+      this.schedule.arm(kind);
+      return;
+    }
+    if (kind === 'isAlive') {
+      // A failed isAlive below isAliveFailureThreshold: check again sooner.
+      this.schedule.arm('isAlive', this.isAliveRetryInterval());
+      return;
+    }
+    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule;
+    // but not while isAlive is failing below isAliveFailureThreshold: the next one is already
+    // armed at the sooner interval, and hysteresis spaces the checks it counts (DESIGN §4).
+    if (this.isFailures > 0 || !this.schedule.claim('isAlive')) {
+      this.schedule.arm('looksAlive');
+      return;
+    }
+    const deep = await this.check('isAlive', op);
+    if (deep === null || !this.env.stillOnline(op)) return;
+    this.schedule.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
+    this.schedule.arm('looksAlive');
+  }
+
+  /** When the next isAlive runs after a failed one that left the resource online (DESIGN §4 hysteresis). */
+  private isAliveRetryInterval(): number {
+    const p = this.env.policy();
+    return Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
+  }
+
+  /**
+   * Runs one check; true/false for its verdict, null when it no longer counts or failed the
+   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
+   */
+  private async check(kind: CheckKind, op: number): Promise<boolean | null> {
+    const { env } = this;
+    const { type } = env.binding;
+    const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
+    const signal = env.onlineSignal();
+    if (!fn || !signal) return null;
+    const policy = env.policy();
+    const out = await env.lane.run({
+      entryPoint: kind,
+      timeoutMs: policy.deadlockTimeout,
+      parent: signal,
+      invoke: (call) => fn.call(type, env.context(call, op)),
+    });
+    if (out.kind === 'abandoned' || !env.stillOnline(op)) return null;
+    env.events.callEnded(kind, out, env.policy().callBudget);
+    const reason = checkFailure(out);
+    const at = env.now();
+    const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
+    if (kind === 'isAlive') this.isFailures = failures;
+    else this.looksFailures = failures;
+    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
+    env.events.checked(kind, at, out.durationMs, reason, failures);
+    if (reason === null) return true;
+    // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
+    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= env.policy().isAliveFailureThreshold)) {
+      const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
+      env.fail(op, `${kind} ${reason}${times}`);
+      return null;
+    }
+    return false;
+  }
+}
