@@ -12,9 +12,15 @@ export interface ContextEnv extends EventSink {
   delivering(): boolean;
 }
 
+/** Who hears `ctx.reportFailure` (the resource itself). */
+export interface FailureOwner {
+  /** `ctx.reportFailure(reason)` from a call of operation `op`. Must not throw. */
+  failureReported(op: number, entryPoint: EntryPoint, reason: unknown): void;
+}
+
 /**
  * Builds the `ctx` each call into the plugin receives, for one resource. `reportFailure` is
- * handed the generation token of the call's operation (`owner`), so a failure reported by a call
+ * handed the number of the operation that made the call (`op`), so a failure reported by a call
  * of an operation that has ended is recognised as stale by the resource.
  *
  * Built for every call (every poll): one object and two closures; `signal` is a getter, so the
@@ -27,12 +33,11 @@ export class ContextBuilder {
   constructor(
     private readonly resource: string,
     private readonly env: ContextEnv,
-    /** `ctx.reportFailure(reason)` from a call of operation `owner`. Must not throw. */
-    private readonly reportFailure: (owner: number, entryPoint: EntryPoint, reason: unknown) => void,
+    private readonly owner: FailureOwner,
   ) {}
 
-  /** The context of `call`, made by operation `owner` with these properties, handle and fencing token. */
-  build(call: ActiveCall, owner: number, properties: unknown, handle: unknown, fencingToken: number | undefined): ResourceContext<unknown, unknown> {
+  /** The context of `call`, made by operation `op` with these properties, handle and fencing token. */
+  build(call: ActiveCall, op: number, properties: unknown, handle: unknown, fencingToken: number | undefined): ResourceContext<unknown, unknown> {
     const { env, resource } = this;
     const entryPoint = call.entryPoint;
     return {
@@ -52,10 +57,10 @@ export class ContextBuilder {
       reportFailure: (reason?: unknown) => {
         if (env.delivering()) {
           // From inside a listener: act once the transition that emitted the event is done.
-          queueMicrotask(() => this.reportFailure(owner, entryPoint, reason));
+          queueMicrotask(() => this.owner.failureReported(op, entryPoint, reason));
           return;
         }
-        this.reportFailure(owner, entryPoint, reason);
+        this.owner.failureReported(op, entryPoint, reason);
       },
       log: this.logFor(entryPoint),
       ...(fencingToken === undefined ? {} : { fencingToken }),

@@ -1,30 +1,24 @@
-import type { ActiveCall, CallLane, CallOutcome } from './call.js';
+import type { CallOutcome } from './call.js';
 import type { Clock } from './clock.js';
 import { describeValue, reasonOf } from './errors.js';
+import type { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
 import type { ResourceEvents } from './resource-events.js';
 import { PollSchedule } from './scheduler.js';
-import type { CheckKind, CheckResult, ResourceContext, TypeBinding } from './types.js';
+import type { CheckKind, CheckResult, TypeBinding } from './types.js';
 
-/** What the poller needs from its resource. */
-export interface PollerEnv {
-  readonly binding: TypeBinding;
-  readonly lane: CallLane;
-  readonly events: ResourceEvents;
-  /** The clock time now. */
-  now(): number;
+/** What the poller needs from its resource (the resource itself: methods, so a resource carries no closures for it). */
+export interface PollOwner {
   /** The policy in force. */
-  policy(): ResourcePolicy;
+  readonly policy: ResourcePolicy;
   /** The number of the operation in charge of the resource now (see `Resource`). */
   opInCharge(): number;
   /** Whether operation `op` is still in charge and the resource online: a check's verdict counts only then. */
   stillOnline(op: number): boolean;
   /** Aborted when the online period ends; null outside one (a check then does not start). */
   onlineSignal(): AbortSignal | null;
-  /** The context of a call made by operation `op`. */
-  context(call: ActiveCall, op: number): ResourceContext<unknown, unknown>;
-  /** The check failed the resource (a deadline, or the isAliveFailureThreshold-th failed isAlive in a row). */
-  fail(op: number, reason: string): void;
+  /** A check failed the resource (a deadline, or the isAliveFailureThreshold-th failed isAlive in a row). */
+  checkFailed(op: number, reason: string): void;
 }
 
 /** Why a check's outcome is a failure, or null when it passed (it returned `true`). */
@@ -67,12 +61,15 @@ export class Poller {
   private readonly schedule: PollSchedule;
 
   constructor(
-    private readonly env: PollerEnv,
-    clock: Clock,
+    private readonly owner: PollOwner,
+    private readonly binding: TypeBinding,
+    private readonly calls: PluginCalls,
+    private readonly events: ResourceEvents,
+    private readonly clock: Clock,
   ) {
-    const policy = env.policy();
-    this.schedule = new PollSchedule(clock, looksInterval(env.binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
-      void this.poll(kind, env.opInCharge());
+    const policy = owner.policy;
+    this.schedule = new PollSchedule(clock, looksInterval(binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+      void this.poll(kind, owner.opInCharge());
     });
   }
 
@@ -95,14 +92,14 @@ export class Poller {
 
   /** A new policy: the intervals change; while `running` (online) both schedules are re-armed from now. */
   configure(policy: ResourcePolicy, running: boolean): void {
-    this.schedule.configure(looksInterval(this.env.binding, policy), policy.isAlivePollInterval, policy.pollJitter, running);
+    this.schedule.configure(looksInterval(this.binding, policy), policy.isAlivePollInterval, policy.pollJitter, running);
   }
 
   private async poll(kind: CheckKind, op: number): Promise<void> {
     const ok = await this.check(kind, op);
     // Stale once the resource left this online period (a failure, offline or terminate in the
     // microtask since the check ended): arming now would poll the next online period.
-    if (ok === null || !this.env.stillOnline(op)) return;
+    if (ok === null || !this.owner.stillOnline(op)) return;
     if (ok) {
       this.schedule.arm(kind);
       return;
@@ -120,14 +117,14 @@ export class Poller {
       return;
     }
     const deep = await this.check('isAlive', op);
-    if (deep === null || !this.env.stillOnline(op)) return;
+    if (deep === null || !this.owner.stillOnline(op)) return;
     this.schedule.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
     this.schedule.arm('looksAlive');
   }
 
   /** When the next isAlive runs after a failed one that left the resource online (DESIGN §4 hysteresis). */
   private isAliveRetryInterval(): number {
-    const p = this.env.policy();
+    const p = this.owner.policy;
     return Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
   }
 
@@ -136,32 +133,25 @@ export class Poller {
    * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
    */
   private async check(kind: CheckKind, op: number): Promise<boolean | null> {
-    const { env } = this;
-    const { type } = env.binding;
-    const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
-    const signal = env.onlineSignal();
-    if (!fn || !signal) return null;
-    const policy = env.policy();
-    const out = await env.lane.run({
-      entryPoint: kind,
-      timeoutMs: policy.deadlockTimeout,
-      parent: signal,
-      invoke: (call) => fn.call(type, env.context(call, op)),
-    });
-    if (out.kind === 'abandoned' || !env.stillOnline(op)) return null;
-    env.events.callEnded(kind, out, env.policy().callBudget);
+    const { owner } = this;
+    const signal = owner.onlineSignal();
+    const running = signal && this.calls.check(kind, op, signal);
+    if (!running) return null;
+    const out = await running;
+    if (out.kind === 'abandoned' || !owner.stillOnline(op)) return null;
+    this.calls.ended(kind, out);
     const reason = checkFailure(out);
-    const at = env.now();
+    const at = this.clock.now();
     const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
     if (kind === 'isAlive') this.isFailures = failures;
     else this.looksFailures = failures;
     this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
-    env.events.checked(kind, at, out.durationMs, reason, failures);
+    this.events.checked(kind, at, out.durationMs, reason, failures);
     if (reason === null) return true;
     // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
-    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= env.policy().isAliveFailureThreshold)) {
+    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= owner.policy.isAliveFailureThreshold)) {
       const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
-      env.fail(op, `${kind} ${reason}${times}`);
+      owner.checkFailed(op, `${kind} ${reason}${times}`);
       return null;
     }
     return false;

@@ -1,19 +1,22 @@
-import { type ActiveCall, CallLane, type CallOutcome } from './call.js';
+import { abandonedAttemptError, type Attempt, attemptFailure } from './attempt.js';
+import { CallLane } from './call.js';
 import { ContextBuilder, type ContextEnv } from './context.js';
-import { CallTimeoutError, ConfigError, describeValue, isConfigError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import { controlOutcome, monitorControl } from './control.js';
+import { CallTimeoutError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import { hostReady } from './host-ready.js';
 import { type Logger, tagged } from './logger.js';
+import { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
+import { Poller } from './poller.js';
+import { applyOutcome, LiveProperties } from './properties.js';
 import { ResourceEvents } from './resource-events.js';
 import { planRestart, RestartBook, ScheduledRestart } from './restart.js';
-import { Poller } from './poller.js';
 import { StateWaiters } from './state-waiters.js';
 import {
   DEFAULT_PROCESSING,
   type DependencyItem,
   type EntryPoint,
   type PropertiesOutcome,
-  type ResourceContext,
   type ResourceState,
   type ResourceStatus,
   type ResourceTarget,
@@ -33,26 +36,11 @@ export interface ResourceEnv extends ContextEnv {
   mayRestart?(resource: Resource): boolean;
 }
 
-/** The monitor's own control codes (default processing). */
-export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as const;
-
-/** One attempt to bring the resource online (a generation). */
-interface Attempt {
-  readonly epoch: number;
-  readonly life: AbortController;
-  /** The `online` call, once it started. */
-  onlineCall: ActiveCall | null;
-  /** Why the attempt failed, when a failure (not an abandonment) ended it. */
-  failure: Error | null;
-  /** Resolves when the attempt ends: with null when the resource went online, else the error for callers. */
-  done: Promise<Error | null>;
-}
-
-const NO_HANDLE = undefined;
-
 /**
- * One resource: its state machine (DESIGN §3), its lane of calls, its polls and its restart
- * bookkeeping. Every transition goes through here; the monitor only routes public calls.
+ * One resource's state machine (DESIGN §3): online, offline, terminate, failure and restart, and
+ * the end of its life in the monitor. Every transition goes through here; the monitor only
+ * routes public calls. The calls into the plugin are `plugin-calls.ts`, the polls `poller.ts`,
+ * the restart decision `restart.ts`.
  *
  * Ownership of the state: every operation that takes charge of the resource (an online attempt,
  * a failure, `offline()`, `terminate()`) bumps `epoch`; a task changes the state only while the
@@ -70,13 +58,15 @@ export class Resource {
   dependsOn: readonly DependencyItem[] = [];
   /** `ctx.fencingToken` of the next calls (set by `monitor.setFencingToken`; resmon/cluster). */
   fencingToken: number | undefined = undefined;
+  /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
+  ownPolicy: Partial<ResourcePolicy> = {};
   /** A failure's terminate and restart decision are running. */
   private failing = false;
   private epoch = 0;
-  private opened = false;
-  private handle: unknown = NO_HANDLE;
   private readonly lane: CallLane;
+  private readonly calls: PluginCalls;
   private readonly polls: Poller;
+  private readonly props: LiveProperties;
   private readonly restarts = new RestartBook();
   private readonly scheduledRestart: ScheduledRestart;
   private attempt: Attempt | null = null;
@@ -91,58 +81,33 @@ export class Resource {
   private transition: Promise<void> | null = null;
   /** The failure's terminate and restart scheduling, while failed. */
   private failureTask: Promise<void> | null = null;
-  /** The terminate entry point running now (a failure's, offline's fallback or terminate()'s). */
-  private terminateTask: Promise<void> | null = null;
   private disposed = false;
   private disposing: Promise<void> | null = null;
   private readonly waiters = new StateWaiters();
   /** Aborted once the resource is disposed: the parent of control calls. */
   private readonly ended = new AbortController();
-  /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
-  ownPolicy: Partial<ResourcePolicy> = {};
-  /** Numbers each accepted properties change, so a late outcome never undoes a later change. */
-  private propsSeq = 0;
-  /** The change the properties in force come from. */
-  private propsInForce = 0;
-  /** Properties stored for the next online (`'stored'`), newer than those in force. */
-  private storedProps: { value: unknown; seq: number } | null = null;
   private readonly log: Logger;
   private readonly events: ResourceEvents;
-  private readonly contexts: ContextBuilder;
 
   constructor(
     readonly name: string,
     readonly typeName: string,
     readonly binding: TypeBinding,
-    private properties: unknown,
+    properties: unknown,
     public policy: ResourcePolicy,
     private readonly env: ResourceEnv,
   ) {
     this.since = env.clock.now();
+    this.props = new LiveProperties(properties);
     this.lane = new CallLane(env.clock, env.abortGrace, name);
     this.log = tagged(env.logger, { resource: name });
     this.events = new ResourceEvents(name, env, this.log);
-    this.polls = new Poller(
-      {
-        binding,
-        lane: this.lane,
-        events: this.events,
-        now: () => env.clock.now(),
-        policy: () => this.policy,
-        opInCharge: () => this.epoch,
-        stillOnline: (op) => this.epoch === op && this.state === 'online',
-        onlineSignal: () => this.life?.signal ?? null,
-        context: (call, op) => this.context(call, op),
-        fail: (op, reason) => void this.fail(op, reason, null),
-      },
-      env.clock,
-    );
-    this.contexts = new ContextBuilder(name, env, (op, entryPoint, reason) => this.reportFailure(op, entryPoint, reason));
+    this.calls = new PluginCalls(binding, this.lane, new ContextBuilder(name, env, this), this.events, this, this.props, this.log);
+    this.polls = new Poller(this, binding, this.calls, this.events, env.clock);
     this.scheduledRestart = new ScheduledRestart(env.clock);
   }
 
   // ---- public operations -------------------------------------------------------------------
-
   /**
    * Brings the resource online; resolves once online, rejects with the cause if this attempt
    * failed. `mayStart`, asked right before a new attempt starts, may refuse it (a reason): the
@@ -174,8 +139,8 @@ export class Resource {
           this.restarts.clear();
           break;
         case 'offline':
-          if (this.terminateTask) {
-            await this.terminateTask;
+          if (this.calls.terminating) {
+            await this.calls.terminating;
             continue;
           }
           break;
@@ -204,7 +169,7 @@ export class Resource {
       }
       switch (this.state) {
         case 'offline':
-          if (this.terminateTask) await this.terminateTask;
+          if (this.calls.terminating) await this.calls.terminating;
           return;
         case 'offline-pending':
           throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
@@ -245,7 +210,7 @@ export class Resource {
   async terminate(reason = 'terminate() called'): Promise<void> {
     // Disposed (close() or removeResource() finishing) and offline: nothing is left to stop, and
     // the plugin is being closed; a terminate() now must not call into it.
-    if (this.disposed && this.state === 'offline' && !this.transition && !this.terminateTask) return;
+    if (this.disposed && this.state === 'offline' && !this.transition && !this.calls.terminating) return;
     this.cancelRestart();
     const epoch = ++this.epoch;
     this.offlineLife?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
@@ -253,7 +218,7 @@ export class Resource {
     this.endLife(reason);
     await this.track(
       (async () => {
-        await this.terminateNow(reason); // joins a terminate already running
+        await this.calls.terminate(this.epoch, reason); // joins a terminate already running
         if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
@@ -289,7 +254,7 @@ export class Resource {
 
   private async runDispose(graceful: boolean, why: string): Promise<void> {
     if (graceful) await this.offline(why);
-    else if (this.state !== 'offline' || this.terminateTask) await this.terminate(why);
+    else if (this.state !== 'offline' || this.calls.terminating) await this.terminate(why);
     this.disposed = true;
     // Control calls still queued never start, one in flight is abandoned (nothing may reach the
     // plugin after close, no deadline stays armed).
@@ -304,24 +269,17 @@ export class Resource {
     // A terminate() that came in meanwhile (to cut the shutdown short) runs to its end first, on
     // the lane's usual terms (abortGrace for an abandoned call): disposing the lane under it would
     // start it without that wait.
-    while (this.terminateTask) await this.terminateTask;
-    if (this.opened) {
-      const close = this.binding.type.close;
-      this.opened = false;
-      if (close) {
-        const out = await this.lane.run({
-          entryPoint: 'close',
-          timeoutMs: this.policy.deadlockTimeout,
-          invoke: (call) => close.call(this.binding.type, this.context(call, this.epoch)),
-        });
-        this.afterCall('close', out);
-        if (out.kind === 'error') this.log.warn({ err: out.error }, `close failed: ${reasonOf(out.error)}`);
-      }
+    while (this.calls.terminating) await this.calls.terminating;
+    const closing = this.calls.close(this.epoch);
+    if (closing) {
+      const out = await closing;
+      this.calls.ended('close', out);
+      if (out.kind === 'error') this.log.warn({ err: out.error }, `close failed: ${reasonOf(out.error)}`);
     }
     // A terminate() that started meanwhile (a listener of the last state change, a second
     // Ctrl-C) finishes before the resource is gone: no call or deadline outlives close.
     await this.transitionsDone();
-    if (this.terminateTask) await this.terminateTask;
+    if (this.calls.terminating) await this.calls.terminating;
     this.lane.dispose();
     this.waiters.rejectAll(new MonitorClosedError(`waitFor("${this.name}")`));
   }
@@ -377,70 +335,42 @@ export class Resource {
   // ---- the online attempt ------------------------------------------------------------------
 
   private startAttempt(reason: string): Attempt {
-    const stored = this.storedProps;
-    if (stored) {
-      // Properties stored while the resource ran take effect at this online.
-      this.storedProps = null;
-      this.properties = stored.value;
-      this.propsInForce = stored.seq;
-    }
+    // Properties stored while the resource ran take effect at this online.
+    this.props.takeStored();
     const epoch = ++this.epoch;
     this.generation++;
     const life = new AbortController();
     this.life = life;
-    const attempt: Attempt = { epoch, life, onlineCall: null, failure: null, done: Promise.resolve(null) };
+    const attempt: Attempt = { op: epoch, scope: life, onlineCall: null, failure: null, done: Promise.resolve(null) };
     this.attempt = attempt;
     this.setState('online-pending', reason);
     attempt.done = this.runAttempt(attempt);
     return attempt;
   }
 
+  /** The host's start-up, open (the first time), then online; the error for callers, or null once online. */
   private async runAttempt(attempt: Attempt): Promise<Error | null> {
-    const { type } = this.binding;
-    const { epoch, life } = attempt;
+    const { op: epoch, scope: life } = attempt;
     // A hosted type whose host is still starting: wait for it (aborted with the attempt).
     const ready = hostReady(this.binding, this.name, this.policy.deadlockTimeout, life.signal, this.env.clock);
     if (ready) {
       await ready;
       if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
     }
-    if (!this.opened) {
-      if (type.open) {
-        const open = type.open;
-        let abandonedWhileRunning = false;
-        const out = await this.lane.run({
-          entryPoint: 'open',
-          timeoutMs: this.policy.deadlockTimeout,
-          parent: life.signal,
-          invoke: (call) => {
-            const value = open.call(type, this.context(call, epoch, NO_HANDLE) as ResourceContext<unknown, undefined>);
-            if (call.signal.aborted) abandonedWhileRunning = true; // it reported a failure itself
-            return value;
-          },
-        });
-        this.afterCall('open', out);
-        if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
-        // An open that was abandoned while it ran does not count; one that returned before the
-        // attempt was abandoned (an offline() right after) does: its handle is kept, open runs once.
-        if (this.epoch !== epoch && abandonedWhileRunning) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
-        this.handle = out.value;
-        this.opened = true;
-        if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
-      }
+    const opening = this.calls.open(epoch, life.signal);
+    if (opening) {
+      const out = await opening;
+      this.calls.ended('open', out);
+      if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
+      // An open that returned before the attempt was abandoned (an offline() right after) counts:
+      // its handle is kept, open runs once.
+      this.calls.keepHandle(out.value);
+      if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
     }
-    const out = await this.lane.run({
-      entryPoint: 'online',
-      timeoutMs: this.policy.pendingTimeout,
-      parent: life.signal,
-      invoke: (call) => {
-        attempt.onlineCall = call;
-        // Without open, there is something to terminate once online has started (not before:
-        // a failure reported while online still waited for the lane has nothing to stop).
-        this.opened = true;
-        return type.online(this.context(call, epoch));
-      },
+    const out = await this.calls.online(epoch, life.signal, (call) => {
+      attempt.onlineCall = call;
     });
-    this.afterCall('online', out);
+    this.calls.ended('online', out);
     if (out.kind === 'ok' && this.epoch === epoch && this.state === 'online-pending') {
       attempt.onlineCall = null;
       this.setState('online', 'online completed');
@@ -451,24 +381,14 @@ export class Resource {
   }
 
   /** Fails the resource for a failed open/online (if the attempt is still in charge); the error for callers. */
-  private attemptFailed(attempt: Attempt, entryPoint: 'open' | 'online', out: CallOutcome<unknown>): Error {
-    if (out.kind === 'error') {
-      const error = toError(out.error, `${entryPoint} rejected`);
-      this.fail(attempt.epoch, `${entryPoint} failed: ${reasonOf(out.error)}`, error);
-      return attempt.failure ?? error;
-    }
-    if (out.kind === 'timeout') {
-      const what = entryPoint === 'online' ? `made no progress for ${out.timeoutMs} ms (pendingTimeout)` : `passed deadlockTimeout (${out.timeoutMs} ms)`;
-      const error = new CallTimeoutError(`resource "${this.name}": ${entryPoint} ${what}`, out.timeoutMs);
-      this.fail(attempt.epoch, `${entryPoint} ${what}`, error);
-      return attempt.failure ?? error;
+  private attemptFailed(attempt: Attempt, entryPoint: 'open' | 'online', out: Parameters<typeof attemptFailure>[2]): Error {
+    const failure = attemptFailure(this.name, entryPoint, out);
+    if (failure) {
+      this.fail(attempt.op, failure.reason, failure.error);
+      return attempt.failure ?? failure.error;
     }
     // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise a preemption.
-    if (attempt.failure) return attempt.failure;
-    const reason: unknown = attempt.life.signal.reason;
-    return reason instanceof StateError
-      ? reason
-      : new StateError(this.name, `the online attempt was abandoned (${reasonOf(reason ?? 'superseded')})`);
+    return attempt.failure ?? abandonedAttemptError(this.name, attempt.scope.signal.reason);
   }
 
   // ---- failure, terminate, offline ---------------------------------------------------------
@@ -481,13 +401,13 @@ export class Resource {
     // Only within an online period: not while terminate() or offline() is taking it down.
     if (epoch !== this.epoch || !this.life || (this.state !== 'online' && this.state !== 'online-pending')) return false;
     const attempt = this.attempt;
-    if (cause && attempt && attempt.epoch === epoch && !attempt.failure) attempt.failure = cause;
+    if (cause && attempt && attempt.op === epoch && !attempt.failure) attempt.failure = cause;
     const own = ++this.epoch;
     this.endLife(`failed: ${reason}`);
     this.failing = true; // before the state change, so observers see a restart decision coming
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
+    this.failureTask = this.calls.terminate(own, `failed: ${reason}`).then(() => {
       this.applyRestartPolicy(own, cause);
       if (this.epoch !== own) return;
       this.failing = false;
@@ -512,29 +432,7 @@ export class Resource {
     this.lane.preempt(reason);
   }
 
-  /** Calls the plugin's terminate (DESIGN §5.2): never queues behind a hung call. Never rejects. */
-  private terminateNow(reason: string): Promise<void> {
-    if (!this.opened) return Promise.resolve();
-    if (this.terminateTask) return this.terminateTask;
-    this.lane.preempt(reason);
-    const { type } = this.binding;
-    const epoch = this.epoch;
-    const task = (async () => {
-      const out = await this.lane.run({
-        entryPoint: 'terminate',
-        timeoutMs: this.policy.deadlockTimeout,
-        urgent: true,
-        invoke: (call) => type.terminate(this.context(call, epoch)),
-      });
-      this.afterCall('terminate', out);
-      if (out.kind === 'error') this.log.error({ err: out.error }, `terminate failed: ${reasonOf(out.error)}`);
-    })().finally(() => {
-      if (this.terminateTask === task) this.terminateTask = null;
-    });
-    this.terminateTask = task;
-    return task;
-  }
-
+  /** offline() from online or online-pending: the plugin's offline (after an online it abandoned has settled), terminate if that fails. */
   private async runOffline(epoch: number, attempt: Attempt | null, reason: string, stop: AbortSignal): Promise<void> {
     const settle = (why: string) => {
       if (this.epoch === epoch && this.state === 'offline-pending') this.setState('offline', why);
@@ -548,18 +446,12 @@ export class Resource {
       await call.released;
       if (this.epoch !== epoch) return;
       if (!call.settled) {
-        await this.terminateNow(`online did not settle within abortGrace (${this.env.abortGrace} ms) after ${reason}`);
+        await this.calls.terminate(this.epoch, `online did not settle within abortGrace (${this.env.abortGrace} ms) after ${reason}`);
         return settle(`${reason}; online did not settle within abortGrace, so it was terminated`);
       }
     }
-    const { type } = this.binding;
-    const out = await this.lane.run({
-      entryPoint: 'offline',
-      timeoutMs: this.policy.pendingTimeout,
-      parent: stop,
-      invoke: (call) => type.offline(this.context(call, epoch)),
-    });
-    this.afterCall('offline', out);
+    const out = await this.calls.offline(epoch, stop);
+    this.calls.ended('offline', out);
     if (this.epoch !== epoch) return;
     if (out.kind === 'ok') return settle(reason === 'offline() called' ? 'offline completed' : reason);
     if (out.kind === 'abandoned') return;
@@ -568,7 +460,7 @@ export class Resource {
         ? `offline made no progress for ${out.timeoutMs} ms (pendingTimeout)`
         : `offline failed: ${reasonOf(out.error)}`;
     this.log.warn(`${why}; terminating`);
-    await this.terminateNow(why);
+    await this.calls.terminate(this.epoch, why);
     settle(`${why}; terminated`);
   }
 
@@ -630,7 +522,7 @@ export class Resource {
 
   /** The latest properties accepted: those stored for the next online, else those in force. */
   configuredProperties(): unknown {
-    return this.storedProps ? this.storedProps.value : this.properties;
+    return this.props.configured();
   }
 
   /**
@@ -640,62 +532,24 @@ export class Resource {
    */
   async setProperties(next: unknown): Promise<PropertiesOutcome> {
     if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-    const seq = ++this.propsSeq;
+    const change = this.props.nextChange();
     if (this.state === 'offline' || this.state === 'failed') {
-      this.commitProps(seq, next);
+      this.props.commit(change, next);
       return 'applied';
     }
-    const { type } = this.binding;
-    const apply = type.applyProperties;
     const life = this.life;
-    if (this.state !== 'online' || !life || !apply) {
-      this.storeProps(seq, next);
+    if (this.state !== 'online' || !life || !this.binding.type.applyProperties) {
+      this.props.store(change, next);
       return 'stored';
     }
-    const epoch = this.epoch;
-    const out = await this.lane.run({
-      entryPoint: 'applyProperties',
-      timeoutMs: this.policy.deadlockTimeout,
-      parent: life.signal,
-      invoke: (call) => apply.call(type, this.context(call, epoch), next as Readonly<unknown>, this.properties as Readonly<unknown>),
-    });
-    this.afterCall('applyProperties', out);
-    switch (out.kind) {
-      case 'ok':
-        if (out.value === 'stored') {
-          this.storeProps(seq, next);
-          return 'stored';
-        }
-        if (out.value !== undefined) {
-          this.log.warn(`applyProperties returned ${describeValue(out.value)}; taken as applied (return nothing, or 'stored')`);
-        }
-        this.commitProps(seq, next);
-        return 'applied';
-      case 'error':
-        throw isConfigError(out.error) ? out.error : toError(out.error, 'applyProperties rejected');
-      case 'timeout':
-        throw new CallTimeoutError(
-          `resource "${this.name}": applyProperties passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned; the old properties stay in force`,
-          out.timeoutMs,
-        );
-      case 'abandoned':
-        // The online period ended before the change was applied: it takes effect at the next online.
-        if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-        this.storeProps(seq, next);
-        return 'stored';
-    }
-  }
-
-  private commitProps(seq: number, value: unknown): void {
-    if (seq > this.propsInForce) {
-      this.properties = value;
-      this.propsInForce = seq;
-    }
-    if (this.storedProps && this.storedProps.seq <= seq) this.storedProps = null;
-  }
-
-  private storeProps(seq: number, value: unknown): void {
-    if (seq > this.propsInForce && (!this.storedProps || seq > this.storedProps.seq)) this.storedProps = { value, seq };
+    const out = await this.calls.applyProperties(this.epoch, life.signal, next);
+    this.calls.ended('applyProperties', out);
+    // Abandoned: the online period ended before the change was applied (it takes effect at the next online).
+    if (out.kind === 'abandoned' && this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+    const outcome = applyOutcome(this.name, out, this.log);
+    if (outcome === 'applied') this.props.commit(change, next);
+    else this.props.store(change, next);
+    return outcome;
   }
 
   /**
@@ -715,64 +569,45 @@ export class Resource {
    * `deadlockTimeout`, then (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
    */
   async control(code: string, input: unknown): Promise<unknown> {
-    if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
-    const { type } = this.binding;
-    const fn = type.control;
-    if (fn) {
-      const out = await this.lane.run({
-        entryPoint: 'control',
-        timeoutMs: this.policy.deadlockTimeout,
-        parent: this.ended.signal,
-        // The epoch when it starts: a failure it reports counts against what runs then.
-        invoke: (call) => fn.call(type, this.context(call, this.epoch), code, input),
-      });
-      this.afterCall('control', out);
-      switch (out.kind) {
-        case 'ok':
-          if (out.value !== DEFAULT_PROCESSING) return out.value;
-          break;
-        case 'error':
-          throw toError(out.error, `control("${code}") rejected`);
-        case 'timeout':
-          throw new CallTimeoutError(
-            `resource "${this.name}": control("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`,
-            out.timeoutMs,
-          );
-        case 'abandoned':
-          if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
-          throw new StateError(this.name, `control("${code}") was abandoned (terminate, offline or close preempted it)`);
-      }
+    const closed = () => (this.disposed ? new MonitorClosedError(`control("${this.name}", "${code}")`) : null);
+    if (this.disposed) throw closed();
+    // The epoch when it starts: a failure it reports counts against what runs then.
+    const calling = this.calls.control(() => this.epoch, this.ended.signal, code, input);
+    if (calling) {
+      const out = await calling;
+      this.calls.ended('control', out);
+      const value = controlOutcome(this.name, code, out, closed);
+      if (value !== DEFAULT_PROCESSING) return value;
     }
-    switch (code) {
-      case 'get-properties':
-        return this.configuredProperties();
-      case 'get-policy':
-        return { ...this.policy };
-      case 'get-status':
-        return this.inspect();
-      default:
-        throw new ConfigError(
-          'code',
-          code,
-          `is not a control code that type "${this.typeName}" or the monitor knows (the monitor's own: ${MONITOR_CODES.join(', ')})`,
-          { context: `control("${this.name}")` },
-        );
-    }
+    return monitorControl(code, this);
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** Emits slowCall and callTimeout for a finished call. */
-  private afterCall(entryPoint: EntryPoint, out: CallOutcome<unknown>): void {
-    this.events.callEnded(entryPoint, out, this.policy.callBudget);
+  // ---- what the poller and the calls' contexts report (PollOwner, FailureOwner) --------------
+
+  /** @internal The number of the operation in charge now. */
+  opInCharge(): number {
+    return this.epoch;
   }
 
-  private context(call: ActiveCall, epoch: number, handle: unknown = this.handle): ResourceContext<unknown, unknown> {
-    return this.contexts.build(call, epoch, this.properties, handle, this.fencingToken);
+  /** @internal Operation `op` is still in charge and the resource online. */
+  stillOnline(op: number): boolean {
+    return this.epoch === op && this.state === 'online';
   }
 
-  /** `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
-  private reportFailure(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
+  /** @internal Aborted when the online period ends; null outside one. */
+  onlineSignal(): AbortSignal | null {
+    return this.life?.signal ?? null;
+  }
+
+  /** @internal A check of operation `op` failed the resource. */
+  checkFailed(op: number, reason: string): void {
+    this.fail(op, reason, null);
+  }
+
+  /** @internal `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
+  failureReported(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
     const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
     const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
     if (!this.fail(epoch, why, cause)) {
