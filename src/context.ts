@@ -1,7 +1,7 @@
 import type { ActiveCall } from './call.js';
 import { describeValue } from './errors.js';
 import type { ProgressEvent } from './events.js';
-import { type Logger, tagged } from './logger.js';
+import type { Logger } from './logger.js';
 import type { EventSink } from './resource-events.js';
 import type { EntryPoint, ResourceContext } from './types.js';
 
@@ -12,62 +12,57 @@ export interface ContextEnv extends EventSink {
   delivering(): boolean;
 }
 
-/** Who hears `ctx.reportFailure` (the resource itself). */
-export interface FailureOwner {
+/** The resource a context belongs to (the resource itself). */
+export interface ContextOwner {
+  readonly name: string;
   /** `ctx.reportFailure(reason)` from a call of operation `op`. Must not throw. */
   failureReported(op: number, entryPoint: EntryPoint, reason: unknown): void;
 }
 
 /**
- * Builds the `ctx` each call into the plugin receives, for one resource. `reportFailure` is
- * handed the number of the operation that made the call (`op`), so a failure reported by a call
- * of an operation that has ended is recognised as stale by the resource.
+ * The `ctx` a call into the plugin receives: made for `call`, by operation `op` of `owner`, with
+ * the properties, handle and fencing token in force, and `log` tagged with the entry point.
+ * `reportFailure` carries `op`, so a failure reported by a call of an operation that has ended is
+ * recognised as stale; from inside an event listener it waits a microtask, until the transition
+ * that emitted the event is done.
  *
  * Built for every call (every poll): one object and two closures; `signal` is a getter, so the
  * call's AbortController is made only when the plugin reads it.
  */
-export class ContextBuilder {
-  /** The tagged logger of each entry point, made on first use. */
-  private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
-
-  constructor(
-    private readonly resource: string,
-    private readonly env: ContextEnv,
-    private readonly owner: FailureOwner,
-  ) {}
-
-  /** The context of `call`, made by operation `op` with these properties, handle and fencing token. */
-  build(call: ActiveCall, op: number, properties: unknown, handle: unknown, fencingToken: number | undefined): ResourceContext<unknown, unknown> {
-    const { env, resource } = this;
-    const entryPoint = call.entryPoint;
-    return {
-      resource,
-      properties: properties as Readonly<unknown>,
-      handle,
-      get signal() {
-        return call.signal;
-      },
-      reportProgress: (message?: string, checkpoint?: number) => {
-        if (!call.progress(env.clock.now()) || !env.wants('progress')) return;
-        const event: ProgressEvent = { resource, at: env.clock.now(), entryPoint };
-        if (message !== undefined) event.message = typeof message === 'string' ? message : describeValue(message);
-        if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
-        env.emit('progress', event);
-      },
-      reportFailure: (reason?: unknown) => {
-        if (env.delivering()) {
-          // From inside a listener: act once the transition that emitted the event is done.
-          queueMicrotask(() => this.owner.failureReported(op, entryPoint, reason));
-          return;
-        }
-        this.owner.failureReported(op, entryPoint, reason);
-      },
-      log: this.logFor(entryPoint),
-      ...(fencingToken === undefined ? {} : { fencingToken }),
-    };
-  }
-
-  private logFor(entryPoint: EntryPoint): Logger {
-    return (this.logs[entryPoint] ??= tagged(this.env.logger, { resource: this.resource, entryPoint }));
-  }
+export function pluginContext(
+  call: ActiveCall,
+  op: number,
+  owner: ContextOwner,
+  env: ContextEnv,
+  log: Logger,
+  properties: unknown,
+  handle: unknown,
+  fencingToken: number | undefined,
+): ResourceContext<unknown, unknown> {
+  const resource = owner.name;
+  const entryPoint = call.entryPoint;
+  return {
+    resource,
+    properties: properties as Readonly<unknown>,
+    handle,
+    get signal() {
+      return call.signal;
+    },
+    reportProgress: (message?: string, checkpoint?: number) => {
+      if (!call.progress(env.clock.now()) || !env.wants('progress')) return;
+      const event: ProgressEvent = { resource, at: env.clock.now(), entryPoint };
+      if (message !== undefined) event.message = typeof message === 'string' ? message : describeValue(message);
+      if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
+      env.emit('progress', event);
+    },
+    reportFailure: (reason?: unknown) => {
+      if (env.delivering()) {
+        queueMicrotask(() => owner.failureReported(op, entryPoint, reason));
+        return;
+      }
+      owner.failureReported(op, entryPoint, reason);
+    },
+    log,
+    ...(fencingToken === undefined ? {} : { fencingToken }),
+  };
 }

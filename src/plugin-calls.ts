@@ -1,19 +1,23 @@
 import type { ActiveCall, CallLane, CallOutcome } from './call.js';
-import type { ContextBuilder } from './context.js';
+import { type ContextEnv, type ContextOwner, pluginContext } from './context.js';
 import { reasonOf } from './errors.js';
-import type { Logger } from './logger.js';
+import { type Logger, tagged } from './logger.js';
 import type { ResourcePolicy } from './policy.js';
 import type { LiveProperties } from './properties.js';
-import type { ResourceEvents } from './resource-events.js';
+import { emitCallEnded } from './resource-events.js';
 import type { CheckKind, EntryPoint, ResourceContext, TypeBinding } from './types.js';
 
-/** What the calls read from their resource when they start (the resource itself). */
-export interface CallSource {
+/** The resource the calls belong to (the resource itself), read when a call starts. */
+export interface CallOwner extends ContextOwner {
+  readonly binding: TypeBinding;
   /** The policy in force (deadlines, callBudget). */
   readonly policy: ResourcePolicy;
   /** `ctx.fencingToken`, undefined when none is set. */
   readonly fencingToken: number | undefined;
 }
+
+/** `ctx.handle` inside `open`: there is none yet. */
+const NO_HANDLE = undefined;
 
 /**
  * The calls into one resource's plugin, one method per entry point: each runs on the resource's
@@ -34,20 +38,27 @@ export class PluginCalls {
   private handle: unknown = undefined;
   /** The terminate call running now, which every caller joins; null when none runs. */
   terminating: Promise<void> | null = null;
+  /** The tagged logger of each entry point (`ctx.log`), made on first use. */
+  private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
 
   constructor(
-    private readonly binding: TypeBinding,
-    readonly lane: CallLane,
-    private readonly contexts: ContextBuilder,
-    private readonly events: ResourceEvents,
-    private readonly source: CallSource,
+    private readonly owner: CallOwner,
+    private readonly lane: CallLane,
+    private readonly env: ContextEnv,
     private readonly properties: LiveProperties,
     private readonly log: Logger,
   ) {}
 
   /** The context of `call`, made by operation `op`, with the properties in force now. */
   private context(call: ActiveCall, op: number): ResourceContext<unknown, unknown> {
-    return this.contexts.build(call, op, this.properties.inForce, this.handle, this.source.fencingToken);
+    return this.contextWith(call, op, this.handle);
+  }
+
+  private contextWith(call: ActiveCall, op: number, handle: unknown): ResourceContext<unknown, unknown> {
+    const { owner } = this;
+    const entryPoint = call.entryPoint;
+    const log = (this.logs[entryPoint] ??= tagged(this.env.logger, { resource: owner.name, entryPoint }));
+    return pluginContext(call, op, owner, this.env, log, this.properties.inForce, handle, owner.fencingToken);
   }
 
   /**
@@ -55,12 +66,12 @@ export class PluginCalls {
    * promise itself, with no wrapper; the caller reports the outcome through `events.callEnded`.
    */
   check(kind: CheckKind, op: number, parent: AbortSignal): Promise<CallOutcome<unknown>> | null {
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
     if (!fn) return null;
     return this.lane.run({
       entryPoint: kind,
-      timeoutMs: this.source.policy.deadlockTimeout,
+      timeoutMs: this.owner.policy.deadlockTimeout,
       parent,
       invoke: (call) => fn.call(type, this.context(call, op)),
     });
@@ -73,14 +84,14 @@ export class PluginCalls {
    * open runs once).
    */
   open(op: number, parent: AbortSignal): Promise<CallOutcome<unknown>> | null {
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     const open = type.open;
     if (this.opened || !open) return null;
     return this.lane.run({
       entryPoint: 'open',
-      timeoutMs: this.source.policy.deadlockTimeout,
+      timeoutMs: this.owner.policy.deadlockTimeout,
       parent,
-      invoke: (call) => open.call(type, this.contexts.build(call, op, this.properties.inForce, undefined, this.source.fencingToken) as ResourceContext<unknown, undefined>),
+      invoke: (call) => open.call(type, this.contextWith(call, op, NO_HANDLE) as ResourceContext<unknown, undefined>),
     });
   }
 
@@ -92,10 +103,10 @@ export class PluginCalls {
 
   /** `online`; `started` gets the call when it starts (before the plugin runs). */
   online(op: number, parent: AbortSignal, started: (call: ActiveCall) => void): Promise<CallOutcome<unknown>> {
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     return this.lane.run({
       entryPoint: 'online',
-      timeoutMs: this.source.policy.pendingTimeout,
+      timeoutMs: this.owner.policy.pendingTimeout,
       parent,
       invoke: (call) => {
         started(call);
@@ -109,10 +120,10 @@ export class PluginCalls {
 
   /** `offline`; it does not start once `parent` has aborted (a terminate() superseded it). */
   offline(op: number, parent: AbortSignal): Promise<CallOutcome<unknown>> {
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     return this.lane.run({
       entryPoint: 'offline',
-      timeoutMs: this.source.policy.pendingTimeout,
+      timeoutMs: this.owner.policy.pendingTimeout,
       parent,
       invoke: (call) => type.offline(this.context(call, op)),
     });
@@ -127,11 +138,11 @@ export class PluginCalls {
     if (!this.opened) return Promise.resolve();
     if (this.terminating) return this.terminating;
     this.lane.preempt(reason);
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     const task = (async () => {
       const out = await this.lane.run({
         entryPoint: 'terminate',
-        timeoutMs: this.source.policy.deadlockTimeout,
+        timeoutMs: this.owner.policy.deadlockTimeout,
         urgent: true,
         invoke: (call) => type.terminate(this.context(call, op)),
       });
@@ -148,23 +159,23 @@ export class PluginCalls {
   close(op: number): Promise<CallOutcome<unknown>> | null {
     if (!this.opened) return null;
     this.opened = false;
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     const close = type.close;
     if (!close) return null;
     return this.lane.run({
       entryPoint: 'close',
-      timeoutMs: this.source.policy.deadlockTimeout,
+      timeoutMs: this.owner.policy.deadlockTimeout,
       invoke: (call) => close.call(type, this.context(call, op)),
     });
   }
 
   /** `applyProperties(ctx, next, current)`; the caller checked that the type has it. */
   applyProperties(op: number, parent: AbortSignal, next: unknown): Promise<CallOutcome<unknown>> {
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     const apply = type.applyProperties as NonNullable<typeof type.applyProperties>;
     return this.lane.run({
       entryPoint: 'applyProperties',
-      timeoutMs: this.source.policy.deadlockTimeout,
+      timeoutMs: this.owner.policy.deadlockTimeout,
       parent,
       // The properties in force when it starts (an earlier change may be applied meanwhile).
       invoke: (call) => apply.call(type, this.context(call, op), next as Readonly<unknown>, this.properties.inForce as Readonly<unknown>),
@@ -176,19 +187,29 @@ export class PluginCalls {
    * call starts: a failure it reports counts against the operation in charge then.
    */
   control(op: () => number, parent: AbortSignal, code: string, input: unknown): Promise<CallOutcome<unknown>> | null {
-    const { type } = this.binding;
+    const { type } = this.owner.binding;
     const control = type.control;
     if (!control) return null;
     return this.lane.run({
       entryPoint: 'control',
-      timeoutMs: this.source.policy.deadlockTimeout,
+      timeoutMs: this.owner.policy.deadlockTimeout,
       parent,
       invoke: (call) => control.call(type, this.context(call, op()), code, input),
     });
   }
 
+  /** Abandons the call in flight (see `CallLane.preempt`): the caller has just aborted its operation's signal. */
+  preempt(reason: string): void {
+    this.lane.preempt(reason);
+  }
+
+  /** The resource is gone: nothing runs on the lane any more (see `CallLane.dispose`). */
+  dispose(): void {
+    this.lane.dispose();
+  }
+
   /** Emits slowCall and callTimeout for a finished call. */
   ended(entryPoint: EntryPoint, out: CallOutcome<unknown>): void {
-    this.events.callEnded(entryPoint, out, this.source.policy.callBudget);
+    emitCallEnded(this.env, this.log, this.owner.name, entryPoint, out, this.owner.policy.callBudget);
   }
 }

@@ -1,14 +1,15 @@
 import type { CallOutcome } from './call.js';
-import type { Clock } from './clock.js';
 import { describeValue, reasonOf } from './errors.js';
 import type { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
-import type { ResourceEvents } from './resource-events.js';
+import { emitCheck, type EventSink } from './resource-events.js';
 import { PollSchedule } from './scheduler.js';
 import type { CheckKind, CheckResult, TypeBinding } from './types.js';
 
 /** What the poller needs from its resource (the resource itself: methods, so a resource carries no closures for it). */
 export interface PollOwner {
+  readonly name: string;
+  readonly binding: TypeBinding;
   /** The policy in force. */
   readonly policy: ResourcePolicy;
   /** The number of the operation in charge of the resource now (see `Resource`). */
@@ -62,13 +63,11 @@ export class Poller {
 
   constructor(
     private readonly owner: PollOwner,
-    private readonly binding: TypeBinding,
     private readonly calls: PluginCalls,
-    private readonly events: ResourceEvents,
-    private readonly clock: Clock,
+    private readonly sink: EventSink,
   ) {
     const policy = owner.policy;
-    this.schedule = new PollSchedule(clock, looksInterval(binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+    this.schedule = new PollSchedule(sink.clock, looksInterval(owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
       void this.poll(kind, owner.opInCharge());
     });
   }
@@ -92,7 +91,7 @@ export class Poller {
 
   /** A new policy: the intervals change; while `running` (online) both schedules are re-armed from now. */
   configure(policy: ResourcePolicy, running: boolean): void {
-    this.schedule.configure(looksInterval(this.binding, policy), policy.isAlivePollInterval, policy.pollJitter, running);
+    this.schedule.configure(looksInterval(this.owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, running);
   }
 
   private async poll(kind: CheckKind, op: number): Promise<void> {
@@ -141,12 +140,12 @@ export class Poller {
     if (out.kind === 'abandoned' || !owner.stillOnline(op)) return null;
     this.calls.ended(kind, out);
     const reason = checkFailure(out);
-    const at = this.clock.now();
+    const at = this.sink.clock.now();
     const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
     if (kind === 'isAlive') this.isFailures = failures;
     else this.looksFailures = failures;
     this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
-    this.events.checked(kind, at, out.durationMs, reason, failures);
+    emitCheck(this.sink, owner.name, kind, at, out.durationMs, reason, failures);
     if (reason === null) return true;
     // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
     if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= owner.policy.isAliveFailureThreshold)) {

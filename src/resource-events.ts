@@ -13,68 +13,50 @@ export interface EventSink {
   emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
 }
 
+// The events of one resource, one function for each thing that happens. Each builds its payload
+// only when someone listens (the hot path emits nothing otherwise). Functions, not an object per
+// resource: a monitor holds many resources, and these hold no state.
+
 /**
- * The events of one resource, as methods named for what happened. Each builds its payload only
- * when someone listens (the hot path emits nothing otherwise) and stamps it with the clock.
+ * A call ended: `callTimeout` (and a warning) when it passed its deadline, `slowCall` when it
+ * took longer than `budgetMs`. online and offline may take long asynchronously (WSFC's
+ * ERROR_IO_PENDING): only the time they blocked the event loop before returning counts.
  */
-export class ResourceEvents {
-  constructor(
-    private readonly resource: string,
-    private readonly sink: EventSink,
-    private readonly log: Logger,
-  ) {}
-
-  /**
-   * A call ended: `callTimeout` (and a warning) when it passed its deadline, `slowCall` when it
-   * took longer than `budgetMs`. online and offline may take long asynchronously (WSFC's
-   * ERROR_IO_PENDING): only the time they blocked the event loop before returning counts.
-   */
-  callEnded(entryPoint: EntryPoint, out: CallOutcome<unknown>, budgetMs: number): void {
-    const { sink } = this;
-    if (out.kind === 'timeout') {
-      this.log.warn(`${entryPoint} passed its deadline of ${out.timeoutMs} ms and was abandoned`);
-      if (sink.wants('callTimeout')) {
-        sink.emit('callTimeout', { resource: this.resource, at: sink.clock.now(), entryPoint, timeoutMs: out.timeoutMs });
-      }
-      return;
-    }
-    if (out.kind === 'abandoned') return;
-    const ms = entryPoint === 'online' || entryPoint === 'offline' ? (out.syncMs ?? 0) : out.durationMs;
-    if (ms > budgetMs && sink.wants('slowCall')) {
-      sink.emit('slowCall', { resource: this.resource, at: sink.clock.now(), entryPoint, durationMs: ms, budgetMs });
-    }
+export function emitCallEnded(sink: EventSink, log: Logger, resource: string, entryPoint: EntryPoint, out: CallOutcome<unknown>, budgetMs: number): void {
+  if (out.kind === 'timeout') {
+    log.warn(`${entryPoint} passed its deadline of ${out.timeoutMs} ms and was abandoned`);
+    if (sink.wants('callTimeout')) sink.emit('callTimeout', { resource, at: sink.clock.now(), entryPoint, timeoutMs: out.timeoutMs });
+    return;
   }
+  if (out.kind === 'abandoned') return;
+  const ms = entryPoint === 'online' || entryPoint === 'offline' ? (out.syncMs ?? 0) : out.durationMs;
+  if (ms > budgetMs && sink.wants('slowCall')) sink.emit('slowCall', { resource, at: sink.clock.now(), entryPoint, durationMs: ms, budgetMs });
+}
 
-  /** `check`: a check ended at `at`; `reason` is null when it passed. */
-  checked(kind: CheckKind, at: number, durationMs: number, reason: string | null, consecutiveFailures: number): void {
-    if (!this.sink.wants('check')) return;
-    this.sink.emit(
-      'check',
-      reason === null
-        ? { resource: this.resource, at, kind, ok: true, durationMs, consecutiveFailures: 0 }
-        : { resource: this.resource, at, kind, ok: false, durationMs, reason, consecutiveFailures },
-    );
-  }
+/** `check`: a check ended at `at`; `reason` is null when it passed. */
+export function emitCheck(sink: EventSink, resource: string, kind: CheckKind, at: number, durationMs: number, reason: string | null, consecutiveFailures: number): void {
+  if (!sink.wants('check')) return;
+  sink.emit(
+    'check',
+    reason === null
+      ? { resource, at, kind, ok: true, durationMs, consecutiveFailures: 0 }
+      : { resource, at, kind, ok: false, durationMs, reason, consecutiveFailures },
+  );
+}
 
-  /** `stateChange`. */
-  stateChanged(at: number, from: ResourceState, to: ResourceState, reason: string, generation: number): void {
-    if (this.sink.wants('stateChange')) this.sink.emit('stateChange', { resource: this.resource, at, from, to, reason, generation });
-  }
+/** `stateChange`. */
+export function emitStateChange(sink: EventSink, resource: string, at: number, from: ResourceState, to: ResourceState, reason: string, generation: number): void {
+  if (sink.wants('stateChange')) sink.emit('stateChange', { resource, at, from, to, reason, generation });
+}
 
-  /** `restartScheduled`. */
-  restartScheduled(attempt: number, delayMs: number, retry: boolean): void {
-    if (this.sink.wants('restartScheduled')) {
-      this.sink.emit('restartScheduled', { resource: this.resource, at: this.sink.clock.now(), attempt, delayMs, retry });
-    }
-  }
+/** `restartScheduled`. */
+export function emitRestartScheduled(sink: EventSink, resource: string, attempt: number, delayMs: number, retry: boolean): void {
+  if (sink.wants('restartScheduled')) sink.emit('restartScheduled', { resource, at: sink.clock.now(), attempt, delayMs, retry });
+}
 
-  /** `escalated`: the restart threshold is spent; `group` is left out when the resource has none. */
-  escalated(restarts: number, periodMs: number, group: string | null): void {
-    if (!this.sink.wants('escalated')) return;
-    const at = this.sink.clock.now();
-    this.sink.emit(
-      'escalated',
-      group === null ? { resource: this.resource, at, restarts, periodMs } : { resource: this.resource, at, restarts, periodMs, group },
-    );
-  }
+/** `escalated`: the restart threshold is spent; `group` is left out when the resource has none. */
+export function emitEscalated(sink: EventSink, resource: string, restarts: number, periodMs: number, group: string | null): void {
+  if (!sink.wants('escalated')) return;
+  const at = sink.clock.now();
+  sink.emit('escalated', group === null ? { resource, at, restarts, periodMs } : { resource, at, restarts, periodMs, group });
 }

@@ -1,6 +1,6 @@
 import { abandonedAttemptError, type Attempt, attemptFailure } from './attempt.js';
 import { CallLane } from './call.js';
-import { ContextBuilder, type ContextEnv } from './context.js';
+import type { ContextEnv } from './context.js';
 import { controlOutcome, monitorControl } from './control.js';
 import { CallTimeoutError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import { hostReady } from './host-ready.js';
@@ -9,8 +9,8 @@ import { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
 import { Poller } from './poller.js';
 import { applyOutcome, LiveProperties } from './properties.js';
-import { ResourceEvents } from './resource-events.js';
-import { planRestart, RestartBook, ScheduledRestart } from './restart.js';
+import { emitEscalated, emitRestartScheduled, emitStateChange } from './resource-events.js';
+import { planRestart, RestartBook } from './restart.js';
 import { StateWaiters } from './state-waiters.js';
 import {
   DEFAULT_PROCESSING,
@@ -63,12 +63,10 @@ export class Resource {
   /** A failure's terminate and restart decision are running. */
   private failing = false;
   private epoch = 0;
-  private readonly lane: CallLane;
   private readonly calls: PluginCalls;
   private readonly polls: Poller;
   private readonly props: LiveProperties;
   private readonly restarts = new RestartBook();
-  private readonly scheduledRestart: ScheduledRestart;
   private attempt: Attempt | null = null;
   /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
   private life: AbortController | null = null;
@@ -84,10 +82,9 @@ export class Resource {
   private disposed = false;
   private disposing: Promise<void> | null = null;
   private readonly waiters = new StateWaiters();
-  /** Aborted once the resource is disposed: the parent of control calls. */
-  private readonly ended = new AbortController();
+  /** Aborted once the resource is disposed: the parent of control calls (made by the first one). */
+  private ended: AbortController | null = null;
   private readonly log: Logger;
-  private readonly events: ResourceEvents;
 
   constructor(
     readonly name: string,
@@ -99,12 +96,9 @@ export class Resource {
   ) {
     this.since = env.clock.now();
     this.props = new LiveProperties(properties);
-    this.lane = new CallLane(env.clock, env.abortGrace, name);
     this.log = tagged(env.logger, { resource: name });
-    this.events = new ResourceEvents(name, env, this.log);
-    this.calls = new PluginCalls(binding, this.lane, new ContextBuilder(name, env, this), this.events, this, this.props, this.log);
-    this.polls = new Poller(this, binding, this.calls, this.events, env.clock);
-    this.scheduledRestart = new ScheduledRestart(env.clock);
+    this.calls = new PluginCalls(this, new CallLane(env.clock, env.abortGrace, name), env, this.props, this.log);
+    this.polls = new Poller(this, this.calls, env);
   }
 
   // ---- public operations -------------------------------------------------------------------
@@ -258,8 +252,8 @@ export class Resource {
     this.disposed = true;
     // Control calls still queued never start, one in flight is abandoned (nothing may reach the
     // plugin after close, no deadline stays armed).
-    this.ended.abort(new MonitorClosedError(`control("${this.name}")`));
-    this.lane.preempt('the resource is being closed');
+    this.ended?.abort(new MonitorClosedError(`control("${this.name}")`));
+    this.calls.preempt('the resource is being closed');
     this.cancelRestart();
     if (this.state !== 'offline') {
       // A restart raced with the offline above: finish it the hard way.
@@ -280,7 +274,7 @@ export class Resource {
     // Ctrl-C) finishes before the resource is gone: no call or deadline outlives close.
     await this.transitionsDone();
     if (this.calls.terminating) await this.calls.terminating;
-    this.lane.dispose();
+    this.calls.dispose();
     this.waiters.rejectAll(new MonitorClosedError(`waitFor("${this.name}")`));
   }
 
@@ -311,7 +305,7 @@ export class Resource {
       since: this.since,
       lastChecks: { looksAlive: this.polls.lastChecks.looksAlive, isAlive: this.polls.lastChecks.isAlive },
       restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
-      nextRestartAt: this.scheduledRestart.at,
+      nextRestartAt: this.restarts.nextAt,
       host: this.binding.hostOf(this.name),
       group: this.group,
       dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
@@ -321,7 +315,7 @@ export class Resource {
 
   /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
   get awaitingRestart(): boolean {
-    return this.state === 'failed' && (this.failing || this.scheduledRestart.pending);
+    return this.state === 'failed' && (this.failing || this.restarts.scheduled);
   }
 
   /**
@@ -429,7 +423,7 @@ export class Resource {
       Error.stackTraceLimit = limit;
       life.abort(why);
     }
-    this.lane.preempt(reason);
+    this.calls.preempt(reason);
   }
 
   /** offline() from online or online-pending: the plugin's offline (after an online it abandoned has settled), terminate if that fails. */
@@ -492,14 +486,14 @@ export class Resource {
         this.scheduleRestart(epoch, plan.delayMs, plan.attempt, false);
         return;
       case 'spent':
-        if (plan.escalate) this.events.escalated(plan.restarts, plan.periodMs, this.group);
+        if (plan.escalate) emitEscalated(this.env, this.name, plan.restarts, plan.periodMs, this.group);
         this.log.warn(`restart threshold spent (${plan.restarts} in ${plan.periodMs} ms)`);
         if (plan.retryMs !== null) this.scheduleRestart(epoch, plan.retryMs, 1, true);
     }
   }
 
   private scheduleRestart(epoch: number, delayMs: number, attempt: number, retry: boolean): void {
-    this.scheduledRestart.schedule(delayMs, () => {
+    this.restarts.schedule(this.env.clock, delayMs, () => {
       if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
       if (this.env.mayRestart && !this.env.mayRestart(this)) {
         // Its dependencies are down: the monitor takes it offline and brings it back with them.
@@ -511,11 +505,11 @@ export class Resource {
       else this.restarts.record(at);
       this.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
     });
-    this.events.restartScheduled(attempt, delayMs, retry);
+    emitRestartScheduled(this.env, this.name, attempt, delayMs, retry);
   }
 
   private cancelRestart(): void {
-    this.scheduledRestart.cancel();
+    this.restarts.cancelScheduled();
   }
 
   // ---- live changes and control codes -------------------------------------------------------
@@ -572,7 +566,7 @@ export class Resource {
     const closed = () => (this.disposed ? new MonitorClosedError(`control("${this.name}", "${code}")`) : null);
     if (this.disposed) throw closed();
     // The epoch when it starts: a failure it reports counts against what runs then.
-    const calling = this.calls.control(() => this.epoch, this.ended.signal, code, input);
+    const calling = this.calls.control(() => this.epoch, (this.ended ??= new AbortController()).signal, code, input);
     if (calling) {
       const out = await calling;
       this.calls.ended('control', out);
@@ -624,7 +618,7 @@ export class Resource {
     if (to === 'online-pending') this.polls.reset();
     if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
-    this.events.stateChanged(at, from, to, reason, this.generation);
+    emitStateChange(this.env, this.name, at, from, to, reason, this.generation);
     this.waiters.reached(to, () => this.inspect());
     this.env.observe?.(this, from);
   }

@@ -4,8 +4,8 @@ import { type ResourcePolicy, restartDelayOf } from './policy.js';
 
 /**
  * The restart bookkeeping of one resource: when its restarts started, so the monitor can count
- * those within the sliding `restartPeriod` window (DESIGN §4), and when a stable online period
- * last emptied that window (`stableAfter`).
+ * those within the sliding `restartPeriod` window (DESIGN §4), when a stable online period last
+ * emptied that window (`stableAfter`), and the one restart a failed resource may have scheduled.
  */
 export class RestartBook {
   /** Start times of the restarts still inside the window, oldest first. */
@@ -14,6 +14,31 @@ export class RestartBook {
   total = 0;
   /** When a stable online period last emptied the window (`stableAfter`), else null. */
   stableAt: number | null = null;
+  /** When the scheduled restart is due (clock time), null when none is scheduled. */
+  nextAt: number | null = null;
+  private timer: Timer | null = null;
+
+  /** A restart is scheduled and has not fired yet. */
+  get scheduled(): boolean {
+    return this.timer !== null;
+  }
+
+  /** Schedules `start` after `delayMs` on `clock` (cancel the one scheduled first). */
+  schedule(clock: Clock, delayMs: number, start: () => void): void {
+    this.nextAt = clock.now() + delayMs;
+    this.timer = after(clock, delayMs, () => {
+      this.timer = null;
+      this.nextAt = null;
+      start();
+    });
+  }
+
+  /** Cancels the scheduled restart, if any. */
+  cancelScheduled(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.nextAt = null;
+  }
 
   /** Restarts that started within `period` before `now`; older ones leave the window for good. */
   inWindow(now: number, period: number): number {
@@ -84,35 +109,4 @@ export function planRestart(policy: ResourcePolicy, book: RestartBook, now: numb
     escalate: policy.restartAction === 'restart-escalate',
     retryMs: policy.retryPeriodOnFailure === Number.POSITIVE_INFINITY ? null : policy.retryPeriodOnFailure,
   };
-}
-
-/** The one restart a failed resource may have scheduled: its timer and when it is due. */
-export class ScheduledRestart {
-  private timer: Timer | null = null;
-  /** When the restart is due (clock time), null when none is scheduled. */
-  at: number | null = null;
-
-  constructor(private readonly clock: Clock) {}
-
-  /** A restart is scheduled and has not fired yet. */
-  get pending(): boolean {
-    return this.timer !== null;
-  }
-
-  /** Schedules `start` after `delayMs` (replacing none: cancel first). */
-  schedule(delayMs: number, start: () => void): void {
-    this.at = this.clock.now() + delayMs;
-    this.timer = after(this.clock, delayMs, () => {
-      this.timer = null;
-      this.at = null;
-      start();
-    });
-  }
-
-  /** Cancels the scheduled restart, if any. */
-  cancel(): void {
-    this.timer?.cancel();
-    this.timer = null;
-    this.at = null;
-  }
 }

@@ -13,7 +13,8 @@ interface Waiter {
  * its state, its deadline passes or its signal aborts, and leaves the set however it ends.
  */
 export class StateWaiters {
-  private readonly waiting = new Set<Waiter>();
+  /** Made on the first wait: most resources are never waited for. */
+  private waiting: Set<Waiter> | null = null;
 
   /**
    * Resolves with the resource's status once {@link reached} is called with `state`; settles
@@ -30,19 +31,21 @@ export class StateWaiters {
     const reached = new Promise<ResourceStatus>((resolve, reject) => {
       waiter = { state, resolve, reject };
     });
-    this.waiting.add(waiter);
-    return abortable(reached, options).finally(() => this.waiting.delete(waiter));
+    const waiting = (this.waiting ??= new Set());
+    waiting.add(waiter);
+    return abortable(reached, options).finally(() => waiting.delete(waiter));
   }
 
   /** The resource is now in `to`: resolves the callers waiting for it with `status()` (built only then). */
   reached(to: ResourceState, status: () => ResourceStatus): void {
-    if (this.waiting.size === 0) return;
+    if (!this.waiting || this.waiting.size === 0) return;
     let now: ResourceStatus | null = null;
     for (const waiter of this.waiting) if (waiter.state === to) waiter.resolve((now ??= status()));
   }
 
   /** Rejects every caller still waiting with `error` (the resource is gone). */
   rejectAll(error: unknown): void {
+    if (!this.waiting) return;
     for (const waiter of this.waiting) waiter.reject(error);
     this.waiting.clear();
   }
