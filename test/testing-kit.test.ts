@@ -177,7 +177,7 @@ describe('recordCalls', () => {
     const rec = recordCalls(type, { now: clock.now });
     expect(rec.type.name).toBe('rec');
     expect(rec.type.looksAlive).toBeUndefined();
-    const monitor = new ResourceMonitor({ clock, abortGrace: 50 });
+    await using monitor = new ResourceMonitor({ clock, abortGrace: 50 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
