@@ -7,6 +7,7 @@ import { type Logger, tagged } from './logger.js';
 import { type ResourcePolicy, restartDelayOf } from './policy.js';
 import { RestartBook } from './restart.js';
 import { PollSchedule } from './scheduler.js';
+import type { TimerWheel } from './timer-wheel.js';
 import {
   type CheckKind,
   type CheckResult,
@@ -24,6 +25,8 @@ import {
 /** What a resource needs from its monitor. */
 export interface ResourceEnv {
   readonly clock: Clock;
+  /** The monitor's shared poll timer. */
+  readonly wheel: TimerWheel;
   readonly logger: Logger;
   readonly abortGrace: number;
   /** Whether anyone listens to `event` (payloads are built only then). */
@@ -146,7 +149,7 @@ export class Resource {
   ) {
     this.since = env.clock.now();
     this.lane = new CallLane(env.clock, env.abortGrace, name);
-    this.polls = new PollSchedule(env.clock, this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+    this.polls = new PollSchedule(env.wheel, this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
       void this.poll(kind, this.epoch);
     });
     this.log = tagged(env.logger, { resource: name });
