@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
+import { TimerWheel } from './timer-wheel.js';
 import { CallLane } from './call.js';
 import {
   CallTimeoutError,
@@ -188,6 +189,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.defaults = validatePolicy(given.defaults, context, 'options.defaults');
     this.env = {
       clock,
+      wheel: new TimerWheel(clock),
       logger: guarded(logger),
       abortGrace,
       // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
@@ -805,6 +807,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       this.resources.clear();
       for (const lane of this.typeLanes.values()) lane.dispose();
       this.typeLanes.clear();
+      // Every resource stopped its polls; the shared poll timer ends with them.
+      this.env.wheel.dispose();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
       await this.hosts?.close();
       this.removeAllListeners();

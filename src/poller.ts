@@ -4,6 +4,7 @@ import type { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
 import { emitCheck, type EventSink } from './resource-events.js';
 import { PollSchedule } from './scheduler.js';
+import type { TimerWheel } from './timer-wheel.js';
 import type { CheckKind, CheckResult, TypeBinding } from './types.js';
 
 /** What the poller needs from its resource (the resource itself: methods, so a resource carries no closures for it). */
@@ -65,9 +66,10 @@ export class Poller {
     private readonly owner: PollOwner,
     private readonly calls: PluginCalls,
     private readonly sink: EventSink,
+    wheel: TimerWheel,
   ) {
     const policy = owner.policy;
-    this.schedule = new PollSchedule(sink.clock, looksInterval(owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
+    this.schedule = new PollSchedule(wheel, looksInterval(owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
       void this.poll(kind, owner.opInCharge());
     });
   }

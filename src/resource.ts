@@ -12,6 +12,7 @@ import { applyOutcome, LiveProperties } from './properties.js';
 import { emitEscalated, emitRestartScheduled, emitStateChange } from './resource-events.js';
 import { planRestart, RestartBook } from './restart.js';
 import { StateWaiters } from './state-waiters.js';
+import type { TimerWheel } from './timer-wheel.js';
 import {
   DEFAULT_PROCESSING,
   type DependencyItem,
@@ -25,6 +26,8 @@ import {
 
 /** What a resource needs from its monitor (the clock, the logger and the events through {@link ContextEnv}). */
 export interface ResourceEnv extends ContextEnv {
+  /** The monitor's shared poll timer. */
+  readonly wheel: TimerWheel;
   readonly abortGrace: number;
   /**
    * Called after every state change (`from` differs from the state now), and with `from` equal
@@ -98,7 +101,7 @@ export class Resource {
     this.props = new LiveProperties(properties);
     this.log = tagged(env.logger, { resource: name });
     this.calls = new PluginCalls(this, new CallLane(env.clock, env.abortGrace, name), env, this.props, this.log);
-    this.polls = new Poller(this, this.calls, env);
+    this.polls = new Poller(this, this.calls, env, env.wheel);
   }
 
   // ---- public operations -------------------------------------------------------------------
