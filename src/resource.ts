@@ -306,7 +306,7 @@ export class Resource {
       state: this.state,
       generation: this.generation,
       since: this.since,
-      lastChecks: { looksAlive: this.polls.lastChecks.looksAlive, isAlive: this.polls.lastChecks.isAlive },
+      lastChecks: this.polls.lastChecksNow(),
       restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
       nextRestartAt: this.restarts.nextAt,
       host: this.binding.hostOf(this.name),
