@@ -1,9 +1,9 @@
-import { abandonedAttemptError, type Attempt, attemptFailure } from './attempt.js';
+import { OnlineAttempt } from './attempt.js';
 import { CallLane } from './call.js';
 import type { ContextEnv } from './context.js';
 import { controlOutcome, monitorControl } from './control.js';
 import { CallTimeoutError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
-import { hostReady } from './host-ready.js';
+import { takeOffline } from './offline.js';
 import { type Logger, tagged } from './logger.js';
 import { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
@@ -70,7 +70,7 @@ export class Resource {
   private readonly polls: Poller;
   private readonly props: LiveProperties;
   private readonly restarts = new RestartBook();
-  private attempt: Attempt | null = null;
+  private attempt: OnlineAttempt | null = null;
   /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
   private life: AbortController | null = null;
   /**
@@ -122,7 +122,7 @@ export class Resource {
         case 'online':
           return;
         case 'online-pending': {
-          const error = await (this.attempt as Attempt).done;
+          const error = await (this.attempt as OnlineAttempt).done;
           if (error) throw error;
           return;
         }
@@ -194,7 +194,8 @@ export class Resource {
           this.endLife(reason);
           const offlineLife = (this.offlineLife = new AbortController());
           this.setState('offline-pending', reason);
-          await this.track(this.runOffline(epoch, attempt, reason, offlineLife.signal));
+          const completed = reason === 'offline() called' ? 'offline completed' : reason;
+          await this.track(takeOffline(this, this.calls, this.log, this.env.abortGrace, epoch, attempt, reason, completed, offlineLife.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
           if (this.epoch !== epoch) await this.transitionsDone();
           return;
@@ -331,70 +332,27 @@ export class Resource {
 
   // ---- the online attempt ------------------------------------------------------------------
 
-  private startAttempt(reason: string): Attempt {
+  private startAttempt(reason: string): OnlineAttempt {
     // Properties stored while the resource ran take effect at this online.
     this.props.takeStored();
     const epoch = ++this.epoch;
     this.generation++;
     const life = new AbortController();
     this.life = life;
-    const attempt: Attempt = { op: epoch, scope: life, onlineCall: null, failure: null, done: Promise.resolve(null) };
+    const attempt = new OnlineAttempt(this, this.calls, this.env.clock, epoch, life);
     this.attempt = attempt;
     this.setState('online-pending', reason);
-    attempt.done = this.runAttempt(attempt);
+    attempt.start();
     return attempt;
-  }
-
-  /** The host's start-up, open (the first time), then online; the error for callers, or null once online. */
-  private async runAttempt(attempt: Attempt): Promise<Error | null> {
-    const { op: epoch, scope: life } = attempt;
-    // A hosted type whose host is still starting: wait for it (aborted with the attempt).
-    const ready = hostReady(this.binding, this.name, this.policy.deadlockTimeout, life.signal, this.env.clock);
-    if (ready) {
-      await ready;
-      if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
-    }
-    const opening = this.calls.open(epoch, life.signal);
-    if (opening) {
-      const out = await opening;
-      this.calls.ended('open', out);
-      if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
-      // An open that returned before the attempt was abandoned (an offline() right after) counts:
-      // its handle is kept, open runs once.
-      this.calls.keepHandle(out.value);
-      if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
-    }
-    const out = await this.calls.online(epoch, life.signal, (call) => {
-      attempt.onlineCall = call;
-    });
-    this.calls.ended('online', out);
-    if (out.kind === 'ok' && this.epoch === epoch && this.state === 'online-pending') {
-      attempt.onlineCall = null;
-      this.setState('online', 'online completed');
-      this.polls.start();
-      return null;
-    }
-    return this.attemptFailed(attempt, 'online', out);
-  }
-
-  /** Fails the resource for a failed open/online (if the attempt is still in charge); the error for callers. */
-  private attemptFailed(attempt: Attempt, entryPoint: 'open' | 'online', out: Parameters<typeof attemptFailure>[2]): Error {
-    const failure = attemptFailure(this.name, entryPoint, out);
-    if (failure) {
-      this.fail(attempt.op, failure.reason, failure.error);
-      return attempt.failure ?? failure.error;
-    }
-    // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise a preemption.
-    return attempt.failure ?? abandonedAttemptError(this.name, attempt.scope.signal.reason);
   }
 
   // ---- failure, terminate, offline ---------------------------------------------------------
 
   /**
-   * The resource failed (a check, a deadline, reportFailure, a failed attempt): if `epoch` still
+   * @internal The resource failed (a check, a deadline, reportFailure, a failed attempt): if `epoch` still
    * owns it and it is up, mark it failed, terminate it, then apply the restart policy.
    */
-  private fail(epoch: number, reason: string, cause: Error | null): boolean {
+  fail(epoch: number, reason: string, cause: Error | null): boolean {
     // Only within an online period: not while terminate() or offline() is taking it down.
     if (epoch !== this.epoch || !this.life || (this.state !== 'online' && this.state !== 'online-pending')) return false;
     const attempt = this.attempt;
@@ -427,38 +385,6 @@ export class Resource {
       life.abort(why);
     }
     this.calls.preempt(reason);
-  }
-
-  /** offline() from online or online-pending: the plugin's offline (after an online it abandoned has settled), terminate if that fails. */
-  private async runOffline(epoch: number, attempt: Attempt | null, reason: string, stop: AbortSignal): Promise<void> {
-    const settle = (why: string) => {
-      if (this.epoch === epoch && this.state === 'offline-pending') this.setState('offline', why);
-    };
-    if (attempt) {
-      // offline() during online-pending: the online was abandoned; offline once it settles,
-      // terminate if it has not settled after abortGrace.
-      await attempt.done;
-      const call = attempt.onlineCall;
-      if (!call) return settle(`${reason} before online started`);
-      await call.released;
-      if (this.epoch !== epoch) return;
-      if (!call.settled) {
-        await this.calls.terminate(this.epoch, `online did not settle within abortGrace (${this.env.abortGrace} ms) after ${reason}`);
-        return settle(`${reason}; online did not settle within abortGrace, so it was terminated`);
-      }
-    }
-    const out = await this.calls.offline(epoch, stop);
-    this.calls.ended('offline', out);
-    if (this.epoch !== epoch) return;
-    if (out.kind === 'ok') return settle(reason === 'offline() called' ? 'offline completed' : reason);
-    if (out.kind === 'abandoned') return;
-    const why =
-      out.kind === 'timeout'
-        ? `offline made no progress for ${out.timeoutMs} ms (pendingTimeout)`
-        : `offline failed: ${reasonOf(out.error)}`;
-    this.log.warn(`${why}; terminating`);
-    await this.calls.terminate(this.epoch, why);
-    settle(`${why}; terminated`);
   }
 
   // ---- restart policy ----------------------------------------------------------------------
@@ -579,9 +505,12 @@ export class Resource {
     return monitorControl(code, this);
   }
 
-  // ---- helpers -----------------------------------------------------------------------------
+  // ---- for the attempt, the offline, the poller and the calls' contexts (the *Owner interfaces) ----
 
-  // ---- what the poller and the calls' contexts report (PollOwner, FailureOwner) --------------
+  /** @internal Operation `op` is still in charge. */
+  inCharge(op: number): boolean {
+    return this.epoch === op;
+  }
 
   /** @internal The number of the operation in charge now. */
   opInCharge(): number {
@@ -598,9 +527,18 @@ export class Resource {
     return this.life?.signal ?? null;
   }
 
-  /** @internal A check of operation `op` failed the resource. */
-  checkFailed(op: number, reason: string): void {
-    this.fail(op, reason, null);
+  /** @internal `online` returned: online, if the attempt is still in charge. */
+  wentOnline(attempt: OnlineAttempt): boolean {
+    if (this.epoch !== attempt.op || this.state !== 'online-pending') return false;
+    attempt.onlineCall = null;
+    this.setState('online', 'online completed');
+    this.polls.start();
+    return true;
+  }
+
+  /** @internal The offline of operation `op` is over. */
+  wentOffline(op: number, why: string): void {
+    if (this.epoch === op && this.state === 'offline-pending') this.setState('offline', why);
   }
 
   /** @internal `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
