@@ -1,20 +1,19 @@
 import { OnlineAttempt } from './attempt.js';
 import { CallLane } from './call.js';
 import type { ContextEnv } from './context.js';
-import { controlOutcome, monitorControl } from './control.js';
+import { runControl } from './control.js';
 import { CallTimeoutError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import { takeOffline } from './offline.js';
 import { type Logger, tagged } from './logger.js';
 import { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
 import { Poller } from './poller.js';
-import { applyOutcome, LiveProperties } from './properties.js';
-import { emitEscalated, emitRestartScheduled, emitStateChange } from './resource-events.js';
-import { planRestart, RestartBook } from './restart.js';
+import { changeProperties, LiveProperties } from './properties.js';
+import { emitStateChange } from './resource-events.js';
+import { applyRestartPolicy, RestartBook } from './restart.js';
 import { StateWaiters } from './state-waiters.js';
 import type { TimerWheel } from './timer-wheel.js';
 import {
-  DEFAULT_PROCESSING,
   type DependencyItem,
   type EntryPoint,
   type PropertiesOutcome,
@@ -363,7 +362,7 @@ export class Resource {
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
     this.failureTask = this.calls.terminate(own, `failed: ${reason}`).then(() => {
-      this.applyRestartPolicy(own, cause);
+      applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
       if (this.epoch !== own) return;
       this.failing = false;
       this.env.observe?.(this, this.state);
@@ -402,41 +401,6 @@ export class Resource {
     }
   }
 
-  private applyRestartPolicy(epoch: number, cause: Error | null): void {
-    if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
-    // Asked to go offline (an offline() waiting for its dependents first): never restarted.
-    if (this.target === 'offline') return;
-    const plan = planRestart(this.policy, this.restarts, this.env.clock.now(), cause);
-    switch (plan.kind) {
-      case 'none':
-        if (plan.permanent) this.log.error(`not restarted: ${plan.permanent.message}; fix the properties, then call online()`);
-        return;
-      case 'restart':
-        this.scheduleRestart(epoch, plan.delayMs, plan.attempt, false);
-        return;
-      case 'spent':
-        if (plan.escalate) emitEscalated(this.env, this.name, plan.restarts, plan.periodMs, this.group);
-        this.log.warn(`restart threshold spent (${plan.restarts} in ${plan.periodMs} ms)`);
-        if (plan.retryMs !== null) this.scheduleRestart(epoch, plan.retryMs, 1, true);
-    }
-  }
-
-  private scheduleRestart(epoch: number, delayMs: number, attempt: number, retry: boolean): void {
-    this.restarts.schedule(this.env.clock, delayMs, () => {
-      if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
-      if (this.env.mayRestart && !this.env.mayRestart(this)) {
-        // Its dependencies are down: the monitor takes it offline and brings it back with them.
-        this.log.debug('restart not started: its dependencies are not online');
-        return;
-      }
-      const at = this.env.clock.now();
-      if (retry) this.restarts.clear();
-      else this.restarts.record(at);
-      this.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
-    });
-    emitRestartScheduled(this.env, this.name, attempt, delayMs, retry);
-  }
-
   private cancelRestart(): void {
     this.restarts.cancelScheduled();
   }
@@ -448,31 +412,9 @@ export class Resource {
     return this.props.configured();
   }
 
-  /**
-   * New properties, already validated (DESIGN §11). Online, with `applyProperties`: one call on
-   * the lane; otherwise in force at once when nothing runs (offline, failed), else stored for
-   * the next online.
-   */
-  async setProperties(next: unknown): Promise<PropertiesOutcome> {
-    if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-    const change = this.props.nextChange();
-    if (this.state === 'offline' || this.state === 'failed') {
-      this.props.commit(change, next);
-      return 'applied';
-    }
-    const life = this.life;
-    if (this.state !== 'online' || !life || !this.binding.type.applyProperties) {
-      this.props.store(change, next);
-      return 'stored';
-    }
-    const out = await this.calls.applyProperties(this.epoch, life.signal, next);
-    this.calls.ended('applyProperties', out);
-    // Abandoned: the online period ended before the change was applied (it takes effect at the next online).
-    if (out.kind === 'abandoned' && this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-    const outcome = applyOutcome(this.name, out, this.log);
-    if (outcome === 'applied') this.props.commit(change, next);
-    else this.props.store(change, next);
-    return outcome;
+  /** New properties, already validated: see `changeProperties`. */
+  setProperties(next: unknown): Promise<PropertiesOutcome> {
+    return changeProperties(this, this.calls, this.props, this.log, next);
   }
 
   /**
@@ -487,25 +429,18 @@ export class Resource {
     this.polls.configure(policy, this.state === 'online' && this.life !== null);
   }
 
-  /**
-   * A control code (DESIGN §11): the type's `control`, as one call on the lane bounded by
-   * `deadlockTimeout`, then (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
-   */
-  async control(code: string, input: unknown): Promise<unknown> {
-    const closed = () => (this.disposed ? new MonitorClosedError(`control("${this.name}", "${code}")`) : null);
-    if (this.disposed) throw closed();
-    // The epoch when it starts: a failure it reports counts against what runs then.
-    const calling = this.calls.control(() => this.epoch, (this.ended ??= new AbortController()).signal, code, input);
-    if (calling) {
-      const out = await calling;
-      this.calls.ended('control', out);
-      const value = controlOutcome(this.name, code, out, closed);
-      if (value !== DEFAULT_PROCESSING) return value;
-    }
-    return monitorControl(code, this);
+  /** A control code: see `runControl`. */
+  control(code: string, input: unknown): Promise<unknown> {
+    if (this.disposed) return Promise.reject(new MonitorClosedError(`control("${this.name}", "${code}")`));
+    return runControl(this, this.calls, (this.ended ??= new AbortController()).signal, code, input);
   }
 
   // ---- for the attempt, the offline, the poller and the calls' contexts (the *Owner interfaces) ----
+
+  /** @internal dispose() has begun to refuse operations. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
 
   /** @internal Operation `op` is still in charge. */
   inCharge(op: number): boolean {
@@ -534,6 +469,21 @@ export class Resource {
     this.setState('online', 'online completed');
     this.polls.start();
     return true;
+  }
+
+  /** @internal Failed under `op` still, not disposed, not asked to go offline (asked: never restarted). */
+  restartable(op: number): boolean {
+    return !this.disposed && this.epoch === op && this.state === 'failed' && this.target !== 'offline';
+  }
+
+  /** @internal A restart is due: the monitor may refuse it (its dependencies are down). */
+  mayRestart(): boolean {
+    return this.env.mayRestart?.(this) ?? true;
+  }
+
+  /** @internal A scheduled restart starts. */
+  restart(reason: string): void {
+    this.startAttempt(reason);
   }
 
   /** @internal The offline of operation `op` is over. */
