@@ -44,8 +44,8 @@ export class OnlineAttempt {
     private readonly clock: Clock,
     /** The number of the operation the attempt is (see `Resource`). */
     readonly op: number,
-    /** Aborted when the attempt's online period ends: its calls are abandoned. */
-    readonly scope: AbortController,
+    /** Aborts the attempt's calls: aborted when its online period ends (the resource's `onlineAbort`). */
+    readonly abort: AbortController,
   ) {}
 
   /** Runs the attempt (once the resource shows it as online-pending). */
@@ -54,14 +54,14 @@ export class OnlineAttempt {
   }
 
   private async run(): Promise<Error | null> {
-    const { owner, calls, op, scope } = this;
+    const { owner, calls, op, abort } = this;
     // A hosted type whose host is still starting: wait for it (aborted with the attempt).
-    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, scope.signal, this.clock);
+    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort.signal, this.clock);
     if (ready) {
       await ready;
       if (!owner.inCharge(op)) return this.failed('online', abandoned(0));
     }
-    const opening = calls.open(op, scope.signal);
+    const opening = calls.open(op, abort.signal);
     if (opening) {
       const out = await opening;
       calls.ended('open', out);
@@ -71,7 +71,7 @@ export class OnlineAttempt {
       calls.keepHandle(out.value);
       if (!owner.inCharge(op)) return this.failed('open', abandoned(out.durationMs));
     }
-    const out = await calls.online(op, scope.signal, (call) => {
+    const out = await calls.online(op, abort.signal, (call) => {
       this.onlineCall = call;
     });
     calls.ended('online', out);
@@ -92,7 +92,7 @@ export class OnlineAttempt {
       this.owner.fail(this.op, `${entryPoint} ${what}`, error);
     } else {
       // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise the preemption.
-      const why: unknown = this.scope.signal.reason;
+      const why: unknown = this.abort.signal.reason;
       error = why instanceof StateError ? why : new StateError(name, `the online attempt was abandoned (${reasonOf(why ?? 'superseded')})`);
     }
     return this.failure ?? error;

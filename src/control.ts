@@ -15,7 +15,7 @@ export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as c
 export async function runControl(owner: ControlSubject, calls: PluginCalls, parent: AbortSignal, code: string, input: unknown): Promise<unknown> {
   const closed = () => (owner.isDisposed ? new MonitorClosedError(`control("${owner.name}", "${code}")`) : null);
   // The operation in charge when it starts: a failure it reports counts against what runs then.
-  const calling = calls.control(() => owner.opInCharge(), parent, code, input);
+  const calling = calls.control(() => owner.currentOp(), parent, code, input);
   if (calling) {
     const out = await calling;
     calls.ended('control', out);
@@ -48,7 +48,7 @@ export interface ControlSubject {
   readonly name: string;
   readonly isDisposed: boolean;
   /** The number of the operation in charge now. */
-  opInCharge(): number;
+  currentOp(): number;
   readonly typeName: string;
   readonly policy: ResourcePolicy;
   /** The latest properties accepted. */

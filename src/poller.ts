@@ -14,7 +14,7 @@ export interface PollOwner {
   /** The policy in force. */
   readonly policy: ResourcePolicy;
   /** The number of the operation in charge of the resource now (see `Resource`). */
-  opInCharge(): number;
+  currentOp(): number;
   /** Whether operation `op` is still in charge and the resource online: a check's verdict counts only then. */
   stillOnline(op: number): boolean;
   /** Aborted when the online period ends; null outside one (a check then does not start). */
@@ -70,7 +70,7 @@ export class Poller {
   ) {
     const policy = owner.policy;
     this.schedule = new PollSchedule(wheel, looksInterval(owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
-      void this.poll(kind, owner.opInCharge());
+      void this.poll(kind, owner.currentOp());
     });
   }
 

@@ -63,7 +63,7 @@ export interface PropertiesOwner {
   readonly binding: TypeBinding;
   readonly isDisposed: boolean;
   /** The number of the operation in charge now. */
-  opInCharge(): number;
+  currentOp(): number;
   /** Aborted when the online period ends; null outside one. */
   onlineSignal(): AbortSignal | null;
 }
@@ -85,7 +85,7 @@ export async function changeProperties(owner: PropertiesOwner, calls: PluginCall
     props.store(change, next);
     return 'stored';
   }
-  const out = await calls.applyProperties(owner.opInCharge(), signal, next);
+  const out = await calls.applyProperties(owner.currentOp(), signal, next);
   calls.ended('applyProperties', out);
   // Abandoned: the online period ended before the change was applied (it takes effect at the next online).
   if (out.kind === 'abandoned' && owner.isDisposed) throw new MonitorClosedError(`setProperties("${owner.name}")`);

@@ -45,8 +45,9 @@ export interface ResourceEnv extends ContextEnv {
  * the restart decision `restart.ts`.
  *
  * Ownership of the state: every operation that takes charge of the resource (an online attempt,
- * a failure, `offline()`, `terminate()`) bumps `epoch`; a task changes the state only while the
- * epoch is still its own, so a late result of an earlier operation never changes anything.
+ * a failure, `offline()`, `terminate()`) draws the next number into `operation`; a task changes
+ * the state only while its number (`op`) is still the one in charge, so a late result of an
+ * earlier operation never changes anything. (`generation` counts only the online attempts.)
  */
 export class Resource {
   state: ResourceState = 'offline';
@@ -64,19 +65,20 @@ export class Resource {
   ownPolicy: Partial<ResourcePolicy> = {};
   /** A failure's terminate and restart decision are running. */
   private failing = false;
-  private epoch = 0;
+  /** The number of the operation in charge of the resource (see above). */
+  private operation = 0;
   private readonly calls: PluginCalls;
   private readonly polls: Poller;
   private readonly props: LiveProperties;
   private readonly restarts = new RestartBook();
   private attempt: OnlineAttempt | null = null;
-  /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
-  private life: AbortController | null = null;
+  /** Aborts the calls of the online period: aborted when the resource leaves online-pending/online. */
+  private onlineAbort: AbortController | null = null;
   /**
-   * Aborted when a `terminate()` supersedes the offline in progress: its `offline` call, if it
+   * Aborts the offline in progress when a `terminate()` supersedes it: its `offline` call, if it
    * has not started yet, never starts (terminate must not queue behind it).
    */
-  private offlineLife: AbortController | null = null;
+  private offlineAbort: AbortController | null = null;
   /** The offline() or terminate() in progress, which online() and offline() wait for. */
   private transition: Promise<void> | null = null;
   /** The failure's terminate and restart scheduling, while failed. */
@@ -84,8 +86,8 @@ export class Resource {
   private disposed = false;
   private disposing: Promise<void> | null = null;
   private readonly waiters = new StateWaiters();
-  /** Aborted once the resource is disposed: the parent of control calls (made by the first one). */
-  private ended: AbortController | null = null;
+  /** Aborts the control calls once the resource is disposed (their parent; made by the first one). */
+  private disposeAbort: AbortController | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -154,8 +156,10 @@ export class Resource {
   /**
    * Takes the resource offline (DESIGN §3); resolves once it is offline (or once a `terminate()`
    * that superseded this offline has ended). Never rejects for the plugin's failures.
+   * `byOfflineCall`: this is `monitor.offline()` of this very resource, so the last state change
+   * says `offline completed` instead of repeating `reason` (a dependency, a group, the close).
    */
-  async offline(reason = 'offline() called'): Promise<void> {
+  async offline(reason: string, byOfflineCall = false): Promise<void> {
     for (;;) {
       this.cancelRestart();
       if (this.transition) {
@@ -173,30 +177,30 @@ export class Resource {
           // Take charge now, as one transition that later offline() calls share: the failure's
           // restart policy no longer applies (no restart is scheduled, then cancelled, when its
           // terminate ends); the state changes once that terminate has finished.
-          const epoch = ++this.epoch;
+          const op = ++this.operation;
           const failure = this.failureTask;
-          await this.track(
+          await this.runAsTransition(
             (async () => {
               await failure;
               this.cancelRestart();
-              if (this.epoch === epoch && this.state === 'failed') this.setState('offline', reason);
+              if (this.operation === op && this.state === 'failed') this.setState('offline', reason);
             })(),
           );
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch) await this.transitionsDone();
+          if (this.operation !== op) await this.transitionsDone();
           return;
         }
         case 'online':
         case 'online-pending': {
           const attempt = this.state === 'online-pending' ? this.attempt : null;
-          const epoch = ++this.epoch;
-          this.endLife(reason);
-          const offlineLife = (this.offlineLife = new AbortController());
+          const op = ++this.operation;
+          this.endOnlinePeriod(reason);
+          const offlineAbort = (this.offlineAbort = new AbortController());
           this.setState('offline-pending', reason);
-          const completed = reason === 'offline() called' ? 'offline completed' : reason;
-          await this.track(takeOffline(this, this.calls, this.log, this.env.abortGrace, epoch, attempt, reason, completed, offlineLife.signal));
+          const completed = byOfflineCall ? 'offline completed' : reason;
+          await this.runAsTransition(takeOffline(this, this.calls, this.log, this.env.abortGrace, op, attempt, reason, completed, offlineAbort.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch) await this.transitionsDone();
+          if (this.operation !== op) await this.transitionsDone();
           return;
         }
       }
@@ -209,18 +213,18 @@ export class Resource {
     // the plugin is being closed; a terminate() now must not call into it.
     if (this.disposed && this.state === 'offline' && !this.transition && !this.calls.terminating) return;
     this.cancelRestart();
-    const epoch = ++this.epoch;
-    this.offlineLife?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
-    this.offlineLife = null;
-    this.endLife(reason);
-    await this.track(
+    const op = ++this.operation;
+    this.offlineAbort?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
+    this.offlineAbort = null;
+    this.endOnlinePeriod(reason);
+    await this.runAsTransition(
       (async () => {
-        await this.calls.terminate(this.epoch, reason); // joins a terminate already running
-        if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
+        await this.calls.terminate(this.operation, reason); // joins a terminate already running
+        if (this.operation === op && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
     // A later terminate() superseded this one: resolve when it has ended (the resource offline).
-    if (this.epoch !== epoch) await this.transitionsDone();
+    if (this.operation !== op) await this.transitionsDone();
   }
 
   /**
@@ -232,7 +236,7 @@ export class Resource {
   }
 
   /** Makes `task` the transition in progress until it ends. */
-  private track(task: Promise<void>): Promise<void> {
+  private runAsTransition(task: Promise<void>): Promise<void> {
     this.transition = task;
     // Registered before any waiter's continuation, so waiters see it cleared.
     void task.then(() => {
@@ -255,7 +259,7 @@ export class Resource {
     this.disposed = true;
     // Control calls still queued never start, one in flight is abandoned (nothing may reach the
     // plugin after close, no deadline stays armed).
-    this.ended?.abort(new MonitorClosedError(`control("${this.name}")`));
+    this.disposeAbort?.abort(new MonitorClosedError(`control("${this.name}")`));
     this.calls.preempt('the resource is being closed');
     this.cancelRestart();
     if (this.state !== 'offline') {
@@ -267,7 +271,7 @@ export class Resource {
     // the lane's usual terms (abortGrace for an abandoned call): disposing the lane under it would
     // start it without that wait.
     while (this.calls.terminating) await this.calls.terminating;
-    const closing = this.calls.close(this.epoch);
+    const closing = this.calls.close(this.operation);
     if (closing) {
       const out = await closing;
       this.calls.ended('close', out);
@@ -326,7 +330,7 @@ export class Resource {
    * failed. Calls in flight are abandoned by the host layer.
    */
   hostFailed(reason: string): void {
-    this.fail(this.epoch, reason, null);
+    this.fail(this.operation, reason, null);
   }
 
   // ---- the online attempt ------------------------------------------------------------------
@@ -334,11 +338,11 @@ export class Resource {
   private startAttempt(reason: string): OnlineAttempt {
     // Properties stored while the resource ran take effect at this online.
     this.props.takeStored();
-    const epoch = ++this.epoch;
+    const op = ++this.operation;
     this.generation++;
-    const life = new AbortController();
-    this.life = life;
-    const attempt = new OnlineAttempt(this, this.calls, this.env.clock, epoch, life);
+    const onlineAbort = new AbortController();
+    this.onlineAbort = onlineAbort;
+    const attempt = new OnlineAttempt(this, this.calls, this.env.clock, op, onlineAbort);
     this.attempt = attempt;
     this.setState('online-pending', reason);
     attempt.start();
@@ -348,22 +352,22 @@ export class Resource {
   // ---- failure, terminate, offline ---------------------------------------------------------
 
   /**
-   * @internal The resource failed (a check, a deadline, reportFailure, a failed attempt): if `epoch` still
+   * @internal The resource failed (a check, a deadline, reportFailure, a failed attempt): if `op` still
    * owns it and it is up, mark it failed, terminate it, then apply the restart policy.
    */
-  fail(epoch: number, reason: string, cause: Error | null): boolean {
+  fail(op: number, reason: string, cause: Error | null): boolean {
     // Only within an online period: not while terminate() or offline() is taking it down.
-    if (epoch !== this.epoch || !this.life || (this.state !== 'online' && this.state !== 'online-pending')) return false;
+    if (op !== this.operation || !this.onlineAbort || (this.state !== 'online' && this.state !== 'online-pending')) return false;
     const attempt = this.attempt;
-    if (cause && attempt && attempt.op === epoch && !attempt.failure) attempt.failure = cause;
-    const own = ++this.epoch;
-    this.endLife(`failed: ${reason}`);
+    if (cause && attempt && attempt.op === op && !attempt.failure) attempt.failure = cause;
+    const own = ++this.operation;
+    this.endOnlinePeriod(`failed: ${reason}`);
     this.failing = true; // before the state change, so observers see a restart decision coming
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
     this.failureTask = this.calls.terminate(own, `failed: ${reason}`).then(() => {
       applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
-      if (this.epoch !== own) return;
+      if (this.operation !== own) return;
       this.failing = false;
       this.env.observe?.(this, this.state);
     });
@@ -371,17 +375,17 @@ export class Resource {
   }
 
   /** Leaves online-pending/online: stops polls and abandons the calls of that period. */
-  private endLife(reason: string): void {
+  private endOnlinePeriod(reason: string): void {
     this.noteStable(this.env.clock.now());
     this.polls.stop();
-    const life = this.life;
-    this.life = null;
-    if (life && !life.signal.aborted) {
+    const onlineAbort = this.onlineAbort;
+    this.onlineAbort = null;
+    if (onlineAbort && !onlineAbort.signal.aborted) {
       const limit = Error.stackTraceLimit;
       Error.stackTraceLimit = 0;
       const why = new StateError(this.name, `the online attempt was abandoned: ${reason}`);
       Error.stackTraceLimit = limit;
-      life.abort(why);
+      onlineAbort.abort(why);
     }
     this.calls.preempt(reason);
   }
@@ -390,7 +394,7 @@ export class Resource {
 
   /** Online, and not being taken down by a terminate() that has not changed the state yet. */
   private inOnlinePeriod(): boolean {
-    return this.state === 'online' && this.life !== null;
+    return this.state === 'online' && this.onlineAbort !== null;
   }
 
   /** stableAfter: empties the restart window once this online period has lasted that long (see RestartBook). */
@@ -426,13 +430,13 @@ export class Resource {
     if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
     this.ownPolicy = own;
     this.policy = policy;
-    this.polls.configure(policy, this.state === 'online' && this.life !== null);
+    this.polls.configure(policy, this.state === 'online' && this.onlineAbort !== null);
   }
 
   /** A control code: see `runControl`. */
   control(code: string, input: unknown): Promise<unknown> {
     if (this.disposed) return Promise.reject(new MonitorClosedError(`control("${this.name}", "${code}")`));
-    return runControl(this, this.calls, (this.ended ??= new AbortController()).signal, code, input);
+    return runControl(this, this.calls, (this.disposeAbort ??= new AbortController()).signal, code, input);
   }
 
   // ---- for the attempt, the offline, the poller and the calls' contexts (the *Owner interfaces) ----
@@ -444,27 +448,27 @@ export class Resource {
 
   /** @internal Operation `op` is still in charge. */
   inCharge(op: number): boolean {
-    return this.epoch === op;
+    return this.operation === op;
   }
 
   /** @internal The number of the operation in charge now. */
-  opInCharge(): number {
-    return this.epoch;
+  currentOp(): number {
+    return this.operation;
   }
 
   /** @internal Operation `op` is still in charge and the resource online. */
   stillOnline(op: number): boolean {
-    return this.epoch === op && this.state === 'online';
+    return this.operation === op && this.state === 'online';
   }
 
   /** @internal Aborted when the online period ends; null outside one. */
   onlineSignal(): AbortSignal | null {
-    return this.life?.signal ?? null;
+    return this.onlineAbort?.signal ?? null;
   }
 
   /** @internal `online` returned: online, if the attempt is still in charge. */
   wentOnline(attempt: OnlineAttempt): boolean {
-    if (this.epoch !== attempt.op || this.state !== 'online-pending') return false;
+    if (this.operation !== attempt.op || this.state !== 'online-pending') return false;
     attempt.onlineCall = null;
     this.setState('online', 'online completed');
     this.polls.start();
@@ -473,7 +477,7 @@ export class Resource {
 
   /** @internal Failed under `op` still, not disposed, not asked to go offline (asked: never restarted). */
   restartable(op: number): boolean {
-    return !this.disposed && this.epoch === op && this.state === 'failed' && this.target !== 'offline';
+    return !this.disposed && this.operation === op && this.state === 'failed' && this.target !== 'offline';
   }
 
   /** @internal A restart is due: the monitor may refuse it (its dependencies are down). */
@@ -488,14 +492,14 @@ export class Resource {
 
   /** @internal The offline of operation `op` is over. */
   wentOffline(op: number, why: string): void {
-    if (this.epoch === op && this.state === 'offline-pending') this.setState('offline', why);
+    if (this.operation === op && this.state === 'offline-pending') this.setState('offline', why);
   }
 
-  /** @internal `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
-  failureReported(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
+  /** @internal `ctx.reportFailure(reason)` from a call of `op`. Never throws, whatever `reason` is. */
+  failureReported(op: number, entryPoint: EntryPoint, reason: unknown): void {
     const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
     const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
-    if (!this.fail(epoch, why, cause)) {
+    if (!this.fail(op, why, cause)) {
       this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
     }
   }
