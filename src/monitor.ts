@@ -24,7 +24,8 @@ import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } fr
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
+import { MONITOR_CODES } from './control.js';
+import { Resource, type ResourceEnv } from './resource.js';
 import { DEFAULT_PROCESSING, type PropertiesOutcome, RESOURCE_STATES, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
