@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const scenarios = ['scale', 'reaction', 'storm', 'churn'];
+const scenarios = ['scale', 'reaction', 'storm', 'churn', 'million'];
 // Scenario 5 (hosted checks) lives in bench/hosted.ts once isolation (src/hosts) lands.
 if (existsSync(join(here, 'hosted.ts')) && existsSync(join(here, '..', 'src', 'hosts'))) scenarios.push('hosted');
 else process.stdout.write('\n## Scenario 5: hosted checks\nnot run: isolation hosts (src/hosts, bench/hosted.ts) are not in this tree yet\n');

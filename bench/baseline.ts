@@ -138,3 +138,85 @@ export class HandResource {
     this.state = 'offline';
   }
 }
+
+/** What the synchronous loop calls: checks that answer at once. */
+export interface SyncChecks {
+  online(): unknown;
+  offline(): unknown;
+  terminate(): unknown;
+  looksAlive(): boolean;
+  isAlive(): boolean;
+}
+
+/**
+ * The cheapest loop a user would write: a `setTimeout` chain per check kind calling a synchronous
+ * check, re-armed at once when it passes; a failed looksAlive asks isAlive, a failed isAlive
+ * terminates and restarts after the delay. No promise, no try/catch, no state beyond a field:
+ * the floor under the floor, for checks that answer synchronously (a `kill(pid, 0)`, a flag).
+ */
+export class SyncResource {
+  state: HandState = 'offline';
+  private looksTimer: ReturnType<typeof setTimeout> | undefined;
+  private isTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private readonly setTimer: (fn: () => void, ms: number) => ReturnType<typeof setTimeout>;
+
+  constructor(
+    readonly name: string,
+    private readonly checks: SyncChecks,
+    private readonly o: HandOptions,
+  ) {
+    this.setTimer = o.setTimer ?? setTimeout;
+  }
+
+  private set(state: HandState): void {
+    this.state = state;
+    this.o.onState?.(this.name, state);
+  }
+
+  private delay(interval: number): number {
+    return this.o.pollJitter > 0 ? interval + Math.floor(interval * this.o.pollJitter * Math.random()) : interval;
+  }
+
+  private readonly looks = (): void => {
+    if (this.checks.looksAlive() || this.checks.isAlive()) this.looksTimer = this.setTimer(this.looks, this.delay(this.o.looksAlivePollInterval));
+    else this.fail();
+  };
+
+  private readonly deep = (): void => {
+    if (this.checks.isAlive()) this.isTimer = this.setTimer(this.deep, this.delay(this.o.isAlivePollInterval));
+    else this.fail();
+  };
+
+  private readonly restart = (): void => void this.online();
+
+  online(): void {
+    this.set('online-pending');
+    this.checks.online();
+    this.set('online');
+    if (this.o.looksAlivePollInterval > 0) this.looksTimer = this.setTimer(this.looks, this.delay(this.o.looksAlivePollInterval));
+    this.isTimer = this.setTimer(this.deep, this.delay(this.o.isAlivePollInterval));
+  }
+
+  offline(): void {
+    this.stop();
+    this.set('offline-pending');
+    this.checks.offline();
+    this.set('offline');
+  }
+
+  fail(): void {
+    if (this.state !== 'online') return;
+    clearTimeout(this.looksTimer);
+    clearTimeout(this.isTimer);
+    this.set('failed');
+    this.checks.terminate();
+    this.setTimer(this.restart, this.o.restartDelay);
+  }
+
+  stop(): void {
+    clearTimeout(this.looksTimer);
+    clearTimeout(this.isTimer);
+    this.state = 'offline';
+  }
+}

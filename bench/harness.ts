@@ -1,8 +1,9 @@
 /**
  * The shared harness of the benchmarks: options, measurement helpers, the table and the JSON.
  *
- * Every scenario runs resmon and the hand-written baseline (bench/baseline.ts) in the same
- * process, alternating (B R R B …), and reports their ratio: absolute figures drift on a shared
+ * Every scenario runs resmon and the two hand-written loops (bench/baseline.ts: the synchronous
+ * one and the async/await one) in the same process, alternating (S A R, R A S …), and reports
+ * resmon's ratio to each: absolute figures drift on a shared
  * machine, the ratio of neighbouring runs much less.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -87,25 +88,38 @@ export async function withLoopDelay<T>(fn: () => Promise<T>, resolution = 1): Pr
 // ---- lateness ----------------------------------------------------------------------------------
 
 /**
- * Collects how late timers fire. `clock()` is a resmon Clock and `setTimer` its baseline twin:
- * every `every`-th timer is wrapped to record (fire time − due time); the others go straight to
- * the global setTimeout, so both sides pay the same, near-zero, instrumentation cost.
+ * Measures how late polls run: (the time a check starts) − (the due time of the timer that ran
+ * it). While `recording`, every timer armed through `setTimer` (the loops) or `clock()` (resmon)
+ * is wrapped to note its due time as it fires, and every `every`-th check started records its
+ * lateness against the last due time noted. While not recording, timers go straight to the
+ * global setTimeout, so the CPU window (measured separately) carries no instrumentation.
+ *
+ * With resmon's shared poll timer one timer runs every poll due by then, so the due time noted
+ * is that of the earliest poll of the batch: the figure is an upper bound for resmon, exact for
+ * the loops (each of their polls has a timer of its own).
  */
 export class Lateness {
   private n = 0;
   private samples: number[] = [];
+  private lastDue = Number.NaN;
   recording = false;
 
   constructor(private readonly every = 16) {}
 
-  /** setTimeout with sampling: what the baseline loop uses. */
+  /** setTimeout with the due-time note while recording: what the loops use. */
   readonly setTimer = (fn: () => void, ms: number): ReturnType<typeof setTimeout> => {
-    if (!this.recording || (++this.n & (this.every - 1)) !== 0) return setTimeout(fn, ms);
-    const due = performance.now() + ms;
+    if (!this.recording) return setTimeout(fn, ms);
+    const due = performance.now() + Math.max(1, ms);
     return setTimeout(() => {
-      if (this.recording) this.samples.push(performance.now() - due);
+      this.lastDue = due;
       fn();
     }, ms);
+  };
+
+  /** Called by the check functions as they start. */
+  readonly onCheck = (): void => {
+    if (!this.recording || (++this.n & (this.every - 1)) !== 0 || Number.isNaN(this.lastDue)) return;
+    this.samples.push(Math.max(0, performance.now() - this.lastDue));
   };
 
   /** The same, as a resmon clock. */
@@ -119,6 +133,7 @@ export class Lateness {
 
   reset(): void {
     this.samples = [];
+    this.lastDue = Number.NaN;
   }
 
   /** p50, p99 and max lateness in milliseconds, and the sample count. */
@@ -144,18 +159,23 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
+/** `--only=sync|baseline|resmon`: run one side alone (to profile it); its tables then miss the others. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
 /**
- * Runs `measure` for the baseline and for resmon, `rounds` times, alternating the order
- * (B R, R B, B R …) so drift and warm-up fall on both sides alike. Returns every run's result.
+ * Runs `measure` for the synchronous loop, the async loop and resmon, `rounds` times, reversing
+ * the order every other round (S A R, R A S, …) so drift and warm-up fall on every side alike.
+ * Returns every run's result.
  */
 export async function alternate<T>(
   rounds: number,
   measure: (impl: Impl, round: number) => Promise<T>,
-): Promise<{ baseline: T[]; resmon: T[] }> {
-  const out = { baseline: [] as T[], resmon: [] as T[] };
+): Promise<Record<Impl, T[]>> {
+  const out: Record<Impl, T[]> = { sync: [], baseline: [], resmon: [] };
   for (let round = 0; round < rounds; round++) {
-    const order: Impl[] = round % 2 === 0 ? ['baseline', 'resmon'] : ['resmon', 'baseline'];
+    const order: Impl[] = round % 2 === 0 ? ['sync', 'baseline', 'resmon'] : ['resmon', 'baseline', 'sync'];
     for (const impl of order) {
+      if (only && only !== impl) continue;
       await fullGc();
       const result = await measure(impl, round);
       out[impl].push(result);
@@ -165,35 +185,48 @@ export async function alternate<T>(
   return out;
 }
 
-export type Impl = 'baseline' | 'resmon';
+/**
+ * The three sides: `sync`, the synchronous loop (`SyncResource` in bench/baseline.ts), `baseline`,
+ * the async/await loop (`HandResource`), and resmon.
+ */
+export type Impl = 'sync' | 'baseline' | 'resmon';
 
 // ---- output ------------------------------------------------------------------------------------
 
-/** One row of a scenario's table: a metric for both sides, their ratio and the target. */
+/** One row of a scenario's table: a metric for the three sides, resmon's two ratios and the target. */
 export interface Row {
   metric: string;
   unit: string;
+  /** The synchronous loop (null where it has no counterpart). */
+  sync: number | null;
+  /** The async/await loop. */
   baseline: number | null;
   resmon: number;
-  /** resmon / baseline (null when the baseline is not comparable or ~0). */
+  /** resmon / the synchronous loop (null when not comparable or ~0). */
+  vsSync: number | null;
+  /** resmon / the async loop (null when not comparable or ~0). */
   ratio: number | null;
-  /** The target in words, e.g. "≤ 2× baseline". */
+  /** The target in words, e.g. "≤ 1.5× sync". */
   target: string;
   /** true met, false missed, null: no target. */
   met: boolean | null;
 }
 
+function ratioOf(resmon: number, loop: number | null): number | null {
+  // A ratio of a negative or ~0 figure (a heap that shrank) says nothing: leave it out.
+  return loop !== null && loop > 0 && resmon >= 0 && Number.isFinite(loop) ? resmon / loop : null;
+}
+
 export function row(
   metric: string,
   unit: string,
+  sync: number | null,
   baseline: number | null,
   resmon: number,
   target = '',
   met: boolean | null = null,
 ): Row {
-  // A ratio of a negative or ~0 figure (a heap that shrank) says nothing: leave it out.
-  const ratio = baseline !== null && baseline > 0 && resmon >= 0 && Number.isFinite(baseline) ? resmon / baseline : null;
-  return { metric, unit, baseline, resmon, ratio, target, met };
+  return { metric, unit, sync, baseline, resmon, vsSync: ratioOf(resmon, sync), ratio: ratioOf(resmon, baseline), target, met };
 }
 
 /** Node, the CPU and the memory of this machine, for the report. */
@@ -230,24 +263,27 @@ export function progress(line: string): void {
 
 /** Prints the scenario's table and writes bench/results/<name>.json. */
 export function report(name: string, title: string, params: Record<string, unknown>, rows: Row[], extra: Record<string, unknown> = {}): void {
-  const head = ['metric', 'baseline', 'resmon', 'ratio', 'target', ''];
+  const head = ['metric', 'sync loop', 'async loop', 'resmon', 'vs sync', 'vs async', 'target', ''];
+  const x = (r: number | null) => (r === null ? '-' : `${r.toFixed(2)}×`);
   const body = rows.map((r) => [
     `${r.metric} (${r.unit})`,
+    fmt(r.sync),
     fmt(r.baseline),
     fmt(r.resmon),
-    r.ratio === null ? '-' : `${r.ratio.toFixed(2)}×`,
+    x(r.vsSync),
+    x(r.ratio),
     r.target,
     r.met === null ? '' : r.met ? 'met' : 'MISSED',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === 6 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const m = machine();
   const out = [
     '',
     `## ${title}`,
     `${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}  (node ${m.node}, ${m.cores}× ${m.cpu}; resmon: ${measured})`,
     line(head),
-    `|${widths.map((w, i) => (i === 0 || i === 4 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    `|${widths.map((w, i) => (i === 0 || i === 6 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
     ...body.map(line),
   ];
   process.stdout.write(`${out.join('\n')}\n`);

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type ResourceContext, ResourceMonitor, type ResourceType } from './resmon.js';
-import { type HandChecks, HandResource } from './baseline.js';
+import { type HandChecks, HandResource, SyncResource } from './baseline.js';
 import { alternate, type Impl, numArg, percentile, progress, quick, report, type Row, row, roundsArg } from './harness.js';
 
 const RESOURCES = 10;
@@ -52,12 +52,13 @@ async function failTrials(impl: Impl, trials: number): Promise<number[]> {
     fail = (name) => (ctxs.get(name) as ResourceContext).reportFailure('bench');
     close = () => monitor.close();
   } else {
-    const resources = new Map<string, HandResource>();
+    const resources = new Map<string, HandResource | SyncResource>();
+    const Loop = impl === 'sync' ? SyncResource : HandResource;
     for (const name of names) {
-      const checks: HandChecks = { online: () => {}, offline: () => {}, terminate: onTerminate, looksAlive: () => true, isAlive: () => true };
+      const checks: HandChecks & { looksAlive(): boolean; isAlive(): boolean } = { online: () => {}, offline: () => {}, terminate: onTerminate, looksAlive: () => true, isAlive: () => true };
       resources.set(
         name,
-        new HandResource(name, checks, {
+        new Loop(name, checks, {
           looksAlivePollInterval: 3_600_000,
           isAlivePollInterval: 3_600_000,
           pollJitter: 0,
@@ -69,7 +70,7 @@ async function failTrials(impl: Impl, trials: number): Promise<number[]> {
       );
     }
     await Promise.all([...resources.values()].map((r) => r.online()));
-    fail = (name) => (resources.get(name) as HandResource).fail();
+    fail = (name) => (resources.get(name) as HandResource | SyncResource).fail();
     close = async () => {
       for (const r of resources.values()) r.stop();
     };
@@ -123,9 +124,10 @@ async function looksTrials(impl: Impl, trials: number): Promise<number[]> {
     await Promise.all(names.map((n) => monitor.online(n)));
     close = () => monitor.close();
   } else {
+    const Loop = impl === 'sync' ? SyncResource : HandResource;
     const resources = names.map(
       (name) =>
-        new HandResource(
+        new Loop(
           name,
           { online: () => {}, offline: () => {}, terminate: () => {}, looksAlive: () => looksAlive(name), isAlive: () => isAlive(name) },
           { looksAlivePollInterval: 1, isAlivePollInterval: 3_600_000, pollJitter: 0, restartDelay: 0 },
@@ -157,13 +159,14 @@ async function main(): Promise<void> {
       return { trials: s.length, p50Us: percentile(s, 50), p99Us: percentile(s, 99), maxUs: Math.max(...s), samples: s };
     });
     const pool = (side: { samples: number[] }[]) => side.flatMap((r) => r.samples);
+    const s = pool(runs.sync);
     const b = pool(runs.baseline);
     const r = pool(runs.resmon);
     const p99 = percentile(r, 99);
-    rows.push(row(`${label}: p50`, 'µs', percentile(b, 50), percentile(r, 50)));
-    rows.push(row(`${label}: p99`, 'µs', percentile(b, 99), p99, '≤ 1,000 µs', p99 <= 1000));
-    rows.push(row(`${label}: max`, 'µs', Math.max(...b), Math.max(...r)));
-    extra[label] = { baselineTrials: b.length, resmonTrials: r.length };
+    rows.push(row(`${label}: p50`, 'µs', percentile(s, 50), percentile(b, 50), percentile(r, 50)));
+    rows.push(row(`${label}: p99`, 'µs', percentile(s, 99), percentile(b, 99), p99, '≤ 1,000 µs', p99 <= 1000));
+    rows.push(row(`${label}: max`, 'µs', Math.max(...s), Math.max(...b), Math.max(...r)));
+    extra[label] = { syncTrials: s.length, baselineTrials: b.length, resmonTrials: r.length };
   }
   report('reaction', 'Scenario 2: reaction time', { trials, rounds, resources: RESOURCES }, rows, extra);
 }

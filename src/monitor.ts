@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
+import { TimerWheel } from './timer-wheel.js';
 import { CallLane } from './call.js';
 import {
   CallTimeoutError,
@@ -23,7 +24,8 @@ import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } fr
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
-import { MONITOR_CODES, Resource, type ResourceEnv } from './resource.js';
+import { MONITOR_CODES } from './control.js';
+import { Resource, type ResourceEnv } from './resource.js';
 import { DEFAULT_PROCESSING, type PropertiesOutcome, RESOURCE_STATES, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
@@ -187,6 +189,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.defaults = validatePolicy(given.defaults, context, 'options.defaults');
     this.env = {
       clock,
+      wheel: new TimerWheel(clock),
       logger: guarded(logger),
       abortGrace,
       // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
@@ -804,6 +807,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       this.resources.clear();
       for (const lane of this.typeLanes.values()) lane.dispose();
       this.typeLanes.clear();
+      // Every resource stopped its polls; the shared poll timer ends with them.
+      this.env.wheel.dispose();
       await Promise.all(Array.from(this.types.values(), (binding) => binding.dispose?.()));
       await this.hosts?.close();
       this.removeAllListeners();

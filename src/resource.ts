@@ -1,37 +1,34 @@
-import { abortable } from './abort.js';
-import { ActiveCall, CallLane, type CallOutcome } from './call.js';
-import { after, type Clock, type Timer } from './clock.js';
-import { CallTimeoutError, ConfigError, describeValue, isConfigError, isPermanentFailure, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
-import type { ProgressEvent, ResourceMonitorEvents } from './events.js';
+import { abandonedAttemptError, type Attempt, attemptFailure } from './attempt.js';
+import { CallLane } from './call.js';
+import type { ContextEnv } from './context.js';
+import { controlOutcome, monitorControl } from './control.js';
+import { CallTimeoutError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import { hostReady } from './host-ready.js';
 import { type Logger, tagged } from './logger.js';
-import { type ResourcePolicy, restartDelayOf } from './policy.js';
-import { RestartBook } from './restart.js';
-import { PollSchedule } from './scheduler.js';
+import { PluginCalls } from './plugin-calls.js';
+import type { ResourcePolicy } from './policy.js';
+import { Poller } from './poller.js';
+import { applyOutcome, LiveProperties } from './properties.js';
+import { emitEscalated, emitRestartScheduled, emitStateChange } from './resource-events.js';
+import { planRestart, RestartBook } from './restart.js';
+import { StateWaiters } from './state-waiters.js';
+import type { TimerWheel } from './timer-wheel.js';
 import {
-  type CheckKind,
-  type CheckResult,
   DEFAULT_PROCESSING,
   type DependencyItem,
   type EntryPoint,
   type PropertiesOutcome,
-  type ResourceContext,
   type ResourceState,
   type ResourceStatus,
   type ResourceTarget,
   type TypeBinding,
 } from './types.js';
 
-/** What a resource needs from its monitor. */
-export interface ResourceEnv {
-  readonly clock: Clock;
-  readonly logger: Logger;
+/** What a resource needs from its monitor (the clock, the logger and the events through {@link ContextEnv}). */
+export interface ResourceEnv extends ContextEnv {
+  /** The monitor's shared poll timer. */
+  readonly wheel: TimerWheel;
   readonly abortGrace: number;
-  /** Whether anyone listens to `event` (payloads are built only then). */
-  wants(event: keyof ResourceMonitorEvents): boolean;
-  /** Emits `event`; a throwing listener is logged, never propagated. */
-  emit<K extends keyof ResourceMonitorEvents>(event: K, payload: Parameters<ResourceMonitorEvents[K]>[0]): void;
-  /** Listeners are running now (a call from one of them waits a microtask, see the monitor). */
-  delivering(): boolean;
   /**
    * Called after every state change (`from` differs from the state now), and with `from` equal
    * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
@@ -42,34 +39,11 @@ export interface ResourceEnv {
   mayRestart?(resource: Resource): boolean;
 }
 
-/** The monitor's own control codes (default processing). */
-export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as const;
-
-/** One attempt to bring the resource online (a generation). */
-interface Attempt {
-  readonly epoch: number;
-  readonly life: AbortController;
-  /** The `online` call, once it started. */
-  onlineCall: ActiveCall | null;
-  /** Why the attempt failed, when a failure (not an abandonment) ended it. */
-  failure: Error | null;
-  /** Resolves when the attempt ends: with null when the resource went online, else the error for callers. */
-  done: Promise<Error | null>;
-}
-
-interface Waiter {
-  state: ResourceState;
-  resolve(status: ResourceStatus): void;
-  reject(error: unknown): void;
-}
-
-const NO_HANDLE = undefined;
-/** The least time an attempt waits for its isolation host to start before calling into it anyway. */
-const HOST_START_WAIT_MS = 30_000;
-
 /**
- * One resource: its state machine (DESIGN §3), its lane of calls, its polls and its restart
- * bookkeeping. Every transition goes through here; the monitor only routes public calls.
+ * One resource's state machine (DESIGN §3): online, offline, terminate, failure and restart, and
+ * the end of its life in the monitor. Every transition goes through here; the monitor only
+ * routes public calls. The calls into the plugin are `plugin-calls.ts`, the polls `poller.ts`,
+ * the restart decision `restart.ts`.
  *
  * Ownership of the state: every operation that takes charge of the resource (an online attempt,
  * a failure, `offline()`, `terminate()`) bumps `epoch`; a task changes the state only while the
@@ -87,13 +61,14 @@ export class Resource {
   dependsOn: readonly DependencyItem[] = [];
   /** `ctx.fencingToken` of the next calls (set by `monitor.setFencingToken`; resmon/cluster). */
   fencingToken: number | undefined = undefined;
+  /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
+  ownPolicy: Partial<ResourcePolicy> = {};
   /** A failure's terminate and restart decision are running. */
   private failing = false;
   private epoch = 0;
-  private opened = false;
-  private handle: unknown = NO_HANDLE;
-  private readonly lane: CallLane;
-  private readonly polls: PollSchedule;
+  private readonly calls: PluginCalls;
+  private readonly polls: Poller;
+  private readonly props: LiveProperties;
   private readonly restarts = new RestartBook();
   private attempt: Attempt | null = null;
   /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
@@ -107,53 +82,29 @@ export class Resource {
   private transition: Promise<void> | null = null;
   /** The failure's terminate and restart scheduling, while failed. */
   private failureTask: Promise<void> | null = null;
-  /** The terminate entry point running now (a failure's, offline's fallback or terminate()'s). */
-  private terminateTask: Promise<void> | null = null;
-  private restartTimer: Timer | null = null;
-  private nextRestartAt: number | null = null;
   private disposed = false;
   private disposing: Promise<void> | null = null;
-  private readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = {
-    looksAlive: null,
-    isAlive: null,
-  };
-  /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
-  private looksFailures = 0;
-  private isFailures = 0;
-  /** The last time a stable online period emptied the restart window (stableAfter). */
-  private stableAt: number | null = null;
-  private readonly waiters = new Set<Waiter>();
-  /** Aborted once the resource is disposed: the parent of control calls. */
-  private readonly ended = new AbortController();
-  /** The resource's own policy layer (what `addResource` and `setPolicy` gave it), kept by the monitor. */
-  ownPolicy: Partial<ResourcePolicy> = {};
-  /** Numbers each accepted properties change, so a late outcome never undoes a later change. */
-  private propsSeq = 0;
-  /** The change the properties in force come from. */
-  private propsInForce = 0;
-  /** Properties stored for the next online (`'stored'`), newer than those in force. */
-  private storedProps: { value: unknown; seq: number } | null = null;
-  private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
+  private readonly waiters = new StateWaiters();
+  /** Aborted once the resource is disposed: the parent of control calls (made by the first one). */
+  private ended: AbortController | null = null;
   private readonly log: Logger;
 
   constructor(
     readonly name: string,
     readonly typeName: string,
     readonly binding: TypeBinding,
-    private properties: unknown,
+    properties: unknown,
     public policy: ResourcePolicy,
     private readonly env: ResourceEnv,
   ) {
     this.since = env.clock.now();
-    this.lane = new CallLane(env.clock, env.abortGrace, name);
-    this.polls = new PollSchedule(env.clock, this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
-      void this.poll(kind, this.epoch);
-    });
+    this.props = new LiveProperties(properties);
     this.log = tagged(env.logger, { resource: name });
+    this.calls = new PluginCalls(this, new CallLane(env.clock, env.abortGrace, name), env, this.props, this.log);
+    this.polls = new Poller(this, this.calls, env, env.wheel);
   }
 
   // ---- public operations -------------------------------------------------------------------
-
   /**
    * Brings the resource online; resolves once online, rejects with the cause if this attempt
    * failed. `mayStart`, asked right before a new attempt starts, may refuse it (a reason): the
@@ -185,8 +136,8 @@ export class Resource {
           this.restarts.clear();
           break;
         case 'offline':
-          if (this.terminateTask) {
-            await this.terminateTask;
+          if (this.calls.terminating) {
+            await this.calls.terminating;
             continue;
           }
           break;
@@ -215,7 +166,7 @@ export class Resource {
       }
       switch (this.state) {
         case 'offline':
-          if (this.terminateTask) await this.terminateTask;
+          if (this.calls.terminating) await this.calls.terminating;
           return;
         case 'offline-pending':
           throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
@@ -256,7 +207,7 @@ export class Resource {
   async terminate(reason = 'terminate() called'): Promise<void> {
     // Disposed (close() or removeResource() finishing) and offline: nothing is left to stop, and
     // the plugin is being closed; a terminate() now must not call into it.
-    if (this.disposed && this.state === 'offline' && !this.transition && !this.terminateTask) return;
+    if (this.disposed && this.state === 'offline' && !this.transition && !this.calls.terminating) return;
     this.cancelRestart();
     const epoch = ++this.epoch;
     this.offlineLife?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
@@ -264,7 +215,7 @@ export class Resource {
     this.endLife(reason);
     await this.track(
       (async () => {
-        await this.terminateNow(reason); // joins a terminate already running
+        await this.calls.terminate(this.epoch, reason); // joins a terminate already running
         if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
@@ -300,12 +251,12 @@ export class Resource {
 
   private async runDispose(graceful: boolean, why: string): Promise<void> {
     if (graceful) await this.offline(why);
-    else if (this.state !== 'offline' || this.terminateTask) await this.terminate(why);
+    else if (this.state !== 'offline' || this.calls.terminating) await this.terminate(why);
     this.disposed = true;
     // Control calls still queued never start, one in flight is abandoned (nothing may reach the
     // plugin after close, no deadline stays armed).
-    this.ended.abort(new MonitorClosedError(`control("${this.name}")`));
-    this.lane.preempt('the resource is being closed');
+    this.ended?.abort(new MonitorClosedError(`control("${this.name}")`));
+    this.calls.preempt('the resource is being closed');
     this.cancelRestart();
     if (this.state !== 'offline') {
       // A restart raced with the offline above: finish it the hard way.
@@ -315,64 +266,49 @@ export class Resource {
     // A terminate() that came in meanwhile (to cut the shutdown short) runs to its end first, on
     // the lane's usual terms (abortGrace for an abandoned call): disposing the lane under it would
     // start it without that wait.
-    while (this.terminateTask) await this.terminateTask;
-    if (this.opened) {
-      const close = this.binding.type.close;
-      this.opened = false;
-      if (close) {
-        const out = await this.lane.run({
-          entryPoint: 'close',
-          timeoutMs: this.policy.deadlockTimeout,
-          invoke: (call) => close.call(this.binding.type, this.context(call, this.epoch)),
-        });
-        this.afterCall('close', out);
-        if (out.kind === 'error') this.log.warn({ err: out.error }, `close failed: ${reasonOf(out.error)}`);
-      }
+    while (this.calls.terminating) await this.calls.terminating;
+    const closing = this.calls.close(this.epoch);
+    if (closing) {
+      const out = await closing;
+      this.calls.ended('close', out);
+      if (out.kind === 'error') this.log.warn({ err: out.error }, `close failed: ${reasonOf(out.error)}`);
     }
     // A terminate() that started meanwhile (a listener of the last state change, a second
     // Ctrl-C) finishes before the resource is gone: no call or deadline outlives close.
     await this.transitionsDone();
-    if (this.terminateTask) await this.terminateTask;
-    this.lane.dispose();
-    const closed = new MonitorClosedError(`waitFor("${this.name}")`);
-    for (const waiter of this.waiters) waiter.reject(closed);
-    this.waiters.clear();
+    if (this.calls.terminating) await this.calls.terminating;
+    this.calls.dispose();
+    this.waiters.rejectAll(new MonitorClosedError(`waitFor("${this.name}")`));
   }
 
   /** Resolves with `inspect()` once the resource is in `state` (at once if it is). */
   waitFor(state: ResourceState, timeout: number | undefined, signal: AbortSignal | undefined): Promise<ResourceStatus> {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    let waiter!: Waiter;
-    const reached = new Promise<ResourceStatus>((resolve, reject) => {
-      waiter = { state, resolve, reject };
-    });
-    this.waiters.add(waiter);
-    return abortable(reached, {
+    return this.waiters.wait(state, {
       timeoutMs: timeout,
       signal,
       clock: this.env.clock,
       onTimeout: () => {
         throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
       },
-    }).finally(() => this.waiters.delete(waiter));
+    });
   }
 
   /** A JSON-safe picture of the resource. */
   inspect(): ResourceStatus {
     const now = this.env.clock.now();
     this.noteStable(now);
-    const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.stableAt;
+    const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.restarts.stableAt;
     return {
       name: this.name,
       type: this.typeName,
       state: this.state,
       generation: this.generation,
       since: this.since,
-      lastChecks: { looksAlive: this.lastChecks.looksAlive, isAlive: this.lastChecks.isAlive },
+      lastChecks: { looksAlive: this.polls.lastChecks.looksAlive, isAlive: this.polls.lastChecks.isAlive },
       restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
-      nextRestartAt: this.nextRestartAt,
+      nextRestartAt: this.restarts.nextAt,
       host: this.binding.hostOf(this.name),
       group: this.group,
       dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
@@ -382,7 +318,7 @@ export class Resource {
 
   /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
   get awaitingRestart(): boolean {
-    return this.state === 'failed' && (this.failing || this.restartTimer !== null);
+    return this.state === 'failed' && (this.failing || this.restarts.scheduled);
   }
 
   /**
@@ -396,76 +332,42 @@ export class Resource {
   // ---- the online attempt ------------------------------------------------------------------
 
   private startAttempt(reason: string): Attempt {
-    const stored = this.storedProps;
-    if (stored) {
-      // Properties stored while the resource ran take effect at this online.
-      this.storedProps = null;
-      this.properties = stored.value;
-      this.propsInForce = stored.seq;
-    }
+    // Properties stored while the resource ran take effect at this online.
+    this.props.takeStored();
     const epoch = ++this.epoch;
     this.generation++;
     const life = new AbortController();
     this.life = life;
-    const attempt: Attempt = { epoch, life, onlineCall: null, failure: null, done: Promise.resolve(null) };
+    const attempt: Attempt = { op: epoch, scope: life, onlineCall: null, failure: null, done: Promise.resolve(null) };
     this.attempt = attempt;
     this.setState('online-pending', reason);
     attempt.done = this.runAttempt(attempt);
     return attempt;
   }
 
+  /** The host's start-up, open (the first time), then online; the error for callers, or null once online. */
   private async runAttempt(attempt: Attempt): Promise<Error | null> {
-    const { type } = this.binding;
-    const { epoch, life } = attempt;
-    const ready = this.binding.ready?.(this.name);
+    const { op: epoch, scope: life } = attempt;
+    // A hosted type whose host is still starting: wait for it (aborted with the attempt).
+    const ready = hostReady(this.binding, this.name, this.policy.deadlockTimeout, life.signal, this.env.clock);
     if (ready) {
-      // A hosted type whose host is still starting: wait for it outside any call's deadline (at
-      // most deadlockTimeout or 30 s, whichever is longer), unless the attempt is abandoned meanwhile.
-      await abortable(ready, {
-        timeoutMs: Math.max(this.policy.deadlockTimeout, HOST_START_WAIT_MS),
-        signal: life.signal,
-        clock: this.env.clock,
-        onTimeout: () => undefined,
-      }).catch(() => {}); // aborted: the epoch check below ends the attempt
+      await ready;
       if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
     }
-    if (!this.opened) {
-      if (type.open) {
-        const open = type.open;
-        let abandonedWhileRunning = false;
-        const out = await this.lane.run({
-          entryPoint: 'open',
-          timeoutMs: this.policy.deadlockTimeout,
-          parent: life.signal,
-          invoke: (call) => {
-            const value = open.call(type, this.context(call, epoch, NO_HANDLE) as ResourceContext<unknown, undefined>);
-            if (call.signal.aborted) abandonedWhileRunning = true; // it reported a failure itself
-            return value;
-          },
-        });
-        this.afterCall('open', out);
-        if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
-        // An open that was abandoned while it ran does not count; one that returned before the
-        // attempt was abandoned (an offline() right after) does: its handle is kept, open runs once.
-        if (this.epoch !== epoch && abandonedWhileRunning) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
-        this.handle = out.value;
-        this.opened = true;
-        if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
-      }
+    const opening = this.calls.open(epoch, life.signal);
+    if (opening) {
+      const out = await opening;
+      this.calls.ended('open', out);
+      if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
+      // An open that returned before the attempt was abandoned (an offline() right after) counts:
+      // its handle is kept, open runs once.
+      this.calls.keepHandle(out.value);
+      if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
     }
-    const out = await this.lane.run({
-      entryPoint: 'online',
-      timeoutMs: this.policy.pendingTimeout,
-      parent: life.signal,
-      invoke: (call) => {
-        attempt.onlineCall = call;
-        // Without open, there is something to terminate once online has started (not before:
-        // a failure reported while online still waited for the lane has nothing to stop).
-        this.opened = true;
-        return type.online(this.context(call, epoch));
-      },
+    const out = await this.calls.online(epoch, life.signal, (call) => {
+      attempt.onlineCall = call;
     });
-    this.afterCall('online', out);
+    this.calls.ended('online', out);
     if (out.kind === 'ok' && this.epoch === epoch && this.state === 'online-pending') {
       attempt.onlineCall = null;
       this.setState('online', 'online completed');
@@ -476,24 +378,14 @@ export class Resource {
   }
 
   /** Fails the resource for a failed open/online (if the attempt is still in charge); the error for callers. */
-  private attemptFailed(attempt: Attempt, entryPoint: 'open' | 'online', out: CallOutcome<unknown>): Error {
-    if (out.kind === 'error') {
-      const error = toError(out.error, `${entryPoint} rejected`);
-      this.fail(attempt.epoch, `${entryPoint} failed: ${reasonOf(out.error)}`, error);
-      return attempt.failure ?? error;
-    }
-    if (out.kind === 'timeout') {
-      const what = entryPoint === 'online' ? `made no progress for ${out.timeoutMs} ms (pendingTimeout)` : `passed deadlockTimeout (${out.timeoutMs} ms)`;
-      const error = new CallTimeoutError(`resource "${this.name}": ${entryPoint} ${what}`, out.timeoutMs);
-      this.fail(attempt.epoch, `${entryPoint} ${what}`, error);
-      return attempt.failure ?? error;
+  private attemptFailed(attempt: Attempt, entryPoint: 'open' | 'online', out: Parameters<typeof attemptFailure>[2]): Error {
+    const failure = attemptFailure(this.name, entryPoint, out);
+    if (failure) {
+      this.fail(attempt.op, failure.reason, failure.error);
+      return attempt.failure ?? failure.error;
     }
     // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise a preemption.
-    if (attempt.failure) return attempt.failure;
-    const reason: unknown = attempt.life.signal.reason;
-    return reason instanceof StateError
-      ? reason
-      : new StateError(this.name, `the online attempt was abandoned (${reasonOf(reason ?? 'superseded')})`);
+    return attempt.failure ?? abandonedAttemptError(this.name, attempt.scope.signal.reason);
   }
 
   // ---- failure, terminate, offline ---------------------------------------------------------
@@ -506,13 +398,13 @@ export class Resource {
     // Only within an online period: not while terminate() or offline() is taking it down.
     if (epoch !== this.epoch || !this.life || (this.state !== 'online' && this.state !== 'online-pending')) return false;
     const attempt = this.attempt;
-    if (cause && attempt && attempt.epoch === epoch && !attempt.failure) attempt.failure = cause;
+    if (cause && attempt && attempt.op === epoch && !attempt.failure) attempt.failure = cause;
     const own = ++this.epoch;
     this.endLife(`failed: ${reason}`);
     this.failing = true; // before the state change, so observers see a restart decision coming
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.terminateNow(`failed: ${reason}`).then(() => {
+    this.failureTask = this.calls.terminate(own, `failed: ${reason}`).then(() => {
       this.applyRestartPolicy(own, cause);
       if (this.epoch !== own) return;
       this.failing = false;
@@ -534,32 +426,10 @@ export class Resource {
       Error.stackTraceLimit = limit;
       life.abort(why);
     }
-    this.lane.preempt(reason);
+    this.calls.preempt(reason);
   }
 
-  /** Calls the plugin's terminate (DESIGN §5.2): never queues behind a hung call. Never rejects. */
-  private terminateNow(reason: string): Promise<void> {
-    if (!this.opened) return Promise.resolve();
-    if (this.terminateTask) return this.terminateTask;
-    this.lane.preempt(reason);
-    const { type } = this.binding;
-    const epoch = this.epoch;
-    const task = (async () => {
-      const out = await this.lane.run({
-        entryPoint: 'terminate',
-        timeoutMs: this.policy.deadlockTimeout,
-        urgent: true,
-        invoke: (call) => type.terminate(this.context(call, epoch)),
-      });
-      this.afterCall('terminate', out);
-      if (out.kind === 'error') this.log.error({ err: out.error }, `terminate failed: ${reasonOf(out.error)}`);
-    })().finally(() => {
-      if (this.terminateTask === task) this.terminateTask = null;
-    });
-    this.terminateTask = task;
-    return task;
-  }
-
+  /** offline() from online or online-pending: the plugin's offline (after an online it abandoned has settled), terminate if that fails. */
   private async runOffline(epoch: number, attempt: Attempt | null, reason: string, stop: AbortSignal): Promise<void> {
     const settle = (why: string) => {
       if (this.epoch === epoch && this.state === 'offline-pending') this.setState('offline', why);
@@ -573,18 +443,12 @@ export class Resource {
       await call.released;
       if (this.epoch !== epoch) return;
       if (!call.settled) {
-        await this.terminateNow(`online did not settle within abortGrace (${this.env.abortGrace} ms) after ${reason}`);
+        await this.calls.terminate(this.epoch, `online did not settle within abortGrace (${this.env.abortGrace} ms) after ${reason}`);
         return settle(`${reason}; online did not settle within abortGrace, so it was terminated`);
       }
     }
-    const { type } = this.binding;
-    const out = await this.lane.run({
-      entryPoint: 'offline',
-      timeoutMs: this.policy.pendingTimeout,
-      parent: stop,
-      invoke: (call) => type.offline(this.context(call, epoch)),
-    });
-    this.afterCall('offline', out);
+    const out = await this.calls.offline(epoch, stop);
+    this.calls.ended('offline', out);
     if (this.epoch !== epoch) return;
     if (out.kind === 'ok') return settle(reason === 'offline() called' ? 'offline completed' : reason);
     if (out.kind === 'abandoned') return;
@@ -593,70 +457,46 @@ export class Resource {
         ? `offline made no progress for ${out.timeoutMs} ms (pendingTimeout)`
         : `offline failed: ${reasonOf(out.error)}`;
     this.log.warn(`${why}; terminating`);
-    await this.terminateNow(why);
+    await this.calls.terminate(this.epoch, why);
     settle(`${why}; terminated`);
   }
 
   // ---- restart policy ----------------------------------------------------------------------
 
-  /**
-   * stableAfter: once the resource has been online that long, its restart window is emptied.
-   * No restart can start while it is online, so doing it when anyone looks (inspect) or when the
-   * online period ends (before a failure's restart policy reads the window) is the same as doing
-   * it at that very moment, and costs no timer.
-   */
   /** Online, and not being taken down by a terminate() that has not changed the state yet. */
   private inOnlinePeriod(): boolean {
     return this.state === 'online' && this.life !== null;
   }
 
+  /** stableAfter: empties the restart window once this online period has lasted that long (see RestartBook). */
   private noteStable(now: number): void {
-    const after = this.policy.stableAfter;
-    if (after <= 0 || !this.inOnlinePeriod()) return;
-    const at = this.since + after;
-    if (now < at) return;
-    if (this.stableAt !== at) this.log.debug(`online since ${this.since} for stableAfter (${after} ms): restart window emptied`);
-    this.stableAt = at;
-    this.restarts.clear();
+    if (!this.inOnlinePeriod()) return;
+    if (this.restarts.markStable(this.since, now, this.policy.stableAfter)) {
+      this.log.debug(`online since ${this.since} for stableAfter (${this.policy.stableAfter} ms): restart window emptied`);
+    }
   }
 
   private applyRestartPolicy(epoch: number, cause: Error | null): void {
     if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
-    const p = this.policy;
-    if (p.restartAction === 'none') return;
     // Asked to go offline (an offline() waiting for its dependents first): never restarted.
     if (this.target === 'offline') return;
-    if (cause && isPermanentFailure(cause)) {
-      // Bad properties (a hosted type's validate runs at the first call), or an OCF agent that is
-      // not installed or not configured (exit 5 or 6), do not heal by restarting.
-      this.log.error(`not restarted: ${cause.message}; fix the properties, then call online()`);
-      return;
+    const plan = planRestart(this.policy, this.restarts, this.env.clock.now(), cause);
+    switch (plan.kind) {
+      case 'none':
+        if (plan.permanent) this.log.error(`not restarted: ${plan.permanent.message}; fix the properties, then call online()`);
+        return;
+      case 'restart':
+        this.scheduleRestart(epoch, plan.delayMs, plan.attempt, false);
+        return;
+      case 'spent':
+        if (plan.escalate) emitEscalated(this.env, this.name, plan.restarts, plan.periodMs, this.group);
+        this.log.warn(`restart threshold spent (${plan.restarts} in ${plan.periodMs} ms)`);
+        if (plan.retryMs !== null) this.scheduleRestart(epoch, plan.retryMs, 1, true);
     }
-    const now = this.env.clock.now();
-    const inWindow = this.restarts.inWindow(now, p.restartPeriod);
-    if (inWindow < p.restartThreshold) {
-      const delay = restartDelayOf(p, inWindow);
-      this.scheduleRestart(epoch, delay, inWindow + 1, false);
-      return;
-    }
-    if (p.restartAction === 'restart-escalate' && this.env.wants('escalated')) {
-      this.env.emit(
-        'escalated',
-        this.group === null
-          ? { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod }
-          : { resource: this.name, at: now, restarts: inWindow, periodMs: p.restartPeriod, group: this.group },
-      );
-    }
-    this.log.warn(`restart threshold spent (${inWindow} in ${p.restartPeriod} ms)`);
-    if (p.retryPeriodOnFailure !== Number.POSITIVE_INFINITY) this.scheduleRestart(epoch, p.retryPeriodOnFailure, 1, true);
   }
 
   private scheduleRestart(epoch: number, delayMs: number, attempt: number, retry: boolean): void {
-    const now = this.env.clock.now();
-    this.nextRestartAt = now + delayMs;
-    this.restartTimer = after(this.env.clock, delayMs, () => {
-      this.restartTimer = null;
-      this.nextRestartAt = null;
+    this.restarts.schedule(this.env.clock, delayMs, () => {
       if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
       if (this.env.mayRestart && !this.env.mayRestart(this)) {
         // Its dependencies are down: the monitor takes it offline and brings it back with them.
@@ -668,104 +508,18 @@ export class Resource {
       else this.restarts.record(at);
       this.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
     });
-    if (this.env.wants('restartScheduled')) {
-      this.env.emit('restartScheduled', { resource: this.name, at: now, attempt, delayMs, retry });
-    }
+    emitRestartScheduled(this.env, this.name, attempt, delayMs, retry);
   }
 
   private cancelRestart(): void {
-    this.restartTimer?.cancel();
-    this.restartTimer = null;
-    this.nextRestartAt = null;
-  }
-
-  // ---- polls -------------------------------------------------------------------------------
-
-  private async poll(kind: CheckKind, epoch: number): Promise<void> {
-    const ok = await this.check(kind, epoch);
-    // Stale once the resource left this online period (a failure, offline or terminate in the
-    // microtask since the check ended): arming now would poll the next online period.
-    if (ok === null || this.epoch !== epoch || this.state !== 'online') return;
-    if (ok) {
-      this.polls.arm(kind);
-      return;
-    }
-    if (kind === 'isAlive') {
-      // A failed isAlive below isAliveFailureThreshold: check again sooner.
-      this.polls.arm('isAlive', this.isAliveRetryInterval());
-      return;
-    }
-    // looksAlive failed: isAlive at once (unless one is already queued), which restarts its schedule;
-    // but not while isAlive is failing below isAliveFailureThreshold: the next one is already
-    // armed at the sooner interval, and hysteresis spaces the checks it counts (DESIGN §4).
-    if (this.isFailures > 0 || !this.polls.claim('isAlive')) {
-      this.polls.arm('looksAlive');
-      return;
-    }
-    const deep = await this.check('isAlive', epoch);
-    if (deep === null || this.epoch !== epoch || this.state !== 'online') return;
-    this.polls.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
-    this.polls.arm('looksAlive');
-  }
-
-  /** When the next isAlive runs after a failed one that left the resource online (DESIGN §4 hysteresis). */
-  private isAliveRetryInterval(): number {
-    const p = this.policy;
-    return Math.min(p.isAlivePollInterval, p.looksAlivePollInterval || p.isAlivePollInterval);
-  }
-
-  /**
-   * Runs one check; true/false for its verdict, null when it no longer counts or failed the
-   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
-   */
-  private async check(kind: CheckKind, epoch: number): Promise<boolean | null> {
-    const { type } = this.binding;
-    const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
-    if (!fn || !this.life) return null;
-    const out = await this.lane.run({
-      entryPoint: kind,
-      timeoutMs: this.policy.deadlockTimeout,
-      parent: this.life.signal,
-      invoke: (call) => fn.call(type, this.context(call, epoch)),
-    });
-    if (out.kind === 'abandoned' || this.epoch !== epoch || this.state !== 'online') return null;
-    this.afterCall(kind, out);
-    let reason: string | null = null;
-    if (out.kind === 'ok') {
-      if (out.value !== true) reason = out.value === false ? 'returned false' : `returned a non-boolean (${describeValue(out.value)})`;
-    } else if (out.kind === 'error') {
-      reason = `threw: ${reasonOf(out.error)}`;
-    } else {
-      reason = `passed deadlockTimeout (${out.timeoutMs} ms)`;
-    }
-    const at = this.env.clock.now();
-    const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
-    if (kind === 'isAlive') this.isFailures = failures;
-    else this.looksFailures = failures;
-    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
-    if (this.env.wants('check')) {
-      this.env.emit(
-        'check',
-        reason === null
-          ? { resource: this.name, at, kind, ok: true, durationMs: out.durationMs, consecutiveFailures: 0 }
-          : { resource: this.name, at, kind, ok: false, durationMs: out.durationMs, reason, consecutiveFailures: failures },
-      );
-    }
-    if (reason === null) return true;
-    // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
-    if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= this.policy.isAliveFailureThreshold)) {
-      const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
-      this.fail(epoch, `${kind} ${reason}${times}`, null);
-      return null;
-    }
-    return false;
+    this.restarts.cancelScheduled();
   }
 
   // ---- live changes and control codes -------------------------------------------------------
 
   /** The latest properties accepted: those stored for the next online, else those in force. */
   configuredProperties(): unknown {
-    return this.storedProps ? this.storedProps.value : this.properties;
+    return this.props.configured();
   }
 
   /**
@@ -775,62 +529,24 @@ export class Resource {
    */
   async setProperties(next: unknown): Promise<PropertiesOutcome> {
     if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-    const seq = ++this.propsSeq;
+    const change = this.props.nextChange();
     if (this.state === 'offline' || this.state === 'failed') {
-      this.commitProps(seq, next);
+      this.props.commit(change, next);
       return 'applied';
     }
-    const { type } = this.binding;
-    const apply = type.applyProperties;
     const life = this.life;
-    if (this.state !== 'online' || !life || !apply) {
-      this.storeProps(seq, next);
+    if (this.state !== 'online' || !life || !this.binding.type.applyProperties) {
+      this.props.store(change, next);
       return 'stored';
     }
-    const epoch = this.epoch;
-    const out = await this.lane.run({
-      entryPoint: 'applyProperties',
-      timeoutMs: this.policy.deadlockTimeout,
-      parent: life.signal,
-      invoke: (call) => apply.call(type, this.context(call, epoch), next as Readonly<unknown>, this.properties as Readonly<unknown>),
-    });
-    this.afterCall('applyProperties', out);
-    switch (out.kind) {
-      case 'ok':
-        if (out.value === 'stored') {
-          this.storeProps(seq, next);
-          return 'stored';
-        }
-        if (out.value !== undefined) {
-          this.log.warn(`applyProperties returned ${describeValue(out.value)}; taken as applied (return nothing, or 'stored')`);
-        }
-        this.commitProps(seq, next);
-        return 'applied';
-      case 'error':
-        throw isConfigError(out.error) ? out.error : toError(out.error, 'applyProperties rejected');
-      case 'timeout':
-        throw new CallTimeoutError(
-          `resource "${this.name}": applyProperties passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned; the old properties stay in force`,
-          out.timeoutMs,
-        );
-      case 'abandoned':
-        // The online period ended before the change was applied: it takes effect at the next online.
-        if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-        this.storeProps(seq, next);
-        return 'stored';
-    }
-  }
-
-  private commitProps(seq: number, value: unknown): void {
-    if (seq > this.propsInForce) {
-      this.properties = value;
-      this.propsInForce = seq;
-    }
-    if (this.storedProps && this.storedProps.seq <= seq) this.storedProps = null;
-  }
-
-  private storeProps(seq: number, value: unknown): void {
-    if (seq > this.propsInForce && (!this.storedProps || seq > this.storedProps.seq)) this.storedProps = { value, seq };
+    const out = await this.calls.applyProperties(this.epoch, life.signal, next);
+    this.calls.ended('applyProperties', out);
+    // Abandoned: the online period ended before the change was applied (it takes effect at the next online).
+    if (out.kind === 'abandoned' && this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
+    const outcome = applyOutcome(this.name, out, this.log);
+    if (outcome === 'applied') this.props.commit(change, next);
+    else this.props.store(change, next);
+    return outcome;
   }
 
   /**
@@ -842,7 +558,7 @@ export class Resource {
     if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
     this.ownPolicy = own;
     this.policy = policy;
-    this.polls.configure(this.looksInterval(policy), policy.isAlivePollInterval, policy.pollJitter, this.state === 'online' && this.life !== null);
+    this.polls.configure(policy, this.state === 'online' && this.life !== null);
   }
 
   /**
@@ -850,118 +566,50 @@ export class Resource {
    * `deadlockTimeout`, then (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
    */
   async control(code: string, input: unknown): Promise<unknown> {
-    if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
-    const { type } = this.binding;
-    const fn = type.control;
-    if (fn) {
-      const out = await this.lane.run({
-        entryPoint: 'control',
-        timeoutMs: this.policy.deadlockTimeout,
-        parent: this.ended.signal,
-        // The epoch when it starts: a failure it reports counts against what runs then.
-        invoke: (call) => fn.call(type, this.context(call, this.epoch), code, input),
-      });
-      this.afterCall('control', out);
-      switch (out.kind) {
-        case 'ok':
-          if (out.value !== DEFAULT_PROCESSING) return out.value;
-          break;
-        case 'error':
-          throw toError(out.error, `control("${code}") rejected`);
-        case 'timeout':
-          throw new CallTimeoutError(
-            `resource "${this.name}": control("${code}") passed deadlockTimeout (${out.timeoutMs} ms) and was abandoned`,
-            out.timeoutMs,
-          );
-        case 'abandoned':
-          if (this.disposed) throw new MonitorClosedError(`control("${this.name}", "${code}")`);
-          throw new StateError(this.name, `control("${code}") was abandoned (terminate, offline or close preempted it)`);
-      }
+    const closed = () => (this.disposed ? new MonitorClosedError(`control("${this.name}", "${code}")`) : null);
+    if (this.disposed) throw closed();
+    // The epoch when it starts: a failure it reports counts against what runs then.
+    const calling = this.calls.control(() => this.epoch, (this.ended ??= new AbortController()).signal, code, input);
+    if (calling) {
+      const out = await calling;
+      this.calls.ended('control', out);
+      const value = controlOutcome(this.name, code, out, closed);
+      if (value !== DEFAULT_PROCESSING) return value;
     }
-    switch (code) {
-      case 'get-properties':
-        return this.configuredProperties();
-      case 'get-policy':
-        return { ...this.policy };
-      case 'get-status':
-        return this.inspect();
-      default:
-        throw new ConfigError(
-          'code',
-          code,
-          `is not a control code that type "${this.typeName}" or the monitor knows (the monitor's own: ${MONITOR_CODES.join(', ')})`,
-          { context: `control("${this.name}")` },
-        );
-    }
-  }
-
-  /** The looksAlive interval in force: 0 when the type has no looksAlive or reports failures itself. */
-  private looksInterval(policy: ResourcePolicy): number {
-    const { type } = this.binding;
-    return type.looksAlive && type.reportsFailures !== true ? policy.looksAlivePollInterval : 0;
+    return monitorControl(code, this);
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** Emits slowCall and callTimeout for a finished call. */
-  private afterCall(entryPoint: EntryPoint, out: CallOutcome<unknown>): void {
-    if (out.kind === 'timeout') {
-      this.log.warn(`${entryPoint} passed its deadline of ${out.timeoutMs} ms and was abandoned`);
-      if (this.env.wants('callTimeout')) {
-        this.env.emit('callTimeout', { resource: this.name, at: this.env.clock.now(), entryPoint, timeoutMs: out.timeoutMs });
-      }
-      return;
-    }
-    if (out.kind === 'abandoned') return;
-    const budget = this.policy.callBudget;
-    // online and offline may take long asynchronously (WSFC's ERROR_IO_PENDING): only the time
-    // they block the event loop before returning counts against the budget.
-    const ms = entryPoint === 'online' || entryPoint === 'offline' ? (out.syncMs ?? 0) : out.durationMs;
-    if (ms > budget && this.env.wants('slowCall')) {
-      this.env.emit('slowCall', { resource: this.name, at: this.env.clock.now(), entryPoint, durationMs: ms, budgetMs: budget });
-    }
+  // ---- what the poller and the calls' contexts report (PollOwner, FailureOwner) --------------
+
+  /** @internal The number of the operation in charge now. */
+  opInCharge(): number {
+    return this.epoch;
   }
 
-  private context(call: ActiveCall, epoch: number, handle: unknown = this.handle): ResourceContext<unknown, unknown> {
-    const entryPoint = call.entryPoint;
-    return {
-      resource: this.name,
-      properties: this.properties as Readonly<unknown>,
-      handle,
-      get signal() {
-        return call.signal;
-      },
-      reportProgress: (message?: string, checkpoint?: number) => {
-        if (!call.progress(this.env.clock.now()) || !this.env.wants('progress')) return;
-        const event: ProgressEvent = { resource: this.name, at: this.env.clock.now(), entryPoint };
-        if (message !== undefined) event.message = typeof message === 'string' ? message : describeValue(message);
-        if (typeof checkpoint === 'number' && Number.isFinite(checkpoint)) event.checkpoint = checkpoint;
-        this.env.emit('progress', event);
-      },
-      reportFailure: (reason?: unknown) => {
-        if (this.env.delivering()) {
-          // From inside a listener: act once the transition that emitted the event is done.
-          queueMicrotask(() => this.reportFailure(epoch, entryPoint, reason));
-          return;
-        }
-        this.reportFailure(epoch, entryPoint, reason);
-      },
-      log: this.logFor(entryPoint),
-      ...(this.fencingToken === undefined ? {} : { fencingToken: this.fencingToken }),
-    };
+  /** @internal Operation `op` is still in charge and the resource online. */
+  stillOnline(op: number): boolean {
+    return this.epoch === op && this.state === 'online';
   }
 
-  /** `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
-  private reportFailure(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
+  /** @internal Aborted when the online period ends; null outside one. */
+  onlineSignal(): AbortSignal | null {
+    return this.life?.signal ?? null;
+  }
+
+  /** @internal A check of operation `op` failed the resource. */
+  checkFailed(op: number, reason: string): void {
+    this.fail(op, reason, null);
+  }
+
+  /** @internal `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
+  failureReported(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
     const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
     const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
     if (!this.fail(epoch, why, cause)) {
       this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
     }
-  }
-
-  private logFor(entryPoint: EntryPoint): Logger {
-    return (this.logs[entryPoint] ??= tagged(this.env.logger, { resource: this.name, entryPoint }));
   }
 
   private setState(to: ResourceState, reason: string): void {
@@ -970,20 +618,11 @@ export class Resource {
     this.state = to;
     const at = this.env.clock.now();
     this.since = at;
-    if (to === 'online-pending') {
-      this.lastChecks.looksAlive = null;
-      this.lastChecks.isAlive = null;
-      this.looksFailures = this.isFailures = 0;
-    }
+    if (to === 'online-pending') this.polls.reset();
     if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
-    if (this.env.wants('stateChange')) {
-      this.env.emit('stateChange', { resource: this.name, at, from, to, reason, generation: this.generation });
-    }
-    if (this.waiters.size > 0) {
-      const status = this.inspect();
-      for (const waiter of this.waiters) if (waiter.state === to) waiter.resolve(status);
-    }
+    emitStateChange(this.env, this.name, at, from, to, reason, this.generation);
+    this.waiters.reached(to, () => this.inspect());
     this.env.observe?.(this, from);
   }
 }

@@ -1,12 +1,44 @@
+import { after, type Clock, type Timer } from './clock.js';
+import { isPermanentFailure } from './errors.js';
+import { type ResourcePolicy, restartDelayOf } from './policy.js';
+
 /**
  * The restart bookkeeping of one resource: when its restarts started, so the monitor can count
- * those within the sliding `restartPeriod` window (DESIGN §4).
+ * those within the sliding `restartPeriod` window (DESIGN §4), when a stable online period last
+ * emptied that window (`stableAfter`), and the one restart a failed resource may have scheduled.
  */
 export class RestartBook {
   /** Start times of the restarts still inside the window, oldest first. */
   private times: number[] = [];
   /** Restarts since the resource was added. */
   total = 0;
+  /** When a stable online period last emptied the window (`stableAfter`), else null. */
+  stableAt: number | null = null;
+  /** When the scheduled restart is due (clock time), null when none is scheduled. */
+  nextAt: number | null = null;
+  private timer: Timer | null = null;
+
+  /** A restart is scheduled and has not fired yet. */
+  get scheduled(): boolean {
+    return this.timer !== null;
+  }
+
+  /** Schedules `start` after `delayMs` on `clock` (cancel the one scheduled first). */
+  schedule(clock: Clock, delayMs: number, start: () => void): void {
+    this.nextAt = clock.now() + delayMs;
+    this.timer = after(clock, delayMs, () => {
+      this.timer = null;
+      this.nextAt = null;
+      start();
+    });
+  }
+
+  /** Cancels the scheduled restart, if any. */
+  cancelScheduled(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.nextAt = null;
+  }
 
   /** Restarts that started within `period` before `now`; older ones leave the window for good. */
   inWindow(now: number, period: number): number {
@@ -27,4 +59,54 @@ export class RestartBook {
   clear(): void {
     this.times.length = 0;
   }
+
+  /**
+   * `stableAfter`: an online period that began at `since` and has lasted `stableAfter` ms by `now`
+   * empties the window. No restart can start while the resource is online, so doing this when
+   * anyone looks, or when the online period ends (before a failure's restart decision reads the
+   * window), is the same as doing it at that very moment, and costs no timer. Returns true the
+   * first time it empties the window for that period.
+   */
+  markStable(since: number, now: number, stableAfter: number): boolean {
+    if (stableAfter <= 0) return false;
+    const at = since + stableAfter;
+    if (now < at) return false;
+    const first = this.stableAt !== at;
+    this.stableAt = at;
+    this.clear();
+    return first;
+  }
+}
+
+/** What {@link planRestart} decided for a failed resource. */
+export type RestartPlan =
+  /** No restart: `restartAction` is `'none'`, or the failure is permanent (see `cause`). */
+  | { readonly kind: 'none'; readonly permanent: Error | null }
+  /** Restart after `delayMs`; `attempt` counts the restarts in the window, this one included. */
+  | { readonly kind: 'restart'; readonly delayMs: number; readonly attempt: number }
+  /**
+   * The threshold is spent (`restarts` within `periodMs`): escalate when the action says so, and
+   * retry after `retryMs` (`retryPeriodOnFailure`), or never when it is null.
+   */
+  | { readonly kind: 'spent'; readonly restarts: number; readonly periodMs: number; readonly escalate: boolean; readonly retryMs: number | null };
+
+/**
+ * The restart decision (DESIGN §4) for a resource that failed at `now` with `cause` (null when
+ * no error stands behind the failure): a pure function of the policy and the restart window.
+ * A permanent failure (bad properties, an OCF agent not installed or not configured) does not heal
+ * by restarting; otherwise the resource restarts while the window holds fewer than
+ * `restartThreshold` restarts, with the back-off delay of `restartDelayOf`.
+ */
+export function planRestart(policy: ResourcePolicy, book: RestartBook, now: number, cause: Error | null): RestartPlan {
+  if (policy.restartAction === 'none') return { kind: 'none', permanent: null };
+  if (cause && isPermanentFailure(cause)) return { kind: 'none', permanent: cause };
+  const inWindow = book.inWindow(now, policy.restartPeriod);
+  if (inWindow < policy.restartThreshold) return { kind: 'restart', delayMs: restartDelayOf(policy, inWindow), attempt: inWindow + 1 };
+  return {
+    kind: 'spent',
+    restarts: inWindow,
+    periodMs: policy.restartPeriod,
+    escalate: policy.restartAction === 'restart-escalate',
+    retryMs: policy.retryPeriodOnFailure === Number.POSITIVE_INFINITY ? null : policy.retryPeriodOnFailure,
+  };
 }

@@ -1,45 +1,48 @@
-import { after, type Clock, MAX_TIMER_MS, type Timer } from './clock.js';
+import type { TimerWheel, WheelEntry as Entry, WheelOwner } from './timer-wheel.js';
+import { WheelEntry } from './timer-wheel.js';
 import type { CheckKind } from './types.js';
 
+const LOOKS = 0;
+const IS = 1;
+
 /**
- * The two poll schedules of one resource while it is online. Each kind has at most one timer
+ * The two poll schedules of one resource while it is online. Each kind has at most one poll
  * armed and at most one check running or queued: the next poll of a kind is armed from the end
- * of the previous one (DESIGN §5.3), so checks never pile up.
+ * of the previous one, so checks never pile up.
  *
- * Arming a poll is the hot path: it costs one `clock.setTimeout` and nothing else (the timer
- * callbacks are built once per schedule). A jittered delay is a whole number of milliseconds:
- * Node keeps one timer list per distinct duration, so fractional delays would give every timer a
- * list of its own.
+ * Arming a poll is the hot path: it moves one of the schedule's two wheel entries (built once)
+ * in the monitor's {@link TimerWheel}, which allocates nothing and arms no clock timer of its
+ * own. A jittered delay is a whole number of milliseconds.
  */
-export class PollSchedule {
-  private looksHandle: unknown = null;
-  private isHandle: unknown = null;
-  /** A split timer (interval past setTimeout's limit) of each kind, else null. */
-  private looksLong: Timer | null = null;
-  private isLong: Timer | null = null;
+export class PollSchedule implements WheelOwner {
+  private readonly looks: Entry;
+  private readonly is: Entry;
   /** A check of this kind is running or waiting for the lane. */
   private looksBusy = false;
   private isBusy = false;
 
   constructor(
-    private readonly clock: Clock,
+    private readonly wheel: TimerWheel,
     private looksInterval: number,
     private isInterval: number,
     private jitter: number,
+    /** Called when a poll is due; the schedule counts the check as running from then. */
     private readonly fire: (kind: CheckKind) => void,
-  ) {}
+  ) {
+    this.looks = new WheelEntry(this, LOOKS);
+    this.is = new WheelEntry(this, IS);
+  }
 
-  private readonly onLooks = (): void => {
-    this.looksHandle = this.looksLong = null;
-    this.looksBusy = true;
-    this.fire('looksAlive');
-  };
-
-  private readonly onIs = (): void => {
-    this.isHandle = this.isLong = null;
-    this.isBusy = true;
-    this.fire('isAlive');
-  };
+  /** @internal The wheel's callback. */
+  onDue(tag: number): void {
+    if (tag === LOOKS) {
+      this.looksBusy = true;
+      this.fire('looksAlive');
+    } else {
+      this.isBusy = true;
+      this.fire('isAlive');
+    }
+  }
 
   /** Arms both schedules (looksAlive only when its interval is > 0). */
   start(): void {
@@ -58,23 +61,27 @@ export class PollSchedule {
     this.jitter = jitter;
     if (!running) return;
     if (!this.isBusy) this.arm('isAlive');
-    if (looksInterval <= 0) this.cancel('looksAlive');
+    if (looksInterval <= 0) this.wheel.cancel(this.looks);
     else if (!this.looksBusy) this.arm('looksAlive');
   }
 
-  /** Cancels both timers. A check already running finishes; its result is then ignored by the caller. */
+  /** Cancels both polls. A check already running finishes; its result is then ignored by the caller. */
   stop(): void {
-    this.cancel('looksAlive');
-    this.cancel('isAlive');
+    this.wheel.cancel(this.looks);
+    this.wheel.cancel(this.is);
     this.looksBusy = this.isBusy = false;
   }
 
   /** Marks a check of `kind` as started outside its schedule (isAlive at once after a looksAlive failure). */
   claim(kind: CheckKind): boolean {
     if (kind === 'isAlive' ? this.isBusy : this.looksBusy) return false;
-    this.cancel(kind);
-    if (kind === 'isAlive') this.isBusy = true;
-    else this.looksBusy = true;
+    if (kind === 'isAlive') {
+      this.wheel.cancel(this.is);
+      this.isBusy = true;
+    } else {
+      this.wheel.cancel(this.looks);
+      this.looksBusy = true;
+    }
     return true;
   }
 
@@ -83,33 +90,14 @@ export class PollSchedule {
    * as the sooner isAlive after a failed one that did not fail the resource yet).
    */
   arm(kind: CheckKind, interval = kind === 'looksAlive' ? this.looksInterval : this.isInterval): void {
-    const looks = kind === 'looksAlive';
     if (interval <= 0) return;
     const delay = this.jitter > 0 ? interval + Math.floor(interval * this.jitter * Math.random()) : interval;
-    this.cancel(kind);
-    const fn = looks ? this.onLooks : this.onIs;
-    const long = delay > MAX_TIMER_MS ? after(this.clock, delay, fn) : null;
-    const handle = long ? null : this.clock.setTimeout(fn, delay);
-    if (looks) {
-      this.looksHandle = handle;
-      this.looksLong = long;
+    if (kind === 'looksAlive') {
+      this.wheel.schedule(this.looks, delay);
       this.looksBusy = false;
     } else {
-      this.isHandle = handle;
-      this.isLong = long;
+      this.wheel.schedule(this.is, delay);
       this.isBusy = false;
-    }
-  }
-
-  private cancel(kind: CheckKind): void {
-    if (kind === 'looksAlive') {
-      if (this.looksHandle !== null) this.clock.clearTimeout(this.looksHandle);
-      this.looksLong?.cancel();
-      this.looksHandle = this.looksLong = null;
-    } else {
-      if (this.isHandle !== null) this.clock.clearTimeout(this.isHandle);
-      this.isLong?.cancel();
-      this.isHandle = this.isLong = null;
     }
   }
 }

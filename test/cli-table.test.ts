@@ -155,7 +155,7 @@ describe('the terminal view', () => {
     const term = { columns: 120, rows: 30, write: (s: string) => writes.push(s) };
     const view = new TableView(term, 'cfg.yaml', false, false);
     const rec = recordingType('rec');
-    const monitor = new ResourceMonitor({ logger: view.logger });
+    await using monitor = new ResourceMonitor({ logger: view.logger });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     view.attach(monitor);
@@ -189,7 +189,7 @@ describe('the terminal view: RECENT', () => {
     const term = { columns: 160, rows: 40, write: () => true };
     const view = new TableView(term, 'cfg.yaml', false, false);
     const rec = recordingType('rec', { isAlive: () => false });
-    const monitor = new ResourceMonitor({ logger: view.logger, defaults: { isAlivePollInterval: 1_000, restartAction: 'none' } });
+    await using monitor = new ResourceMonitor({ logger: view.logger, defaults: { isAlivePollInterval: 1_000, restartAction: 'none' } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     view.attach(monitor);
@@ -211,7 +211,7 @@ describe('the JSON view', () => {
     const out: string[] = [];
     const view = new JsonView({ write: (line) => out.push(line) > 0, writableLength: 0, once: () => {} }, false);
     const rec = recordingType('rec', { online: (ctx) => ctx.reportProgress('half way') });
-    const monitor = new ResourceMonitor({ logger: view.logger });
+    await using monitor = new ResourceMonitor({ logger: view.logger });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     view.attach(monitor);

@@ -25,7 +25,8 @@ const policy = { looksAlivePollInterval: 1_000, isAlivePollInterval: 5_000, rest
 describe('control', () => {
   it("answers the monitor's own codes when the type has no control: get-properties, get-policy, get-status", async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec', properties: { port: 1 }, policy: { callBudget: 42 } });
     expect(await monitor.control('a', 'get-properties')).toEqual({ port: 1 });
@@ -37,7 +38,8 @@ describe('control', () => {
 
   it('rejects an unknown code with a ConfigError naming it, and a code that is not a non-empty string', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const error = await monitor.control('a', 'rotate-logs').catch((e: unknown) => e);
@@ -61,7 +63,8 @@ describe('control', () => {
         return DEFAULT_PROCESSING;
       },
     };
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'rec', properties: { port: 1 } });
     expect(await monitor.control('a', 'rotate-logs', { keep: 3 })).toEqual({ rotated: 3 });
@@ -82,7 +85,8 @@ describe('control', () => {
 
   it("rejects with the control's own error", async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({
       ...rec.type,
       control: () => {
@@ -98,7 +102,8 @@ describe('control', () => {
     const slow = deferred<boolean>();
     const order: string[] = [];
     const rec = recordingType('rec', { isAlive: () => (order.push(`${Date.now()} isAlive`), slow.promise) });
-    const { monitor } = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    const { monitor } = recorded;
     monitor.registerType({
       ...rec.type,
       control: () => {
@@ -122,7 +127,8 @@ describe('control', () => {
   it('a control past deadlockTimeout is abandoned: its signal aborts, CallTimeoutError, callTimeout event; the resource stays online', async () => {
     let signal: AbortSignal | null = null;
     const rec = recordingType();
-    const { monitor, of } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, of } = recorded;
     monitor.registerType({
       ...rec.type,
       control: (ctx: ResourceContext) => {
@@ -147,7 +153,8 @@ describe('control', () => {
   it('terminate abandons a control in flight (StateError), without waiting for it beyond abortGrace', async () => {
     let signal: AbortSignal | null = null;
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy, abortGrace: 300 });
+    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 300 });
+    const { monitor } = recorded;
     monitor.registerType({
       ...rec.type,
       control: (ctx: ResourceContext) => {
@@ -173,7 +180,8 @@ describe('control', () => {
 
   it('a control may report a failure: the resource fails as from any other entry point', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({ ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost the lease')) });
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -184,7 +192,8 @@ describe('control', () => {
 
   it('slow control calls emit slowCall with entryPoint control', async () => {
     const rec = recordingType();
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    const { monitor, of } = recorded;
     monitor.registerType({ ...rec.type, control: () => new Promise((resolve) => setTimeout(() => resolve(1), 250)) });
     monitor.addResource({ name: 'a', type: 'rec' });
     const answer = monitor.control('a', 'x');
@@ -196,7 +205,7 @@ describe('control', () => {
 
   it('rejects with MonitorClosedError after close', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: policy });
+    await using monitor = new ResourceMonitor({ defaults: policy });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.close();
@@ -208,7 +217,8 @@ describe('control', () => {
 describe('controlType', () => {
   it("answers get-policy (the type's resolved defaults) and get-status (its resources) without typeControl", async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({ ...rec.type, defaults: { restartDelay: 900 } });
     monitor.registerType({ ...rec.type, name: 'other' });
     monitor.addResource({ name: 'a', type: 'rec' });
@@ -224,7 +234,8 @@ describe('controlType', () => {
   it("calls typeControl with the code, input and a context; DEFAULT_PROCESSING falls back to the monitor's codes", async () => {
     const seen: string[] = [];
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({
       ...rec.type,
       typeControl(code, input, ctx) {
@@ -243,7 +254,8 @@ describe('controlType', () => {
     const signals: AbortSignal[] = [];
     const starts: number[] = [];
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    const { monitor } = recorded;
     monitor.registerType({
       ...rec.type,
       typeControl: (_code, _input, ctx) => {
@@ -267,7 +279,7 @@ describe('controlType', () => {
   it('close abandons a typeControl in flight', async () => {
     let signal: AbortSignal | null = null;
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults: policy, abortGrace: 0 });
+    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 0 });
     monitor.registerType({
       ...rec.type,
       typeControl: (_code, _input, ctx) => {
@@ -286,7 +298,8 @@ describe('controlType', () => {
 describe('reportsFailures', () => {
   it('a type that reports failures itself is not polled with looksAlive; isAlive still polls', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({ ...rec.type, reportsFailures: true });
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -299,9 +312,9 @@ describe('reportsFailures', () => {
     await monitor.close();
   });
 
-  it('must be a boolean', () => {
+  it('must be a boolean', async () => {
     const rec = recordingType();
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     expect(() => monitor.registerType({ ...rec.type, reportsFailures: 'yes' as never })).toThrow(/type\.reportsFailures must be a boolean/);
   });
 });
@@ -321,7 +334,8 @@ describe('slowCall for online and offline', () => {
   it('a synchronous online or offline that blocks longer than callBudget emits slowCall', async () => {
     const { clock, block } = steppedClock();
     const rec = recordingType('rec', { online: () => block(400), offline: () => block(350) });
-    const { monitor, of } = recordedMonitor({ clock, defaults: { ...policy, callBudget: 300 } });
+    await using recorded = recordedMonitor({ clock, defaults: { ...policy, callBudget: 300 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -341,7 +355,8 @@ describe('slowCall for online and offline', () => {
         return new Promise<void>((resolve) => setTimeout(resolve, 5_000));
       },
     });
-    const { monitor, of } = recordedMonitor({ clock, defaults: { ...policy, callBudget: 100 } });
+    await using recorded = recordedMonitor({ clock, defaults: { ...policy, callBudget: 100 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const online = monitor.online('a');
@@ -353,7 +368,8 @@ describe('slowCall for online and offline', () => {
 
   it('an asynchronous online that takes long emits no slowCall', async () => {
     const rec = recordingType('rec', { online: () => new Promise<void>((resolve) => setTimeout(resolve, 5_000)) });
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const online = monitor.online('a');
@@ -374,7 +390,8 @@ describe('reportProgress checkpoint', () => {
         ctx.reportProgress('bad', Number.NaN);
       },
     });
-    const { monitor, of } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -393,7 +410,7 @@ describe('control calls and the lane (cases the model suite found)', () => {
   it('close() abandons a hung control of a resource that never came online, and leaves no timer armed', async () => {
     const rec = recordingType();
     const { close: _c, ...type } = rec.type;
-    const monitor = new ResourceMonitor({ defaults: policy, abortGrace: 300 });
+    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 300 });
     monitor.registerType({ ...type, control: () => never() });
     monitor.addResource({ name: 'a', type: 'rec' });
     const answer = monitor.control('a', 'x').catch((e: unknown) => e);
@@ -406,7 +423,8 @@ describe('control calls and the lane (cases the model suite found)', () => {
   it('a control queued behind a resolving online runs once the resource is online: a failure it reports fails an online resource', async () => {
     const started = deferred();
     const rec = recordingType('rec', { online: () => started.promise });
-    const { monitor, transitions } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor, transitions } = recorded;
     monitor.registerType({ ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost')) });
     monitor.addResource({ name: 'a', type: 'rec' });
     const online = monitor.online('a');
@@ -422,7 +440,8 @@ describe('control calls and the lane (cases the model suite found)', () => {
   it('terminate does not wait behind a control that was handed the lane but had not started when the failure came', async () => {
     const online = deferred();
     const rec = recordingType('rec', { online: () => online.promise });
-    const { monitor } = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    const { monitor } = recorded;
     let controlled = 0;
     monitor.registerType({ ...rec.type, control: () => (controlled++, never()) });
     monitor.addResource({ name: 'a', type: 'rec' });
@@ -441,7 +460,8 @@ describe('control calls and the lane (cases the model suite found)', () => {
     const rec = recordingType();
     const { open: _o, ...type } = rec.type;
     const slow = deferred();
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, restartAction: 'restart', restartDelay: 50 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, restartAction: 'restart', restartDelay: 50 } });
+    const { monitor, of } = recorded;
     monitor.registerType({
       ...type,
       control: (ctx: ResourceContext, code: string) => (code === 'slow' ? slow.promise : ctx.reportFailure(new Error('gone'))),

@@ -135,7 +135,7 @@ describe('deadlines', () => {
     await monitor.close();
 
     const rec2 = recordingType('rec2', { terminate: () => new Promise(() => {}), close: () => new Promise(() => {}) });
-    const second = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 3_000 }, abortGrace: 10 });
+    await using second = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 3_000 }, abortGrace: 10 });
     second.monitor.registerType(rec2.type);
     second.monitor.addResource({ name: 'b', type: 'rec2' });
     await second.monitor.online('b');
@@ -172,9 +172,10 @@ describe('deadlines', () => {
   it('splits waits longer than setTimeout allows (a 30-day retryPeriodOnFailure)', async () => {
     const day = 24 * 3_600_000;
     const rec = recordingType('rec', { isAlive: () => false });
-    const { monitor } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: { ...policy, restartAction: 'restart', restartThreshold: 0, restartPeriod: 1_000, retryPeriodOnFailure: 30 * day },
     });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');

@@ -21,7 +21,7 @@ const type: ResourceType<Props> = {
 
 describe('defaultsFor', () => {
   it('layers between the resource policy and the type defaults', async () => {
-    const monitor = new ResourceMonitor({ defaults: { pendingTimeout: 5, isAlivePollInterval: 5 } });
+    await using monitor = new ResourceMonitor({ defaults: { pendingTimeout: 5, isAlivePollInterval: 5 } });
     monitor.registerType(type);
     monitor.addResource({ name: 'slow', type: 'derived', properties: { slow: true } });
     monitor.addResource({ name: 'fast', type: 'derived', properties: { slow: false } });
@@ -36,7 +36,7 @@ describe('defaultsFor', () => {
   });
 
   it('is kept by setPolicy and derived again by setProperties', async () => {
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     monitor.registerType(type);
     monitor.addResource({ name: 'r', type: 'derived', properties: { slow: true } });
     await monitor.setPolicy('r', { restartDelay: 1 });
@@ -47,7 +47,7 @@ describe('defaultsFor', () => {
   });
 
   it('gets the validated properties, and an invalid layer is a ConfigError naming the field', async () => {
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     monitor.registerType({ ...type, defaultsFor: () => ({ pendingTimeout: -1 }) });
     let caught: unknown;
     try {
@@ -60,8 +60,8 @@ describe('defaultsFor', () => {
     await monitor.close();
   });
 
-  it('must be a function when present', () => {
-    const monitor = new ResourceMonitor();
+  it('must be a function when present', async () => {
+    await using monitor = new ResourceMonitor();
     expect(() => monitor.registerType({ ...type, defaultsFor: 5 as never })).toThrow(/type.defaultsFor must be a function/);
   });
 });

@@ -57,13 +57,15 @@ function thrown(fn: () => unknown): unknown {
 
 describe('declaring dependencies', () => {
   it('shows group, dependsOn (as given) and target in inspect()', async () => {
-    const { monitor } = setup([['ip'], ['ip2'], ['app', ['ip', { anyOf: ['ip', 'ip2'] }]]]);
+    await using fixture = setup([['ip'], ['ip2'], ['app', ['ip', { anyOf: ['ip', 'ip2'] }]]]);
+    const { monitor } = fixture;
     expect(monitor.inspect('app')).toMatchObject({ group: null, dependsOn: ['ip', { anyOf: ['ip', 'ip2'] }], target: 'offline' });
     await settle(monitor.close());
   });
 
   it('rejects an unknown name with DependencyError and adds nothing', async () => {
-    const { monitor } = setup([['ip']]);
+    await using fixture = setup([['ip']]);
+    const { monitor } = fixture;
     const error = thrown(() => monitor.addResource({ name: 'app', type: 'rec', dependsOn: ['ip', 'db'] }));
     expect(isDependencyError(error)).toBe(true);
     expect((error as Error).message).toMatch(/resource "app": dependsOn names "db", which is not a resource/);
@@ -72,21 +74,24 @@ describe('declaring dependencies', () => {
   });
 
   it('rejects a cycle, named as a -> b -> a, and changes nothing', async () => {
-    const { monitor } = setup([['a'], ['b', ['a']]]);
+    await using fixture = setup([['a'], ['b', ['a']]]);
+    const { monitor } = fixture;
     const error = await rejection(monitor.setDependencies('a', ['b']));
     expect(isDependencyError(error)).toBe(true);
     expect((error as Error).message).toContain('cycle: a -> b -> a');
     expect(monitor.inspect('a').dependsOn).toEqual([]);
     expect((thrown(() => monitor.addResource({ name: 'c', type: 'rec', dependsOn: ['c'] })) as Error).message).toContain('c -> c');
     await monitor.setDependencies('a', []);
-    const { monitor: m2 } = setup([['a'], ['b', ['a']], ['c', [{ anyOf: ['b', 'a'] }]]]);
+    await using second = setup([['a'], ['b', ['a']], ['c', [{ anyOf: ['b', 'a'] }]]]);
+    const { monitor: m2 } = second;
     expect((await rejection(m2.setDependencies('a', ['c'])) as Error).message).toContain('cycle: a -> c -> a');
     await settle(monitor.close());
     await settle(m2.close());
   });
 
   it('rejects a dependency across groups, and between a grouped and an ungrouped resource', async () => {
-    const { monitor } = setup([['db', [], 'data'], ['ip']]);
+    await using fixture = setup([['db', [], 'data'], ['ip']]);
+    const { monitor } = fixture;
     const cross = thrown(() => monitor.addResource({ name: 'app', type: 'rec', group: 'web', dependsOn: ['db'] }));
     expect(isDependencyError(cross)).toBe(true);
     expect((cross as Error).message).toMatch(/cannot depend on "db": it is in group "data" and this resource is in group "web"/);
@@ -98,7 +103,8 @@ describe('declaring dependencies', () => {
   });
 
   it('rejects a malformed dependsOn or group with ConfigError naming the item', async () => {
-    const { monitor } = setup([['ip']]);
+    await using fixture = setup([['ip']]);
+    const { monitor } = fixture;
     const bad = thrown(() => monitor.addResource({ name: 'app', type: 'rec', dependsOn: [{ anyOf: [] }] }));
     expect(isConfigError(bad) && bad.field).toBe('dependsOn[0].anyOf');
     expect(isConfigError(thrown(() => monitor.addResource({ name: 'app', type: 'rec', dependsOn: 'ip' as never })))).toBe(true);
@@ -107,7 +113,8 @@ describe('declaring dependencies', () => {
   });
 
   it('refuses to remove a resource others depend on, naming them, and keeps it', async () => {
-    const { monitor } = setup([['ip'], ['name', ['ip']], ['app', [{ anyOf: ['ip'] }]]]);
+    await using fixture = setup([['ip'], ['name', ['ip']], ['app', [{ anyOf: ['ip'] }]]]);
+    const { monitor } = fixture;
     await settle(monitor.online('ip'));
     const error = await rejection(monitor.removeResource('ip'));
     expect(isDependencyError(error)).toBe(true);
@@ -122,9 +129,10 @@ describe('declaring dependencies', () => {
 
 describe('bringing a resource online', () => {
   it('brings its dependencies online first, bottom-up (ip -> name -> app), and sets every target to online', async () => {
-    const { monitor, transitions } = setup([['ip'], ['name', ['ip']], ['app', ['name']]], {}, {
+    await using fixture = setup([['ip'], ['name', ['ip']], ['app', ['name']]], {}, {
       online: () => new Promise((r) => setTimeout(r, 10)),
     });
+    const { monitor, transitions } = fixture;
     await settle(monitor.online('app'));
     expect(transitions()).toEqual([
       '0 offline->online-pending',
@@ -140,14 +148,16 @@ describe('bringing a resource online', () => {
   });
 
   it('brings independent branches online in parallel', async () => {
-    const { monitor, order } = setup([['disk'], ['ip'], ['app', ['disk', 'ip']]], {}, { online: () => new Promise((r) => setTimeout(r, 10)) });
+    await using fixture = setup([['disk'], ['ip'], ['app', ['disk', 'ip']]], {}, { online: () => new Promise((r) => setTimeout(r, 10)) });
+    const { monitor, order } = fixture;
     await settle(monitor.online('app'));
     expect(order('online')).toEqual(['disk@0', 'ip@0', 'app@10']);
     await settle(monitor.close());
   });
 
   it('starts a dependency that online(a) and online(b) share once', async () => {
-    const { monitor, order } = setup([['db'], ['a', ['db']], ['b', ['db']]], {}, { online: () => new Promise((r) => setTimeout(r, 10)) });
+    await using fixture = setup([['db'], ['a', ['db']], ['b', ['db']]], {}, { online: () => new Promise((r) => setTimeout(r, 10)) });
+    const { monitor, order } = fixture;
     await settle(Promise.all([monitor.online('a'), monitor.online('b')]));
     expect(order('online')).toEqual(['db@0', 'a@10', 'b@10']);
     expect(order('open')).toEqual(['db@0', 'a@10', 'b@10']);
@@ -156,11 +166,12 @@ describe('bringing a resource online', () => {
 
   it('rejects with DependencyError (cause: the dependency\'s error) and never starts the dependent when a dependency cannot come online', async () => {
     const boom = new Error('no address');
-    const { monitor, of, rec } = setup([['ip'], ['app', ['ip']]], {}, {
+    await using fixture = setup([['ip'], ['app', ['ip']]], {}, {
       online: (ctx: { resource: string }) => {
         if (ctx.resource === 'ip') throw boom;
       },
     });
+    const { monitor, of, rec } = fixture;
     const error = await rejection(monitor.online('app'));
     expect(isDependencyError(error)).toBe(true);
     expect((error as Error & { cause: unknown }).cause).toBe(boom);
@@ -172,11 +183,12 @@ describe('bringing a resource online', () => {
   });
 
   it('with anyOf, is satisfied by any online member, and brings the first it can online', async () => {
-    const { monitor, order } = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]], {}, {
+    await using fixture = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]], {}, {
       online: (ctx: { resource: string }) => {
         if (ctx.resource === 'ip-a') throw new Error('taken');
       },
     });
+    const { monitor, order } = fixture;
     await settle(monitor.online('app'));
     expect(order('online')).toEqual(['ip-a@0', 'ip-b@0', 'app@0']);
     await settle(monitor.offline('app'));
@@ -186,11 +198,12 @@ describe('bringing a resource online', () => {
   });
 
   it('rejects when no member of an anyOf can come online, listing each', async () => {
-    const { monitor } = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]], {}, {
+    await using fixture = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]], {}, {
       online: (ctx: { resource: string }) => {
         if (ctx.resource !== 'app') throw new Error(`${ctx.resource} taken`);
       },
     });
+    const { monitor } = fixture;
     const error = await rejection(monitor.online('app'));
     expect(isDependencyError(error)).toBe(true);
     expect((error as Error).message).toContain('no member of anyOf ["ip-a", "ip-b"] could come online ("ip-a": ip-a taken; "ip-b": ip-b taken)');
@@ -200,9 +213,10 @@ describe('bringing a resource online', () => {
 
 describe('taking resources offline top-down', () => {
   it('offline(dep) takes its dependents offline first and sets their targets to offline', async () => {
-    const { monitor, order } = setup([['ip'], ['name', ['ip']], ['app', ['name']], ['other', ['ip']]], {}, {
+    await using fixture = setup([['ip'], ['name', ['ip']], ['app', ['name']], ['other', ['ip']]], {}, {
       offline: () => new Promise((r) => setTimeout(r, 10)),
     });
+    const { monitor, order } = fixture;
     await settle(monitor.online('app'));
     await settle(monitor.online('other'));
     await settle(monitor.offline('ip'));
@@ -217,7 +231,8 @@ describe('taking resources offline top-down', () => {
   });
 
   it('terminate(dep) terminates its dependents first', async () => {
-    const { monitor, order } = setup([['ip'], ['app', ['ip']]], {}, { terminate: () => new Promise((r) => setTimeout(r, 10)) });
+    await using fixture = setup([['ip'], ['app', ['ip']]], {}, { terminate: () => new Promise((r) => setTimeout(r, 10)) });
+    const { monitor, order } = fixture;
     await settle(monitor.online('app'));
     await settle(monitor.terminate('ip'));
     expect(order('terminate')).toEqual(['app@0', 'ip@10']);
@@ -226,7 +241,8 @@ describe('taking resources offline top-down', () => {
   });
 
   it('leaves a dependent online when another member of its anyOf stays online', async () => {
-    const { monitor } = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]]);
+    await using fixture = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]]);
+    const { monitor } = fixture;
     await settle(monitor.online('ip-a'));
     await settle(monitor.online('ip-b'));
     await settle(monitor.online('app'));
@@ -238,7 +254,8 @@ describe('taking resources offline top-down', () => {
   });
 
   it('close() goes top-down too', async () => {
-    const { monitor, order } = setup([['ip'], ['name', ['ip']], ['app', ['name']]], {}, { offline: () => new Promise((r) => setTimeout(r, 10)) });
+    await using fixture = setup([['ip'], ['name', ['ip']], ['app', ['name']]], {}, { offline: () => new Promise((r) => setTimeout(r, 10)) });
+    const { monitor, order } = fixture;
     await settle(monitor.online('app'));
     await settle(monitor.close());
     expect(order('offline')).toEqual(['app@0', 'name@10', 'ip@20']);
@@ -247,10 +264,11 @@ describe('taking resources offline top-down', () => {
 
   it('offline(dep) during online(dependent): the dependent is never started and online() rejects with DependencyError', async () => {
     const started = deferred();
-    const { monitor, of } = setup([['db'], ['app', ['db']]], {}, {
+    await using fixture = setup([['db'], ['app', ['db']]], {}, {
       online: (ctx: { resource: string; signal: AbortSignal }) =>
         ctx.resource === 'db' ? (started.resolve(), new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))) : undefined,
     });
+    const { monitor, of } = fixture;
     const online = rejection(monitor.online('app'));
     await started.promise;
     await settle(monitor.offline('db'));
@@ -265,7 +283,8 @@ describe('taking resources offline top-down', () => {
 
 describe('later requests win', () => {
   it('terminate(x) while online(x) waits for its dependencies: x is never started and online() rejects', async () => {
-    const { monitor, of } = setup([['db'], ['app', ['db']]], {}, { online: () => new Promise((r) => setTimeout(r, 10)) });
+    await using fixture = setup([['db'], ['app', ['db']]], {}, { online: () => new Promise((r) => setTimeout(r, 10)) });
+    const { monitor, of } = fixture;
     const online = rejection(monitor.online('app'));
     await vi.advanceTimersByTimeAsync(0);
     await settle(monitor.terminate('app'));
@@ -278,10 +297,11 @@ describe('later requests win', () => {
   });
 
   it('a dependency that fails while offline() waits for its dependents is not restarted (its target is offline)', async () => {
-    const { monitor, of } = setup([['db'], ['app', ['db']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 0 } }, {
+    await using fixture = setup([['db'], ['app', ['db']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 0 } }, {
       offline: (ctx: { resource: string }) => (ctx.resource === 'app' ? new Promise((r) => setTimeout(r, 100)) : undefined),
       isAlive: (ctx: { resource: string }) => ctx.resource !== 'db' || Date.now() < 1_000,
     });
+    const { monitor, of } = fixture;
     await settle(monitor.online('app'));
     await vi.advanceTimersByTimeAsync(950);
     const offline = monitor.offline('db'); // app's offline takes 100 ms; db fails at 1000 meanwhile
@@ -303,7 +323,8 @@ describe('following a failed dependency', () => {
   }
 
   it('takes online dependents offline (top-down, reason names it), keeps their target and restart window, and brings them back', async () => {
-    const { monitor, of, setDb, order } = failing();
+    await using fixture = failing();
+    const { monitor, of, setDb, order } = fixture;
     await settle(monitor.online('web'));
     setDb(false);
     await vi.advanceTimersByTimeAsync(1_000);
@@ -331,11 +352,12 @@ describe('following a failed dependency', () => {
 
   it('leaves a dependent up when its failed dependency is back before the dependent\'s turn to go down came', async () => {
     let dbHealthy = true;
-    const { monitor, of } = setup([['db'], ['app', ['db']], ['web', ['app']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 500 } }, {
+    await using fixture = setup([['db'], ['app', ['db']], ['web', ['app']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 500 } }, {
       isAlive: (ctx: { resource: string }) => ctx.resource !== 'db' || dbHealthy,
       // web's offline takes 2 s: app's take-down waits for it (dependents first).
       offline: (ctx: { resource: string }) => (ctx.resource === 'web' ? new Promise<void>((resolve) => setTimeout(resolve, 2_000)) : undefined),
     });
+    const { monitor, of } = fixture;
     await settle(monitor.online('web'));
     dbHealthy = false;
     await vi.advanceTimersByTimeAsync(1_000); // db fails at 1000; web starts going down
@@ -352,7 +374,8 @@ describe('following a failed dependency', () => {
   });
 
   it('does not bring back a dependent whose target is offline', async () => {
-    const { monitor, setDb } = failing();
+    await using fixture = failing();
+    const { monitor, setDb } = fixture;
     await settle(monitor.online('web'));
     await settle(monitor.offline('web'));
     setDb(false);
@@ -365,10 +388,11 @@ describe('following a failed dependency', () => {
 
   it('abandons (does not fail) a dependent that is online-pending when its dependency fails', async () => {
     const appOnline = deferred();
-    const { monitor, of } = setup([['db'], ['app', ['db']]], { defaults: { ...fast, restartAction: 'restart' } }, {
+    await using fixture = setup([['db'], ['app', ['db']]], { defaults: { ...fast, restartAction: 'restart' } }, {
       online: (ctx: { resource: string }) => (ctx.resource === 'app' ? appOnline.promise : undefined),
       isAlive: (ctx: { resource: string }) => ctx.resource !== 'db' || Date.now() < 1_000,
     });
+    const { monitor, of } = fixture;
     const online = rejection(monitor.online('app'));
     await vi.advanceTimersByTimeAsync(1_000);
     const error = await online;
@@ -383,9 +407,10 @@ describe('following a failed dependency', () => {
   });
 
   it('takes a dependent whose restart is scheduled offline, cancelling the restart', async () => {
-    const { monitor } = setup([['db'], ['app', ['db']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 5_000 } }, {
+    await using fixture = setup([['db'], ['app', ['db']]], { defaults: { ...fast, restartAction: 'restart', restartDelay: 5_000 } }, {
       isAlive: (ctx: { resource: string }) => (ctx.resource === 'app' ? Date.now() < 1_000 : Date.now() < 2_000),
     });
+    const { monitor } = fixture;
     await settle(monitor.online('app'));
     await vi.advanceTimersByTimeAsync(1_000);
     expect(monitor.inspect('app')).toMatchObject({ state: 'failed', nextRestartAt: 6_000 });
@@ -395,9 +420,10 @@ describe('following a failed dependency', () => {
   });
 
   it('with anyOf, losing one member while another is online changes nothing', async () => {
-    const { monitor, of } = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]], {}, {
+    await using fixture = setup([['ip-a'], ['ip-b'], ['app', [{ anyOf: ['ip-a', 'ip-b'] }]]], {}, {
       isAlive: (ctx: { resource: string }) => ctx.resource !== 'ip-a',
     });
+    const { monitor, of } = fixture;
     await settle(monitor.online('ip-b'));
     await settle(monitor.online('ip-a'));
     await settle(monitor.online('app'));
@@ -411,7 +437,7 @@ describe('following a failed dependency', () => {
 
 describe('groups', () => {
   it('onlineGroup brings a group online bottom-up, offlineGroup takes it offline top-down, with groupStateChange events', async () => {
-    const { monitor, order, of } = setup(
+    await using fixture = setup(
       [
         ['ip', [], 'web'],
         ['name', ['ip'], 'web'],
@@ -421,6 +447,7 @@ describe('groups', () => {
       {},
       { online: () => new Promise((r) => setTimeout(r, 10)), offline: () => new Promise((r) => setTimeout(r, 10)) },
     );
+    const { monitor, order, of } = fixture;
     const events: string[] = [];
     monitor.on('groupStateChange', (e) => events.push(`${e.at} ${e.group} ${e.from}->${e.to}`));
     expect(monitor.groupStatus('web')).toEqual({ name: 'web', state: 'offline', resources: ['ip', 'name', 'app'] });
@@ -436,7 +463,8 @@ describe('groups', () => {
   });
 
   it('is partial while some members are online, and failed when a member is failed with no restart coming', async () => {
-    const { monitor } = setup([['a', [], 'g'], ['b', [], 'g']], {}, { isAlive: (ctx: { resource: string }) => ctx.resource !== 'b' || Date.now() < 1_000 });
+    await using fixture = setup([['a', [], 'g'], ['b', [], 'g']], {}, { isAlive: (ctx: { resource: string }) => ctx.resource !== 'b' || Date.now() < 1_000 });
+    const { monitor } = fixture;
     const events: string[] = [];
     monitor.on('groupStateChange', (e) => events.push(`${e.at} ${e.from}->${e.to}`));
     await settle(monitor.online('a'));
@@ -449,9 +477,10 @@ describe('groups', () => {
   });
 
   it('counts a failed member whose restart is coming as pending, and escalated carries the group', async () => {
-    const { monitor, of } = setup([['a', [], 'g']], { defaults: { ...fast, restartAction: 'restart-escalate', restartThreshold: 0, restartPeriod: 60_000, retryPeriodOnFailure: 60_000 } }, {
+    await using fixture = setup([['a', [], 'g']], { defaults: { ...fast, restartAction: 'restart-escalate', restartThreshold: 0, restartPeriod: 60_000, retryPeriodOnFailure: 60_000 } }, {
       isAlive: () => Date.now() < 1_000,
     });
+    const { monitor, of } = fixture;
     await settle(monitor.online('a'));
     await vi.advanceTimersByTimeAsync(1_000);
     expect(monitor.groupStatus('g').state).toBe('pending');
@@ -460,7 +489,8 @@ describe('groups', () => {
   });
 
   it('throws UnknownResourceError for a group with no members', async () => {
-    const { monitor } = setup([['a']]);
+    await using fixture = setup([['a']]);
+    const { monitor } = fixture;
     expect(isUnknownResourceError(thrown(() => monitor.groupStatus('nope')))).toBe(true);
     expect(isUnknownResourceError(await rejection(monitor.onlineGroup('nope')))).toBe(true);
     await settle(monitor.close());
@@ -469,7 +499,8 @@ describe('groups', () => {
 
 describe('setDependencies', () => {
   it('takes an online resource whose new dependencies are not online offline and brings it back under them', async () => {
-    const { monitor, transitions } = setup([['a'], ['b'], ['app', ['a']]]);
+    await using fixture = setup([['a'], ['b'], ['app', ['a']]]);
+    const { monitor, transitions } = fixture;
     await settle(monitor.online('app'));
     await monitor.setDependencies('app', ['b']);
     expect(transitions('app')).toEqual(['0 offline->online-pending', '0 online-pending->online', '0 online->offline-pending', '0 offline-pending->offline', '0 offline->online-pending', '0 online-pending->online']);
@@ -479,7 +510,8 @@ describe('setDependencies', () => {
   });
 
   it('leaves an online resource alone when its new dependencies are online', async () => {
-    const { monitor, transitions } = setup([['a'], ['b'], ['app', ['a']]]);
+    await using fixture = setup([['a'], ['b'], ['app', ['a']]]);
+    const { monitor, transitions } = fixture;
     await settle(monitor.online('b'));
     await settle(monitor.online('app'));
     await monitor.setDependencies('app', [{ anyOf: ['a', 'b'] }]);

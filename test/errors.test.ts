@@ -57,8 +57,8 @@ describe('policy validation', () => {
     ['stableAfter', Number.NaN, /must be a number >= 0/],
   ];
   for (const [field, value, rule] of cases) {
-    it(`rejects ${field}: ${String(value)} naming the field, the value and the rule`, () => {
-      const monitor = monitorWithType();
+    it(`rejects ${field}: ${String(value)} naming the field, the value and the rule`, async () => {
+      await using monitor = monitorWithType();
       const error = configError(() => monitor.addResource({ name: 'r', type: 't', policy: { [field]: value } }));
       expect(error.field).toBe(`policy.${field}`);
       expect(error.value).toBe(value);
@@ -82,8 +82,8 @@ describe('policy validation', () => {
     expect(error.message).toMatch(/must be >= restartPeriod \(60000\)/);
   });
 
-  it('checks the resolved policy across layers: monitor defaults, type defaults, resource policy', () => {
-    const monitor = new ResourceMonitor({ defaults: { restartPeriod: 100_000 } });
+  it('checks the resolved policy across layers: monitor defaults, type defaults, resource policy', async () => {
+    await using monitor = new ResourceMonitor({ defaults: { restartPeriod: 100_000 } });
     monitor.registerType({ ...type, defaults: { retryPeriodOnFailure: 50_000 } });
     expect(() => monitor.addResource({ name: 'r', type: 't' })).toThrow(/retryPeriodOnFailure must be >= restartPeriod/);
     monitor.addResource({ name: 'ok', type: 't', policy: { retryPeriodOnFailure: 200_000 } });
@@ -128,9 +128,9 @@ describe('registry errors', () => {
     expect(configError(() => new ResourceMonitor().registerType({ ...type, looksAlive: 5 } as never)).field).toBe('type.looksAlive');
   });
 
-  it('wraps a throwing validate in a ConfigError that keeps its message and cause', () => {
+  it('wraps a throwing validate in a ConfigError that keeps its message and cause', async () => {
     const cause = new Error('port must be a number');
-    const monitor = monitorWithType({
+    await using monitor = monitorWithType({
       validate: () => {
         throw cause;
       },
@@ -142,7 +142,7 @@ describe('registry errors', () => {
   });
 
   it('has a class, a stable code and a guard for each kind of error', async () => {
-    const monitor = monitorWithType();
+    await using monitor = monitorWithType();
     monitor.addResource({ name: 'r', type: 't' });
     const caught = (fn: () => unknown) => {
       try {
@@ -184,7 +184,7 @@ describe('registry errors', () => {
   });
 
   it('close() is idempotent', async () => {
-    const monitor = monitorWithType();
+    await using monitor = monitorWithType();
     const first = monitor.close();
     expect(monitor.close()).toBe(first);
     await first;

@@ -27,12 +27,13 @@ function setup(policy: Record<string, unknown> = {}) {
   monitor.registerType(bad.type);
   monitor.addResource({ name: 'a', type: 'good' });
   monitor.addResource({ name: 'b', type: 'bad' });
-  return { monitor, state };
+  return { monitor, state, [Symbol.asyncDispose]: () => monitor.close() };
 }
 
 describe('resmon/prometheus', () => {
   it('exposes state, check durations, restarts and escalations in the text format', async () => {
-    const { monitor, state } = setup();
+    await using fixture = setup();
+    const { monitor, state } = fixture;
     const registry = new Registry();
     const stop = collect(monitor, { registry });
     await monitor.online('a');
@@ -62,7 +63,7 @@ describe('resmon/prometheus', () => {
 
   it('counts call timeouts and escalations', async () => {
     const hang = recordingType('hang', { isAlive: () => new Promise<boolean>(() => {}) }).type;
-    const monitor = new ResourceMonitor({
+    await using monitor = new ResourceMonitor({
       abortGrace: 0,
       defaults: { looksAlivePollInterval: 0, isAlivePollInterval: 1_000, deadlockTimeout: 100, restartAction: 'restart-escalate', restartThreshold: 0 },
     });
@@ -80,8 +81,9 @@ describe('resmon/prometheus', () => {
     await monitor.close();
   });
 
-  it('refuses a second collect() on one registry, and bad options, with ConfigError', () => {
-    const { monitor } = setup();
+  it('refuses a second collect() on one registry, and bad options, with ConfigError', async () => {
+    await using fixture = setup();
+    const { monitor } = fixture;
     const registry = new Registry();
     const stop = collect(monitor, { registry });
     expect(() => collect(monitor, { registry })).toThrow(ConfigError);
@@ -105,7 +107,8 @@ describe('resmon/otel', () => {
   }
 
   it('records the state gauge, check durations, restarts, and a span per online/offline attempt', async () => {
-    const { monitor, state } = setup();
+    await using fixture = setup();
+    const { monitor, state } = fixture;
     const { reader, meterProvider, tracerProvider, spans } = providers();
     const stop = instrument(monitor, { meterProvider, tracerProvider });
     await monitor.online('a');
@@ -164,7 +167,7 @@ describe('resmon/otel', () => {
       },
       isAlive: () => true,
     }).type;
-    const monitor = new ResourceMonitor({ abortGrace: 0, defaults: { restartAction: 'restart', restartDelay: 100 } });
+    await using monitor = new ResourceMonitor({ abortGrace: 0, defaults: { restartAction: 'restart', restartDelay: 100 } });
     monitor.registerType(type);
     monitor.addResource({ name: 'x', type: 'slow' });
     const { tracerProvider, spans, meterProvider } = providers();
@@ -186,8 +189,8 @@ describe('resmon/otel', () => {
     await meterProvider.shutdown();
   });
 
-  it('rejects bad options with ConfigError', () => {
-    const monitor = new ResourceMonitor();
+  it('rejects bad options with ConfigError', async () => {
+    await using monitor = new ResourceMonitor();
     expect(() => instrument(monitor, { meterProvider: {} as never })).toThrow(/options\.meterProvider must be an OpenTelemetry MeterProvider/);
     expect(() => instrument(monitor, { tracer: 1 } as never)).toThrow(ConfigError);
   });

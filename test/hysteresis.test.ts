@@ -30,7 +30,8 @@ const polls = { looksAlivePollInterval: 300, isAlivePollInterval: 1_000, restart
 describe('isAliveFailureThreshold', () => {
   it('fails only at the n-th failed isAlive in a row, checking again after looksAlivePollInterval, at the millisecond', async () => {
     const { health, rec } = scripted();
-    const { monitor, of, transitions } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    const { monitor, of, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
@@ -70,7 +71,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('counts a throw or a non-boolean like false, and one passing isAlive resets the count and the schedule', async () => {
     const { health, rec } = scripted();
-    const { monitor, of } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
@@ -108,7 +110,8 @@ describe('isAliveFailureThreshold', () => {
     const starts = async (policy: object, withLooks = true) => {
       const { health, rec } = scripted();
       if (!withLooks) delete (rec.type as { looksAlive?: unknown }).looksAlive;
-      const { monitor } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 10, ...policy } });
+      await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 10, ...policy } });
+      const { monitor } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'a', type: 'scripted' });
       await monitor.online('a');
@@ -127,7 +130,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('after a failed looksAlive, a failed isAlive below the threshold keeps the resource online and checks again sooner', async () => {
     const { health, rec } = scripted();
-    const { monitor, of, transitions } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 2 } });
+    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 2 } });
+    const { monitor, of, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
@@ -150,7 +154,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('while isAlive is failing, a failed looksAlive does not call isAlive at once: the counted checks stay spaced', async () => {
     const { health, rec } = scripted();
-    const { monitor, of, transitions } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    const { monitor, of, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
@@ -173,7 +178,8 @@ describe('isAliveFailureThreshold', () => {
   for (const kind of ['isAlive', 'looksAlive'] as const) {
     it(`never delays a deadlocked check: a hung ${kind} fails the resource at its deadline`, async () => {
       const rec = recordingType('hung', { [kind]: () => new Promise(() => {}) });
-      const { monitor, transitions, of } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 5, deadlockTimeout: 2_000 } });
+      await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 5, deadlockTimeout: 2_000 } });
+      const { monitor, transitions, of } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'a', type: 'hung' });
       await monitor.online('a');
@@ -194,7 +200,8 @@ describe('isAliveFailureThreshold', () => {
         ctx = c;
       },
     });
-    const { monitor, transitions } = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 5 } });
+    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 5 } });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'reporting' });
     await monitor.online('a');
@@ -210,7 +217,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('starts the count afresh in each online period', async () => {
     const { health, rec } = scripted();
-    const { monitor, of } = recordedMonitor({ defaults: { ...polls, looksAlivePollInterval: 0, isAliveFailureThreshold: 3 } });
+    await using recorded = recordedMonitor({ defaults: { ...polls, looksAlivePollInterval: 0, isAliveFailureThreshold: 3 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
@@ -230,7 +238,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('with the default of 1 fails at the first failed isAlive, as Windows does', async () => {
     const { health, rec } = scripted();
-    const { monitor, transitions, of } = recordedMonitor({ defaults: polls });
+    await using recorded = recordedMonitor({ defaults: polls });
+    const { monitor, transitions, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
@@ -273,7 +282,8 @@ const restarts = {
 describe('stableAfter', () => {
   it('empties the restart window once online that long, so the back-off starts again from restartDelay', async () => {
     const { rec, fail } = failable();
-    const { monitor, of } = recordedMonitor({ defaults: { ...restarts, stableAfter: 10_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 10_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
@@ -299,7 +309,8 @@ describe('stableAfter', () => {
 
   it('forgives at exactly came-online + stableAfter, not a millisecond earlier', async () => {
     const { rec, fail } = failable();
-    const { monitor, of } = recordedMonitor({ defaults: { ...restarts, stableAfter: 5_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 5_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'early', type: 'failable' });
     monitor.addResource({ name: 'exact', type: 'failable' });
@@ -322,7 +333,8 @@ describe('stableAfter', () => {
 
   it('makes a spent threshold whole again: a stable resource restarts instead of escalating', async () => {
     const { rec, fail } = failable();
-    const { monitor, of } = recordedMonitor({ defaults: { ...restarts, restartThreshold: 1, stableAfter: 30_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...restarts, restartThreshold: 1, stableAfter: 30_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
@@ -341,7 +353,8 @@ describe('stableAfter', () => {
 
   it('also forgives when the stable period ends with offline(): a later failure is not backed off', async () => {
     const { rec, fail } = failable();
-    const { monitor, of } = recordedMonitor({ defaults: { ...restarts, stableAfter: 2_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 2_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
@@ -361,7 +374,8 @@ describe('stableAfter', () => {
   it('counts the online period only until terminate() is called, even while its terminate still runs', async () => {
     const { rec, fail } = failable();
     rec.type.terminate = () => new Promise<void>((resolve) => setTimeout(resolve, 5_000));
-    const { monitor, of } = recordedMonitor({ defaults: { ...restarts, stableAfter: 2_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 2_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
@@ -383,7 +397,8 @@ describe('stableAfter', () => {
 
   it('is off at 0: only the sliding window ages restarts out, and stableAt stays null', async () => {
     const { rec, fail } = failable();
-    const { monitor, of } = recordedMonitor({ defaults: restarts });
+    await using recorded = recordedMonitor({ defaults: restarts });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');

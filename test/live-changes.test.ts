@@ -39,7 +39,8 @@ function portType(extra: Partial<ResourceType<Props>> = {}) {
 describe('setProperties', () => {
   it('validates first: a rejection is a ConfigError naming the properties and changes nothing', async () => {
     const { type, seen } = portType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     const error = await monitor.setProperties('a', { port: -3 }).catch((e: unknown) => e);
@@ -53,7 +54,8 @@ describe('setProperties', () => {
 
   it('offline: applied at once, and the next online sees the validated properties', async () => {
     const { type, seen } = portType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     expect(await monitor.setProperties('a', { port: 2 })).toBe('applied');
@@ -70,7 +72,8 @@ describe('setProperties', () => {
         applied.push(`${Date.now()} ctx ${ctx.properties.port} next ${next.port} previous ${previous.port}`);
       },
     });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await monitor.online('a');
@@ -87,7 +90,8 @@ describe('setProperties', () => {
 
   it("online, applyProperties returns 'stored': the running instance keeps the old properties until the next online", async () => {
     const { type, seen } = portType({ applyProperties: () => 'stored' as const });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await monitor.online('a');
@@ -103,7 +107,8 @@ describe('setProperties', () => {
   it("online without applyProperties: 'stored', effective at the next online (also a restart after a failure)", async () => {
     let healthy = true;
     const { type, seen } = portType();
-    const { monitor } = recordedMonitor({ defaults: { ...policy, restartAction: 'restart', restartDelay: 100 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, restartAction: 'restart', restartDelay: 100 } });
+    const { monitor } = recorded;
     monitor.registerType({ ...type, isAlive: (ctx) => (seen.push(`${Date.now()} isAlive ${ctx.properties.port}`), healthy) });
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await monitor.online('a');
@@ -123,7 +128,8 @@ describe('setProperties', () => {
         throw new Error('cannot rebind while clients are connected');
       },
     });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await monitor.online('a');
@@ -143,7 +149,8 @@ describe('setProperties', () => {
         return never();
       },
     });
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, isAlivePollInterval: 60_000 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, isAlivePollInterval: 60_000 } });
+    const { monitor, of } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await monitor.online('a');
@@ -167,7 +174,8 @@ describe('setProperties', () => {
     const { type, rec } = portType({
       applyProperties: () => void order.push(`${Date.now()} apply`),
     });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({
       ...type,
       isAlive: (ctx: ResourceContext<Props>) => {
@@ -192,7 +200,8 @@ describe('setProperties', () => {
     const slow = deferred<boolean>();
     let applies = 0;
     const { type, seen } = portType({ applyProperties: () => void applies++ });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({ ...type, isAlive: (ctx) => (seen.push(`${Date.now()} isAlive ${ctx.properties.port}`), slow.promise) });
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await monitor.online('a');
@@ -210,7 +219,8 @@ describe('setProperties', () => {
   it("online-pending: 'stored'; the attempt in progress keeps the old properties", async () => {
     const started = deferred();
     const { type, seen } = portType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({ ...type, online: (ctx) => (seen.push(`online ${ctx.properties.port}`), started.promise) });
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     const online = monitor.online('a');
@@ -226,7 +236,8 @@ describe('setProperties', () => {
 
   it('later changes win over earlier ones whatever order their outcomes arrive in', async () => {
     const { type, seen } = portType({ applyProperties: (_ctx, next) => (next.port === 2 ? 'stored' : undefined) });
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await monitor.online('a');
@@ -241,7 +252,8 @@ describe('setProperties', () => {
 
   it('rejects for an unknown resource, a resource being removed, and a closed monitor', async () => {
     const { type } = portType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'port', properties: { port: 1 } });
     await expect(monitor.setProperties('nope', { port: 2 })).rejects.toThrow(/no resource "nope"/);
@@ -256,7 +268,8 @@ describe('setProperties', () => {
 describe('setPolicy', () => {
   it('re-arms both poll schedules from now with the new intervals', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -270,7 +283,8 @@ describe('setPolicy', () => {
 
   it('turns looksAlive off and on again (0, then an interval)', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -293,7 +307,8 @@ describe('setPolicy', () => {
         return slow.promise;
       },
     });
-    const { monitor } = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -310,7 +325,8 @@ describe('setPolicy', () => {
 
   it('validates the merged result as addResource does; a ConfigError changes nothing', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec', policy: { restartPeriod: 10_000, retryPeriodOnFailure: 20_000 } });
     const before = await monitor.control('a', 'get-policy');
@@ -324,7 +340,8 @@ describe('setPolicy', () => {
 
   it('merges into the own layer; a field set to undefined falls back to the type and monitor defaults', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType({ ...rec.type, defaults: { restartDelay: 700 } });
     monitor.addResource({ name: 'a', type: 'rec', policy: { restartDelay: 100, callBudget: 10 } });
     await monitor.setPolicy('a', { restartDelay: 200 });
@@ -337,9 +354,10 @@ describe('setPolicy', () => {
   it('keeps the restart window: a lower restartThreshold applies from the next failure', async () => {
     let healthy = true;
     const rec = recordingType('rec', { isAlive: () => healthy });
-    const { monitor, of } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: { ...policy, looksAlivePollInterval: 0, restartAction: 'restart', restartThreshold: 3, restartDelay: 100, restartPeriod: 60_000 },
     });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -362,7 +380,8 @@ describe('setPolicy', () => {
 
   it('new deadlines apply to the calls that start afterwards', async () => {
     const rec = recordingType('rec', { isAlive: () => never() });
-    const { monitor, of } = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -376,7 +395,8 @@ describe('setPolicy', () => {
 
   it('refuses to change separateMonitor, and separateMonitor: true on an inline type is a ConfigError', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: policy });
+    await using recorded = recordedMonitor({ defaults: policy });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.registerType({ ...rec.type, name: 'sep', defaults: { separateMonitor: true } });
     expect(() => monitor.addResource({ name: 'x', type: 'rec', policy: { separateMonitor: true } })).toThrow(
@@ -390,7 +410,8 @@ describe('setPolicy', () => {
 
   it('a monitor-wide separateMonitor default does not make inline resources fail', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: { ...policy, separateMonitor: true } });
+    await using recorded = recordedMonitor({ defaults: { ...policy, separateMonitor: true } });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     expect(() => monitor.addResource({ name: 'a', type: 'rec' })).not.toThrow();
     await monitor.close();

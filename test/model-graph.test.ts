@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, it, vi } from 'vitest';
-import { graphScenarioArb, runGraphScenario } from './model-graph.js';
+import { runGraphScenario } from './model/graph-checker.js';
+import { graphScenarioArb } from './model/graph-generator.js';
 
 /**
- * Dependencies and groups under random graphs, operations and plugin faults (see model-graph.ts
+ * Dependencies and groups under random graphs, operations and plugin faults (see model/graph-checker.ts
  * for the invariants). The default run is deterministic (a fixed seed); `npm run test:soak` runs
  * many more with a fresh seed; `MODEL_RUNS` and `MODEL_SEED` set them by hand.
  */

@@ -18,7 +18,7 @@ function monitorWith(type: ResourceType, options: ConstructorParameters<typeof R
   m.on('restartScheduled', (e) => events.push(`${e.at} restart in ${e.delayMs}${e.retry ? ' (retry)' : ''}`));
   m.registerType(type);
   m.addResource({ name: 'a', type: type.name });
-  return { m, events };
+  return { m, events, [Symbol.asyncDispose]: () => m.close() };
 }
 
 it('starts a restart with restartDelay 0 as soon as the failure\'s terminate has ended', async () => {
@@ -31,7 +31,8 @@ it('starts a restart with restartDelay 0 as soon as the failure\'s terminate has
       }
     },
   });
-  const { m, events } = monitorWith(rec.type, { defaults: { restartDelay: 0, restartThreshold: 1 } });
+  await using recorded = monitorWith(rec.type, { defaults: { restartDelay: 0, restartThreshold: 1 } });
+  const { m, events } = recorded;
   await expect(m.online('a')).rejects.toThrow('no');
   await vi.advanceTimersByTimeAsync(1);
   expect(events).toEqual([
@@ -55,7 +56,8 @@ it('calls open again after an open that reported failure and resolved late, and 
       return new Promise((resolve) => ctx.signal.addEventListener('abort', () => setTimeout(() => resolve({ n: 1 }), 5)));
     },
   });
-  const { m, events } = monitorWith(rec.type, { defaults: { restartDelay: 20 } });
+  await using recorded = monitorWith(rec.type, { defaults: { restartDelay: 20 } });
+  const { m, events } = recorded;
   const attempt = expect(m.online('a')).rejects.toThrow('open failed');
   await vi.advanceTimersByTimeAsync(100);
   await attempt;
@@ -76,10 +78,11 @@ it('counts the restart delay from the end of the failure\'s terminate, while an 
     },
     terminate: () => (++terminates === 1 ? gate.promise : undefined),
   });
-  const { m, events } = monitorWith(rec.type, {
+  await using recorded = monitorWith(rec.type, {
     abortGrace: 100,
     defaults: { restartDelay: 50, restartThreshold: 1, deadlockTimeout: 300, retryPeriodOnFailure: Number.POSITIVE_INFINITY },
   });
+  const { m, events } = recorded;
   const attempt = expect(m.online('a')).rejects.toThrow('gone');
   await vi.advanceTimersByTimeAsync(2_000);
   await attempt;
@@ -93,7 +96,8 @@ it('counts the restart delay from the end of the failure\'s terminate, while an 
 it('schedules no restart when close() comes during a failure, and leaves nothing scheduled', async () => {
   const gate = deferred();
   const rec = recordingType('rec', { online: () => Promise.reject(new Error('down')), terminate: () => gate.promise });
-  const { m, events } = monitorWith(rec.type, { defaults: { restartDelay: 10 } });
+  await using recorded = monitorWith(rec.type, { defaults: { restartDelay: 10 } });
+  const { m, events } = recorded;
   await expect(m.online('a')).rejects.toThrow('down');
   const closing = m.close();
   await vi.advanceTimersByTimeAsync(5);
@@ -216,10 +220,11 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
   it('leaves nothing scheduled after close() when a hung terminate was abandoned', async () => {
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => never() });
     delete (rec.type as { close?: unknown }).close;
-    const { m } = monitorWithStates(rec.type, {
+    await using recorded = monitorWithStates(rec.type, {
       abortGrace: 1_000,
       defaults: { restartAction: 'none', deadlockTimeout: 100, isAlivePollInterval: 50, looksAlivePollInterval: 0 },
     });
+    const { m } = recorded;
     await m.online('a');
     await vi.advanceTimersByTimeAsync(200); // isAlive false at 50, terminate hangs, abandoned at 150
     await m.close();
@@ -299,13 +304,14 @@ describe('core bugs the model suite found (fixed in 1e2c927)', () => {
   });
 });
 
-it('terminate() superseded twice in a row (by terminate() calls from callTimeout listeners) resolves only once the resource is offline', async () => {
+it('resolves a terminate() superseded twice in a row (by terminate() calls from callTimeout listeners) only once the resource is offline', async () => {
   let calls = 0;
   const rec = recordingType('rec', {
     // The first two terminate calls hang past deadlockTimeout; the third returns.
     terminate: () => (++calls <= 2 ? never() : undefined),
   });
-  const { m, events } = monitorWith(rec.type, { abortGrace: 0, defaults: { deadlockTimeout: 200, restartAction: 'none' } });
+  await using recorded = monitorWith(rec.type, { abortGrace: 0, defaults: { deadlockTimeout: 200, restartAction: 'none' } });
+  const { m, events } = recorded;
   let again = 2;
   m.on('callTimeout', () => {
     if (again-- > 0) void m.terminate('a');
@@ -322,7 +328,7 @@ it('terminate() superseded twice in a row (by terminate() calls from callTimeout
   await m.close();
 });
 
-it('close() waits for a terminate() a stateChange listener started during it; no deadline timer outlives close', async () => {
+it('makes close() wait for a terminate() that a stateChange listener started during it, and leaves no deadline timer', async () => {
   const release = deferred();
   let terminates = 0;
   const rec = recordingType('rec', {
@@ -330,7 +336,8 @@ it('close() waits for a terminate() a stateChange listener started during it; no
     terminate: () => (++terminates === 1 ? undefined : release.promise),
   });
   const { open: _o, close: _c, ...type } = rec.type; // no close entry point: nothing else holds close() up
-  const { m } = monitorWith(type, { abortGrace: 100, defaults: { deadlockTimeout: 200, restartAction: 'none' } });
+  await using recorded = monitorWith(type, { abortGrace: 100, defaults: { deadlockTimeout: 200, restartAction: 'none' } });
+  const { m } = recorded;
   m.on('stateChange', (e) => {
     if (e.to === 'offline') void m.terminate('a').catch(() => {});
   });

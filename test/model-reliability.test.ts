@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { coverage, runScenario, scenarioArb } from './model-harness.js';
+import { scenarioArb } from './model/generator.js';
+import { coverage, runScenario } from './model/run.js';
 
 /**
  * The model-based reliability suite (issue 5, part 2): random operation sequences (online,
  * offline, terminate, remove, close, advance time) against resources whose plugins misbehave at
  * random (false, non-boolean, throw, reject with a non-Error, hang, settle only after
  * abandonment, reportFailure and progress at random moments), on fake timers, with the
- * invariants of DESIGN §3-§5 checked after every step (see model-harness.ts).
+ * invariants of DESIGN §3-§5 checked after every step (generator, plugin and checker in test/model/).
  *
  * The default run is deterministic (a fixed seed). `npm run test:soak` runs many more with a
  * fresh seed; `MODEL_RUNS` and `MODEL_SEED` set them by hand, and a failure prints the seed and

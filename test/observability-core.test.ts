@@ -32,7 +32,7 @@ describe('diagnostics_channel', () => {
     });
     try {
       const { state, type } = flaky();
-      const monitor = new ResourceMonitor({ defaults: policy });
+      await using monitor = new ResourceMonitor({ defaults: policy });
       const listened: unknown[] = [];
       monitor.on('stateChange', (e) => listened.push(e));
       monitor.registerType(type);
@@ -55,7 +55,7 @@ describe('diagnostics_channel', () => {
 
   it('builds no payload when nothing listens or subscribes', async () => {
     const { type } = flaky();
-    const monitor = new ResourceMonitor({ defaults: policy });
+    await using monitor = new ResourceMonitor({ defaults: policy });
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     const publish = vi.spyOn(diagnosticsChannel.channel('resmon:check'), 'publish');
@@ -105,11 +105,12 @@ describe('healthHandler', () => {
     const monitor = new ResourceMonitor({ defaults: policy });
     monitor.registerType(type);
     for (const name of ['a', 'b', 'idle']) monitor.addResource({ name, type: 'flaky' });
-    return { monitor, state };
+    return { monitor, state, [Symbol.asyncDispose]: () => monitor.close() };
   }
 
   it('/livez answers 200 from the next turn of the loop, 503 once the monitor is closed', async () => {
-    const { monitor } = await setup();
+    await using fixture = await setup();
+    const { monitor } = fixture;
     const h = healthHandler(monitor);
     const live = await ask(h, '/livez');
     expect(live.status).toBe(200);
@@ -122,7 +123,8 @@ describe('healthHandler', () => {
   });
 
   it('/readyz counts resources wanted online and names those that are not online', async () => {
-    const { monitor, state } = await setup();
+    await using fixture = await setup();
+    const { monitor, state } = fixture;
     const h = healthHandler(monitor);
     // Nothing asked for: nothing wanted, ready.
     expect((await ask(h, '/readyz')).json).toEqual({ ready: true, checked: 0, notReady: [] });
@@ -152,7 +154,8 @@ describe('healthHandler', () => {
   });
 
   it('answers HEAD without a body, 405 to other methods, 404 or next() elsewhere', async () => {
-    const { monitor } = await setup();
+    await using fixture = await setup();
+    const { monitor } = fixture;
     const h = healthHandler(monitor, { readyPath: '/ready' });
     const head = await ask(h, '/ready', 'HEAD');
     expect([head.status, head.body]).toEqual([200, '']);
@@ -167,7 +170,8 @@ describe('healthHandler', () => {
   });
 
   it("answers through fastify's reply when given one", async () => {
-    const { monitor } = await setup();
+    await using fixture = await setup();
+    const { monitor } = fixture;
     const sent: { status: number; headers: Record<string, string>; body: string } = { status: 0, headers: {}, body: '' };
     const reply = {
       raw: {},
@@ -191,8 +195,8 @@ describe('healthHandler', () => {
     await monitor.close();
   });
 
-  it('rejects bad options with a ConfigError naming the field', () => {
-    const monitor = new ResourceMonitor();
+  it('rejects bad options with a ConfigError naming the field', async () => {
+    await using monitor = new ResourceMonitor();
     expect(() => healthHandler(monitor, { resources: 'a' as never })).toThrow(ConfigError);
     expect(() => healthHandler(monitor, { resources: 'a' as never })).toThrow(/options\.resources must be a list of non-empty names/);
     expect(() => healthHandler(monitor, { livePath: 'livez' })).toThrow(/options\.livePath must be a path starting with '\/'/);

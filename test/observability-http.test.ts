@@ -26,12 +26,13 @@ function setup() {
   });
   monitor.registerType(type);
   for (const name of ['a', 'b "quoted"\\n']) monitor.addResource({ name, type: 'flaky' });
-  return { monitor, state };
+  return { monitor, state, [Symbol.asyncDispose]: () => monitor.close() };
 }
 
 describe('resmon run --http: /metrics', () => {
   it('writes the same text as resmon/prometheus with prom-client for the same events', async () => {
-    const { monitor, state } = setup();
+    await using fixture = setup();
+    const { monitor, state } = fixture;
     const registry = new Registry();
     collect(monitor, { registry });
     const text = new TextMetrics(monitor);
@@ -53,7 +54,8 @@ describe('resmon run --http: /metrics', () => {
 
 describe('resmon run --http: the timeline', () => {
   it('keeps each resource’s states and marks over the last hour, and drops older ones', async () => {
-    const { monitor, state } = setup();
+    await using fixture = setup();
+    const { monitor, state } = fixture;
     const timeline = new Timeline(monitor, 10_000);
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_000);

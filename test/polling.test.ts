@@ -129,7 +129,8 @@ describe('two-tier polling', () => {
     ];
     for (const [name, isAlive, reason] of cases) {
       const rec = recordingType(name, { isAlive });
-      const { monitor, of } = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+      await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+      const { monitor, of } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name, type: name });
       await monitor.online(name);

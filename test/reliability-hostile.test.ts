@@ -57,7 +57,8 @@ describe('hostile values from plugins', () => {
     it(`online rejecting with ${kind}: online() rejects with an Error, the resource fails, close() resolves`, async () => {
       const { logger } = readingLogger();
       const rec = recordingType('rec', { online: () => Promise.reject(hostile(kind)) });
-      const { monitor, transitions } = recordedMonitor({ defaults: fast, logger });
+      await using recorded = recordedMonitor({ defaults: fast, logger });
+      const { monitor, transitions } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'r', type: 'rec' });
       const error = await monitor.online('r').then(
@@ -78,7 +79,8 @@ describe('hostile values from plugins', () => {
           return mode === 'return' ? hostile(kind) : true;
         },
       });
-      const { monitor, transitions, of } = recordedMonitor({ defaults: fast });
+      await using recorded = recordedMonitor({ defaults: fast });
+      const { monitor, transitions, of } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'a', type: 'rec' });
       await monitor.online('a');
@@ -102,7 +104,8 @@ describe('hostile values from plugins', () => {
         terminate: () => Promise.reject(hostile(kind)),
         close: () => Promise.reject(hostile(kind)),
       });
-      const { monitor } = recordedMonitor({ defaults: fast, logger });
+      await using recorded = recordedMonitor({ defaults: fast, logger });
+      const { monitor } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'r', type: 'rec' });
       await monitor.online('r');
@@ -123,7 +126,8 @@ describe('hostile values from plugins', () => {
           ctx = c;
         },
       });
-      const { monitor } = recordedMonitor({ defaults: fast, logger: readingLogger().logger });
+      await using recorded = recordedMonitor({ defaults: fast, logger: readingLogger().logger });
+      const { monitor } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'r', type: 'rec' });
       await monitor.online('r');
@@ -140,7 +144,8 @@ describe('hostile values from plugins', () => {
           return new Promise(() => {});
         },
       });
-      const { monitor } = recordedMonitor({ defaults: { ...fast, pendingTimeout: 100 } });
+      await using recorded = recordedMonitor({ defaults: { ...fast, pendingTimeout: 100 } });
+      const { monitor } = recorded;
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'r', type: 'rec' });
       const error = await monitor.online('r').then(
@@ -152,8 +157,8 @@ describe('hostile values from plugins', () => {
       await expect(monitor.close()).resolves.toBeUndefined();
     });
 
-    it(`validate() throwing ${kind} becomes a ConfigError`, () => {
-      const monitor = new ResourceMonitor();
+    it(`validate() throwing ${kind} becomes a ConfigError`, async () => {
+      await using monitor = new ResourceMonitor();
       monitor.registerType({
         ...recordingType().type,
         validate: () => {
@@ -174,7 +179,8 @@ describe('hostile values from plugins', () => {
 
   it('a check returning a thenable whose then getter throws fails the check', async () => {
     let bad = false;
-    const { monitor, of } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, of } = recorded;
     monitor.registerType({
       name: 'raw',
       online() {},
@@ -203,10 +209,11 @@ describe('hostile values from plugins', () => {
       throw new Error('logger down');
     };
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => Promise.reject(new Error('stuck')) });
-    const { monitor, transitions } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: fast,
       logger: { debug: throwing, info: throwing, warn: throwing, error: throwing },
     });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');

@@ -69,7 +69,7 @@ describe('validation cannot be bypassed', () => {
       },
     };
     const rec = recordingType();
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec', policy: policy as never });
     expect(reads).toBe(1);
@@ -82,7 +82,7 @@ describe('validation cannot be bypassed', () => {
   it('keeps a copy of the monitor defaults: mutating the object afterwards changes nothing', async () => {
     const defaults = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000 };
     const rec = recordingType();
-    const monitor = new ResourceMonitor({ defaults });
+    await using monitor = new ResourceMonitor({ defaults });
     defaults.isAlivePollInterval = 0;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
@@ -95,7 +95,7 @@ describe('validation cannot be bypassed', () => {
   it("keeps a copy of a type's defaults: mutating them after registerType changes nothing", async () => {
     const rec = recordingType();
     const defaults = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000 };
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     monitor.registerType({ ...rec.type, defaults });
     defaults.isAlivePollInterval = 0;
     (rec.type as { defaults?: unknown }).defaults = { isAlivePollInterval: -5 };
@@ -106,10 +106,10 @@ describe('validation cannot be bypassed', () => {
     await monitor.close();
   });
 
-  it("reads a type's defaults and name once", () => {
+  it("reads a type's defaults and name once", async () => {
     let defaultsReads = 0;
     let nameReads = 0;
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     monitor.registerType({
       ...type,
       get name() {
@@ -125,7 +125,7 @@ describe('validation cannot be bypassed', () => {
     monitor.addResource({ name: 'r', type: 't' });
   });
 
-  it('reads each option once and each field of a resource spec once', () => {
+  it('reads each option once and each field of a resource spec once', async () => {
     let reads = 0;
     const options = {
       get defaults() {
@@ -133,7 +133,7 @@ describe('validation cannot be bypassed', () => {
         return reads === 1 ? { restartDelay: 5 } : { restartDelay: -1 };
       },
     };
-    const monitor = new ResourceMonitor(options as never);
+    await using monitor = new ResourceMonitor(options as never);
     expect(reads).toBe(1);
     monitor.registerType(type);
     let policyReads = 0;
@@ -149,7 +149,7 @@ describe('validation cannot be bypassed', () => {
     expect(policyReads).toBe(1);
   });
 
-  it('turns a throwing getter or a throwing Proxy trap into a ConfigError naming the field', () => {
+  it('turns a throwing getter or a throwing Proxy trap into a ConfigError naming the field', async () => {
     const throwing = {
       get restartDelay(): number {
         throw new Error('boom');
@@ -159,7 +159,7 @@ describe('validation cannot be bypassed', () => {
     expect(error.field).toBe('options.defaults.restartDelay');
     expect(error.message).toMatch(/could not be read: boom/);
 
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     monitor.registerType(type);
     const trap = new Proxy(
       {},
@@ -193,7 +193,7 @@ describe('restart delays are always finite, within [0, maxRestartDelay]', () => 
   it('restartDelay 0 with a huge restartBackoff: delays are 0, inspect() is JSON-safe', async () => {
     let healthy = true;
     const rec = recordingType('rec', { isAlive: () => healthy });
-    const { monitor, of } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: {
         looksAlivePollInterval: 0,
         isAlivePollInterval: 100,
@@ -203,6 +203,7 @@ describe('restart delays are always finite, within [0, maxRestartDelay]', () => 
         maxRestartDelay: 1_000,
       },
     });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
@@ -223,7 +224,7 @@ describe('restart delays are always finite, within [0, maxRestartDelay]', () => 
   it('a backed-off delay that overflows is capped at maxRestartDelay', async () => {
     let healthy = true;
     const rec = recordingType('rec', { isAlive: () => healthy });
-    const { monitor, of } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: {
         looksAlivePollInterval: 0,
         isAlivePollInterval: 100,
@@ -233,6 +234,7 @@ describe('restart delays are always finite, within [0, maxRestartDelay]', () => 
         maxRestartDelay: 1_000,
       },
     });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');

@@ -20,7 +20,7 @@ function capturingLogger() {
 describe('listeners', () => {
   it('a listener that throws does not stop the listeners after it; the throw is logged', async () => {
     const { errors, logger } = capturingLogger();
-    const monitor = new ResourceMonitor({ logger });
+    await using monitor = new ResourceMonitor({ logger });
     monitor.registerType(recordingType().type);
     monitor.addResource({ name: 'r', type: 'rec' });
     const seen: string[] = [];
@@ -39,7 +39,7 @@ describe('listeners', () => {
   });
 
   it('a listener that throws a hostile value, with a logger that throws on it, breaks nothing', async () => {
-    const monitor = new ResourceMonitor({
+    await using monitor = new ResourceMonitor({
       logger: {
         debug() {},
         info() {},
@@ -64,7 +64,7 @@ describe('listeners', () => {
   });
 
   it('a listener added or removed during an event takes effect from the next event', async () => {
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     monitor.registerType(recordingType().type);
     monitor.addResource({ name: 'r', type: 'rec' });
     const seen: string[] = [];
@@ -86,7 +86,7 @@ describe('listeners', () => {
 
 describe('after close()', () => {
   it('getState, inspect and snapshot return the final states; every other operation throws MonitorClosedError', async () => {
-    const monitor = new ResourceMonitor();
+    await using monitor = new ResourceMonitor();
     const rec = recordingType();
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });

@@ -21,7 +21,8 @@ describe('monitor calls made from a stateChange listener', () => {
   it('online() during online-pending resolves only once online, and rejects with the cause when the attempt fails', async () => {
     const online = deferred<void>();
     const rec = recordingType('rec', { online: () => online.promise });
-    const { monitor } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     let fromListener: Promise<string> | null = null;
@@ -49,7 +50,8 @@ describe('monitor calls made from a stateChange listener', () => {
     const terminate = deferred<void>();
     let healthy = true;
     const rec = recordingType('rec', { isAlive: () => healthy, terminate: () => terminate.promise });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
@@ -70,7 +72,8 @@ describe('monitor calls made from a stateChange listener', () => {
   });
 
   it('offline() on online leaves no poll armed: no looksAlive in the next generation\'s online-pending', async () => {
-    const { monitor } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor } = recorded;
     let slow = false;
     const online = deferred<void>();
     const rec = recordingType('rec', { online: () => (slow ? online.promise : undefined) });
@@ -102,7 +105,8 @@ describe('monitor calls made from a stateChange listener', () => {
   it('terminate() on offline-pending, then close(): both resolve, the resource ends offline, and the monitor still works until closed', async () => {
     const offline = deferred<void>();
     const rec = recordingType('rec', { offline: () => offline.promise });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
@@ -129,7 +133,8 @@ describe('monitor calls made from a stateChange listener', () => {
 
   it('a listener call runs a microtask later: it sees the transition finished', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     const order: string[] = [];
@@ -147,7 +152,8 @@ describe('monitor calls made from a stateChange listener', () => {
 
   it('close() from a listener closes the monitor once its transition is done; later calls in the listener see it closed', async () => {
     const rec = recordingType();
-    const { monitor } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     let closed: Promise<void> | null = null;
@@ -172,7 +178,8 @@ describe('monitor calls made from a stateChange listener', () => {
         saved = ctx;
       },
     });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     monitor.on('stateChange', (e) => {
@@ -190,7 +197,8 @@ describe('monitor calls made from a stateChange listener', () => {
 describe('found on the way', () => {
   it('terminate() right after offline() does not queue behind the offline call (which never starts)', async () => {
     const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
@@ -208,7 +216,8 @@ describe('found on the way', () => {
 describe('found by the model suite with listener calls', () => {
   it('a terminate() superseded by a second terminate() resolves only once the resource is offline', async () => {
     const rec = recordingType('rec', { terminate: () => new Promise(() => {}) });
-    const { monitor, transitions } = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    await using recorded = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
@@ -234,7 +243,8 @@ describe('found by the model suite with listener calls', () => {
 
   it('a terminate() superseded twice (by a terminate that is itself superseded) resolves only once the resource is offline', async () => {
     const rec = recordingType('rec', { terminate: () => new Promise(() => {}) });
-    const { monitor, transitions } = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    await using recorded = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
@@ -262,7 +272,8 @@ describe('found by the model suite with listener calls', () => {
         ctx = c;
       },
     });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     let again: Promise<void> | null = null;
@@ -294,9 +305,10 @@ describe('found by the model suite (checks only while online)', () => {
       looksAlive: () => (looks++ === 0 ? new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 120)) : true),
       isAlive: () => false,
     });
-    const { monitor, transitions } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: { looksAlivePollInterval: 100, isAlivePollInterval: 150, restartAction: 'restart', restartDelay: 50, restartThreshold: 1 },
     });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
@@ -318,7 +330,8 @@ describe('found by the model suite (checks only while online)', () => {
 describe('every asynchronous operation called from a listener starts a microtask later', () => {
   it('setProperties, setPolicy, control, controlType, setDependencies, onlineGroup and offlineGroup included', async () => {
     const rec = recordingType('rec');
-    const { monitor } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec', group: 'g' } as never);
     const settle = vi.spyOn(monitor as unknown as { settle(): Promise<void> | undefined }, 'settle');
@@ -362,7 +375,8 @@ describe('a diagnostics_channel subscriber is a listener too', () => {
         saved = ctx;
       },
     });
-    const { monitor, transitions } = recordedMonitor({ defaults: fast });
+    await using recorded = recordedMonitor({ defaults: fast });
+    const { monitor, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
     const subscriber = (message: unknown) => {

@@ -140,9 +140,10 @@ describe('restart policy', () => {
 
   it('backs off by restartBackoff per restart in the window, caps at maxRestartDelay, and resets when the window empties', async () => {
     const { state, rec } = flaky();
-    const { monitor, of } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: { ...base, restartAction: 'restart', restartThreshold: 10, restartDelay: 100, restartBackoff: 2, maxRestartDelay: 1_000, restartPeriod: 20_000, retryPeriodOnFailure: 20_000 },
     });
+    const { monitor, of } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     state.refuse = true; // every online fails at once
@@ -206,7 +207,7 @@ describe('restart policy', () => {
     for (const cancel of ['offline', 'terminate', 'close'] as const) {
       const t0 = Date.now();
       const { state, rec } = flaky();
-      const monitor = new ResourceMonitor({ defaults: { ...base, restartAction: 'restart', restartDelay: 5_000 } });
+      await using monitor = new ResourceMonitor({ defaults: { ...base, restartAction: 'restart', restartDelay: 5_000 } });
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'a', type: 'flaky' });
       await monitor.online('a');
@@ -266,9 +267,10 @@ describe('restart policy', () => {
 
   it("follows the README's worked timeline", async () => {
     const { state, rec } = flaky();
-    const { monitor, of, transitions } = recordedMonitor({
+    await using recorded = recordedMonitor({
       defaults: { ...base, restartThreshold: 2, restartPeriod: 60_000, restartDelay: 500, restartBackoff: 2, retryPeriodOnFailure: 3_600_000 },
     });
+    const { monitor, of, transitions } = recorded;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');

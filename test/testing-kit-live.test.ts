@@ -1,5 +1,5 @@
 import { DEFAULT_PROCESSING, type ResourceContext, type ResourceType } from 'resmon';
-import { CHECK_NAMES, checkResourceType, type ConformanceReport } from 'resmon/testing';
+import { CASE_NAMES, verifyResourceType, type ConformanceReport } from 'resmon/testing';
 import { describe, expect, it } from 'vitest';
 
 type Props = { port: number };
@@ -37,34 +37,34 @@ function liveType(override: Partial<ResourceType<Props, Handle>> = {}): Resource
 
 const LIVE_CHECKS = ['applyProperties', 'refuses', 'control', 'typeControl'];
 const only = LIVE_CHECKS;
-const byName = (report: ConformanceReport, part: string) => report.checks.find((c) => c.name.includes(part));
+const byName = (report: ConformanceReport, part: string) => report.cases.find((c) => c.name.includes(part));
 
-describe('the conformance checks of live changes and control codes', () => {
+describe('the conformance cases of live changes and control codes', () => {
   it('pass for a type that applies, refuses and answers as the contract says', async () => {
-    const report = await checkResourceType(liveType(), {
+    const report = await verifyResourceType(liveType(), {
       properties: { port: 1 },
       changedProperties: { port: 2 },
       refusedProperties: { port: 13 },
       controlCodes: [{ code: 'port' }],
       only,
     });
-    expect(report.checks.map((c) => [c.name, c.passed, c.skipped, c.reason, c.warning])).toEqual(
-      CHECK_NAMES.filter((n) => only.some((p) => n.includes(p))).map((n) => [n, true, false, null, null]),
+    expect(report.cases.map((c) => [c.name, c.passed, c.skipped, c.reason, c.warning])).toEqual(
+      CASE_NAMES.filter((n) => only.some((p) => n.includes(p))).map((n) => [n, true, false, null, null]),
     );
-    expect(report.checks).toHaveLength(6);
+    expect(report.cases).toHaveLength(6);
   });
 
-  it("checks a 'stored' change through the next online", async () => {
+  it("verifies a 'stored' change through the next online", async () => {
     const type = liveType({ applyProperties: () => 'stored' });
-    const report = await checkResourceType(type, { properties: { port: 1 }, changedProperties: { port: 2 }, only: ['applyProperties settles'] });
+    const report = await verifyResourceType(type, { properties: { port: 1 }, changedProperties: { port: 2 }, only: ['applyProperties settles'] });
     expect(report.passed).toBe(true);
   });
 
   it('are skipped, saying why, for a type without applyProperties, control and typeControl', async () => {
     const { applyProperties: _a, control: _c, typeControl: _t, ...plain } = liveType();
-    const report = await checkResourceType(plain as ResourceType<Props, Handle>, { properties: { port: 1 }, only });
+    const report = await verifyResourceType(plain as ResourceType<Props, Handle>, { properties: { port: 1 }, only });
     expect(report.passed).toBe(true);
-    expect(report.checks.map((c) => c.reason)).toEqual([
+    expect(report.cases.map((c) => c.reason)).toEqual([
       'the type has no applyProperties()',
       'the type has no applyProperties()',
       'the type has no applyProperties()',
@@ -72,16 +72,16 @@ describe('the conformance checks of live changes and control codes', () => {
       'the type has no control()',
       'the type has no typeControl()',
     ]);
-    const noRefused = await checkResourceType(liveType(), { properties: { port: 1 }, only: ['refuses'] });
-    expect(noRefused.checks[0]?.reason).toBe('no refusedProperties in the options');
+    const noRefused = await verifyResourceType(liveType(), { properties: { port: 1 }, only: ['refuses'] });
+    expect(noRefused.cases[0]?.reason).toBe('no refusedProperties in the options');
   });
 
   it('fail an applyProperties that rejects valid properties, returns something else, or ignores its signal', async () => {
-    const rejects = await checkResourceType(liveType({ applyProperties: () => Promise.reject(new Error('nope')) }), { properties: { port: 1 }, only: ['applyProperties settles'] });
+    const rejects = await verifyResourceType(liveType({ applyProperties: () => Promise.reject(new Error('nope')) }), { properties: { port: 1 }, only: ['applyProperties settles'] });
     expect(byName(rejects, 'applyProperties settles')?.reason).toBe('applyProperties rejected valid properties: Error: nope');
-    const odd = await checkResourceType(liveType({ applyProperties: () => 'done' as never }), { properties: { port: 1 }, only: ['applyProperties settles'] });
+    const odd = await verifyResourceType(liveType({ applyProperties: () => 'done' as never }), { properties: { port: 1 }, only: ['applyProperties settles'] });
     expect(byName(odd, 'applyProperties settles')?.reason).toMatch(/applyProperties returned "done"; return nothing \(applied\) or 'stored'/);
-    const deaf = await checkResourceType(liveType({ applyProperties: () => new Promise((resolve) => setTimeout(resolve, 400)) }), {
+    const deaf = await verifyResourceType(liveType({ applyProperties: () => new Promise((resolve) => setTimeout(resolve, 400)) }), {
       properties: { port: 1 },
       only: ['aborted applyProperties'],
       limits: { abortGrace: 100 },
@@ -90,9 +90,9 @@ describe('the conformance checks of live changes and control codes', () => {
   });
 
   it('fail a type that accepts refusedProperties, or breaks when it refuses', async () => {
-    const accepts = await checkResourceType(liveType({ applyProperties: () => undefined }), { properties: { port: 1 }, refusedProperties: { port: 13 }, only: ['refuses'] });
-    expect(accepts.checks[0]?.reason).toMatch(/applyProperties accepted options\.refusedProperties/);
-    const breaks = await checkResourceType(
+    const accepts = await verifyResourceType(liveType({ applyProperties: () => undefined }), { properties: { port: 1 }, refusedProperties: { port: 13 }, only: ['refuses'] });
+    expect(accepts.cases[0]?.reason).toMatch(/applyProperties accepted options\.refusedProperties/);
+    const breaks = await verifyResourceType(
       liveType({
         applyProperties(ctx, next) {
           ctx.handle.port = next.port; // half-applied before it refuses
@@ -101,35 +101,35 @@ describe('the conformance checks of live changes and control codes', () => {
       }),
       { properties: { port: 1 }, refusedProperties: { port: 13 }, only: ['refuses'] },
     );
-    expect(breaks.checks[0]?.reason).toMatch(/isAlive returned false after applyProperties refused a change/);
-    const invalid = await checkResourceType(liveType(), { properties: { port: 1 }, refusedProperties: { port: -1 }, only: ['refuses'] });
-    expect(invalid.checks[0]?.reason).toMatch(/validate rejected options\.refusedProperties/);
+    expect(breaks.cases[0]?.reason).toMatch(/isAlive returned false after applyProperties refused a change/);
+    const invalid = await verifyResourceType(liveType(), { properties: { port: 1 }, refusedProperties: { port: -1 }, only: ['refuses'] });
+    expect(invalid.cases[0]?.reason).toMatch(/validate rejected options\.refusedProperties/);
   });
 
   it('fail a control that answers an unknown code, hangs, or ignores its signal; warn about an answer that cannot be cloned', async () => {
-    const answersAll = await checkResourceType(liveType({ control: () => 'ok' }), { properties: { port: 1 }, only: ['control answers'] });
-    expect(answersAll.checks[0]?.reason).toMatch(/control answered the unknown code "resmon-conformance-unknown-code" with "ok"; return DEFAULT_PROCESSING/);
-    const hangs = await checkResourceType(liveType({ control: (ctx: ResourceContext) => (ctx as unknown as { x: number }).x === 1 || new Promise(() => {}) }), {
+    const answersAll = await verifyResourceType(liveType({ control: () => 'ok' }), { properties: { port: 1 }, only: ['control answers'] });
+    expect(answersAll.cases[0]?.reason).toMatch(/control answered the unknown code "resmon-conformance-unknown-code" with "ok"; return DEFAULT_PROCESSING/);
+    const hangs = await verifyResourceType(liveType({ control: (ctx: ResourceContext) => (ctx as unknown as { x: number }).x === 1 || new Promise(() => {}) }), {
       properties: { port: 1 },
       only: ['control answers'],
       limits: { deadlockTimeout: 100 },
     });
-    expect(hangs.checks[0]?.reason).toBe('control did not settle within deadlockTimeout (100 ms)');
-    const fn = await checkResourceType(liveType({ control: (_ctx, code) => (code === 'fn' ? () => 1 : DEFAULT_PROCESSING) }), {
+    expect(hangs.cases[0]?.reason).toBe('control did not settle within deadlockTimeout (100 ms)');
+    const fn = await verifyResourceType(liveType({ control: (_ctx, code) => (code === 'fn' ? () => 1 : DEFAULT_PROCESSING) }), {
       properties: { port: 1 },
       controlCodes: [{ code: 'fn' }],
       only: ['control answers'],
     });
-    expect(fn.checks[0]?.passed).toBe(true);
-    expect(fn.checks[0]?.warning).toMatch(/control\("fn"\) answered with a value that cannot be structured-cloned/);
+    expect(fn.cases[0]?.passed).toBe(true);
+    expect(fn.cases[0]?.warning).toMatch(/control\("fn"\) answered with a value that cannot be structured-cloned/);
   });
 
   it('fail a typeControl that answers an unknown code with a value', async () => {
-    const report = await checkResourceType(liveType({ typeControl: () => 42 }), { properties: { port: 1 }, only: ['typeControl'] });
-    expect(report.checks[0]?.reason).toMatch(/typeControl answered the unknown code "resmon-conformance-unknown-code" with 42/);
+    const report = await verifyResourceType(liveType({ typeControl: () => 42 }), { properties: { port: 1 }, only: ['typeControl'] });
+    expect(report.cases[0]?.reason).toMatch(/typeControl answered the unknown code "resmon-conformance-unknown-code" with 42/);
   });
 
   it('rejects malformed controlCodes with a ConfigError', async () => {
-    await expect(checkResourceType(liveType(), { controlCodes: [{ code: '' }] })).rejects.toThrow(/options\.controlCodes must be an array of/);
+    await expect(verifyResourceType(liveType(), { controlCodes: [{ code: '' }] })).rejects.toThrow(/options\.controlCodes must be an array of/);
   });
 });

@@ -5,14 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConfigError, ResourceMonitor, type ResourceType } from 'resmon';
 import {
-  CHECK_NAMES,
-  checkResourceType,
+  CASE_NAMES,
+  verifyResourceType,
   createFakeClock,
   describeResourceType,
   formatReport,
   recordCalls,
 } from 'resmon/testing';
-import { checkTypeMain } from '../src/cli/check-type.js';
+import { verifyTypeMain } from '../src/cli/verify-type.js';
 import { main } from '../src/cli/main.js';
 import offlineLeavesUp from './fixtures/broken-types/offline-leaves-up.js';
 import { tcpServerType } from './fixtures/broken-types/tcp-server-type.js';
@@ -25,7 +25,7 @@ function memoryType(name = 'memory', isAlive: () => boolean | Promise<boolean> =
 }
 
 describe('describeResourceType', () => {
-  it('registers one describe block named after the type and one test per check, in order', () => {
+  it('registers one describe block named after the type and one test per conformance case, in order', () => {
     const blocks: string[] = [];
     const tests: string[] = [];
     describeResourceType(tcpServerType(), { properties: { port: 0 } }, {
@@ -36,16 +36,16 @@ describe('describeResourceType', () => {
       it: (name) => void tests.push(name),
     });
     expect(blocks).toEqual(['resource type "tcp-server" meets the resmon contract']);
-    expect(tests).toEqual([...CHECK_NAMES]);
+    expect(tests).toEqual([...CASE_NAMES]);
   });
 
-  it('fails the test of a broken check with its reason, passes the others, and honours only', async () => {
+  it('fails the test of a broken case with its reason, passes the others, and honours only', async () => {
     const tests = new Map<string, () => Promise<void>>();
     describeResourceType(offlineLeavesUp, { properties: { port: 0 }, only: ['offline', 'validate'] }, {
       describe: (_name, fn) => fn(),
       it: (name, fn) => void tests.set(name, fn),
     });
-    expect([...tests.keys()]).toEqual(CHECK_NAMES.filter((n) => n.includes('offline') || n.includes('validate')));
+    expect([...tests.keys()]).toEqual(CASE_NAMES.filter((n) => n.includes('offline') || n.includes('validate')));
     expect(tests.size).toBe(6);
     await expect(tests.get('offline takes the resource down: isAlive is false')?.()).rejects.toThrow(
       'offline takes the resource down: isAlive is false: isAlive returned true after offline: the resource is still up',
@@ -61,13 +61,13 @@ describe('describeResourceType', () => {
   });
 });
 
-describe('checkResourceType options', () => {
+describe('verifyResourceType options', () => {
   it('rejects unknown or negative limits and a non-function breakResource with a ConfigError naming the field', async () => {
     const type = tcpServerType();
-    await expect(checkResourceType(type, { limits: { deadlock: 5 } as never })).rejects.toThrow(/options\.limits\.deadlock is not a limit/);
-    await expect(checkResourceType(type, { limits: { abortGrace: -1 } })).rejects.toThrow(/options\.limits\.abortGrace must be a finite number >= 0/);
-    await expect(checkResourceType(type, { breakResource: 'kill' as never })).rejects.toSatisfy(isConfigError);
-    await expect(checkResourceType(type, { invalidProperties: 'x' as never })).rejects.toThrow(/options\.invalidProperties/);
+    await expect(verifyResourceType(type, { limits: { deadlock: 5 } as never })).rejects.toThrow(/options\.limits\.deadlock is not a limit/);
+    await expect(verifyResourceType(type, { limits: { abortGrace: -1 } })).rejects.toThrow(/options\.limits\.abortGrace must be a finite number >= 0/);
+    await expect(verifyResourceType(type, { breakResource: 'kill' as never })).rejects.toSatisfy(isConfigError);
+    await expect(verifyResourceType(type, { invalidProperties: 'x' as never })).rejects.toThrow(/options\.invalidProperties/);
   });
 
   it('runs the type under the monitor with options.policy: a probe that fails once passes with isAliveFailureThreshold 2', async () => {
@@ -77,31 +77,31 @@ describe('checkResourceType options', () => {
       return { ...memoryType('flaky-first-probe'), online: () => void (probes = 0), isAlive: () => ++probes > 1 };
     };
     const only = ['runs under a ResourceMonitor'];
-    const strict = await checkResourceType(flakyFirstProbe(), { only });
-    expect(strict.checks[0]?.reason).toMatch(/did not stay online under the monitor: .*online -> failed \(isAlive returned false\)/);
-    const tolerant = await checkResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 2 } });
+    const strict = await verifyResourceType(flakyFirstProbe(), { only });
+    expect(strict.cases[0]?.reason).toMatch(/did not stay online under the monitor: .*online -> failed \(isAlive returned false\)/);
+    const tolerant = await verifyResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 2 } });
     expect(tolerant.passed, formatReport(tolerant)).toBe(true);
-    await expect(checkResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 0 } })).rejects.toThrow(
+    await expect(verifyResourceType(flakyFirstProbe(), { only, policy: { isAliveFailureThreshold: 0 } })).rejects.toThrow(
       /options\.policy\.isAliveFailureThreshold must be an integer >= 1 \(got 0\)/,
     );
-    await expect(checkResourceType(flakyFirstProbe(), { only, policy: { stableAftr: 5 } as never })).rejects.toThrow(/options\.policy\.stableAftr is not a policy field/);
+    await expect(verifyResourceType(flakyFirstProbe(), { only, policy: { stableAftr: 5 } as never })).rejects.toThrow(/options\.policy\.stableAftr is not a policy field/);
   });
 
-  it('skips the validate checks of a type without validate, and says why', async () => {
+  it('skips the validate cases of a type without validate, and says why', async () => {
     const { validate: _v, ...noValidate } = tcpServerType('no-validate');
-    const report = await checkResourceType(noValidate as ResourceType, { properties: { port: 0 }, only: ['validate'] });
-    expect(report.checks.map((c) => [c.skipped, c.reason])).toEqual([
+    const report = await verifyResourceType(noValidate as ResourceType, { properties: { port: 0 }, only: ['validate'] });
+    expect(report.cases.map((c) => [c.skipped, c.reason])).toEqual([
       [true, 'the type has no validate()'],
       [true, 'the type has no validate()'],
     ]);
-    expect(formatReport(report)).toMatch(/PASS: 0\/0 checks passed, 2 skipped in \d+ ms$/);
+    expect(formatReport(report)).toMatch(/PASS: 0\/0 cases passed, 2 skipped in \d+ ms$/);
   });
 
-  it('records every call of a check with its duration and outcome', async () => {
-    const report = await checkResourceType(tcpServerType(), { properties: { port: 0 }, only: ['online, offline, then online'] });
-    const calls = report.checks[0]?.durations.map((d) => `${d.entryPoint}:${d.outcome}`);
+  it('records every call of a case with its duration and outcome', async () => {
+    const report = await verifyResourceType(tcpServerType(), { properties: { port: 0 }, only: ['online, offline, then online'] });
+    const calls = report.cases[0]?.durations.map((d) => `${d.entryPoint}:${d.outcome}`);
     expect(calls).toEqual(['open:ok', 'online:ok', 'offline:ok', 'online:ok', 'isAlive:ok', 'looksAlive:ok', 'terminate:ok', 'close:ok']);
-    expect(report.checks[0]?.durations.every((d) => d.ms >= 0)).toBe(true);
+    expect(report.cases[0]?.durations.every((d) => d.ms >= 0)).toBe(true);
   });
 });
 
@@ -119,7 +119,8 @@ describe('createFakeClock', () => {
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'memory' });
     await monitor.online('a');
-    expect(clock.pending()).toBe(2);
+    // Both polls wait on the monitor's one poll timer.
+    expect(clock.pending()).toBe(1);
     await clock.advance(99);
     expect(rec.of('looksAlive')).toHaveLength(0);
     await clock.advance(1);
@@ -177,7 +178,7 @@ describe('recordCalls', () => {
     const rec = recordCalls(type, { now: clock.now });
     expect(rec.type.name).toBe('rec');
     expect(rec.type.looksAlive).toBeUndefined();
-    const monitor = new ResourceMonitor({ clock, abortGrace: 50 });
+    await using monitor = new ResourceMonitor({ clock, abortGrace: 50 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
@@ -214,14 +215,14 @@ describe('recordCalls', () => {
   });
 });
 
-describe('resmon check-type', () => {
+describe('resmon verify-type', () => {
   const io = () => {
     const out: string[] = [];
     const err: string[] = [];
     return { out, err, io: { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s) } };
   };
   const props = (value: unknown) => {
-    const dir = mkdtempSync(join(tmpdir(), 'resmon-check-type-'));
+    const dir = mkdtempSync(join(tmpdir(), 'resmon-verify-type-'));
     const file = join(dir, 'props.json');
     writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
     return file;
@@ -229,13 +230,13 @@ describe('resmon check-type', () => {
 
   it('prints the report and exits 0 for a conforming type (its breakResource export is used)', async () => {
     const o = io();
-    const code = await checkTypeMain([fixture('well-behaved.ts'), '--properties', props({ port: 0 })], o.io);
+    const code = await verifyTypeMain([fixture('well-behaved.ts'), '--properties', props({ port: 0 })], o.io);
     expect(code).toBe(0);
     expect(o.out.join('')).toContain('✓ after breakResource, isAlive turns false');
-    expect(o.out.join('')).toMatch(/PASS: 13\/13 checks passed/);
+    expect(o.out.join('')).toMatch(/PASS: 13\/13 cases passed/);
   });
 
-  it('exits 1 for a type that fails a check, through the resmon dispatcher; --json prints the report', async () => {
+  it('exits 1 for a type that fails a case, through the resmon dispatcher; --json prints the report', async () => {
     const o = io();
     const spy = { out: o.io.out, err: o.io.err };
     const original = process.stdout.write.bind(process.stdout);
@@ -246,14 +247,14 @@ describe('resmon check-type', () => {
     }) as typeof process.stdout.write;
     let code: number;
     try {
-      code = await main(['check-type', fixture('offline-leaves-up.ts'), '--properties', props({ port: 0 }), '--json'], spy);
+      code = await main(['verify-type', fixture('offline-leaves-up.ts'), '--properties', props({ port: 0 }), '--json'], spy);
     } finally {
       process.stdout.write = original;
     }
     expect(code).toBe(1);
     const report = JSON.parse(chunks.join(''));
     expect(report.passed).toBe(false);
-    expect(report.checks.filter((c: { passed: boolean }) => !c.passed).map((c: { name: string }) => c.name)).toEqual([
+    expect(report.cases.filter((c: { passed: boolean }) => !c.passed).map((c: { name: string }) => c.name)).toEqual([
       'offline takes the resource down: isAlive is false',
     ]);
   });
@@ -268,7 +269,7 @@ describe('resmon check-type', () => {
       [['--bogus'], /Unknown option '--bogus'/],
     ] as const) {
       const o = io();
-      expect(await checkTypeMain([...argv], o.io)).toBe(2);
+      expect(await verifyTypeMain([...argv], o.io)).toBe(2);
       expect(o.err.join('')).toMatch(message);
     }
   });

@@ -18,7 +18,7 @@ export const SYNOPSIS = {
   stop: 'resmon stop [-c FILE | --control PATH]',
   defaults: 'resmon defaults [<config.yaml|json>] [--json]',
   ocf: 'resmon ocf list [--root <dir>] [--json] | resmon ocf info <provider/name|path> [--root <dir>] [--json]',
-  'check-type': 'resmon check-type <module> [--export <name>] [--properties <file.json>] [--json]',
+  'verify-type': 'resmon verify-type <module> [--export <name>] [--properties <file.json>] [--json]',
 } as const;
 
 /** A subcommand's name. */

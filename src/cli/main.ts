@@ -84,10 +84,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     usage: SYNOPSIS.ocf,
     load: async () => (await import('./ocf.js')).ocfMain,
   },
-  'check-type': {
+  'verify-type': {
     summary: 'run the conformance suite (resmon/testing) against a resource type module',
-    usage: SYNOPSIS['check-type'],
-    load: async () => (await import('./check-type.js')).checkTypeMain,
+    usage: SYNOPSIS['verify-type'],
+    load: async () => (await import('./verify-type.js')).verifyTypeMain,
   },
 };
 
@@ -122,7 +122,7 @@ export function usage(): string {
     'The client commands (status … stop) find the control socket from -c FILE (.resmon/control.sock beside it,',
     'or its control.socket), --control PATH, or ./resmon.yaml (or .yml, .json) or ./.resmon/control.sock here.',
     '',
-    'Exit codes: 0 done; 1 invalid config (validate, run), a failed check (check-type) or a failed action (the',
+    'Exit codes: 0 done; 1 invalid config (validate, run), a failed conformance case (verify-type) or a failed action (the',
     'reason is printed); 2 bad usage; 3 no resmon run found (saying where it looked); 130 killed by a second signal.',
     '',
     'resmon --version prints the version; resmon COMMAND --help the flags of a command.',

@@ -33,6 +33,11 @@ interface HostedResource {
   /** `open` ran in this host (the handle of an earlier host died with it). */
   opened: boolean;
   handle: unknown;
+  /**
+   * An `online` call started and no `offline` or `terminate` has succeeded since: the plugin may
+   * have something running that must not outlive the monitor (see {@link monitorGone}).
+   */
+  mayBeUp: boolean;
 }
 
 const port = parentPort;
@@ -155,7 +160,48 @@ async function run(id: number, name: string, entryPoint: EntryPoint, signal: Abo
   const fn = type[entryPoint] as ((ctx: ResourceContext<unknown, unknown>) => unknown) | undefined;
   if (entryPoint === 'open') return undefined;
   if (typeof fn !== 'function') throw new Error(`type "${type.name}" has no ${entryPoint}`);
-  return await fn.call(type, context(r.handle, entryPoint));
+  if (entryPoint === 'online') r.mayBeUp = true;
+  const value = await fn.call(type, context(r.handle, entryPoint));
+  if (entryPoint === 'offline' || entryPoint === 'terminate') r.mayBeUp = false;
+  return value;
+}
+
+/** How long a process host whose monitor went away spends terminating its resources before it exits. */
+const ORPHAN_TERMINATE_MS = 5_000;
+let leaving = false;
+
+/**
+ * The monitor's process went away (its IPC channel closed: it exited, or was SIGKILLed): a host
+ * never outlives it, and neither does what its plugins started. Every running call is aborted,
+ * `terminate` runs for each resource that may be up (at once, all together, with a signal that
+ * aborts after {@link ORPHAN_TERMINATE_MS}), then the host exits; its exit hook SIGKILLs any
+ * process group the built-in types still track.
+ */
+function monitorGone(): void {
+  if (leaving) return;
+  leaving = true;
+  const gone = new Error('the monitor went away');
+  for (const controller of calls.values()) controller.abort(gone);
+  const deadline = AbortSignal.timeout(ORPHAN_TERMINATE_MS);
+  const exit = () => process.exit(0);
+  setTimeout(exit, ORPHAN_TERMINATE_MS + 100).unref();
+  const up = [...resources].filter(([, r]) => r.mayBeUp);
+  Promise.allSettled(
+    up.map(async ([name, r]) => {
+      const type = await loaded(r.typeId);
+      if (type.open && !r.opened) return;
+      const ctx: ResourceContext<unknown, unknown> = {
+        resource: name,
+        properties: propertiesOf(name, r, type) as Readonly<unknown>,
+        handle: r.handle,
+        signal: deadline,
+        reportProgress: noop,
+        reportFailure: noop,
+        log: { debug: noop, info: noop, warn: noop, error: noop },
+      };
+      await type.terminate.call(type, ctx);
+    }),
+  ).then(exit, exit);
 }
 
 function onMessage(raw: unknown): void {
@@ -187,7 +233,7 @@ function onMessage(raw: unknown): void {
       return;
     }
     case 'add':
-      resources.set(m.resource, { typeId: m.typeId, raw: m.properties, opened: false, handle: undefined });
+      resources.set(m.resource, { typeId: m.typeId, raw: m.properties, opened: false, handle: undefined, mayBeUp: false });
       return;
     case 'remove':
       resources.delete(m.resource);
@@ -261,8 +307,8 @@ if (port) {
   port.on('message', onMessage);
 } else {
   process.on('message', onMessage);
-  // The monitor went away: a host never outlives it.
-  process.on('disconnect', () => process.exit(0));
+  // The monitor went away: a host never outlives it (nor does what its resources started).
+  process.on('disconnect', monitorGone);
   process.on('uncaughtException', (error) => {
     const exit = () => process.exit(70);
     setTimeout(exit, 500).unref();

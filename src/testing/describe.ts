@@ -1,10 +1,10 @@
 import type { ResourceType } from '../types.js';
-import { CHECK_NAMES, type Prepared, prepare, runCheck } from './check-type.js';
-import type { CheckOptions } from './options.js';
+import { CASE_NAMES, type Prepared, prepare, runCase } from './verify.js';
+import type { ConformanceOptions } from './options.js';
 
 /**
  * The `describe` and `it` of a test runner. vitest's, jest's and node:test's all fit: the suite
- * calls `describe(name, fn)` once and `it(name, fn)` once per check, with `fn` returning a promise.
+ * calls `describe(name, fn)` once and `it(name, fn)` once per conformance case, with `fn` returning a promise.
  */
 export interface TestRunner {
   describe(name: string, fn: () => void): unknown;
@@ -12,9 +12,9 @@ export interface TestRunner {
 }
 
 /**
- * Turns the conformance checks of `checkResourceType` into tests of your runner: one `describe`
- * block named after the type, one test per check. A failed check fails its test with the
- * reason; a skipped one passes (its reason is in `checkResourceType`'s report). The type and
+ * Turns the conformance cases of `verifyResourceType` into tests of your runner: one `describe`
+ * block named after the type, one test per case. A failed case fails its test with the
+ * reason; a skipped one passes (its reason is in `verifyResourceType`'s report). The type and
  * options are checked when the first test runs, so a mistake fails a test, not the collection.
  *
  * Each test takes at most a few of the `limits` (a hung call costs its deadline); raise your
@@ -29,18 +29,18 @@ export interface TestRunner {
  * describeResourceType(echoType, { properties: { port: 0 } }, { describe, it });
  * ```
  */
-export function describeResourceType<P, H>(type: ResourceType<P, H>, options: CheckOptions<P, H>, runner: TestRunner): void {
+export function describeResourceType<P, H>(type: ResourceType<P, H>, options: ConformanceOptions<P, H>, runner: TestRunner): void {
   const { describe, it } = runner;
   const only = options?.only;
-  const names = only ? CHECK_NAMES.filter((n) => only.some((part) => n.includes(part))) : CHECK_NAMES;
+  const names = only ? CASE_NAMES.filter((n) => only.some((part) => n.includes(part))) : CASE_NAMES;
   let prepared: Prepared | null = null;
   describe(`resource type "${String((type as { name?: unknown })?.name)}" meets the resmon contract`, () => {
     for (const name of names) {
       it(name, async () => {
         prepared ??= prepare(type, options);
-        const check = prepared.checks.find((c) => c.name === name);
-        if (!check) throw new Error(`no check named "${name}"`);
-        const result = await runCheck(prepared, check);
+        const testCase = prepared.cases.find((c) => c.name === name);
+        if (!testCase) throw new Error(`no conformance case named "${name}"`);
+        const result = await runCase(prepared, testCase);
         if (!result.passed) throw new Error(`${name}: ${result.reason}`);
       });
     }

@@ -1,17 +1,17 @@
 import { ConfigError } from '../errors.js';
 import type { ResourcePolicy } from '../policy.js';
 
-/** The time limits of the conformance suite, in milliseconds. Small by default: a good type passes in a few seconds. */
-export interface CheckLimits {
+/** The time limits of the conformance cases, in milliseconds. Small by default: a good type passes in a few seconds. */
+export interface ConformanceLimits {
   /**
-   * A check (`looksAlive`, `isAlive`) slower than this is reported as a warning, as the monitor
+   * A health check (`looksAlive`, `isAlive`) slower than this is reported as a warning, as the monitor
    * emits `slowCall`.
    * @default 300
    */
   callBudget: number;
   /**
-   * The deadline of a check, `open`, `terminate` and `close`: a call that has not settled by
-   * then fails its check (the monitor would abandon it and fail the resource).
+   * The deadline of a health check, `open`, `terminate` and `close`: a call that has not settled by
+   * then fails its case (the monitor would abandon it and fail the resource).
    * @default 2000
    */
   deadlockTimeout: number;
@@ -40,8 +40,8 @@ export interface CheckLimits {
   handleTimeout: number;
 }
 
-/** The default {@link CheckLimits}. */
-export const DEFAULT_LIMITS: Readonly<CheckLimits> = Object.freeze({
+/** The default {@link ConformanceLimits}. */
+export const DEFAULT_LIMITS: Readonly<ConformanceLimits> = Object.freeze({
   callBudget: 300,
   deadlockTimeout: 2_000,
   pendingTimeout: 5_000,
@@ -51,7 +51,7 @@ export const DEFAULT_LIMITS: Readonly<CheckLimits> = Object.freeze({
 });
 
 /** What the conformance suite needs besides the type. */
-export interface CheckOptions<P = unknown, H = unknown> {
+export interface ConformanceOptions<P = unknown, H = unknown> {
   /** Sample properties a resource of this type accepts (what `addResource` would get). */
   properties?: unknown;
   /**
@@ -60,14 +60,14 @@ export interface CheckOptions<P = unknown, H = unknown> {
    */
   invalidProperties?: unknown[];
   /**
-   * Other valid properties to hand `applyProperties` as the change (the checks of a type with
+   * Other valid properties to hand `applyProperties` as the change (the cases of a type with
    * `applyProperties` call it on an online resource). By default: the sample properties again.
    */
   changedProperties?: unknown;
   /**
    * Properties that `validate` accepts but `applyProperties` refuses (throws) while online, such
-   * as a port the running server cannot move to. With them the suite checks that a refused change
-   * leaves the resource working on its old properties; without them that check is skipped.
+   * as a port the running server cannot move to. With them a case verifies that a refused change
+   * leaves the resource working on its old properties; without them that case is skipped.
    */
   refusedProperties?: unknown;
   /**
@@ -81,23 +81,23 @@ export interface CheckOptions<P = unknown, H = unknown> {
   /**
    * Breaks the real resource behind the suite's back (kill its process, close its port), so the
    * suite can see that `isAlive` notices. Gets the handle `open` returned and the validated
-   * properties. Without it, that check is skipped.
+   * properties. Without it, that case is skipped.
    */
   breakResource?: (handle: H, properties: P) => void | Promise<void>;
   /**
    * The type watches something it does not own (an endpoint, like the built-in `http` and
-   * `tcp` types): offline and terminate stop watching but cannot take it down. The checks that
-   * expect isAlive false after offline or terminate then only check that those settle promptly.
+   * `tcp` types): offline and terminate stop watching but cannot take it down. The cases that
+   * expect isAlive false after offline or terminate then only verify that those settle promptly.
    * @default false
    */
   observer?: boolean;
   /** Time limits; each defaults to {@link DEFAULT_LIMITS}. */
-  limits?: Partial<CheckLimits>;
+  limits?: Partial<ConformanceLimits>;
   /**
-   * Policy fields for the resource of the check that runs the type under a real
+   * Policy fields for the resource of the case that runs the type under a real
    * `ResourceMonitor`, over the suite's own (looksAlive every 20 ms, isAlive every 50 ms, the
    * limits as deadlines, `restartAction: 'none'`). Give it the `isAliveFailureThreshold` you run
-   * with when a probe may fail now and then: the check passes once an isAlive passes before the
+   * with when a probe may fail now and then: the case passes once an isAlive passes before the
    * resource fails. Validated like `addResource`'s policy (a `ConfigError` naming
    * `options.policy.<field>`).
    * @default {}
@@ -105,22 +105,22 @@ export interface CheckOptions<P = unknown, H = unknown> {
    */
   policy?: Partial<ResourcePolicy>;
   /**
-   * Check that no timers, sockets or child processes are left once the resource is closed
+   * Fail when timers, sockets or child processes are left once the resource is closed
    * (compares `process.getActiveResourcesInfo()` before and after). Turn off when something else
    * in the process opens handles while the suite runs.
    * @default true
    */
-  checkHandles?: boolean;
+  detectLeaks?: boolean;
   /**
-   * Run only the checks whose name contains one of these strings (all by default).
+   * Run only the cases whose name contains one of these strings (all by default).
    * @example ['offline', 'terminate']
    */
   only?: string[];
 }
 
 /** Validates the options and fills in the limits; throws ConfigError naming the field. */
-export function resolveLimits(limits: Partial<CheckLimits> | undefined): CheckLimits {
-  const context = 'checkResourceType()';
+export function resolveLimits(limits: Partial<ConformanceLimits> | undefined): ConformanceLimits {
+  const context = 'verifyResourceType()';
   if (limits !== undefined && (typeof limits !== 'object' || limits === null)) {
     throw new ConfigError('options.limits', limits, 'must be an object of time limits in milliseconds', { context });
   }

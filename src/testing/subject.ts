@@ -1,7 +1,7 @@
 import { describeValue } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { EntryPoint, ResourceContext, ResourceType } from '../types.js';
-import type { CheckLimits } from './options.js';
+import type { ConformanceLimits } from './options.js';
 import type { CallDuration } from './report.js';
 
 /** How one call ended. */
@@ -20,10 +20,10 @@ export interface InFlight<T = unknown> {
   readonly start: number;
 }
 
-/** A check failed: the message is the report's reason. */
-export class CheckFailure extends Error {}
+/** A conformance case failed: the message is the report's reason. */
+export class CaseFailure extends Error {}
 
-/** The suite's own timers, so the handle check does not count them against the type. */
+/** The suite's own timers, so the leak case does not count them against the type. */
 export const ownTimers = new WeakSet<object>();
 
 /** Arms a timer of the suite's own. */
@@ -41,7 +41,7 @@ export function sleep(ms: number): Promise<void> {
 /**
  * One resource of the type under test, driven by hand the way the monitor drives it: each entry
  * point gets a fresh context and signal, and each call is bounded by its limit so a hang fails a
- * check instead of hanging the suite. Records every call's duration.
+ * case instead of hanging the suite. Records every call's duration.
  */
 export class Subject<P = unknown, H = unknown> {
   readonly calls: CallDuration[] = [];
@@ -55,8 +55,8 @@ export class Subject<P = unknown, H = unknown> {
     /** The properties in force (applyProperties may change them). */
     public properties: P,
     readonly name: string,
-    readonly limits: CheckLimits,
-    /** The type only observes the resource: it cannot take it down (see CheckOptions.observer). */
+    readonly limits: ConformanceLimits,
+    /** The type only observes the resource: it cannot take it down (see ConformanceOptions.observer). */
     readonly observer = false,
   ) {}
 
@@ -114,12 +114,12 @@ export class Subject<P = unknown, H = unknown> {
     return this.start(entryPoint, invoke, limit).done;
   }
 
-  /** Calls an entry point and fails the check unless it resolves in time. */
+  /** Calls an entry point and fails the case unless it resolves in time. */
   async must<T>(entryPoint: EntryPoint, invoke: (ctx: ResourceContext<P, H>) => T | Promise<T>, what = entryPoint as string): Promise<T> {
     const out = await this.call(entryPoint, invoke);
     if (out.kind === 'ok') return out.value;
-    if (out.kind === 'timeout') throw new CheckFailure(`${what} did not settle within ${this.limitOf(entryPoint)} ms`);
-    throw new CheckFailure(`${what} failed: ${describeValue(out.error)}`);
+    if (out.kind === 'timeout') throw new CaseFailure(`${what} did not settle within ${this.limitOf(entryPoint)} ms`);
+    throw new CaseFailure(`${what} failed: ${describeValue(out.error)}`);
   }
 
   /** `open` (once), as before the first online. */
@@ -143,12 +143,12 @@ export class Subject<P = unknown, H = unknown> {
     await this.must('terminate', (ctx) => this.type.terminate(ctx), what);
   }
 
-  /** Runs a check; true/false for its verdict, or fails the check when it throws a non-verdict or hangs. */
+  /** Runs a health check; true/false for its verdict, or fails the case when it throws a non-verdict or hangs. */
   async check(kind: 'isAlive' | 'looksAlive'): Promise<{ alive: boolean; why: string }> {
     const fn = kind === 'isAlive' ? this.type.isAlive : this.type.looksAlive;
     if (!fn) return { alive: true, why: 'absent' };
     const out = await this.call(kind, (ctx) => fn.call(this.type, ctx));
-    if (out.kind === 'timeout') throw new CheckFailure(`${kind} did not settle within deadlockTimeout (${this.limits.deadlockTimeout} ms)`);
+    if (out.kind === 'timeout') throw new CaseFailure(`${kind} did not settle within deadlockTimeout (${this.limits.deadlockTimeout} ms)`);
     if (out.kind === 'error') return { alive: false, why: `threw ${describeValue(out.error)}` };
     if (out.value === true) return { alive: true, why: 'returned true' };
     return { alive: false, why: out.value === false ? 'returned false' : `returned a non-boolean (${String(out.value)})` };
@@ -159,15 +159,15 @@ export class Subject<P = unknown, H = unknown> {
     for (const kind of ['isAlive', 'looksAlive'] as const) {
       if (kind === 'looksAlive' && !this.type.looksAlive) continue;
       const { alive, why } = await this.check(kind);
-      if (!alive) throw new CheckFailure(`${kind} ${why} ${when}; expected true`);
+      if (!alive) throw new CaseFailure(`${kind} ${why} ${when}; expected true`);
     }
   }
 
-  /** isAlive must say the resource is down (false, or a throw: both fail the check). */
+  /** isAlive must say the resource is down (false, or a throw: both fail the case). */
   async expectDown(when: string): Promise<void> {
     if (this.observer) return;
     const { alive } = await this.check('isAlive');
-    if (alive) throw new CheckFailure(`isAlive returned true ${when}: the resource is still up`);
+    if (alive) throw new CaseFailure(`isAlive returned true ${when}: the resource is still up`);
   }
 
   /** Best-effort cleanup: terminate (ignoring errors), then close. Bounded by the limits. */

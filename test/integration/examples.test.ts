@@ -114,7 +114,7 @@ describe('the README', () => {
   it('shows the example files exactly as they are', async () => {
     const { readFile } = await import('node:fs/promises');
     const readme = await readFile(`${root}/README.md`, 'utf8');
-    for (const file of ['examples/echo-type.ts', 'examples/quickstart.ts', 'examples/testing/echo-type.check.ts', 'examples/hysteresis.ts']) {
+    for (const file of ['examples/echo-type.ts', 'examples/quickstart.ts', 'examples/testing/echo-type.conformance.ts', 'examples/hysteresis.ts']) {
       const source = await readFile(`${root}/${file}`, 'utf8');
       expect(readme, `${file} is not in the README as it is`).toContain(source);
     }

@@ -143,3 +143,26 @@ describe('resmon run killed with SIGKILL', () => {
     await goneWithin(pids, 2_000);
   });
 });
+
+describe('the owner of a process host dies', () => {
+  it("SIGKILL: the host terminates its plugin's resources (and what they started) and exits", async () => {
+    // The plugin starts its program with a plain spawn: nothing of resmon's tracks it; only the
+    // plugin's terminate, which the host runs when its IPC channel closes, stops it.
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture('hosted-owner.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(child);
+    const lines = createInterface({ input: child.stdout! });
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the owner did not report its pids in 15 s')), 15_000);
+      lines.on('line', (line) => {
+        if (!line.startsWith('pids ')) return;
+        clearTimeout(timer);
+        resolve(line.slice(5).split(' ').map(Number));
+      });
+    });
+    pidsToReap.push(...pids);
+    expect(pids).toHaveLength(2);
+    expect(pids.every((pid) => !isGone(pid))).toBe(true);
+    child.kill('SIGKILL');
+    await goneWithin(pids, 3_000);
+  });
+});

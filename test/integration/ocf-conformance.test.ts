@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOcfType, type OcfConfig, type OcfHandle } from 'resmon';
-import { type CheckOptions, checkResourceType, type ConformanceReport, formatReport } from 'resmon/testing';
+import { type ConformanceOptions, verifyResourceType, type ConformanceReport, formatReport } from 'resmon/testing';
 import { HEARTBEAT, tempDir } from '../fixtures/ocf/agents.js';
 
 const tmp = tempDir();
@@ -20,7 +20,7 @@ interface Case {
   agent: string;
   params: Record<string, string>;
   breakResource: (handle: OcfHandle, properties: OcfConfig) => void;
-  limits?: CheckOptions['limits'];
+  limits?: ConformanceOptions['limits'];
 }
 
 const CASES: Case[] = [
@@ -50,8 +50,8 @@ const CASES: Case[] = [
  * `refusedProperties` to give the suite.
  */
 function expectAllPassed(report: ConformanceReport) {
-  expect(report.checks.filter((c) => !c.passed).map((c) => c.name), formatReport(report)).toEqual([]);
-  expect(report.checks.filter((c) => c.skipped).map((c) => [c.name, c.reason])).toEqual([
+  expect(report.cases.filter((c) => !c.passed).map((c) => c.name), formatReport(report)).toEqual([]);
+  expect(report.cases.filter((c) => c.skipped).map((c) => [c.name, c.reason])).toEqual([
     ['a change applyProperties refuses leaves the old properties in force', 'no refusedProperties in the options'],
   ]);
 }
@@ -59,14 +59,14 @@ function expectAllPassed(report: ConformanceReport) {
 describe('resmon/testing conformance of OCF agents under the ocf type', () => {
   for (const c of CASES) {
     it(`heartbeat/${c.agent} passes every check`, async () => {
-      const report = await checkResourceType(ocf, {
+      const report = await verifyResourceType(ocf, {
         properties: { agent: `heartbeat/${c.agent}`, params: c.params },
         breakResource: c.breakResource,
         controlCodes: [{ code: 'ocf-metadata' }],
         ...(c.limits ? { limits: c.limits } : {}),
       });
       expectAllPassed(report);
-      expect(report.checks.length).toBeGreaterThanOrEqual(19);
+      expect(report.cases.length).toBeGreaterThanOrEqual(19);
     }, 120_000);
   }
 });

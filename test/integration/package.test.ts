@@ -95,7 +95,7 @@ describe('the built package', () => {
     expect(run('integrations.cjs', integrations(load))).toBe('true resmon.online 200 true');
   });
 
-  it('the built resmon command: --version, defaults, and check-type on a TypeScript file (loaded through tsx)', () => {
+  it('the built resmon command: --version, defaults, and verify-type on a TypeScript file (loaded through tsx)', () => {
     const cli = join(root, 'dist/cli.js');
     const version = execFileSync(process.execPath, [cli, '--version'], { cwd: consumer, encoding: 'utf8' });
     expect(version).toBe(`resmon ${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version}\n`);
@@ -103,7 +103,7 @@ describe('the built package', () => {
     // A .ts module, with no TypeScript loader preloaded: resmon registers tsx itself (exit 0 or 1, never 2 "cannot load").
     let out: string;
     try {
-      out = execFileSync(process.execPath, [cli, 'check-type', join(root, 'examples/echo-type.ts')], { cwd: consumer, encoding: 'utf8', stdio: 'pipe' });
+      out = execFileSync(process.execPath, [cli, 'verify-type', join(root, 'examples/echo-type.ts')], { cwd: consumer, encoding: 'utf8', stdio: 'pipe' });
     } catch (error) {
       const e = error as { status: number; stdout: string; stderr: string };
       expect(e.stderr).not.toMatch(/Unknown file extension|cannot load/);

@@ -2,7 +2,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpType, processType, tcpType } from 'resmon';
-import { checkResourceType, type ConformanceReport, formatReport } from 'resmon/testing';
+import { verifyResourceType, type ConformanceReport, formatReport } from 'resmon/testing';
 import { httpServerType } from '../../examples/http-server-type.js';
 import { breakServer, tcpServerType } from '../fixtures/broken-types/tcp-server-type.js';
 
@@ -13,20 +13,20 @@ import { breakServer, tcpServerType } from '../fixtures/broken-types/tcp-server-
  */
 function expectAllPassed(report: ConformanceReport) {
   const optional = (reason: string | null) => /^the type has no (applyProperties|control|typeControl)\(\)$|^no refusedProperties/.test(reason ?? '');
-  expect(report.checks.filter((c) => !c.passed || (c.skipped && !optional(c.reason))).map((c) => c.name), formatReport(report)).toEqual([]);
+  expect(report.cases.filter((c) => !c.passed || (c.skipped && !optional(c.reason))).map((c) => c.name), formatReport(report)).toEqual([]);
   expect(report.passed).toBe(true);
 }
 
 describe('the conformance suite passes for the well-behaved types', () => {
   it('passes for an in-process TCP server type, with breakResource', async () => {
-    const report = await checkResourceType(tcpServerType(), { properties: { port: 0 }, breakResource: breakServer });
+    const report = await verifyResourceType(tcpServerType(), { properties: { port: 0 }, breakResource: breakServer });
     expectAllPassed(report);
-    expect(report.checks).toHaveLength(19);
+    expect(report.cases).toHaveLength(19);
     expect(report.durationMs).toBeLessThan(5_000);
   });
 
   it('passes for the example HTTP server type (a real child process), killed by breakResource', async () => {
-    const report = await checkResourceType(httpServerType, {
+    const report = await verifyResourceType(httpServerType, {
       properties: { port: 0 },
       breakResource: (handle) => void handle.child?.kill('SIGKILL'),
     });
@@ -34,7 +34,7 @@ describe('the conformance suite passes for the well-behaved types', () => {
   }, 30_000);
 
   it('passes for the built-in process type, killed by breakResource', async () => {
-    const report = await checkResourceType(processType, {
+    const report = await verifyResourceType(processType, {
       properties: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] },
       // A change of stopTimeout is applied at once; one of args would be stored for the next online.
       changedProperties: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], stopTimeout: 500 },
@@ -64,7 +64,7 @@ describe('the conformance suite passes for the well-behaved types', () => {
     });
 
     it('tcp', async () => {
-      const report = await checkResourceType(tcpType, {
+      const report = await verifyResourceType(tcpType, {
         properties: { host: '127.0.0.1', port },
         changedProperties: { host: '127.0.0.1', port, timeout: 1_000 },
         observer: true,
@@ -78,8 +78,8 @@ describe('the conformance suite passes for the well-behaved types', () => {
 
     it('http', async () => {
       const url = `http://127.0.0.1:${(http.address() as { port: number }).port}/`;
-      const report = await checkResourceType(httpType, { properties: { url }, observer: true, checkHandles: false });
-      expect(report.checks.find((c) => c.name.startsWith('after breakResource'))?.skipped).toBe(true);
+      const report = await verifyResourceType(httpType, { properties: { url }, observer: true, detectLeaks: false });
+      expect(report.cases.find((c) => c.name.startsWith('after breakResource'))?.skipped).toBe(true);
       expect(report.passed, formatReport(report)).toBe(true);
     });
 
@@ -87,8 +87,8 @@ describe('the conformance suite passes for the well-behaved types', () => {
       const server = createServer((socket) => socket.end());
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
       try {
-        const report = await checkResourceType(tcpType, { properties: { host: '127.0.0.1', port: (server.address() as { port: number }).port } });
-        expect(report.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual([
+        const report = await verifyResourceType(tcpType, { properties: { host: '127.0.0.1', port: (server.address() as { port: number }).port } });
+        expect(report.cases.filter((c) => !c.passed).map((c) => c.name)).toEqual([
           'offline takes the resource down: isAlive is false',
           'terminate when offline settles promptly and leaves isAlive false',
           'terminate twice in a row settles promptly and leaves isAlive false',

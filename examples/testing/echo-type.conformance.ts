@@ -2,21 +2,21 @@
 // monitor. Run by resmon's own tests (test/testing-example.test.ts).
 import { describe, expect, it, vi } from 'vitest';
 import { ResourceMonitor } from 'resmon';
-import { checkResourceType, createFakeClock, describeResourceType, formatReport, recordCalls } from 'resmon/testing';
+import { createFakeClock, describeResourceType, formatReport, recordCalls, verifyResourceType } from 'resmon/testing';
 import { echoType } from '../echo-type.js';
 
 const options = {
   properties: { port: 0 },
-  // Break the real resource behind the monitor's back: the suite checks that isAlive notices.
+  // Break the real resource behind the monitor's back: a case verifies that isAlive notices.
   breakResource: (handle: { server: import('node:net').Server | null }) => void handle.server?.close(),
 };
 
-// 1. One test per conformance check, in your runner (vitest here; jest and node:test work too).
+// 1. One test per conformance case, in your runner (vitest here; jest and node:test work too).
 describeResourceType(echoType, options, { describe, it });
 
-// 2. The same checks as a report, with no test framework needed.
+// 2. The same cases as a report, with no test framework needed.
 it('passes the whole conformance suite', async () => {
-  const report = await checkResourceType(echoType, options);
+  const report = await verifyResourceType(echoType, options);
   expect(report.passed, formatReport(report)).toBe(true);
 });
 

@@ -2,39 +2,39 @@ import { ConfigError, describeValue } from '../errors.js';
 import { validatePolicy } from '../policy.js';
 import type { ResourceType } from '../types.js';
 import { validateResourceType } from '../validate.js';
-import { type Check, type CheckEnv, CHECKS } from './checks.js';
-import { type CheckLimits, type CheckOptions, resolveLimits } from './options.js';
-import type { CallDuration, CheckReport, ConformanceReport } from './report.js';
-import { CheckFailure, Subject } from './subject.js';
+import { type CaseEnv, CASES, type ConformanceCase } from './cases.js';
+import { type ConformanceLimits, type ConformanceOptions, resolveLimits } from './options.js';
+import type { CallDuration, CaseReport, ConformanceReport } from './report.js';
+import { CaseFailure, Subject } from './subject.js';
 
-/** The names of every check, in the order they run. */
-export const CHECK_NAMES: readonly string[] = CHECKS.map((c) => c.name);
+/** The names of every conformance case, in the order they run (what `options.only` filters). */
+export const CASE_NAMES: readonly string[] = CASES.map((c) => c.name);
 
-/** Prepared state shared by the checks of one run: the validated type, limits and properties. */
+/** Prepared state shared by the cases of one run: the validated type, limits and properties. */
 export interface Prepared {
   readonly type: ResourceType<unknown, unknown>;
-  readonly options: CheckOptions;
-  readonly limits: CheckLimits;
+  readonly options: ConformanceOptions;
+  readonly limits: ConformanceLimits;
   /** The validated sample, or why validate rejected it. */
   readonly properties: { ok: true; value: unknown } | { ok: false; reason: string };
   readonly validateCall: CallDuration | null;
-  readonly checks: readonly Check[];
+  readonly cases: readonly ConformanceCase[];
 }
 
 /** Checks the arguments and validates the sample once. Throws ConfigError for a malformed type or options. */
-export function prepare<P, H>(type: ResourceType<P, H>, options: CheckOptions<P, H> = {}): Prepared {
+export function prepare<P, H>(type: ResourceType<P, H>, options: ConformanceOptions<P, H> = {}): Prepared {
   const valid = validateResourceType(type) as ResourceType<unknown, unknown>;
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigError('options', options, 'must be an object { properties, breakResource?, limits? }', { context: 'checkResourceType()' });
+    throw new ConfigError('options', options, 'must be an object { properties, breakResource?, limits? }', { context: 'verifyResourceType()' });
   }
   if (options.breakResource !== undefined && typeof options.breakResource !== 'function') {
     throw new ConfigError('options.breakResource', options.breakResource, 'must be a function (handle, properties) => void | Promise<void>', {
-      context: 'checkResourceType()',
+      context: 'verifyResourceType()',
     });
   }
   if (options.invalidProperties !== undefined && !Array.isArray(options.invalidProperties)) {
     throw new ConfigError('options.invalidProperties', options.invalidProperties, 'must be an array of properties validate must reject', {
-      context: 'checkResourceType()',
+      context: 'verifyResourceType()',
     });
   }
   if (
@@ -43,10 +43,10 @@ export function prepare<P, H>(type: ResourceType<P, H>, options: CheckOptions<P,
       options.controlCodes.some((c) => typeof c !== 'object' || c === null || typeof c.code !== 'string' || c.code.length === 0))
   ) {
     throw new ConfigError('options.controlCodes', options.controlCodes, 'must be an array of { code: non-empty string, input? }', {
-      context: 'checkResourceType()',
+      context: 'verifyResourceType()',
     });
   }
-  validatePolicy(options.policy, 'checkResourceType()', 'options.policy');
+  validatePolicy(options.policy, 'verifyResourceType()', 'options.policy');
   const limits = resolveLimits(options.limits);
   const sample = options.properties ?? {};
   let properties: Prepared['properties'] = { ok: true, value: sample };
@@ -62,19 +62,19 @@ export function prepare<P, H>(type: ResourceType<P, H>, options: CheckOptions<P,
     }
   }
   const only = options.only;
-  const checks = only ? CHECKS.filter((c) => only.some((part) => c.name.includes(part))) : CHECKS;
-  return { type: valid, options: options as CheckOptions, limits, properties, validateCall, checks };
+  const cases = only ? CASES.filter((c) => only.some((part) => c.name.includes(part))) : CASES;
+  return { type: valid, options: options as ConformanceOptions, limits, properties, validateCall, cases };
 }
 
 let serial = 0;
 
-/** Runs one check of a prepared run; never rejects. */
-export async function runCheck(prepared: Prepared, check: Check): Promise<CheckReport> {
+/** Runs one case of a prepared run; never rejects. */
+export async function runCase(prepared: Prepared, testCase: ConformanceCase): Promise<CaseReport> {
   const started = performance.now();
   const durations: CallDuration[] = [];
   const subjects: Subject[] = [];
-  const report = (passed: boolean, reason: string | null, extra: Partial<CheckReport> = {}): CheckReport => ({
-    name: check.name,
+  const report = (passed: boolean, reason: string | null, extra: Partial<CaseReport> = {}): CaseReport => ({
+    name: testCase.name,
     passed,
     skipped: false,
     warning: null,
@@ -84,15 +84,15 @@ export async function runCheck(prepared: Prepared, check: Check): Promise<CheckR
     ...extra,
   });
   const { properties } = prepared;
-  if (check.name === 'validate accepts the sample properties' && prepared.validateCall) durations.push(prepared.validateCall);
-  if (!properties.ok && check.name !== 'validate rejects garbage with an Error') {
-    // The other checks need valid properties: the first fails for the reason, the rest cannot run.
-    return report(false, check.name === 'validate accepts the sample properties' ? properties.reason : `cannot run: ${properties.reason}`);
+  if (testCase.name === 'validate accepts the sample properties' && prepared.validateCall) durations.push(prepared.validateCall);
+  if (!properties.ok && testCase.name !== 'validate rejects garbage with an Error') {
+    // The other cases need valid properties: the first fails for the reason, the rest cannot run.
+    return report(false, testCase.name === 'validate accepts the sample properties' ? properties.reason : `cannot run: ${properties.reason}`);
   }
   return runGuarded();
 
-  async function runGuarded(): Promise<CheckReport> {
-    const env: CheckEnv = {
+  async function runGuarded(): Promise<CaseReport> {
+    const env: CaseEnv = {
       type: prepared.type,
       options: prepared.options,
       limits: prepared.limits,
@@ -104,12 +104,12 @@ export async function runCheck(prepared: Prepared, check: Check): Promise<CheckR
       },
       record: (call) => durations.push(call),
     };
-    let verdict: Awaited<ReturnType<Check['run']>> = undefined;
+    let verdict: Awaited<ReturnType<ConformanceCase['run']>> = undefined;
     let failure: string | null = null;
     try {
-      verdict = await check.run(env);
+      verdict = await testCase.run(env);
     } catch (error) {
-      failure = error instanceof CheckFailure ? error.message : `the check threw ${describeValue(error)}`;
+      failure = error instanceof CaseFailure ? error.message : `the case threw ${describeValue(error)}`;
     }
     for (const s of subjects) await s.dispose();
     if (failure !== null) return report(false, failure);
@@ -119,18 +119,19 @@ export async function runCheck(prepared: Prepared, check: Check): Promise<CheckR
 }
 
 /**
- * Runs a resource type for real against the resmon contract and returns a report: each check
- * with its name, whether it passed, why not, and how long each call took. Needs no test
- * framework; see `describeResourceType` to turn the checks into tests of your runner.
+ * Verifies a resource type against the resmon contract by running it for real, and returns a
+ * report: each conformance case (an expectation of the contract, named as a sentence) with
+ * whether it passed, why not, and how long each call took. Needs no test framework; see
+ * `describeResourceType` to turn the cases into tests of your runner.
  *
- * The checks call the plugin's entry points with real time (they cannot fake the plugin's own
+ * The cases call the plugin's entry points with real time (they cannot fake the plugin's own
  * timers), so run it with real timers. A good type passes in a few seconds; a type that hangs
  * costs at most its limits (`options.limits`).
  *
  * @example
  * ```ts
- * import { checkResourceType, formatReport } from 'resmon/testing';
- * const report = await checkResourceType(myType, {
+ * import { verifyResourceType, formatReport } from 'resmon/testing';
+ * const report = await verifyResourceType(myType, {
  *   properties: { port: 0 },
  *   breakResource: (handle) => handle.server?.close(),
  * });
@@ -138,10 +139,10 @@ export async function runCheck(prepared: Prepared, check: Check): Promise<CheckR
  * if (!report.passed) process.exitCode = 1;
  * ```
  */
-export async function checkResourceType<P, H>(type: ResourceType<P, H>, options: CheckOptions<P, H> = {}): Promise<ConformanceReport> {
+export async function verifyResourceType<P, H>(type: ResourceType<P, H>, options: ConformanceOptions<P, H> = {}): Promise<ConformanceReport> {
   const started = performance.now();
   const prepared = prepare(type, options);
-  const checks: CheckReport[] = [];
-  for (const check of prepared.checks) checks.push(await runCheck(prepared, check));
-  return { type: prepared.type.name, passed: checks.every((c) => c.passed), checks, durationMs: performance.now() - started };
+  const cases: CaseReport[] = [];
+  for (const testCase of prepared.cases) cases.push(await runCase(prepared, testCase));
+  return { type: prepared.type.name, passed: cases.every((c) => c.passed), cases, durationMs: performance.now() - started };
 }

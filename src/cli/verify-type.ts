@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkResourceType } from '../testing/check-type.js';
+import { verifyResourceType } from '../testing/verify.js';
 import { formatReport } from '../testing/report.js';
 import type { ResourceType } from '../types.js';
 import { type CommandIo, defaultIo, printError, printHelp, withUsage } from './args.js';
@@ -11,13 +11,13 @@ const isType = (value: unknown): value is ResourceType =>
   typeof value === 'object' && value !== null && typeof (value as ResourceType).name === 'string' && typeof (value as ResourceType).online === 'function';
 
 /**
- * `resmon check-type ./my-type.js --properties props.json`: loads a resource type from a module
+ * `resmon verify-type ./my-type.js --properties props.json`: loads a resource type from a module
  * (its default export, the export named by `--export`, or its only export that is a resource
  * type), runs the conformance suite against it and prints the report (`--json`: the report as
- * JSON). A function the module exports as `breakResource` becomes the suite's hook of that name. Resolves with the exit code: 0 all checks passed, 1 a check failed, 2 bad usage or a
+ * JSON). A function the module exports as `breakResource` becomes the suite's hook of that name. Resolves with the exit code: 0 all cases passed, 1 a case failed, 2 bad usage or a
  * module, export or properties file that cannot be used.
  */
-export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): Promise<number> {
+export async function verifyTypeMain(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: { export: { type: 'string' }; properties: { type: 'string' }; json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
   try {
     parsed = parseArgs({
@@ -26,13 +26,13 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
       allowPositionals: true,
     });
   } catch (error) {
-    return printError(io, 'check-type', withUsage('check-type', (error as Error).message));
+    return printError(io, 'verify-type', withUsage('verify-type', (error as Error).message));
   }
   if (parsed.values.help) {
-    return printHelp(io, 'check-type', 'Runs the resmon conformance suite (resmon/testing) against a resource type and prints the report.');
+    return printHelp(io, 'verify-type', 'Runs the resmon conformance suite (resmon/testing) against a resource type and prints the report.');
   }
   if (parsed.positionals.length !== 1) {
-    return printError(io, 'check-type', withUsage('check-type', `expected one module, got ${parsed.positionals.length}`));
+    return printError(io, 'verify-type', withUsage('verify-type', `expected one module, got ${parsed.positionals.length}`));
   }
   const file = resolve(parsed.positionals[0] as string);
   let mod: Record<string, unknown>;
@@ -44,7 +44,7 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
     } catch {
       return printError(
         io,
-        'check-type',
+        'verify-type',
         `${file} is TypeScript: install tsx (npm install --save-dev tsx) so that resmon can load it, or compile it to JavaScript first`,
       );
     }
@@ -52,14 +52,14 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    return printError(io, 'check-type', `cannot load ${file}: ${(error as Error).message}`);
+    return printError(io, 'verify-type', `cannot load ${file}: ${(error as Error).message}`);
   }
   const wanted = parsed.values.export;
   let type: unknown;
   if (wanted !== undefined) {
     type = mod[wanted];
     if (!isType(type)) {
-      return printError(io, 'check-type', `${file} has no resource type exported as "${wanted}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+      return printError(io, 'verify-type', `${file} has no resource type exported as "${wanted}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
     }
   } else {
     const candidates = Object.entries(mod).filter(([, v]) => isType(v));
@@ -67,7 +67,7 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
     type = byDefault ?? (candidates.length === 1 ? candidates[0]?.[1] : undefined);
     if (!type) {
       const found = candidates.length === 0 ? 'no resource type export' : `several resource types (${candidates.map(([k]) => k).join(', ')})`;
-      return printError(io, 'check-type', `${file} has ${found}; name one with --export <name>`);
+      return printError(io, 'verify-type', `${file} has ${found}; name one with --export <name>`);
     }
   }
   let properties: unknown = {};
@@ -76,15 +76,15 @@ export async function checkTypeMain(argv: string[], io: CommandIo = defaultIo): 
     try {
       properties = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
-      return printError(io, 'check-type', `cannot read the properties file ${path}: ${(error as Error).message}`);
+      return printError(io, 'verify-type', `cannot read the properties file ${path}: ${(error as Error).message}`);
     }
   }
-  let report: Awaited<ReturnType<typeof checkResourceType>>;
+  let report: Awaited<ReturnType<typeof verifyResourceType>>;
   try {
     const breakResource = typeof mod.breakResource === 'function' ? (mod.breakResource as (handle: unknown, properties: unknown) => void) : undefined;
-    report = await checkResourceType(type as ResourceType, breakResource ? { properties, breakResource } : { properties });
+    report = await verifyResourceType(type as ResourceType, breakResource ? { properties, breakResource } : { properties });
   } catch (error) {
-    return printError(io, 'check-type', `${(error as Error).message}`);
+    return printError(io, 'verify-type', `${(error as Error).message}`);
   }
   io.out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
   return report.passed ? 0 : 1;

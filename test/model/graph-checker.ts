@@ -1,8 +1,6 @@
 /**
- * The model-based suite for dependencies and groups (issue 13): random graphs of up to 8
- * resources on up to 3 levels, with AND items and `{ anyOf }` items, under the random operations
- * and plugin faults of model-harness.ts, and the invariants dependencies add, checked after
- * every step on the same ordered trace:
+ * The checker of the graph suite: the invariants dependencies add, checked after every step on
+ * the same ordered trace as the others (checker.ts), and the run that adds them:
  *
  * - G1: a resource enters online-pending only while every item of its `dependsOn` has a member
  *   online; and while it is up (online-pending or online) with an item unmet, it is taken down
@@ -15,69 +13,12 @@
  * - G4 (liveness): once the faults stop and time passes, every resource whose target is online
  *   and whose dependencies can come online is online.
  */
-import fc from 'fast-check';
 import { vi } from 'vitest';
-import type { DependencyItem, ResourceMonitor, ResourceState, ResourceStatus } from 'resmon';
-import {
-  behaviourArb,
-  type CheckOptions,
-  type OpRecord,
-  policyArb,
-  type RunResult,
-  runScenario,
-  type Scenario,
-  type StateEvent,
-  stepArb,
-  Trace,
-} from './model-harness.js';
-
-/** Generates a graph: up to 8 resources on up to 3 levels, each depending on lower levels by name or anyOf. */
-const graphArb: fc.Arbitrary<{ resources: string[]; deps: Record<string, DependencyItem[]> }> = fc
-  .array(fc.integer({ min: 0, max: 2 }), { minLength: 2, maxLength: 8 })
-  .chain((levels) => {
-    const sorted = [...levels].sort((a, b) => a - b);
-    const names = sorted.map((_, i) => `r${i}`);
-    const itemArbs = names.map((_name, i) => {
-      const lower = names.filter((_, j) => (sorted[j] as number) < (sorted[i] as number));
-      if (lower.length === 0) return fc.constant<DependencyItem[]>([]);
-      const item: fc.Arbitrary<DependencyItem> =
-        lower.length >= 2
-          ? fc.oneof(fc.constantFrom(...lower), fc.uniqueArray(fc.constantFrom(...lower), { minLength: 2, maxLength: 3 }).map((anyOf) => ({ anyOf })))
-          : fc.constantFrom(...lower);
-      return fc.array(item, { minLength: 0, maxLength: 2 });
-    });
-    return fc.tuple(...itemArbs).map((items) => ({
-      resources: names,
-      deps: Object.fromEntries(names.map((n, i) => [n, items[i] as DependencyItem[]]).filter(([, d]) => (d as DependencyItem[]).length > 0)),
-    }));
-  });
-
-/** Whole scenarios with a dependency graph. */
-export function graphScenarioArb(maxSteps = 30): fc.Arbitrary<Scenario> {
-  return fc
-    .record({
-      graph: graphArb,
-      policy: policyArb,
-      abortGrace: fc.constantFrom(0, 100, 300),
-      shape: fc.record({ open: fc.boolean(), looksAlive: fc.boolean(), close: fc.boolean() }),
-      grouped: fc.boolean(),
-      scripts: fc.array(fc.array(behaviourArb, { minLength: 1, maxLength: 10 }), { minLength: 8, maxLength: 8 }),
-    })
-    .chain(({ graph, policy, abortGrace, shape, grouped, scripts }) =>
-      fc.array(stepArb(graph.resources), { minLength: 1, maxLength: maxSteps }).map(
-        (steps): Scenario => ({
-          policy,
-          abortGrace,
-          shape,
-          resources: graph.resources,
-          scripts: Object.fromEntries(graph.resources.map((n, i) => [n, scripts[i] as NonNullable<(typeof scripts)[number]>])),
-          deps: graph.deps,
-          ...(grouped ? { group: 'g' } : {}),
-          steps,
-        }),
-      ),
-    );
-}
+import type { ResourceMonitor, ResourceState, ResourceStatus } from 'resmon';
+import type { CheckOptions } from './checker.js';
+import { type RunResult, runScenario } from './run.js';
+import type { Scenario } from './scenario.js';
+import { type OpRecord, type StateEvent, Trace } from './trace.js';
 
 const clausesOf = (sc: Scenario, r: string): string[][] => (sc.deps?.[r] ?? []).map((item) => (typeof item === 'string' ? [item] : item.anyOf));
 

@@ -3,30 +3,30 @@ import { describeValue } from '../errors.js';
 import { ResourceMonitor } from '../monitor.js';
 import { DEFAULT_POLICY } from '../policy.js';
 import { DEFAULT_PROCESSING, type EntryPoint, type ResourceContext, type ResourceType } from '../types.js';
-import type { CheckLimits, CheckOptions } from './options.js';
+import type { ConformanceLimits, ConformanceOptions } from './options.js';
 import type { CallDuration } from './report.js';
-import { CheckFailure, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
+import { CaseFailure, ownTimeout, ownTimers, sleep, Subject } from './subject.js';
 
-/** What a check gets: the type, the options, the limits, and a way to make fresh resources. */
-export interface CheckEnv {
+/** What a conformance case gets: the type, the options, the limits, and a way to make fresh resources. */
+export interface CaseEnv {
   readonly type: ResourceType<unknown, unknown>;
-  readonly options: CheckOptions;
-  readonly limits: CheckLimits;
+  readonly options: ConformanceOptions;
+  readonly limits: ConformanceLimits;
   /** The sample properties, as `validate` returned them (the sample itself without `validate`). */
   readonly properties: unknown;
-  /** A fresh resource of the type; the runner disposes it after the check. */
+  /** A fresh resource of the type; the runner disposes it after the case. */
   subject(): Subject;
   /** Records calls made outside a subject (validate). */
   record(call: CallDuration): void;
 }
 
-/** What a check may say besides passing: a warning, or why it does not apply. */
-export type CheckVerdict = void | { warning?: string; skipped?: string };
+/** What a case may say besides passing: a warning, or why it does not apply. */
+export type CaseVerdict = void | { warning?: string; skipped?: string };
 
-/** One conformance check. */
-export interface Check {
+/** One conformance case: an expectation of the contract, named as a sentence, and how to verify it. */
+export interface ConformanceCase {
   readonly name: string;
-  run(env: CheckEnv): Promise<CheckVerdict>;
+  run(env: CaseEnv): Promise<CaseVerdict>;
 }
 
 /** What {@link garbageFor} made, in words. */
@@ -46,19 +46,47 @@ function garbageFor(sample: unknown): unknown {
 /** A code no type knows: the answer must be DEFAULT_PROCESSING or an Error. */
 const UNKNOWN_CODE = 'resmon-conformance-unknown-code';
 
-/** Properties from the options, through the type's validate (a rejection fails the check). */
-function validOption(env: CheckEnv, value: unknown, option: string): unknown {
+/** Properties from the options, through the type's validate (a rejection fails the case). */
+function validOption(env: CaseEnv, value: unknown, option: string): unknown {
   const validate = env.type.validate;
   if (!validate) return value;
   try {
     return validate.call(env.type, value);
   } catch (error) {
-    throw new CheckFailure(`validate rejected options.${option}: ${describeValue(error)}`);
+    throw new CaseFailure(`validate rejected options.${option}: ${describeValue(error)}`);
   }
 }
 
+/** A fresh resource of the type, opened and brought online: where most cases start. */
+async function onlineSubject(env: CaseEnv): Promise<Subject> {
+  const s = env.subject();
+  await s.online();
+  return s;
+}
+
+/**
+ * Calls an entry point that must answer within deadlockTimeout and returns its answer; a timeout
+ * fails the case, and so does a rejection (`rejected` starts the message, the error ends it).
+ */
+async function answerOf(env: CaseEnv, s: Subject, entryPoint: EntryPoint, invoke: (ctx: ResourceContext<unknown, unknown>) => unknown, what: string, rejected: string): Promise<{ value: unknown; ms: number }> {
+  const out = await s.call(entryPoint, invoke);
+  if (out.kind === 'timeout') throw new CaseFailure(`${what} did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
+  if (out.kind === 'error') throw new CaseFailure(`${rejected}: ${describeValue(out.error)}`);
+  return out;
+}
+
+/** The warning for a call slower than callBudget, or null. */
+function overBudget(env: CaseEnv, what: string, ms: number): string | null {
+  return ms > env.limits.callBudget ? `${what} took ${Math.round(ms)} ms; the callBudget is ${env.limits.callBudget} ms` : null;
+}
+
+/** The change a case hands applyProperties: options.changedProperties through validate, or the sample again. */
+function changeOf(env: CaseEnv): unknown {
+  return env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
+}
+
 /** Starts a call, aborts its signal at once, and fails unless it settles within abortGrace. */
-async function abortedCallSettles(env: CheckEnv, s: Subject, entryPoint: EntryPoint, invoke: (ctx: ResourceContext<unknown, unknown>) => unknown, what: string): Promise<void> {
+async function abortedCallSettles(env: CaseEnv, s: Subject, entryPoint: EntryPoint, invoke: (ctx: ResourceContext<unknown, unknown>) => unknown, what: string): Promise<void> {
   const call = s.start(entryPoint, invoke, env.limits.deadlockTimeout);
   await sleep(0);
   const abortedAt = performance.now();
@@ -69,7 +97,7 @@ async function abortedCallSettles(env: CheckEnv, s: Subject, entryPoint: EntryPo
   ]);
   const took = Math.max(0, settledAt - abortedAt);
   if (took > env.limits.abortGrace) {
-    throw new CheckFailure(
+    throw new CaseFailure(
       `${what} went on for ${Number.isFinite(took) ? `${Math.round(took)} ms` : 'ever'} after its signal aborted; ` +
         `it must settle within abortGrace (${env.limits.abortGrace} ms): pass ctx.signal to what it waits on`,
     );
@@ -96,14 +124,14 @@ function notCloneable(value: unknown): string | null {
 }
 
 /**
- * The checks, in the order they run. Names are stable: tests and CI filter on them. The
- * breakResource check runs last: breaking a shared endpoint must not spoil the others.
+ * The conformance cases, in the order they run. Names are stable: tests and CI filter on them.
+ * The breakResource case runs last: breaking a shared endpoint must not spoil the others.
  */
-export const CHECKS: readonly Check[] = [
+export const CASES: readonly ConformanceCase[] = [
   {
     name: 'validate accepts the sample properties',
     async run(env) {
-      // The runner already validated the sample (every other check needs the result); a throw fails there.
+      // The runner already validated the sample (every other case needs the result); a throw fails there.
       return env.type.validate ? undefined : { skipped: 'the type has no validate()' };
     },
   },
@@ -127,8 +155,8 @@ export const CHECKS: readonly Check[] = [
           thrown = error;
         }
         env.record({ entryPoint: 'validate', ms: performance.now() - start, outcome: threw ? 'error' : 'ok' });
-        if (!threw) throw new CheckFailure(`validate accepted ${what}`);
-        if (!(thrown instanceof Error)) throw new CheckFailure(`validate rejected ${what} with ${describeValue(thrown)}, not an Error`);
+        if (!threw) throw new CaseFailure(`validate accepted ${what}`);
+        if (!(thrown instanceof Error)) throw new CaseFailure(`validate rejected ${what} with ${describeValue(thrown)}, not an Error`);
       }
       return undefined;
     },
@@ -136,16 +164,14 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'online brings the resource up: isAlive and looksAlive are true',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.expectUp('after online');
     },
   },
   {
     name: 'offline takes the resource down: isAlive is false',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.offline();
       await s.expectDown('after offline');
     },
@@ -153,8 +179,7 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'online, offline, then online again brings it back up',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.offline();
       await s.online();
       await s.expectUp('after the second online');
@@ -172,8 +197,7 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'terminate twice in a row settles promptly and leaves isAlive false',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.terminate('the first terminate');
       await s.terminate('the second terminate');
       await s.expectDown('after terminate');
@@ -209,7 +233,7 @@ export const CHECKS: readonly Check[] = [
       ]);
       const took = settledAt - abortedAt;
       if (took > env.limits.abortGrace) {
-        throw new CheckFailure(
+        throw new CaseFailure(
           `online went on for ${Number.isFinite(took) ? `${Math.round(took)} ms` : 'ever'} after its signal aborted; ` +
             `it must settle within abortGrace (${env.limits.abortGrace} ms): pass ctx.signal to what online waits on`,
         );
@@ -219,8 +243,7 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'checks finish within callBudget (a warning) and deadlockTimeout (a failure)',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       for (let i = 0; i < 3; i++) {
         await s.check('isAlive');
         if (env.type.looksAlive) await s.check('looksAlive');
@@ -239,15 +262,12 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const apply = env.type.applyProperties;
       if (!apply) return { skipped: 'the type has no applyProperties()' };
-      const next = env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
-      const s = env.subject();
-      await s.online();
+      const next = changeOf(env);
+      const s = await onlineSubject(env);
       const previous = s.properties;
-      const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>));
-      if (out.kind === 'timeout') throw new CheckFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
-      if (out.kind === 'error') throw new CheckFailure(`applyProperties rejected valid properties: ${describeValue(out.error)}`);
+      const out = await answerOf(env, s, 'applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>), 'applyProperties', 'applyProperties rejected valid properties');
       if (out.value !== undefined && out.value !== 'stored') {
-        throw new CheckFailure(`applyProperties returned ${describeValue(out.value)}; return nothing (applied) or 'stored' (at the next online)`);
+        throw new CaseFailure(`applyProperties returned ${describeValue(out.value)}; return nothing (applied) or 'stored' (at the next online)`);
       }
       if (out.value === undefined) {
         s.properties = next;
@@ -259,10 +279,8 @@ export const CHECKS: readonly Check[] = [
         await s.online();
         await s.expectUp('after the next online with the stored properties');
       }
-      if (out.ms > env.limits.callBudget) {
-        return { warning: `applyProperties took ${Math.round(out.ms)} ms; the callBudget is ${env.limits.callBudget} ms (the monitor emits slowCall)` };
-      }
-      return undefined;
+      const slow = overBudget(env, 'applyProperties', out.ms);
+      return slow ? { warning: `${slow} (the monitor emits slowCall)` } : undefined;
     },
   },
   {
@@ -270,9 +288,8 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const apply = env.type.applyProperties;
       if (!apply) return { skipped: 'the type has no applyProperties()' };
-      const next = env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
-      const s = env.subject();
-      await s.online();
+      const next = changeOf(env);
+      const s = await onlineSubject(env);
       const previous = s.properties;
       await abortedCallSettles(env, s, 'applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>), 'applyProperties');
       return undefined;
@@ -285,12 +302,11 @@ export const CHECKS: readonly Check[] = [
       if (!apply) return { skipped: 'the type has no applyProperties()' };
       if (env.options.refusedProperties === undefined) return { skipped: 'no refusedProperties in the options' };
       const refused = validOption(env, env.options.refusedProperties, 'refusedProperties');
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, refused as Readonly<unknown>, s.properties as Readonly<unknown>));
-      if (out.kind === 'timeout') throw new CheckFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
-      if (out.kind === 'ok') throw new CheckFailure(`applyProperties accepted options.refusedProperties (returned ${describeValue(out.value)}); it must throw for them`);
-      if (!(out.error instanceof Error)) throw new CheckFailure(`applyProperties refused with ${describeValue(out.error)}, not an Error`);
+      if (out.kind === 'timeout') throw new CaseFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
+      if (out.kind === 'ok') throw new CaseFailure(`applyProperties accepted options.refusedProperties (returned ${describeValue(out.value)}); it must throw for them`);
+      if (!(out.error instanceof Error)) throw new CaseFailure(`applyProperties refused with ${describeValue(out.error)}, not an Error`);
       await s.expectUp('after applyProperties refused a change (the old properties must stay in force)');
       return undefined;
     },
@@ -300,19 +316,18 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const control = env.type.control;
       if (!control) return { skipped: 'the type has no control()' };
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       const unknown = await s.call('control', (ctx) => control.call(env.type, ctx, UNKNOWN_CODE, undefined));
       const problem = unknownCodeProblem('control', unknown, env.limits.deadlockTimeout);
-      if (problem) throw new CheckFailure(problem);
+      if (problem) throw new CaseFailure(problem);
       const warnings: string[] = [];
       for (const { code, input } of env.options.controlCodes ?? []) {
-        const out = await s.call('control', (ctx) => control.call(env.type, ctx, code, input));
-        if (out.kind === 'timeout') throw new CheckFailure(`control("${code}") did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
-        if (out.kind === 'error') throw new CheckFailure(`control("${code}") failed: ${describeValue(out.error)}`);
+        const what = `control("${code}")`;
+        const out = await answerOf(env, s, 'control', (ctx) => control.call(env.type, ctx, code, input), what, `${what} failed`);
         const clone = notCloneable(out.value);
-        if (clone) warnings.push(`control("${code}") answered with a value that cannot be structured-cloned (${clone}): it cannot answer from a worker or process host`);
-        if (out.ms > env.limits.callBudget) warnings.push(`control("${code}") took ${Math.round(out.ms)} ms; the callBudget is ${env.limits.callBudget} ms`);
+        if (clone) warnings.push(`${what} answered with a value that cannot be structured-cloned (${clone}): it cannot answer from a worker or process host`);
+        const slow = overBudget(env, what, out.ms);
+        if (slow) warnings.push(slow);
       }
       return warnings.length > 0 ? { warning: warnings.join('; ') } : undefined;
     },
@@ -322,8 +337,7 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const control = env.type.control;
       if (!control) return { skipped: 'the type has no control()' };
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       const first = env.options.controlCodes?.[0] ?? { code: UNKNOWN_CODE, input: undefined };
       await abortedCallSettles(env, s, 'control', (ctx) => control.call(env.type, ctx, first.code, first.input), `control("${first.code}")`);
       return undefined;
@@ -337,7 +351,7 @@ export const CHECKS: readonly Check[] = [
       const s = env.subject();
       const out = await s.call('typeControl', (ctx) => typeControl.call(env.type, UNKNOWN_CODE, undefined, { type: env.type.name, signal: ctx.signal, log: ctx.log }));
       const problem = unknownCodeProblem('typeControl', out, env.limits.deadlockTimeout);
-      if (problem) throw new CheckFailure(problem);
+      if (problem) throw new CaseFailure(problem);
       return undefined;
     },
   },
@@ -373,15 +387,15 @@ export const CHECKS: readonly Check[] = [
         let timer: ReturnType<typeof setTimeout> | undefined;
         const ok = await Promise.race([verdict, new Promise<null>((resolve) => (timer = ownTimeout(() => resolve(null), waitMs)))]);
         clearTimeout(timer);
-        if (ok === null) throw new CheckFailure(`no isAlive check passed within ${waitMs} ms of coming online`);
+        if (ok === null) throw new CaseFailure(`no isAlive check passed within ${waitMs} ms of coming online`);
         if (!ok || monitor.getState('conformance') !== 'online') {
-          throw new CheckFailure(`the resource did not stay online under the monitor: ${changes.join('; ')}`);
+          throw new CaseFailure(`the resource did not stay online under the monitor: ${changes.join('; ')}`);
         }
         await monitor.offline('conformance');
-        if (monitor.getState('conformance') !== 'offline') throw new CheckFailure(`offline() left it ${monitor.getState('conformance')}`);
+        if (monitor.getState('conformance') !== 'offline') throw new CaseFailure(`offline() left it ${monitor.getState('conformance')}`);
       } catch (error) {
-        if (error instanceof CheckFailure) throw error;
-        throw new CheckFailure(`${describeValue(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
+        if (error instanceof CaseFailure) throw error;
+        throw new CaseFailure(`${describeValue(error)}${changes.length ? ` (states: ${changes.join('; ')})` : ''}`);
       } finally {
         await monitor.close();
       }
@@ -390,11 +404,10 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'no timers, sockets or child processes are left after the resource is closed',
     async run(env) {
-      if (env.options.checkHandles === false) return { skipped: 'checkHandles is false' };
+      if (env.options.detectLeaks === false) return { skipped: 'detectLeaks is false' };
       const tracker = trackHandles();
       try {
-        const s = env.subject();
-        await s.online();
+        const s = await onlineSubject(env);
         await s.expectUp('after online');
         await s.offline();
         await s.dispose();
@@ -404,7 +417,7 @@ export const CHECKS: readonly Check[] = [
           await sleep(20);
           left = tracker.left();
         }
-        if (left.length > 0) throw new CheckFailure(`${env.limits.handleTimeout} ms after close, these are still open: ${left.join(', ')}`);
+        if (left.length > 0) throw new CaseFailure(`${env.limits.handleTimeout} ms after close, these are still open: ${left.join(', ')}`);
       } finally {
         tracker.stop();
       }
@@ -416,8 +429,7 @@ export const CHECKS: readonly Check[] = [
     async run(env) {
       const breakResource = env.options.breakResource;
       if (!breakResource) return { skipped: 'no breakResource hook in the options' };
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.expectUp('after online');
       await breakResource(s.handle, env.properties);
       const until = performance.now() + env.limits.breakTimeout;
@@ -427,7 +439,7 @@ export const CHECKS: readonly Check[] = [
         if (performance.now() >= until) break;
         await sleep(50);
       }
-      throw new CheckFailure(`isAlive still returned true ${env.limits.breakTimeout} ms after breakResource broke the resource`);
+      throw new CaseFailure(`isAlive still returned true ${env.limits.breakTimeout} ms after breakResource broke the resource`);
     },
   },
 ];

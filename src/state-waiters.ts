@@ -1,0 +1,52 @@
+import { abortable } from './abort.js';
+import type { Clock } from './clock.js';
+import type { ResourceState, ResourceStatus } from './types.js';
+
+interface Waiter {
+  readonly state: ResourceState;
+  resolve(status: ResourceStatus): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The callers of `waitFor(name, state)` on one resource: each waits until the resource reaches
+ * its state, its deadline passes or its signal aborts, and leaves the set however it ends.
+ */
+export class StateWaiters {
+  /** Made on the first wait: most resources are never waited for. */
+  private waiting: Set<Waiter> | null = null;
+
+  /**
+   * Resolves with the resource's status once {@link reached} is called with `state`; settles
+   * through `onTimeout` after `timeoutMs` (none when undefined), rejects with the signal's reason
+   * when it aborts (at once if it already has), or with the error given to {@link rejectAll}.
+   */
+  wait(
+    state: ResourceState,
+    options: { timeoutMs: number | undefined; signal: AbortSignal | undefined; clock: Clock; onTimeout: () => ResourceStatus },
+  ): Promise<ResourceStatus> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let waiter!: Waiter;
+    const reached = new Promise<ResourceStatus>((resolve, reject) => {
+      waiter = { state, resolve, reject };
+    });
+    const waiting = (this.waiting ??= new Set());
+    waiting.add(waiter);
+    return abortable(reached, options).finally(() => waiting.delete(waiter));
+  }
+
+  /** The resource is now in `to`: resolves the callers waiting for it with `status()` (built only then). */
+  reached(to: ResourceState, status: () => ResourceStatus): void {
+    if (!this.waiting || this.waiting.size === 0) return;
+    let now: ResourceStatus | null = null;
+    for (const waiter of this.waiting) if (waiter.state === to) waiter.resolve((now ??= status()));
+  }
+
+  /** Rejects every caller still waiting with `error` (the resource is gone). */
+  rejectAll(error: unknown): void {
+    if (!this.waiting) return;
+    for (const waiter of this.waiting) waiter.reject(error);
+    this.waiting.clear();
+  }
+}
