@@ -21,13 +21,15 @@ const EVENTS = ['stateChange', 'check', 'slowCall', 'callTimeout', 'progress', '
 type Side = 'before' | 'none' | 'subscribed';
 
 const counter = { checks: 0, published: 0 };
+/** The lateness probe of the side being measured. */
+let probe = new Lateness(16);
 const type: ResourceType = {
   name: 'noop',
   online: () => {},
   offline: () => {},
   terminate: () => {},
-  looksAlive: () => (counter.checks++, true),
-  isAlive: () => (counter.checks++, true),
+  looksAlive: () => (counter.checks++, probe.onCheck(), true),
+  isAlive: () => (counter.checks++, probe.onCheck(), true),
 };
 
 const beforeArg = process.argv.find((a) => a.startsWith('--before='))?.slice('--before='.length);
@@ -44,7 +46,7 @@ interface Run {
 const subscriber = () => void counter.published++;
 
 async function measure(side: Side, n: number, looks: number, steadyMs: number, warmMs: number, idleCpuPerMs: number): Promise<Run> {
-  const lateness = new Lateness(16);
+  const lateness = (probe = new Lateness(16));
   const Monitor = side === 'before' ? (Before as typeof ResourceMonitor) : ResourceMonitor;
   if (side === 'subscribed') for (const e of EVENTS) diagnosticsChannel.subscribe(`resmon:${e}`, subscriber);
   const monitor = new Monitor({ clock: lateness.clock(), defaults: { looksAlivePollInterval: looks, isAlivePollInterval: looks * 10, pollJitter: 1 } });

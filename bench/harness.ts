@@ -88,25 +88,38 @@ export async function withLoopDelay<T>(fn: () => Promise<T>, resolution = 1): Pr
 // ---- lateness ----------------------------------------------------------------------------------
 
 /**
- * Collects how late timers fire. `clock()` is a resmon Clock and `setTimer` its baseline twin:
- * every `every`-th timer is wrapped to record (fire time − due time); the others go straight to
- * the global setTimeout, so both sides pay the same, near-zero, instrumentation cost.
+ * Measures how late polls run: (the time a check starts) − (the due time of the timer that ran
+ * it). While `recording`, every timer armed through `setTimer` (the loops) or `clock()` (resmon)
+ * is wrapped to note its due time as it fires, and every `every`-th check started records its
+ * lateness against the last due time noted. While not recording, timers go straight to the
+ * global setTimeout, so the CPU window (measured separately) carries no instrumentation.
+ *
+ * With resmon's shared poll timer one timer runs every poll due by then, so the due time noted
+ * is that of the earliest poll of the batch: the figure is an upper bound for resmon, exact for
+ * the loops (each of their polls has a timer of its own).
  */
 export class Lateness {
   private n = 0;
   private samples: number[] = [];
+  private lastDue = Number.NaN;
   recording = false;
 
   constructor(private readonly every = 16) {}
 
-  /** setTimeout with sampling: what the baseline loop uses. */
+  /** setTimeout with the due-time note while recording: what the loops use. */
   readonly setTimer = (fn: () => void, ms: number): ReturnType<typeof setTimeout> => {
-    if (!this.recording || (++this.n & (this.every - 1)) !== 0) return setTimeout(fn, ms);
-    const due = performance.now() + ms;
+    if (!this.recording) return setTimeout(fn, ms);
+    const due = performance.now() + Math.max(1, ms);
     return setTimeout(() => {
-      if (this.recording) this.samples.push(performance.now() - due);
+      this.lastDue = due;
       fn();
     }, ms);
+  };
+
+  /** Called by the check functions as they start. */
+  readonly onCheck = (): void => {
+    if (!this.recording || (++this.n & (this.every - 1)) !== 0 || Number.isNaN(this.lastDue)) return;
+    this.samples.push(Math.max(0, performance.now() - this.lastDue));
   };
 
   /** The same, as a resmon clock. */
@@ -120,6 +133,7 @@ export class Lateness {
 
   reset(): void {
     this.samples = [];
+    this.lastDue = Number.NaN;
   }
 
   /** p50, p99 and max lateness in milliseconds, and the sample count. */
@@ -145,6 +159,9 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
+/** `--only=sync|baseline|resmon`: run one side alone (to profile it); its tables then miss the others. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
 /**
  * Runs `measure` for the synchronous loop, the async loop and resmon, `rounds` times, reversing
  * the order every other round (S A R, R A S, …) so drift and warm-up fall on every side alike.
@@ -158,6 +175,7 @@ export async function alternate<T>(
   for (let round = 0; round < rounds; round++) {
     const order: Impl[] = round % 2 === 0 ? ['sync', 'baseline', 'resmon'] : ['resmon', 'baseline', 'sync'];
     for (const impl of order) {
+      if (only && only !== impl) continue;
       await fullGc();
       const result = await measure(impl, round);
       out[impl].push(result);

@@ -45,20 +45,26 @@ interface Config {
   looks: number;
   steadyMs: number;
   warmMs: number;
+  /** The lateness window, after the CPU window. */
+  lateMs: number;
   rounds: number;
 }
 
 const counter = { looks: 0, is: 0 };
+/** The lateness probe of the side being measured (the check functions report to it). */
+let probe = new Lateness(16);
 const checks = {
   online: () => {},
   offline: () => {},
   terminate: () => {},
   looksAlive: () => {
     counter.looks++;
+    probe.onCheck();
     return true;
   },
   isAlive: () => {
     counter.is++;
+    probe.onCheck();
     return true;
   },
 };
@@ -83,7 +89,7 @@ async function measureIdle(ms: number): Promise<number> {
 }
 
 async function measure(impl: Impl, c: Config): Promise<Run> {
-  const lateness = new Lateness(16);
+  const lateness = (probe = new Lateness(16));
   const names = Array.from({ length: c.n }, (_, i) => `r${i}`);
   const heap0 = await heapAfterGc();
   const t0 = performance.now();
@@ -114,15 +120,18 @@ async function measure(impl: Impl, c: Config): Promise<Run> {
   const setupMs = performance.now() - t0;
   const heap1 = await heapAfterGc();
   await sleep(c.warmMs);
-  lateness.recording = true;
+  // The CPU window: nothing instrumented.
   const before = counter.looks + counter.is;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const { loopP99Ms, loopMaxMs } = await withLoopDelay(() => sleep(c.steadyMs), 10).then((d) => ({ loopP99Ms: d.p99Ms, loopMaxMs: d.maxMs }));
   const cpu = cpuSince(cpu0) - idleCpuPerMs * c.steadyMs;
   const elapsed = performance.now() - start;
-  lateness.recording = false;
   const done = counter.looks + counter.is - before;
+  // The lateness window: timers noted, every 16th check sampled.
+  lateness.recording = true;
+  await sleep(c.lateMs);
+  lateness.recording = false;
   const late = lateness.summary();
   await teardown();
   return {
@@ -144,9 +153,10 @@ async function measure(impl: Impl, c: Config): Promise<Run> {
 export async function scale(c: Config): Promise<{ sync: Run; baseline: Run; resmon: Run; runs: Record<Impl, Run[]> }> {
   progress(`scale: n=${c.n} looksAlive=${c.looks} ms isAlive=${c.looks * 10} ms steady=${c.steadyMs} ms rounds=${c.rounds}`);
   const runs = await alternate(c.rounds, (impl) => measure(impl, c));
+  const keys = Object.keys((runs.resmon[0] ?? runs.sync[0] ?? runs.baseline[0]) as Run) as (keyof Run)[];
   const med = (side: Run[]) => {
     const out = {} as Run;
-    for (const key of Object.keys(side[0] as Run) as (keyof Run)[]) out[key] = median(side.map((r) => r[key]));
+    for (const key of keys) out[key] = side.length > 0 ? median(side.map((r) => r[key])) : Number.NaN;
     return out;
   };
   return { sync: med(runs.sync), baseline: med(runs.baseline), resmon: med(runs.resmon), runs };
@@ -158,14 +168,14 @@ async function main(): Promise<void> {
   const rounds = roundsArg(1);
   // The target configuration first, then the growth curve (resources, then poll rate).
   const configs: (Config & { label: string })[] = [
-    { label: `${target / 1000}k @1s (target)`, n: target, looks: 1000, steadyMs, warmMs: quick ? 1_000 : 3_000, rounds },
+    { label: `${target / 1000}k @1s (target)`, n: target, looks: 1000, steadyMs, warmMs: quick ? 1_000 : 3_000, lateMs: quick ? 3_000 : 6_000, rounds },
   ];
   if (!process.argv.includes('--target-only')) {
     for (const n of quick ? [1_000] : [1_000, 10_000]) {
-      if (n !== target) configs.push({ label: `${n / 1000}k @1s`, n, looks: 1000, steadyMs: quick ? 2_000 : 10_000, warmMs: 2_000, rounds: quick ? 1 : 2 });
+      if (n !== target) configs.push({ label: `${n / 1000}k @1s`, n, looks: 1000, steadyMs: quick ? 2_000 : 10_000, warmMs: 2_000, lateMs: quick ? 2_000 : 4_000, rounds: quick ? 1 : 2 });
     }
     const n = quick ? 1_000 : 10_000;
-    configs.push({ label: `${n / 1000}k @250ms`, n, looks: 250, steadyMs: quick ? 2_000 : 10_000, warmMs: 1_000, rounds: quick ? 1 : 2 });
+    configs.push({ label: `${n / 1000}k @250ms`, n, looks: 250, steadyMs: quick ? 2_000 : 10_000, warmMs: 1_000, lateMs: quick ? 2_000 : 4_000, rounds: quick ? 1 : 2 });
   }
   idleCpuPerMs = await measureIdle(quick ? 1_000 : 3_000);
   progress(`idle process: ${(idleCpuPerMs / 10).toFixed(2)} % of a core (subtracted from both sides)`);

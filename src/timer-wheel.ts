@@ -128,7 +128,7 @@ export class TimerWheel {
 
   // ---- the slots ------------------------------------------------------------------------------
 
-  /** Links `entry` into the slot of its due time, after every entry of that slot scheduled before it. */
+  /** Links `entry` into the slot of its due time (in a millisecond's slot, after every entry scheduled before it). */
   private place(entry: WheelEntry): void {
     const due = entry.due;
     const cur = this.cur;
@@ -146,9 +146,11 @@ export class TimerWheel {
       }
     }
     entry.slot = slot;
-    // Usually the newest entry (append); a cascaded one goes before those scheduled after it.
+    // A millisecond's slot keeps arming order: usually the newest entry (append); one coming
+    // down from a coarser slot goes before those of its millisecond armed after it. A coarser
+    // slot is unordered (its entries are ordered when they come down).
     let after = this.tails[slot] as WheelEntry | null;
-    while (after !== null && after.seq > entry.seq) after = after.prev;
+    if (slot < L0_SLOTS) while (after !== null && after.seq > entry.seq) after = after.prev;
     const before = after === null ? this.heads[slot] : after.next;
     entry.prev = after;
     entry.next = before ?? null;
