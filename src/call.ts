@@ -107,7 +107,7 @@ export class ActiveCall {
     hook?.();
   }
 
-  /** @internal Marks the lane free after this call; true the first time only. */
+  /** @internal The lane released this call (resolves `released`); true the first time only. */
   markReleased(): boolean {
     if (this.isReleased) return false;
     this.isReleased = true;
@@ -158,6 +158,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * The lane of one resource: its calls run one at a time (DESIGN §5.1), in the order they asked,
  * terminate first. A call that is abandoned (deadline, preemption) keeps the lane until it
  * settles or `abortGrace` passes, whichever is first; then the next call runs (§5.2).
+ *
+ * One verb for freeing the lane: a call *holds* it from the moment it is handed the lane; when
+ * the call returns it is *released* (`releaseAfter`: at once, or for an abandoned call still
+ * running once it settles or abortGrace passes; `release` does it once, and marks the call
+ * released for whoever awaits `call.released`); releasing *hands the lane over* (`handOver`) to
+ * the next waiter, or frees it.
  *
  * The hot path (a check on an idle lane that settles in time) allocates the call, its outcome and,
  * for a promise, one deadline timer: the lock is a flag and a queue built only under contention,
@@ -221,7 +227,7 @@ export class CallLane {
     // (terminate never waits behind a call that was about to run). On a disposed lane (the
     // resource is gone, its type's close ran) nothing starts: a call queued before is abandoned.
     if (this.disposed || parent?.aborted || (spec.urgent !== true && this.preempts !== grantedAt)) {
-      this.unlock();
+      this.handOver();
       return { kind: 'abandoned', durationMs: 0 };
     }
     const call = new ActiveCall(spec.entryPoint, spec.entryPoint === 'online' || spec.entryPoint === 'offline', start, parent);
@@ -231,7 +237,7 @@ export class CallLane {
       raw = spec.invoke(call);
     } catch (error) {
       call.settled = true;
-      this.finish(call);
+      this.releaseAfter(call);
       const ms = this.clock.now() - start;
       return { kind: 'error', error, durationMs: ms, syncMs: ms };
     }
@@ -243,19 +249,19 @@ export class CallLane {
       // A value whose `then` cannot be read (a getter that throws, a revoked Proxy): as a promise
       // would, it counts as a rejection with what the read threw.
       call.settled = true;
-      this.finish(call);
+      this.releaseAfter(call);
       if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
       return { kind: 'error', error, durationMs: syncMs, syncMs };
     }
     if (!thenable) {
       call.settled = true;
-      this.finish(call);
+      this.releaseAfter(call);
       // Abandoned while it ran (it reported a failure that preempted it): its result does not count.
       if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
       return { kind: 'ok', value: raw as T, durationMs: syncMs, syncMs };
     }
     const out = await this.race(call, raw as PromiseLike<T>, spec.timeoutMs, start);
-    this.finish(call);
+    this.releaseAfter(call);
     out.syncMs = syncMs;
     return out;
   }
@@ -291,7 +297,7 @@ export class CallLane {
       raw = invoker.invoke(call);
     } catch (error) {
       call.settled = true;
-      this.finish(call);
+      this.releaseAfter(call);
       const ms = this.clock.now() - start;
       return { kind: 'error', error, durationMs: ms, syncMs: ms };
     }
@@ -301,13 +307,13 @@ export class CallLane {
       thenable = isThenable(raw);
     } catch (error) {
       call.settled = true;
-      this.finish(call);
+      this.releaseAfter(call);
       if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
       return { kind: 'error', error, durationMs: syncMs, syncMs };
     }
     if (!thenable) {
       call.settled = true;
-      this.finish(call);
+      this.releaseAfter(call);
       if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
       this.spare = call;
       const out = this.okNow;
@@ -317,7 +323,7 @@ export class CallLane {
     }
     const settled = call;
     return this.race(call, raw as PromiseLike<unknown>, timeoutMs, start).then((out) => {
-      this.finish(settled);
+      this.releaseAfter(settled);
       out.syncMs = syncMs;
       return out;
     });
@@ -337,8 +343,8 @@ export class CallLane {
     });
   }
 
-  /** Hands the lane to the next waiter, or frees it. */
-  private unlock(): void {
+  /** Hands the lane to the next waiter, or frees it (a call that never started hands it over at once). */
+  private handOver(): void {
     const next = this.queue?.shift();
     // A microtask later: the owner of the call that just ended acts on its outcome first (an
     // online that resolved makes the resource online before a queued call can report a failure).
@@ -348,8 +354,8 @@ export class CallLane {
     } else this.held = false;
   }
 
-  /** The call returned: free the lane, or, abandoned and still running, hold it until it settles or abortGrace passes. */
-  private finish(call: ActiveCall): void {
+  /** The call returned: release the lane now, or, abandoned and still running, once it settles or abortGrace passes. */
+  private releaseAfter(call: ActiveCall): void {
     if (this.inflight === call) this.inflight = null;
     // After dispose() nothing waits on the lane: an abandoned call still settling keeps no timer.
     if (call.settled || this.disposed) {
@@ -364,9 +370,10 @@ export class CallLane {
     };
   }
 
+  /** `call` releases the lane (once: the first of settling and abortGrace wins) and hands it over. */
   private release(call: ActiveCall): void {
     if (this.draining?.call === call) this.draining = null;
-    if (call.markReleased()) this.unlock();
+    if (call.markReleased()) this.handOver();
   }
 
   /**

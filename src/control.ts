@@ -1,10 +1,29 @@
 import type { CallOutcome } from './call.js';
-import { CallTimeoutError, ConfigError, StateError, toError } from './errors.js';
+import { CallTimeoutError, ConfigError, MonitorClosedError, StateError, toError } from './errors.js';
+import type { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
-import type { ResourceStatus } from './types.js';
+import { DEFAULT_PROCESSING, type ResourceStatus } from './types.js';
 
 /** The monitor's own control codes (default processing). */
 export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as const;
+
+/**
+ * A control code (DESIGN §11) for `owner`: the type's `control`, as one call on the lane bounded
+ * by `deadlockTimeout` whose parent is `parent` (aborted when the resource is disposed), then
+ * (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
+ */
+export async function runControl(owner: ControlSubject, calls: PluginCalls, parent: AbortSignal, code: string, input: unknown): Promise<unknown> {
+  const closed = () => (owner.isDisposed ? new MonitorClosedError(`control("${owner.name}", "${code}")`) : null);
+  // The operation in charge when it starts: a failure it reports counts against what runs then.
+  const calling = calls.control(() => owner.currentOp(), parent, code, input);
+  if (calling) {
+    const out = await calling;
+    calls.ended('control', out);
+    const value = controlOutcome(owner.name, code, out, closed);
+    if (value !== DEFAULT_PROCESSING) return value;
+  }
+  return monitorControl(code, owner);
+}
 
 /**
  * What a type's `control` call means (DESIGN §11): the value it returned, `DEFAULT_PROCESSING`
@@ -24,9 +43,12 @@ export function controlOutcome(resource: string, code: string, out: CallOutcome<
   }
 }
 
-/** What a resource shows the monitor's own control codes. */
+/** What a control code needs from its resource (the resource itself). */
 export interface ControlSubject {
   readonly name: string;
+  readonly isDisposed: boolean;
+  /** The number of the operation in charge now. */
+  currentOp(): number;
   readonly typeName: string;
   readonly policy: ResourcePolicy;
   /** The latest properties accepted. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError } from './errors.js';
 import type { ResourceMonitor } from './monitor.js';
+import { assertKnownOptions } from './options.js';
 import type { ResourceState, ResourceStatus } from './types.js';
 
 /** Options of {@link healthHandler}. All are optional. */
@@ -173,17 +174,7 @@ export function readiness(monitor: ResourceMonitor, options: Pick<HealthHandlerO
  * ```
  */
 export function healthHandler(monitor: ResourceMonitor, options: HealthHandlerOptions = {}): HealthHandler {
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigError('options', options, 'must be an object', { context: 'healthHandler()' });
-  }
-  const known = ['resources', 'groups', 'livePath', 'readyPath'];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new ConfigError(`options.${key}`, (options as Record<string, unknown>)[key], `is not an option (known: ${known.join(', ')})`, {
-        context: 'healthHandler()',
-      });
-    }
-  }
+  assertKnownOptions(options, ['resources', 'groups', 'livePath', 'readyPath'], 'healthHandler()');
   const selection: Pick<HealthHandlerOptions, 'resources' | 'groups'> = {};
   const resources = checkNames(options.resources, 'resources');
   const groups = checkNames(options.groups, 'groups');

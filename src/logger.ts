@@ -24,7 +24,7 @@ export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error
  * The same logger, except that a call that throws (a serializer that reads a hostile error's
  * getters, a closed destination) is dropped: logging never breaks the monitor.
  */
-export function guarded(logger: Logger): Logger {
+export function neverThrowing(logger: Logger): Logger {
   if (logger === silentLogger) return silentLogger;
   const wrap =
     (level: keyof Logger) =>
@@ -40,7 +40,7 @@ export function guarded(logger: Logger): Logger {
 
 /**
  * A logger whose every line carries `bindings` (merged into a leading object argument, or
- * added as one), the way pino's `child()` does. Never throws (see {@link guarded}).
+ * added as one), the way pino's `child()` does. Never throws (see {@link neverThrowing}).
  */
 export function tagged(logger: Logger, bindings: Record<string, unknown>): Logger {
   if (logger === silentLogger) return silentLogger;

@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
-import { guarded, type Logger, silentLogger, tagged } from './logger.js';
+import { type Logger, neverThrowing, silentLogger, tagged } from './logger.js';
 import { PolicyTable, type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
@@ -159,7 +159,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   /** One lane per type for `typeControl` calls (made at the first call). */
   private readonly typeLanes = new Map<string, CallLane>();
   /** Aborted when close() starts: typeControl calls in flight are abandoned, queued ones never start. */
-  private readonly life = new AbortController();
+  private readonly closeAbort = new AbortController();
 
   constructor(options: ResourceMonitorOptions = {}) {
     super();
@@ -192,7 +192,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.env = {
       clock,
       wheel: new TimerWheel(clock),
-      logger: guarded(logger),
+      logger: neverThrowing(logger),
       abortGrace,
       // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber
       // of the event's diagnostics channel (hasSubscribers is a field read: free otherwise).
@@ -556,7 +556,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
       const out = await lane.run({
         entryPoint: 'typeControl',
         timeoutMs: defaults.deadlockTimeout,
-        parent: this.life.signal,
+        parent: this.closeAbort.signal,
         invoke: (call) =>
           fn.call(type, code, input, {
             type: typeName,
@@ -679,7 +679,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   async offline(name: string): Promise<void> {
     if (this.delivering > 0) await this.settle();
     this.live(name, 'offline');
-    return this.orchestrator.stop(name, 'offline', 'offline() called', true);
+    return this.orchestrator.stop(name, 'offline', 'offline() called', true, false, true);
   }
 
   /**
@@ -790,8 +790,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     const settling = this.settle();
     this.closing ??= (async () => {
       if (settling) await settling;
-      if (!this.life.signal.aborted) {
-        this.life.abort(new MonitorClosedError('typeControl()'));
+      if (!this.closeAbort.signal.aborted) {
+        this.closeAbort.abort(new MonitorClosedError('typeControl()'));
         for (const lane of this.typeLanes.values()) lane.preempt('the monitor closed');
       }
       // Top-down: each resource after its dependents.

@@ -179,8 +179,9 @@ export class Orchestrator {
    * Takes `name` offline (or terminates it), its dependents first (top-down, independent
    * branches in parallel). `asked`: an offline()/terminate() call (the target of `name` and of
    * each dependent taken down becomes offline); otherwise a dependency's failure (targets stay).
+   * `byOfflineCall`: `monitor.offline(name)` itself (see `Resource.offline`; not its dependents).
    */
-  stop(name: string, how: 'offline' | 'terminate', reason: string, asked: boolean, cascaded = false): Promise<void> {
+  stop(name: string, how: 'offline' | 'terminate', reason: string, asked: boolean, cascaded = false, byOfflineCall = false): Promise<void> {
     const resource = this.must(name);
     if (asked) {
       resource.target = 'offline';
@@ -230,7 +231,7 @@ export class Orchestrator {
       // A dependency's failure that has healed while the dependents went down (the failed
       // dependency is online again) takes down nothing that is up: no spurious bounce.
       if (!asked && live(resource) && this.env.graph.satisfied(name, this.up)) return;
-      if (how === 'offline') await resource.offline(reason);
+      if (how === 'offline') await resource.offline(reason, byOfflineCall);
       // A dependent that is offline already only has its target changed: nothing to terminate.
       else if (!cascaded || resource.state !== 'offline') await resource.terminate(reason);
     };

@@ -19,6 +19,8 @@ import {
 import { ConfigError } from './errors.js';
 import type { CallTimeoutEvent, CheckEvent, EscalatedEvent, RestartScheduledEvent, StateChangeEvent } from './events.js';
 import type { ResourceMonitor } from './monitor.js';
+import { assertKnownOptions } from './options.js';
+import { subscribe } from './subscribe.js';
 import { RESOURCE_STATES, type ResourceState } from './types.js';
 
 /** Options of {@link instrument}. All are optional. */
@@ -74,14 +76,7 @@ export const OTEL_METRICS = {
  * ```
  */
 export function instrument(monitor: ResourceMonitor, options: InstrumentOptions = {}): () => void {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', options, 'must be an object', { context: 'instrument()' });
-  for (const key of Object.keys(options)) {
-    if (key !== 'meterProvider' && key !== 'tracerProvider') {
-      throw new ConfigError(`options.${key}`, (options as Record<string, unknown>)[key], 'is not an option (known: meterProvider, tracerProvider)', {
-        context: 'instrument()',
-      });
-    }
-  }
+  assertKnownOptions(options, ['meterProvider', 'tracerProvider'], 'instrument()');
   const meterProvider = options.meterProvider ?? metrics.getMeterProvider();
   const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
   if (typeof meterProvider?.getMeter !== 'function') {
@@ -144,22 +139,8 @@ export function instrument(monitor: ResourceMonitor, options: InstrumentOptions 
   const onRestart = (e: RestartScheduledEvent) => restarts.add(1, { resource: e.resource, retry: e.retry });
   const onTimeout = (e: CallTimeoutEvent) => callTimeouts.add(1, { resource: e.resource, entry_point: e.entryPoint });
   const onEscalated = (e: EscalatedEvent) => escalations.add(1, { resource: e.resource });
-  monitor.on('stateChange', onStateChange);
-  monitor.on('check', onCheck);
-  monitor.on('restartScheduled', onRestart);
-  monitor.on('callTimeout', onTimeout);
-  monitor.on('escalated', onEscalated);
-
-  let stopped = false;
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    monitor.off('stateChange', onStateChange);
-    monitor.off('check', onCheck);
-    monitor.off('restartScheduled', onRestart);
-    monitor.off('callTimeout', onTimeout);
-    monitor.off('escalated', onEscalated);
+  return subscribe(monitor, { stateChange: onStateChange, check: onCheck, restartScheduled: onRestart, callTimeout: onTimeout, escalated: onEscalated }, () => {
     state.removeCallback(observeState);
     for (const resource of [...open.keys()]) end(resource, 'stopped', Date.now(), 'instrumentation stopped');
-  };
+  });
 }

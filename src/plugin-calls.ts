@@ -4,7 +4,6 @@ import { type ContextEnv, type ContextOwner, pluginContext } from './context.js'
 import { reasonOf } from './errors.js';
 import { type Logger, tagged } from './logger.js';
 import type { ResourcePolicy } from './policy.js';
-import type { LiveProperties } from './properties.js';
 import { emitCallEnded } from './resource-events.js';
 import type { CheckKind, EntryPoint, ResourceContext, TypeBinding } from './types.js';
 
@@ -48,7 +47,8 @@ export class PluginCalls {
     private readonly owner: CallOwner,
     private readonly lane: CallLane,
     private readonly env: ContextEnv,
-    private readonly properties: LiveProperties,
+    /** The properties in force (`LiveProperties`), read when a call starts. */
+    private readonly properties: { readonly inForce: unknown },
     private readonly log: Logger,
   ) {}
 

@@ -14,13 +14,13 @@ export interface PollOwner {
   /** The policy in force. */
   readonly policy: ResourcePolicy;
   /** The number of the operation in charge of the resource now (see `Resource`). */
-  opInCharge(): number;
+  currentOp(): number;
   /** Whether operation `op` is still in charge and the resource online: a check's verdict counts only then. */
   stillOnline(op: number): boolean;
   /** Aborted when the online period ends; null outside one (a check then does not start). */
   onlineSignal(): AbortSignal | null;
-  /** A check failed the resource (a deadline, or the isAliveFailureThreshold-th failed isAlive in a row). */
-  checkFailed(op: number, reason: string): void;
+  /** A check failed the resource (a deadline, or the isAliveFailureThreshold-th failed isAlive in a row); `cause` is null. */
+  fail(op: number, reason: string, cause: null): void;
 }
 
 /** Why a check's outcome is a failure, or null when it passed (it returned `true`). */
@@ -77,7 +77,7 @@ export class Poller implements PollTarget {
 
   /** @internal The schedule's callback: a poll of `kind` is due. */
   pollDue(kind: CheckKind): void {
-    this.poll(kind, this.owner.opInCharge());
+    this.poll(kind, this.owner.currentOp());
   }
 
   /** A copy of the last check of each kind (the poller rewrites its own entries check after check). */
@@ -202,7 +202,7 @@ export class Poller implements PollTarget {
     // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.
     if (out.kind === 'timeout' || (kind === 'isAlive' && failures >= owner.policy.isAliveFailureThreshold)) {
       const times = failures > 1 && out.kind !== 'timeout' ? ` (${failures} in a row)` : '';
-      owner.checkFailed(op, `${kind} ${reason}${times}`);
+      owner.fail(op, `${kind} ${reason}${times}`, null);
       return null;
     }
     return false;

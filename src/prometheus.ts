@@ -9,6 +9,8 @@ import { ConfigError } from './errors.js';
 import { DEFAULT_BUCKETS, PROMETHEUS_METRICS as M } from './metric-names.js';
 import type { CallTimeoutEvent, CheckEvent, EscalatedEvent, RestartScheduledEvent } from './events.js';
 import type { ResourceMonitor } from './monitor.js';
+import { assertKnownOptions } from './options.js';
+import { subscribe } from './subscribe.js';
 import { RESOURCE_STATES } from './types.js';
 
 /** Options of {@link collect}. All are optional. */
@@ -59,12 +61,7 @@ export const PROMETHEUS_METRICS = {
  * ```
  */
 export function collect(monitor: ResourceMonitor, options: CollectOptions = {}): () => void {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', options, 'must be an object', { context: 'collect()' });
-  for (const key of Object.keys(options)) {
-    if (key !== 'registry' && key !== 'buckets') {
-      throw new ConfigError(`options.${key}`, (options as Record<string, unknown>)[key], 'is not an option (known: registry, buckets)', { context: 'collect()' });
-    }
-  }
+  assertKnownOptions(options, ['registry', 'buckets'], 'collect()');
   const registry = options.registry ?? defaultRegistry;
   if (typeof registry?.registerMetric !== 'function' || typeof registry.removeSingleMetric !== 'function') {
     throw new ConfigError('options.registry', registry, "must be a prom-client Registry", { context: 'collect()' });
@@ -124,22 +121,10 @@ export function collect(monitor: ResourceMonitor, options: CollectOptions = {}):
   const onRestart = (e: RestartScheduledEvent) => restarts.inc({ resource: e.resource, retry: String(e.retry) });
   const onTimeout = (e: CallTimeoutEvent) => callTimeouts.inc({ resource: e.resource, entry_point: e.entryPoint });
   const onEscalated = (e: EscalatedEvent) => escalations.inc({ resource: e.resource });
-  monitor.on('check', onCheck);
-  monitor.on('restartScheduled', onRestart);
-  monitor.on('callTimeout', onTimeout);
-  monitor.on('escalated', onEscalated);
-
-  let stopped = false;
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    monitor.off('check', onCheck);
-    monitor.off('restartScheduled', onRestart);
-    monitor.off('callTimeout', onTimeout);
-    monitor.off('escalated', onEscalated);
+  return subscribe(monitor, { check: onCheck, restartScheduled: onRestart, callTimeout: onTimeout, escalated: onEscalated }, () => {
     const mine: unknown[] = [state, checkDuration, restarts, callTimeouts, escalations];
     for (const name of Object.values(PROMETHEUS_METRICS)) {
       if (mine.includes(registry.getSingleMetric(name))) registry.removeSingleMetric(name);
     }
-  };
+  });
 }

@@ -1,6 +1,8 @@
 import type { CallOutcome } from './call.js';
-import { CallTimeoutError, describeValue, isConfigError, toError } from './errors.js';
+import { CallTimeoutError, describeValue, isConfigError, MonitorClosedError, toError } from './errors.js';
 import type { Logger } from './logger.js';
+import type { PluginCalls } from './plugin-calls.js';
+import type { PropertiesOutcome, ResourceState, TypeBinding } from './types.js';
 
 /**
  * The properties of one resource across live changes (DESIGN §11): those in force (what the
@@ -52,6 +54,45 @@ export class LiveProperties {
     this.inForce = stored.value;
     this.inForceChange = stored.change;
   }
+}
+
+/** What a live properties change needs from its resource (the resource itself). */
+export interface PropertiesOwner {
+  readonly name: string;
+  readonly state: ResourceState;
+  readonly binding: TypeBinding;
+  readonly isDisposed: boolean;
+  /** The number of the operation in charge now. */
+  currentOp(): number;
+  /** Aborted when the online period ends; null outside one. */
+  onlineSignal(): AbortSignal | null;
+}
+
+/**
+ * New properties for `owner`, already validated (DESIGN §11). Online, with `applyProperties`:
+ * one call on the lane; otherwise in force at once when nothing runs (offline, failed), else
+ * stored for the next online.
+ */
+export async function changeProperties(owner: PropertiesOwner, calls: PluginCalls, props: LiveProperties, log: Logger, next: unknown): Promise<PropertiesOutcome> {
+  if (owner.isDisposed) throw new MonitorClosedError(`setProperties("${owner.name}")`);
+  const change = props.nextChange();
+  if (owner.state === 'offline' || owner.state === 'failed') {
+    props.commit(change, next);
+    return 'applied';
+  }
+  const signal = owner.onlineSignal();
+  if (owner.state !== 'online' || !signal || !owner.binding.type.applyProperties) {
+    props.store(change, next);
+    return 'stored';
+  }
+  const out = await calls.applyProperties(owner.currentOp(), signal, next);
+  calls.ended('applyProperties', out);
+  // Abandoned: the online period ended before the change was applied (it takes effect at the next online).
+  if (out.kind === 'abandoned' && owner.isDisposed) throw new MonitorClosedError(`setProperties("${owner.name}")`);
+  const outcome = applyOutcome(owner.name, out, log);
+  if (outcome === 'applied') props.commit(change, next);
+  else props.store(change, next);
+  return outcome;
 }
 
 /**

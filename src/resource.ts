@@ -1,28 +1,20 @@
-import { abandonedAttemptError, type Attempt, attemptFailure } from './attempt.js';
+import { abandonment, OnlineAttempt } from './attempt.js';
 import { CallLane } from './call.js';
 import type { ContextEnv } from './context.js';
-import { controlOutcome, monitorControl } from './control.js';
-import { CallTimeoutError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
-import { hostReady } from './host-ready.js';
+import { runControl } from './control.js';
+import { MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import { takeOffline } from './offline.js';
 import { type Logger, tagged } from './logger.js';
 import { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
 import { Poller } from './poller.js';
-import { applyOutcome, LiveProperties } from './properties.js';
-import { emitEscalated, emitRestartScheduled, emitStateChange } from './resource-events.js';
-import { planRestart, RestartBook } from './restart.js';
+import { changeProperties, LiveProperties } from './properties.js';
+import { emitStateChange } from './resource-events.js';
+import { applyRestartPolicy, RestartBook } from './restart.js';
 import { StateWaiters } from './state-waiters.js';
+import { resourceStatus } from './status.js';
 import type { TimerWheel } from './timer-wheel.js';
-import {
-  DEFAULT_PROCESSING,
-  type DependencyItem,
-  type EntryPoint,
-  type PropertiesOutcome,
-  type ResourceState,
-  type ResourceStatus,
-  type ResourceTarget,
-  type TypeBinding,
-} from './types.js';
+import type { DependencyItem, EntryPoint, PropertiesOutcome, ResourceState, ResourceStatus, ResourceTarget, TypeBinding } from './types.js';
 
 /** What a resource needs from its monitor (the clock, the logger and the events through {@link ContextEnv}). */
 export interface ResourceEnv extends ContextEnv {
@@ -30,9 +22,8 @@ export interface ResourceEnv extends ContextEnv {
   readonly wheel: TimerWheel;
   readonly abortGrace: number;
   /**
-   * Called after every state change (`from` differs from the state now), and with `from` equal
-   * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
-   * Must not throw.
+   * Called after every state change (`from` differs from the state now), and with `from` equal to it once a failure's
+   * restart decision is made: the monitor follows dependencies and groups. Must not throw.
    */
   observe?(resource: Resource, from: ResourceState): void;
   /** Asked when a restart is due: false while the resource's dependencies are not online (it is not started then). */
@@ -46,8 +37,9 @@ export interface ResourceEnv extends ContextEnv {
  * the restart decision `restart.ts`.
  *
  * Ownership of the state: every operation that takes charge of the resource (an online attempt,
- * a failure, `offline()`, `terminate()`) bumps `epoch`; a task changes the state only while the
- * epoch is still its own, so a late result of an earlier operation never changes anything.
+ * a failure, `offline()`, `terminate()`) draws the next number into `operation`; a task changes
+ * the state only while its number (`op`) is still the one in charge, so a late result of an
+ * earlier operation never changes anything. (`generation` counts only the online attempts.)
  */
 export class Resource {
   state: ResourceState = 'offline';
@@ -65,19 +57,17 @@ export class Resource {
   ownPolicy: Partial<ResourcePolicy> = {};
   /** A failure's terminate and restart decision are running. */
   private failing = false;
-  private epoch = 0;
+  /** The number of the operation in charge of the resource (see above). */
+  private operation = 0;
   private readonly calls: PluginCalls;
   private readonly polls: Poller;
   private readonly props: LiveProperties;
   private readonly restarts = new RestartBook();
-  private attempt: Attempt | null = null;
-  /** Aborted when the resource leaves online-pending/online: the calls of that period are abandoned. */
-  private life: AbortController | null = null;
-  /**
-   * Aborted when a `terminate()` supersedes the offline in progress: its `offline` call, if it
-   * has not started yet, never starts (terminate must not queue behind it).
-   */
-  private offlineLife: AbortController | null = null;
+  private attempt: OnlineAttempt | null = null;
+  /** Aborts the calls of the online period: aborted when the resource leaves online-pending/online. */
+  private onlineAbort: AbortController | null = null;
+  /** Aborts the offline in progress when a `terminate()` supersedes it: an `offline` call not started yet never starts. */
+  private offlineAbort: AbortController | null = null;
   /** The offline() or terminate() in progress, which online() and offline() wait for. */
   private transition: Promise<void> | null = null;
   /** The failure's terminate and restart scheduling, while failed. */
@@ -85,8 +75,8 @@ export class Resource {
   private disposed = false;
   private disposing: Promise<void> | null = null;
   private readonly waiters = new StateWaiters();
-  /** Aborted once the resource is disposed: the parent of control calls (made by the first one). */
-  private ended: AbortController | null = null;
+  /** Aborts the control calls once the resource is disposed (their parent; made by the first one). */
+  private disposeAbort: AbortController | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -104,7 +94,6 @@ export class Resource {
     this.polls = new Poller(this, this.calls, env, env.wheel);
   }
 
-  // ---- public operations -------------------------------------------------------------------
   /**
    * Brings the resource online; resolves once online, rejects with the cause if this attempt
    * failed. `mayStart`, asked right before a new attempt starts, may refuse it (a reason): the
@@ -122,7 +111,7 @@ export class Resource {
         case 'online':
           return;
         case 'online-pending': {
-          const error = await (this.attempt as Attempt).done;
+          const error = await (this.attempt as OnlineAttempt).done;
           if (error) throw error;
           return;
         }
@@ -132,7 +121,7 @@ export class Resource {
         case 'failed':
           await this.failureTask;
           if (this.state !== 'failed' || this.transition) continue;
-          this.cancelRestart();
+          this.restarts.cancelScheduled();
           this.restarts.clear();
           break;
         case 'offline':
@@ -155,10 +144,12 @@ export class Resource {
   /**
    * Takes the resource offline (DESIGN §3); resolves once it is offline (or once a `terminate()`
    * that superseded this offline has ended). Never rejects for the plugin's failures.
+   * `byOfflineCall`: this is `monitor.offline()` of this very resource, so the last state change
+   * says `offline completed` instead of repeating `reason` (a dependency, a group, the close).
    */
-  async offline(reason = 'offline() called'): Promise<void> {
+  async offline(reason: string, byOfflineCall = false): Promise<void> {
     for (;;) {
-      this.cancelRestart();
+      this.restarts.cancelScheduled();
       if (this.transition) {
         // offline() during offline-pending shares that offline; during terminate() it waits for it.
         await this.transition;
@@ -171,32 +162,32 @@ export class Resource {
         case 'offline-pending':
           throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
         case 'failed': {
-          // Take charge now, as one transition that later offline() calls share: the failure's
-          // restart policy no longer applies (no restart is scheduled, then cancelled, when its
-          // terminate ends); the state changes once that terminate has finished.
-          const epoch = ++this.epoch;
+          // Take charge now, as one transition that later offline() calls share: the failure's restart policy no longer
+          // applies (no restart is scheduled, then cancelled, when its terminate ends); offline once that terminate ends.
+          const op = ++this.operation;
           const failure = this.failureTask;
-          await this.track(
+          await this.runAsTransition(
             (async () => {
               await failure;
-              this.cancelRestart();
-              if (this.epoch === epoch && this.state === 'failed') this.setState('offline', reason);
+              this.restarts.cancelScheduled();
+              if (this.operation === op && this.state === 'failed') this.setState('offline', reason);
             })(),
           );
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch) await this.transitionsDone();
+          if (this.operation !== op) await this.transitionsDone();
           return;
         }
         case 'online':
         case 'online-pending': {
           const attempt = this.state === 'online-pending' ? this.attempt : null;
-          const epoch = ++this.epoch;
-          this.endLife(reason);
-          const offlineLife = (this.offlineLife = new AbortController());
+          const op = ++this.operation;
+          this.endOnlinePeriod(reason);
+          const offlineAbort = (this.offlineAbort = new AbortController());
           this.setState('offline-pending', reason);
-          await this.track(this.runOffline(epoch, attempt, reason, offlineLife.signal));
+          const completed = byOfflineCall ? 'offline completed' : reason;
+          await this.runAsTransition(takeOffline(this, this.calls, this.log, this.env.abortGrace, op, attempt, reason, completed, offlineAbort.signal));
           // A terminate() that superseded this offline: resolve when it has ended.
-          if (this.epoch !== epoch) await this.transitionsDone();
+          if (this.operation !== op) await this.transitionsDone();
           return;
         }
       }
@@ -208,31 +199,28 @@ export class Resource {
     // Disposed (close() or removeResource() finishing) and offline: nothing is left to stop, and
     // the plugin is being closed; a terminate() now must not call into it.
     if (this.disposed && this.state === 'offline' && !this.transition && !this.calls.terminating) return;
-    this.cancelRestart();
-    const epoch = ++this.epoch;
-    this.offlineLife?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
-    this.offlineLife = null;
-    this.endLife(reason);
-    await this.track(
+    this.restarts.cancelScheduled();
+    const op = ++this.operation;
+    this.offlineAbort?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
+    this.offlineAbort = null;
+    this.endOnlinePeriod(reason);
+    await this.runAsTransition(
       (async () => {
-        await this.calls.terminate(this.epoch, reason); // joins a terminate already running
-        if (this.epoch === epoch && this.state !== 'offline') this.setState('offline', reason);
+        await this.calls.terminate(this.operation, reason); // joins a terminate already running
+        if (this.operation === op && this.state !== 'offline') this.setState('offline', reason);
       })(),
     );
     // A later terminate() superseded this one: resolve when it has ended (the resource offline).
-    if (this.epoch !== epoch) await this.transitionsDone();
+    if (this.operation !== op) await this.transitionsDone();
   }
 
-  /**
-   * Resolves once no offline() or terminate() is in progress: a superseded operation waits for
-   * the one that took over, and for any that took over from that one in turn.
-   */
+  /** Resolves once no offline() or terminate() is in progress (a superseded one waits for those that took over). */
   private async transitionsDone(): Promise<void> {
     while (this.transition) await this.transition;
   }
 
   /** Makes `task` the transition in progress until it ends. */
-  private track(task: Promise<void>): Promise<void> {
+  private runAsTransition(task: Promise<void>): Promise<void> {
     this.transition = task;
     // Registered before any waiter's continuation, so waiters see it cleared.
     void task.then(() => {
@@ -255,19 +243,18 @@ export class Resource {
     this.disposed = true;
     // Control calls still queued never start, one in flight is abandoned (nothing may reach the
     // plugin after close, no deadline stays armed).
-    this.ended?.abort(new MonitorClosedError(`control("${this.name}")`));
+    this.disposeAbort?.abort(new MonitorClosedError(`control("${this.name}")`));
     this.calls.preempt('the resource is being closed');
-    this.cancelRestart();
+    this.restarts.cancelScheduled();
     if (this.state !== 'offline') {
       // A restart raced with the offline above: finish it the hard way.
       await this.terminate(why);
     }
     this.polls.stop();
-    // A terminate() that came in meanwhile (to cut the shutdown short) runs to its end first, on
-    // the lane's usual terms (abortGrace for an abandoned call): disposing the lane under it would
-    // start it without that wait.
+    // A terminate() that came in meanwhile (to cut the shutdown short) runs to its end first, on the lane's usual terms
+    // (abortGrace for an abandoned call): disposing the lane under it would start it without that wait.
     while (this.calls.terminating) await this.calls.terminating;
-    const closing = this.calls.close(this.epoch);
+    const closing = this.calls.close(this.operation);
     if (closing) {
       const out = await closing;
       this.calls.ended('close', out);
@@ -285,14 +272,8 @@ export class Resource {
   waitFor(state: ResourceState, timeout: number | undefined, signal: AbortSignal | undefined): Promise<ResourceStatus> {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
-    return this.waiters.wait(state, {
-      timeoutMs: timeout,
-      signal,
-      clock: this.env.clock,
-      onTimeout: () => {
-        throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
-      },
-    });
+    const timedOut = () => `waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`;
+    return this.waiters.wait(state, timeout, signal, this.env.clock, timedOut);
   }
 
   /** A JSON-safe picture of the resource. */
@@ -300,20 +281,7 @@ export class Resource {
     const now = this.env.clock.now();
     this.noteStable(now);
     const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.restarts.stableAt;
-    return {
-      name: this.name,
-      type: this.typeName,
-      state: this.state,
-      generation: this.generation,
-      since: this.since,
-      lastChecks: this.polls.lastChecksNow(),
-      restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
-      nextRestartAt: this.restarts.nextAt,
-      host: this.binding.hostOf(this.name),
-      group: this.group,
-      dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
-      target: this.target,
-    };
+    return resourceStatus(this, this.polls.lastChecksNow(), this.restarts, now, stableAt);
   }
 
   /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
@@ -321,92 +289,43 @@ export class Resource {
     return this.state === 'failed' && (this.failing || this.restarts.scheduled);
   }
 
-  /**
-   * The resource's host died or was killed (isolation): fail it if it was up, as if a check had
-   * failed. Calls in flight are abandoned by the host layer.
-   */
+  /** Its isolation host died or was killed: fail it if it was up, as a failed check would (the host layer abandons its calls). */
   hostFailed(reason: string): void {
-    this.fail(this.epoch, reason, null);
+    this.fail(this.operation, reason, null);
   }
 
-  // ---- the online attempt ------------------------------------------------------------------
-
-  private startAttempt(reason: string): Attempt {
+  /** @internal A new online attempt (from online(), or a scheduled restart) starts. */
+  startAttempt(reason: string): OnlineAttempt {
     // Properties stored while the resource ran take effect at this online.
     this.props.takeStored();
-    const epoch = ++this.epoch;
+    const op = ++this.operation;
     this.generation++;
-    const life = new AbortController();
-    this.life = life;
-    const attempt: Attempt = { op: epoch, scope: life, onlineCall: null, failure: null, done: Promise.resolve(null) };
+    const onlineAbort = new AbortController();
+    this.onlineAbort = onlineAbort;
+    const attempt = new OnlineAttempt(this, this.calls, this.env.clock, op, onlineAbort);
     this.attempt = attempt;
     this.setState('online-pending', reason);
-    attempt.done = this.runAttempt(attempt);
+    attempt.start();
     return attempt;
   }
 
-  /** The host's start-up, open (the first time), then online; the error for callers, or null once online. */
-  private async runAttempt(attempt: Attempt): Promise<Error | null> {
-    const { op: epoch, scope: life } = attempt;
-    // A hosted type whose host is still starting: wait for it (aborted with the attempt).
-    const ready = hostReady(this.binding, this.name, this.policy.deadlockTimeout, life.signal, this.env.clock);
-    if (ready) {
-      await ready;
-      if (this.epoch !== epoch) return this.attemptFailed(attempt, 'online', { kind: 'abandoned', durationMs: 0 });
-    }
-    const opening = this.calls.open(epoch, life.signal);
-    if (opening) {
-      const out = await opening;
-      this.calls.ended('open', out);
-      if (out.kind !== 'ok') return this.attemptFailed(attempt, 'open', out);
-      // An open that returned before the attempt was abandoned (an offline() right after) counts:
-      // its handle is kept, open runs once.
-      this.calls.keepHandle(out.value);
-      if (this.epoch !== epoch) return this.attemptFailed(attempt, 'open', { kind: 'abandoned', durationMs: out.durationMs });
-    }
-    const out = await this.calls.online(epoch, life.signal, (call) => {
-      attempt.onlineCall = call;
-    });
-    this.calls.ended('online', out);
-    if (out.kind === 'ok' && this.epoch === epoch && this.state === 'online-pending') {
-      attempt.onlineCall = null;
-      this.setState('online', 'online completed');
-      this.polls.start();
-      return null;
-    }
-    return this.attemptFailed(attempt, 'online', out);
-  }
-
-  /** Fails the resource for a failed open/online (if the attempt is still in charge); the error for callers. */
-  private attemptFailed(attempt: Attempt, entryPoint: 'open' | 'online', out: Parameters<typeof attemptFailure>[2]): Error {
-    const failure = attemptFailure(this.name, entryPoint, out);
-    if (failure) {
-      this.fail(attempt.op, failure.reason, failure.error);
-      return attempt.failure ?? failure.error;
-    }
-    // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise a preemption.
-    return attempt.failure ?? abandonedAttemptError(this.name, attempt.scope.signal.reason);
-  }
-
-  // ---- failure, terminate, offline ---------------------------------------------------------
-
   /**
-   * The resource failed (a check, a deadline, reportFailure, a failed attempt): if `epoch` still
+   * @internal The resource failed (a check, a deadline, reportFailure, a failed attempt): if `op` still
    * owns it and it is up, mark it failed, terminate it, then apply the restart policy.
    */
-  private fail(epoch: number, reason: string, cause: Error | null): boolean {
+  fail(op: number, reason: string, cause: Error | null): boolean {
     // Only within an online period: not while terminate() or offline() is taking it down.
-    if (epoch !== this.epoch || !this.life || (this.state !== 'online' && this.state !== 'online-pending')) return false;
+    if (op !== this.operation || !this.onlineAbort || (this.state !== 'online' && this.state !== 'online-pending')) return false;
     const attempt = this.attempt;
-    if (cause && attempt && attempt.op === epoch && !attempt.failure) attempt.failure = cause;
-    const own = ++this.epoch;
-    this.endLife(`failed: ${reason}`);
+    if (cause && attempt && attempt.op === op && !attempt.failure) attempt.failure = cause;
+    const own = ++this.operation;
+    this.endOnlinePeriod(`failed: ${reason}`);
     this.failing = true; // before the state change, so observers see a restart decision coming
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
     this.failureTask = this.calls.terminate(own, `failed: ${reason}`).then(() => {
-      this.applyRestartPolicy(own, cause);
-      if (this.epoch !== own) return;
+      applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
+      if (this.operation !== own) return;
       this.failing = false;
       this.env.observe?.(this, this.state);
     });
@@ -414,200 +333,101 @@ export class Resource {
   }
 
   /** Leaves online-pending/online: stops polls and abandons the calls of that period. */
-  private endLife(reason: string): void {
+  private endOnlinePeriod(reason: string): void {
     this.noteStable(this.env.clock.now());
     this.polls.stop();
-    const life = this.life;
-    this.life = null;
-    if (life && !life.signal.aborted) {
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
-      const why = new StateError(this.name, `the online attempt was abandoned: ${reason}`);
-      Error.stackTraceLimit = limit;
-      life.abort(why);
-    }
+    const onlineAbort = this.onlineAbort;
+    this.onlineAbort = null;
+    if (onlineAbort && !onlineAbort.signal.aborted) onlineAbort.abort(abandonment(this.name, reason));
     this.calls.preempt(reason);
   }
 
-  /** offline() from online or online-pending: the plugin's offline (after an online it abandoned has settled), terminate if that fails. */
-  private async runOffline(epoch: number, attempt: Attempt | null, reason: string, stop: AbortSignal): Promise<void> {
-    const settle = (why: string) => {
-      if (this.epoch === epoch && this.state === 'offline-pending') this.setState('offline', why);
-    };
-    if (attempt) {
-      // offline() during online-pending: the online was abandoned; offline once it settles,
-      // terminate if it has not settled after abortGrace.
-      await attempt.done;
-      const call = attempt.onlineCall;
-      if (!call) return settle(`${reason} before online started`);
-      await call.released;
-      if (this.epoch !== epoch) return;
-      if (!call.settled) {
-        await this.calls.terminate(this.epoch, `online did not settle within abortGrace (${this.env.abortGrace} ms) after ${reason}`);
-        return settle(`${reason}; online did not settle within abortGrace, so it was terminated`);
-      }
-    }
-    const out = await this.calls.offline(epoch, stop);
-    this.calls.ended('offline', out);
-    if (this.epoch !== epoch) return;
-    if (out.kind === 'ok') return settle(reason === 'offline() called' ? 'offline completed' : reason);
-    if (out.kind === 'abandoned') return;
-    const why =
-      out.kind === 'timeout'
-        ? `offline made no progress for ${out.timeoutMs} ms (pendingTimeout)`
-        : `offline failed: ${reasonOf(out.error)}`;
-    this.log.warn(`${why}; terminating`);
-    await this.calls.terminate(this.epoch, why);
-    settle(`${why}; terminated`);
-  }
-
-  // ---- restart policy ----------------------------------------------------------------------
-
   /** Online, and not being taken down by a terminate() that has not changed the state yet. */
   private inOnlinePeriod(): boolean {
-    return this.state === 'online' && this.life !== null;
+    return this.state === 'online' && this.onlineAbort !== null;
   }
 
   /** stableAfter: empties the restart window once this online period has lasted that long (see RestartBook). */
   private noteStable(now: number): void {
-    if (!this.inOnlinePeriod()) return;
-    if (this.restarts.markStable(this.since, now, this.policy.stableAfter)) {
-      this.log.debug(`online since ${this.since} for stableAfter (${this.policy.stableAfter} ms): restart window emptied`);
-    }
+    if (this.inOnlinePeriod()) this.restarts.markStable(this.since, now, this.policy.stableAfter, this.log);
   }
-
-  private applyRestartPolicy(epoch: number, cause: Error | null): void {
-    if (this.disposed || this.epoch !== epoch || this.state !== 'failed') return;
-    // Asked to go offline (an offline() waiting for its dependents first): never restarted.
-    if (this.target === 'offline') return;
-    const plan = planRestart(this.policy, this.restarts, this.env.clock.now(), cause);
-    switch (plan.kind) {
-      case 'none':
-        if (plan.permanent) this.log.error(`not restarted: ${plan.permanent.message}; fix the properties, then call online()`);
-        return;
-      case 'restart':
-        this.scheduleRestart(epoch, plan.delayMs, plan.attempt, false);
-        return;
-      case 'spent':
-        if (plan.escalate) emitEscalated(this.env, this.name, plan.restarts, plan.periodMs, this.group);
-        this.log.warn(`restart threshold spent (${plan.restarts} in ${plan.periodMs} ms)`);
-        if (plan.retryMs !== null) this.scheduleRestart(epoch, plan.retryMs, 1, true);
-    }
-  }
-
-  private scheduleRestart(epoch: number, delayMs: number, attempt: number, retry: boolean): void {
-    this.restarts.schedule(this.env.clock, delayMs, () => {
-      if (this.disposed || this.epoch !== epoch || this.state !== 'failed' || this.target === 'offline') return;
-      if (this.env.mayRestart && !this.env.mayRestart(this)) {
-        // Its dependencies are down: the monitor takes it offline and brings it back with them.
-        this.log.debug('restart not started: its dependencies are not online');
-        return;
-      }
-      const at = this.env.clock.now();
-      if (retry) this.restarts.clear();
-      else this.restarts.record(at);
-      this.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
-    });
-    emitRestartScheduled(this.env, this.name, attempt, delayMs, retry);
-  }
-
-  private cancelRestart(): void {
-    this.restarts.cancelScheduled();
-  }
-
-  // ---- live changes and control codes -------------------------------------------------------
 
   /** The latest properties accepted: those stored for the next online, else those in force. */
   configuredProperties(): unknown {
     return this.props.configured();
   }
 
-  /**
-   * New properties, already validated (DESIGN §11). Online, with `applyProperties`: one call on
-   * the lane; otherwise in force at once when nothing runs (offline, failed), else stored for
-   * the next online.
-   */
-  async setProperties(next: unknown): Promise<PropertiesOutcome> {
-    if (this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-    const change = this.props.nextChange();
-    if (this.state === 'offline' || this.state === 'failed') {
-      this.props.commit(change, next);
-      return 'applied';
-    }
-    const life = this.life;
-    if (this.state !== 'online' || !life || !this.binding.type.applyProperties) {
-      this.props.store(change, next);
-      return 'stored';
-    }
-    const out = await this.calls.applyProperties(this.epoch, life.signal, next);
-    this.calls.ended('applyProperties', out);
-    // Abandoned: the online period ended before the change was applied (it takes effect at the next online).
-    if (out.kind === 'abandoned' && this.disposed) throw new MonitorClosedError(`setProperties("${this.name}")`);
-    const outcome = applyOutcome(this.name, out, this.log);
-    if (outcome === 'applied') this.props.commit(change, next);
-    else this.props.store(change, next);
-    return outcome;
+  /** New properties, already validated: see `changeProperties`. */
+  setProperties(next: unknown): Promise<PropertiesOutcome> {
+    return changeProperties(this, this.calls, this.props, this.log, next);
   }
 
   /**
-   * A new resolved policy (and the own layer it came from), already validated. Applies to the
-   * calls and restarts that start from now; while online both poll schedules are re-armed from
-   * now. The restart window (the restarts it counts) is kept.
+   * A new resolved policy (and the own layer it came from), already validated: for the calls and
+   * restarts that start from now; while online both poll schedules re-arm from now. The restart window is kept.
    */
   setPolicy(own: Partial<ResourcePolicy>, policy: ResourcePolicy): void {
     if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
     this.ownPolicy = own;
     this.policy = policy;
-    this.polls.configure(policy, this.state === 'online' && this.life !== null);
+    this.polls.configure(policy, this.state === 'online' && this.onlineAbort !== null);
   }
 
-  /**
-   * A control code (DESIGN §11): the type's `control`, as one call on the lane bounded by
-   * `deadlockTimeout`, then (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
-   */
-  async control(code: string, input: unknown): Promise<unknown> {
-    const closed = () => (this.disposed ? new MonitorClosedError(`control("${this.name}", "${code}")`) : null);
-    if (this.disposed) throw closed();
-    // The epoch when it starts: a failure it reports counts against what runs then.
-    const calling = this.calls.control(() => this.epoch, (this.ended ??= new AbortController()).signal, code, input);
-    if (calling) {
-      const out = await calling;
-      this.calls.ended('control', out);
-      const value = controlOutcome(this.name, code, out, closed);
-      if (value !== DEFAULT_PROCESSING) return value;
-    }
-    return monitorControl(code, this);
+  /** A control code: see `runControl`. */
+  control(code: string, input: unknown): Promise<unknown> {
+    if (this.disposed) return Promise.reject(new MonitorClosedError(`control("${this.name}", "${code}")`));
+    return runControl(this, this.calls, (this.disposeAbort ??= new AbortController()).signal, code, input);
   }
 
-  // ---- helpers -----------------------------------------------------------------------------
-
-  // ---- what the poller and the calls' contexts report (PollOwner, FailureOwner) --------------
+  /** @internal dispose() has begun to refuse operations. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
 
   /** @internal The number of the operation in charge now. */
-  opInCharge(): number {
-    return this.epoch;
+  currentOp(): number {
+    return this.operation;
   }
 
   /** @internal Operation `op` is still in charge and the resource online. */
   stillOnline(op: number): boolean {
-    return this.epoch === op && this.state === 'online';
+    return this.operation === op && this.state === 'online';
   }
 
   /** @internal Aborted when the online period ends; null outside one. */
   onlineSignal(): AbortSignal | null {
-    return this.life?.signal ?? null;
+    return this.onlineAbort?.signal ?? null;
   }
 
-  /** @internal A check of operation `op` failed the resource. */
-  checkFailed(op: number, reason: string): void {
-    this.fail(op, reason, null);
+  /** @internal `online` returned: online, if the attempt is still in charge. */
+  wentOnline(attempt: OnlineAttempt): boolean {
+    if (this.operation !== attempt.op || this.state !== 'online-pending') return false;
+    attempt.onlineCall = null;
+    this.setState('online', 'online completed');
+    this.polls.start();
+    return true;
   }
 
-  /** @internal `ctx.reportFailure(reason)` from a call of `epoch`. Never throws, whatever `reason` is. */
-  failureReported(epoch: number, entryPoint: EntryPoint, reason: unknown): void {
+  /** @internal Failed under `op` still, not disposed, not asked to go offline (asked: never restarted). */
+  restartable(op: number): boolean {
+    return !this.disposed && this.operation === op && this.state === 'failed' && this.target !== 'offline';
+  }
+
+  /** @internal A restart is due: the monitor may refuse it (its dependencies are down). */
+  mayRestart(): boolean {
+    return this.env.mayRestart?.(this) ?? true;
+  }
+
+  /** @internal The offline of operation `op` is over. */
+  wentOffline(op: number, why: string): void {
+    if (this.operation === op && this.state === 'offline-pending') this.setState('offline', why);
+  }
+
+  /** @internal `ctx.reportFailure(reason)` from a call of `op`. Never throws, whatever `reason` is. */
+  failureReported(op: number, entryPoint: EntryPoint, reason: unknown): void {
     const why = reason === undefined ? 'reportFailure() called' : `reportFailure: ${reasonOf(reason)}`;
     const cause = reason === undefined || this.state !== 'online-pending' ? null : toError(reason, 'reportFailure');
-    if (!this.fail(epoch, why, cause)) {
+    if (!this.fail(op, why, cause)) {
       this.log.debug(`ignored ${why} from ${entryPoint} (the call's attempt is over, or the resource is not up)`);
     }
   }

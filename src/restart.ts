@@ -1,6 +1,8 @@
 import { after, type Clock, type Timer } from './clock.js';
 import { isPermanentFailure } from './errors.js';
+import type { Logger } from './logger.js';
 import { type ResourcePolicy, restartDelayOf } from './policy.js';
+import { emitEscalated, emitRestartScheduled, type EventSink } from './resource-events.js';
 
 /**
  * The restart bookkeeping of one resource: when its restarts started, so the monitor can count
@@ -64,14 +66,15 @@ export class RestartBook {
    * `stableAfter`: an online period that began at `since` and has lasted `stableAfter` ms by `now`
    * empties the window. No restart can start while the resource is online, so doing this when
    * anyone looks, or when the online period ends (before a failure's restart decision reads the
-   * window), is the same as doing it at that very moment, and costs no timer. Returns true the
-   * first time it empties the window for that period.
+   * window), is the same as doing it at that very moment, and costs no timer. Says so on `log`
+   * (debug) the first time it empties the window for that period, and returns true then.
    */
-  markStable(since: number, now: number, stableAfter: number): boolean {
+  markStable(since: number, now: number, stableAfter: number, log?: Logger): boolean {
     if (stableAfter <= 0) return false;
     const at = since + stableAfter;
     if (now < at) return false;
     const first = this.stableAt !== at;
+    if (first) log?.debug(`online since ${since} for stableAfter (${stableAfter} ms): restart window emptied`);
     this.stableAt = at;
     this.clear();
     return first;
@@ -109,4 +112,54 @@ export function planRestart(policy: ResourcePolicy, book: RestartBook, now: numb
     escalate: policy.restartAction === 'restart-escalate',
     retryMs: policy.retryPeriodOnFailure === Number.POSITIVE_INFINITY ? null : policy.retryPeriodOnFailure,
   };
+}
+
+/** What applying the restart policy needs from a failed resource (the resource itself). */
+export interface RestartOwner {
+  readonly name: string;
+  readonly group: string | null;
+  readonly policy: ResourcePolicy;
+  /** Failed under operation `op` still, and not disposed nor asked to go offline: a restart decision or a restart still applies. */
+  restartable(op: number): boolean;
+  /** A restart is due: false when the monitor refuses it now (its dependencies are down). */
+  mayRestart(): boolean;
+  /** Starts the restart's online attempt. */
+  startAttempt(reason: string): void;
+}
+
+/**
+ * Applies the restart policy to a resource that failed under operation `op` with `cause`, once
+ * the failure's terminate has ended: plans with {@link planRestart}, then logs, escalates and
+ * schedules the restart (or the retry) on `book`. The restart, when due, starts only if the
+ * resource is still restartable and the monitor allows it; a retry empties the window.
+ */
+export function applyRestartPolicy(owner: RestartOwner, book: RestartBook, sink: EventSink, log: Logger, op: number, cause: Error | null): void {
+  if (!owner.restartable(op)) return;
+  const plan = planRestart(owner.policy, book, sink.clock.now(), cause);
+  const schedule = (delayMs: number, attempt: number, retry: boolean) => {
+    book.schedule(sink.clock, delayMs, () => {
+      if (!owner.restartable(op)) return;
+      if (!owner.mayRestart()) {
+        // Its dependencies are down: the monitor takes it offline and brings it back with them.
+        log.debug('restart not started: its dependencies are not online');
+        return;
+      }
+      if (retry) book.clear();
+      else book.record(sink.clock.now());
+      owner.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
+    });
+    emitRestartScheduled(sink, owner.name, attempt, delayMs, retry);
+  };
+  switch (plan.kind) {
+    case 'none':
+      if (plan.permanent) log.error(`not restarted: ${plan.permanent.message}; fix the properties, then call online()`);
+      return;
+    case 'restart':
+      schedule(plan.delayMs, plan.attempt, false);
+      return;
+    case 'spent':
+      if (plan.escalate) emitEscalated(sink, owner.name, plan.restarts, plan.periodMs, owner.group);
+      log.warn(`restart threshold spent (${plan.restarts} in ${plan.periodMs} ms)`);
+      if (plan.retryMs !== null) schedule(plan.retryMs, 1, true);
+  }
 }

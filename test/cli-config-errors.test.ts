@@ -45,4 +45,24 @@ describe('config file errors as the commands print them', () => {
     expect(checkShape(await readConfigFile(empty)).errors.map((e) => e.message)).toEqual([`${empty}: ${rule} (got null)`]);
     expect(checkShape(await readConfigFile(list)).errors.map((e) => e.message)).toEqual([`${list}:1:1: ${rule} (got an array)`]);
   });
+
+  it('cluster.preferredNodes keyed by a grouped resource or by no unit: an error naming the key and the rule', async () => {
+    const file = path.join(dir, 'cluster.yaml');
+    writeFileSync(
+      file,
+      [
+        'cluster: { node: a, ttl: 3000, etcd: { hosts: "127.0.0.1:2379" }, preferredNodes: { db: [a, b], wbe: [a], web: [b], svc: [a] } }',
+        'resources:',
+        '  - { name: db, type: process, group: web, properties: { command: "true" } }',
+        '  - { name: svc, type: process, properties: { command: "true" } }',
+        '',
+      ].join('\n'),
+    );
+    const shape = checkShape(await readConfigFile(file));
+    const messages = shape.errors.map((e) => e.message);
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toMatch(/cluster\.preferredNodes\.db.*names resource "db" of group "web": a group's resources move together, so key it by the group \("web"\)/);
+    expect(messages[1]).toMatch(/cluster\.preferredNodes\.wbe.*names no group or ungrouped resource of this file \(units: web, svc\)/);
+    expect(shape.cluster).toBeNull();
+  });
 });

@@ -10,7 +10,7 @@ import {
   type ResourceType,
 } from 'resmon';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor } from './helpers/monitor.js';
 import { deferred, never, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -22,13 +22,25 @@ afterEach(() => {
 
 const policy = { looksAlivePollInterval: 1_000, isAlivePollInterval: 5_000, restartAction: 'none', deadlockTimeout: 2_000 } as const;
 
+/** A recording type whose control never settles; `seen.signal` is the signal its last call got. */
+function hangingControl() {
+  const rec = recordingType();
+  const seen: { signal: AbortSignal | null } = { signal: null };
+  const type: ResourceType = {
+    ...rec.type,
+    control: (ctx: ResourceContext) => {
+      seen.signal = ctx.signal;
+      return never();
+    },
+  };
+  return { rec, type, seen };
+}
+
 describe('control', () => {
   it("answers the monitor's own codes when the type has no control: get-properties, get-policy, get-status", async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a', properties: { port: 1 }, policy: { callBudget: 42 } });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec', properties: { port: 1 }, policy: { callBudget: 42 } });
     expect(await monitor.control('a', 'get-properties')).toEqual({ port: 1 });
     expect(await monitor.control('a', 'get-policy')).toMatchObject({ callBudget: 42, isAlivePollInterval: 5_000, deadlockTimeout: 2_000 });
     await monitor.online('a');
@@ -38,10 +50,8 @@ describe('control', () => {
 
   it('rejects an unknown code with a ConfigError naming it, and a code that is not a non-empty string', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const error = await monitor.control('a', 'rotate-logs').catch((e: unknown) => e);
     expect(isConfigError(error)).toBe(true);
     expect((error as Error).message).toMatch(/control\("a"\): code is not a control code that type "rec" or the monitor knows .*\(got "rotate-logs"\)/);
@@ -85,15 +95,17 @@ describe('control', () => {
 
   it("rejects with the control's own error", async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
-    const { monitor } = recorded;
-    monitor.registerType({
-      ...rec.type,
-      control: () => {
-        throw new TypeError('input.keep must be a number');
+    await using recorded = oneResource(
+      {
+        ...rec.type,
+        control: () => {
+          throw new TypeError('input.keep must be a number');
+        },
       },
-    });
-    monitor.addResource({ name: 'a', type: 'rec' });
+      { defaults: policy },
+      { name: 'a' },
+    );
+    const { monitor } = recorded;
     await expect(monitor.control('a', 'rotate-logs', {})).rejects.toThrow(TypeError);
     await monitor.close();
   });
@@ -102,16 +114,18 @@ describe('control', () => {
     const slow = deferred<boolean>();
     const order: string[] = [];
     const rec = recordingType('rec', { isAlive: () => (order.push(`${Date.now()} isAlive`), slow.promise) });
-    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
-    const { monitor } = recorded;
-    monitor.registerType({
-      ...rec.type,
-      control: () => {
-        order.push(`${Date.now()} control`);
-        return new Promise((resolve) => setTimeout(() => resolve('done'), 500));
+    await using recorded = oneResource(
+      {
+        ...rec.type,
+        control: () => {
+          order.push(`${Date.now()} control`);
+          return new Promise((resolve) => setTimeout(() => resolve('done'), 500));
+        },
       },
-    });
-    monitor.addResource({ name: 'a', type: 'rec' });
+      { defaults: { ...policy, looksAlivePollInterval: 0 } },
+      { name: 'a' },
+    );
+    const { monitor } = recorded;
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(5_000);
     const answer = monitor.control('a', 'x');
@@ -125,25 +139,16 @@ describe('control', () => {
   });
 
   it('a control past deadlockTimeout is abandoned: its signal aborts, CallTimeoutError, callTimeout event; the resource stays online', async () => {
-    let signal: AbortSignal | null = null;
-    const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    const { type, seen } = hangingControl();
+    await using recorded = oneResource(type, { defaults: policy }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType({
-      ...rec.type,
-      control: (ctx: ResourceContext) => {
-        signal = ctx.signal;
-        return never();
-      },
-    });
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     const answer = monitor.control('a', 'x').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(2_000);
     const error = await answer;
     expect(isCallTimeoutError(error)).toBe(true);
     expect((error as Error).message).toMatch(/control\("x"\) passed deadlockTimeout \(2000 ms\)/);
-    expect(signal!.aborted).toBe(true);
+    expect(seen.signal?.aborted).toBe(true);
     expect(of('callTimeout').map((e) => [e.at, e.entryPoint])).toEqual([[2_000, 'control']]);
     expect(monitor.getState('a')).toBe('online');
     await vi.advanceTimersByTimeAsync(1_000);
@@ -151,18 +156,9 @@ describe('control', () => {
   });
 
   it('terminate abandons a control in flight (StateError), without waiting for it beyond abortGrace', async () => {
-    let signal: AbortSignal | null = null;
-    const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 300 });
+    const { rec, type, seen } = hangingControl();
+    await using recorded = oneResource(type, { defaults: policy, abortGrace: 300 }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType({
-      ...rec.type,
-      control: (ctx: ResourceContext) => {
-        signal = ctx.signal;
-        return never();
-      },
-    });
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     const answer = monitor.control('a', 'x').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(100);
@@ -170,7 +166,7 @@ describe('control', () => {
     const error = await answer;
     expect(isStateError(error)).toBe(true);
     expect((error as Error).message).toMatch(/control\("x"\) was abandoned/);
-    expect(signal!.aborted).toBe(true);
+    expect(seen.signal?.aborted).toBe(true);
     await vi.advanceTimersByTimeAsync(300);
     await terminated;
     expect(rec.calls('terminate').map((s) => s.start)).toEqual([400]);
@@ -180,10 +176,12 @@ describe('control', () => {
 
   it('a control may report a failure: the resource fails as from any other entry point', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(
+      { ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost the lease')) },
+      { defaults: policy },
+      { name: 'a' },
+    );
     const { monitor } = recorded;
-    monitor.registerType({ ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost the lease')) });
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await expect(monitor.control('a', 'check-lease')).rejects.toSatisfy(isStateError);
     expect(monitor.getState('a')).toBe('failed');
@@ -192,10 +190,12 @@ describe('control', () => {
 
   it('slow control calls emit slowCall with entryPoint control', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    await using recorded = oneResource(
+      { ...rec.type, control: () => new Promise((resolve) => setTimeout(() => resolve(1), 250)) },
+      { defaults: { ...policy, callBudget: 100 } },
+      { name: 'a' },
+    );
     const { monitor, of } = recorded;
-    monitor.registerType({ ...rec.type, control: () => new Promise((resolve) => setTimeout(() => resolve(1), 250)) });
-    monitor.addResource({ name: 'a', type: 'rec' });
     const answer = monitor.control('a', 'x');
     await vi.advanceTimersByTimeAsync(250);
     expect(await answer).toBe(1);
@@ -298,10 +298,8 @@ describe('controlType', () => {
 describe('reportsFailures', () => {
   it('a type that reports failures itself is not polled with looksAlive; isAlive still polls', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource({ ...rec.type, reportsFailures: true }, { defaults: policy }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType({ ...rec.type, reportsFailures: true });
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(10_000);
     expect(rec.calls('looksAlive')).toHaveLength(0);
@@ -334,10 +332,8 @@ describe('slowCall for online and offline', () => {
   it('a synchronous online or offline that blocks longer than callBudget emits slowCall', async () => {
     const { clock, block } = steppedClock();
     const rec = recordingType('rec', { online: () => block(400), offline: () => block(350) });
-    await using recorded = recordedMonitor({ clock, defaults: { ...policy, callBudget: 300 } });
+    await using recorded = oneResource(rec.type, { clock, defaults: { ...policy, callBudget: 300 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await monitor.offline('a');
     expect(of('slowCall').map((e) => [e.entryPoint, e.durationMs, e.budgetMs])).toEqual([
@@ -355,10 +351,8 @@ describe('slowCall for online and offline', () => {
         return new Promise<void>((resolve) => setTimeout(resolve, 5_000));
       },
     });
-    await using recorded = recordedMonitor({ clock, defaults: { ...policy, callBudget: 100 } });
+    await using recorded = oneResource(rec.type, { clock, defaults: { ...policy, callBudget: 100 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const online = monitor.online('a');
     await vi.advanceTimersByTimeAsync(5_000);
     await online;
@@ -368,10 +362,8 @@ describe('slowCall for online and offline', () => {
 
   it('an asynchronous online that takes long emits no slowCall', async () => {
     const rec = recordingType('rec', { online: () => new Promise<void>((resolve) => setTimeout(resolve, 5_000)) });
-    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 100 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, callBudget: 100 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const online = monitor.online('a');
     await vi.advanceTimersByTimeAsync(5_000);
     await online;
@@ -390,10 +382,8 @@ describe('reportProgress checkpoint', () => {
         ctx.reportProgress('bad', Number.NaN);
       },
     });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     expect(of('progress').map(({ message, checkpoint }) => ({ message, checkpoint }))).toEqual([
       { message: 'starting', checkpoint: 0 },
@@ -423,10 +413,12 @@ describe('control calls and the lane (cases the model suite found)', () => {
   it('a control queued behind a resolving online runs once the resource is online: a failure it reports fails an online resource', async () => {
     const started = deferred();
     const rec = recordingType('rec', { online: () => started.promise });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(
+      { ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost')) },
+      { defaults: policy },
+      { name: 'a' },
+    );
     const { monitor, transitions } = recorded;
-    monitor.registerType({ ...rec.type, control: (ctx: ResourceContext) => ctx.reportFailure(new Error('lost')) });
-    monitor.addResource({ name: 'a', type: 'rec' });
     const online = monitor.online('a');
     await vi.advanceTimersByTimeAsync(10);
     const answer = monitor.control('a', 'x').catch((e: unknown) => e);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isCallTimeoutError, type ResourceContext } from 'resmon';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor } from './helpers/monitor.js';
 import { recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -23,10 +23,8 @@ describe('deadlines', () => {
         return new Promise(() => {});
       },
     });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor, of, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(4_499);
     expect(monitor.getState('a')).toBe('online-pending');
@@ -59,10 +57,8 @@ describe('deadlines', () => {
           }, 20_000);
         }),
     });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a');
     await vi.advanceTimersByTimeAsync(20_000);
     await on;
@@ -77,10 +73,8 @@ describe('deadlines', () => {
         return true;
       },
     });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_000);
     expect(of('progress')).toEqual([]);
@@ -89,10 +83,8 @@ describe('deadlines', () => {
 
   it('terminates when offline makes no progress for pendingTimeout, and ends offline saying so', async () => {
     const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
-    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 200 });
+    await using recorded = oneResource(rec.type, { defaults: policy, abortGrace: 200 }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     const off = monitor.offline('a');
     await vi.advanceTimersByTimeAsync(1_700);
@@ -106,10 +98,8 @@ describe('deadlines', () => {
 
   it('terminates when offline rejects, and ends offline', async () => {
     const rec = recordingType('rec', { offline: () => Promise.reject(new Error('stuck')) });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await monitor.offline('a');
     expect(rec.calls('terminate')).toHaveLength(1);
@@ -121,10 +111,8 @@ describe('deadlines', () => {
     const rec = recordingType('rec', {
       open: () => new Promise(() => {}),
     });
-    await using recorded = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 3_000 }, abortGrace: 0 });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, deadlockTimeout: 3_000 }, abortGrace: 0 }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(3_000);
     expect(isCallTimeoutError(await attempt)).toBe(true);
@@ -152,10 +140,8 @@ describe('deadlines', () => {
   it('emits slowCall for terminate, open and close beyond callBudget, never for online or offline', async () => {
     const slow = () => new Promise<void>((r) => setTimeout(r, 500));
     const rec = recordingType('rec', { open: slow, online: slow, offline: slow, terminate: slow, close: slow });
-    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 300 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, callBudget: 300 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_000);
     await on;
@@ -172,12 +158,14 @@ describe('deadlines', () => {
   it('splits waits longer than setTimeout allows (a 30-day retryPeriodOnFailure)', async () => {
     const day = 24 * 3_600_000;
     const rec = recordingType('rec', { isAlive: () => false });
-    await using recorded = recordedMonitor({
-      defaults: { ...policy, restartAction: 'restart', restartThreshold: 0, restartPeriod: 1_000, retryPeriodOnFailure: 30 * day },
-    });
+    await using recorded = oneResource(
+      rec.type,
+      {
+        defaults: { ...policy, restartAction: 'restart', restartThreshold: 0, restartPeriod: 1_000, retryPeriodOnFailure: 30 * day },
+      },
+      { name: 'a' },
+    );
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(5_000);
     expect(monitor.inspect('a').nextRestartAt).toBe(5_000 + 30 * day);
@@ -197,10 +185,8 @@ describe('reportFailure', () => {
         report = ctx.reportFailure;
       },
     });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(250);
     report?.(new Error('connection dropped'));
@@ -218,10 +204,8 @@ describe('reportFailure', () => {
         return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
       },
     });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(100);
     expect(await attempt).toMatchObject({ message: 'port taken' });
@@ -238,10 +222,8 @@ describe('reportFailure', () => {
         reports.push(ctx.reportFailure);
       },
     });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await monitor.terminate('a');
     reports[0]?.('late');

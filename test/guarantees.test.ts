@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isStateError, ResourceMonitor } from 'resmon';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -53,10 +53,8 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
   it('2. terminate never queues behind a hung call: it aborts it, waits abortGrace, then runs', async () => {
     const late = deferred();
     const rec = recordingType('rec', { online: () => late.promise }); // ignores its signal
-    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 1_000 });
+    await using recorded = oneResource(rec.type, { defaults: policy, abortGrace: 1_000 }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(500);
     const t = monitor.terminate('a');
@@ -211,10 +209,8 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
         return d.promise;
       },
     });
-    await using recorded = recordedMonitor({ defaults: { ...online, deadlockTimeout: 500 }, abortGrace: 100 });
+    await using recorded = oneResource(rec.type, { defaults: { ...online, deadlockTimeout: 500 }, abortGrace: 100 }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     monitor.addResource({ name: 'b', type: 'rec' });
     await monitor.online('a');
     await monitor.online('b');

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { DEFAULT_POLICY, type ResourceContext } from 'resmon';
 import { ConfigFileError } from '../src/config/file.js';
 import { openConfig } from '../src/config/open.js';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource } from './helpers/monitor.js';
 import { recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -30,10 +30,8 @@ const polls = { looksAlivePollInterval: 300, isAlivePollInterval: 1_000, restart
 describe('isAliveFailureThreshold', () => {
   it('fails only at the n-th failed isAlive in a row, checking again after looksAlivePollInterval, at the millisecond', async () => {
     const { health, rec } = scripted();
-    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...polls, isAliveFailureThreshold: 3 } }, { name: 'a' });
     const { monitor, of, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(999);
     health.is = false;
@@ -71,10 +69,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('counts a throw or a non-boolean like false, and one passing isAlive resets the count and the schedule', async () => {
     const { health, rec } = scripted();
-    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...polls, isAliveFailureThreshold: 3 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
     health.is = 'yes';
     await vi.advanceTimersByTimeAsync(1_000); // 1000: non-boolean, 1
@@ -110,10 +106,8 @@ describe('isAliveFailureThreshold', () => {
     const starts = async (policy: object, withLooks = true) => {
       const { health, rec } = scripted();
       if (!withLooks) delete (rec.type as { looksAlive?: unknown }).looksAlive;
-      await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 10, ...policy } });
+      await using recorded = oneResource(rec.type, { defaults: { ...polls, isAliveFailureThreshold: 10, ...policy } }, { name: 'a' });
       const { monitor } = recorded;
-      monitor.registerType(rec.type);
-      monitor.addResource({ name: 'a', type: 'scripted' });
       await monitor.online('a');
       health.is = false;
       await vi.advanceTimersByTimeAsync(10_000 - (Date.now() % 10_000));
@@ -130,10 +124,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('after a failed looksAlive, a failed isAlive below the threshold keeps the resource online and checks again sooner', async () => {
     const { health, rec } = scripted();
-    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 2 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...polls, isAliveFailureThreshold: 2 } }, { name: 'a' });
     const { monitor, of, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
     health.looks = false;
     health.is = false;
@@ -154,10 +146,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('while isAlive is failing, a failed looksAlive does not call isAlive at once: the counted checks stay spaced', async () => {
     const { health, rec } = scripted();
-    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 3 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...polls, isAliveFailureThreshold: 3 } }, { name: 'a' });
     const { monitor, of, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
     health.looks = false;
     health.is = false;
@@ -178,10 +168,8 @@ describe('isAliveFailureThreshold', () => {
   for (const kind of ['isAlive', 'looksAlive'] as const) {
     it(`never delays a deadlocked check: a hung ${kind} fails the resource at its deadline`, async () => {
       const rec = recordingType('hung', { [kind]: () => new Promise(() => {}) });
-      await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 5, deadlockTimeout: 2_000 } });
+      await using recorded = oneResource(rec.type, { defaults: { ...polls, isAliveFailureThreshold: 5, deadlockTimeout: 2_000 } }, { name: 'a' });
       const { monitor, transitions, of } = recorded;
-      monitor.registerType(rec.type);
-      monitor.addResource({ name: 'a', type: 'hung' });
       await monitor.online('a');
       const start = kind === 'isAlive' ? 1_000 : 300;
       await vi.advanceTimersByTimeAsync(start + 1_999);
@@ -200,10 +188,8 @@ describe('isAliveFailureThreshold', () => {
         ctx = c;
       },
     });
-    await using recorded = recordedMonitor({ defaults: { ...polls, isAliveFailureThreshold: 5 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...polls, isAliveFailureThreshold: 5 } }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'reporting' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_234);
     (ctx as unknown as ResourceContext).reportFailure('gone');
@@ -217,10 +203,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('starts the count afresh in each online period', async () => {
     const { health, rec } = scripted();
-    await using recorded = recordedMonitor({ defaults: { ...polls, looksAlivePollInterval: 0, isAliveFailureThreshold: 3 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...polls, looksAlivePollInterval: 0, isAliveFailureThreshold: 3 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
     health.is = false;
     await vi.advanceTimersByTimeAsync(2_000); // 1000, 2000: 2 of 3
@@ -238,10 +222,8 @@ describe('isAliveFailureThreshold', () => {
 
   it('with the default of 1 fails at the first failed isAlive, as Windows does', async () => {
     const { health, rec } = scripted();
-    await using recorded = recordedMonitor({ defaults: polls });
+    await using recorded = oneResource(rec.type, { defaults: polls }, { name: 'a' });
     const { monitor, transitions, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'scripted' });
     await monitor.online('a');
     health.is = false;
     await vi.advanceTimersByTimeAsync(1_000);
@@ -282,10 +264,8 @@ const restarts = {
 describe('stableAfter', () => {
   it('empties the restart window once online that long, so the back-off starts again from restartDelay', async () => {
     const { rec, fail } = failable();
-    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 10_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...restarts, stableAfter: 10_000 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
     expect(monitor.inspect('a').restarts).toEqual({ inWindow: 0, total: 0, stableAt: 10_000 });
     await vi.advanceTimersByTimeAsync(1_000);
@@ -309,10 +289,8 @@ describe('stableAfter', () => {
 
   it('forgives at exactly came-online + stableAfter, not a millisecond earlier', async () => {
     const { rec, fail } = failable();
-    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 5_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...restarts, stableAfter: 5_000 } }, { name: 'early' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'early', type: 'failable' });
     monitor.addResource({ name: 'exact', type: 'failable' });
     await Promise.all([monitor.online('early'), monitor.online('exact')]);
     await vi.advanceTimersByTimeAsync(1_000);
@@ -333,10 +311,8 @@ describe('stableAfter', () => {
 
   it('makes a spent threshold whole again: a stable resource restarts instead of escalating', async () => {
     const { rec, fail } = failable();
-    await using recorded = recordedMonitor({ defaults: { ...restarts, restartThreshold: 1, stableAfter: 30_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...restarts, restartThreshold: 1, stableAfter: 30_000 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
     await fail('a'); // 0: restart 1 at 500
     await vi.advanceTimersByTimeAsync(500);
@@ -353,10 +329,8 @@ describe('stableAfter', () => {
 
   it('also forgives when the stable period ends with offline(): a later failure is not backed off', async () => {
     const { rec, fail } = failable();
-    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 2_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...restarts, stableAfter: 2_000 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
     await fail('a'); // 0: restart 1 at 500
     await vi.advanceTimersByTimeAsync(500);
@@ -374,10 +348,8 @@ describe('stableAfter', () => {
   it('counts the online period only until terminate() is called, even while its terminate still runs', async () => {
     const { rec, fail } = failable();
     rec.type.terminate = () => new Promise<void>((resolve) => setTimeout(resolve, 5_000));
-    await using recorded = recordedMonitor({ defaults: { ...restarts, stableAfter: 2_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...restarts, stableAfter: 2_000 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
     await fail('a'); // 0: terminate runs until 5000
     await vi.advanceTimersByTimeAsync(5_500); // restart 1: online at 5500
@@ -397,10 +369,8 @@ describe('stableAfter', () => {
 
   it('is off at 0: only the sliding window ages restarts out, and stableAt stays null', async () => {
     const { rec, fail } = failable();
-    await using recorded = recordedMonitor({ defaults: restarts });
+    await using recorded = oneResource(rec.type, { defaults: restarts }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'failable' });
     await monitor.online('a');
     await fail('a');
     await vi.advanceTimersByTimeAsync(500);

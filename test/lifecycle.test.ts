@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isStateError, ResourceMonitor } from 'resmon';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -16,10 +16,8 @@ describe('a resource type written by a user', () => {
   it('goes online, is polled on both schedules, fails on a bad check, is terminated, and goes offline on request', async () => {
     let healthy = true;
     const rec = recordingType('web', { isAlive: () => healthy });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast }, { name: 'web' });
     const { monitor, transitions, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'web', type: 'web' });
 
     await monitor.online('web');
     expect(monitor.getState('web')).toBe('online');
@@ -48,10 +46,8 @@ describe('a resource type written by a user', () => {
 
   it('takes an online resource offline: stops polls, calls offline, ends offline', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(2_500);
     await monitor.offline('a');
@@ -114,10 +110,8 @@ describe('a resource type written by a user', () => {
   it('waits for offline-pending to finish before a new online attempt', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { offline: () => gate.promise });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     const off = monitor.offline('a');
     const on = monitor.online('a');
@@ -133,10 +127,8 @@ describe('a resource type written by a user', () => {
   it('rejects an online() whose attempt offline() abandoned with StateError, and takes the resource offline once online settles', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { online: () => gate.promise });
-    await using recorded = recordedMonitor({ defaults: fast, abortGrace: 1_000 });
+    await using recorded = oneResource(rec.type, { defaults: fast, abortGrace: 1_000 }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a');
     const onError = on.catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(100);
@@ -154,10 +146,8 @@ describe('a resource type written by a user', () => {
 
   it('terminates instead when an online abandoned by offline() has not settled after abortGrace', async () => {
     const rec = recordingType('rec', { online: () => new Promise(() => {}) });
-    await using recorded = recordedMonitor({ defaults: fast, abortGrace: 1_000 });
+    await using recorded = oneResource(rec.type, { defaults: fast, abortGrace: 1_000 }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     const on = monitor.online('a').catch(() => {});
     await vi.advanceTimersByTimeAsync(100);
     const off = monitor.offline('a');
@@ -173,10 +163,8 @@ describe('a resource type written by a user', () => {
   it('moves a failed resource offline on offline(), after the failure terminate has finished', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => gate.promise });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(10_000);
     expect(monitor.getState('a')).toBe('failed');
@@ -192,10 +180,8 @@ describe('a resource type written by a user', () => {
   it('shares one offline between offline() calls on a failed resource, and schedules no restart for it', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => gate.promise });
-    await using recorded = recordedMonitor({ defaults: { ...fast, restartAction: 'restart' } });
+    await using recorded = oneResource(rec.type, { defaults: { ...fast, restartAction: 'restart' } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(10_000);
     const both = Promise.all([monitor.offline('a'), monitor.offline('a')]);
@@ -210,10 +196,8 @@ describe('a resource type written by a user', () => {
   it('terminate() from online calls terminate and changes state when it ends', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { terminate: () => gate.promise });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     const t = monitor.terminate('a');
     await vi.advanceTimersByTimeAsync(30);
@@ -312,10 +296,8 @@ describe('a resource type written by a user', () => {
 
   it('lets terminate() cut a slow close() short, and refuses it once close() has finished', async () => {
     const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
-    await using recorded = recordedMonitor({ defaults: { ...fast, pendingTimeout: 60_000 }, abortGrace: 100 });
+    await using recorded = oneResource(rec.type, { defaults: { ...fast, pendingTimeout: 60_000 }, abortGrace: 100 }, { name: 'a' });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     const closing = monitor.close();
     await vi.advanceTimersByTimeAsync(1_000);

@@ -1,6 +1,6 @@
 import { isCallTimeoutError, isConfigError, type ResourceContext, type ResourceType } from 'resmon';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor } from './helpers/monitor.js';
 import { deferred, never, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -268,10 +268,8 @@ describe('setProperties', () => {
 describe('setPolicy', () => {
   it('re-arms both poll schedules from now with the new intervals', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(2_500);
     await monitor.setPolicy('a', { isAlivePollInterval: 3_000, looksAlivePollInterval: 2_000 });
@@ -283,10 +281,8 @@ describe('setPolicy', () => {
 
   it('turns looksAlive off and on again (0, then an interval)', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_500);
     await monitor.setPolicy('a', { looksAlivePollInterval: 0 });
@@ -307,10 +303,8 @@ describe('setPolicy', () => {
         return slow.promise;
       },
     });
-    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, looksAlivePollInterval: 0 } }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(5_000);
     await monitor.setPolicy('a', { isAlivePollInterval: 1_000 });
@@ -325,10 +319,8 @@ describe('setPolicy', () => {
 
   it('validates the merged result as addResource does; a ConfigError changes nothing', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a', policy: { restartPeriod: 10_000, retryPeriodOnFailure: 20_000 } });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec', policy: { restartPeriod: 10_000, retryPeriodOnFailure: 20_000 } });
     const before = await monitor.control('a', 'get-policy');
     await expect(monitor.setPolicy('a', { isAlivePollInterval: 0 })).rejects.toThrow(/policy\.isAlivePollInterval must be a number > 0/);
     await expect(monitor.setPolicy('a', { restartPeriod: 30_000 })).rejects.toThrow(/retryPeriodOnFailure .*must be >= restartPeriod \(30000\)/);
@@ -340,10 +332,12 @@ describe('setPolicy', () => {
 
   it('merges into the own layer; a field set to undefined falls back to the type and monitor defaults', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(
+      { ...rec.type, defaults: { restartDelay: 700 } },
+      { defaults: policy },
+      { name: 'a', policy: { restartDelay: 100, callBudget: 10 } },
+    );
     const { monitor } = recorded;
-    monitor.registerType({ ...rec.type, defaults: { restartDelay: 700 } });
-    monitor.addResource({ name: 'a', type: 'rec', policy: { restartDelay: 100, callBudget: 10 } });
     await monitor.setPolicy('a', { restartDelay: 200 });
     expect(await monitor.control('a', 'get-policy')).toMatchObject({ restartDelay: 200, callBudget: 10, isAlivePollInterval: 5_000 });
     await monitor.setPolicy('a', { restartDelay: undefined });
@@ -354,12 +348,14 @@ describe('setPolicy', () => {
   it('keeps the restart window: a lower restartThreshold applies from the next failure', async () => {
     let healthy = true;
     const rec = recordingType('rec', { isAlive: () => healthy });
-    await using recorded = recordedMonitor({
-      defaults: { ...policy, looksAlivePollInterval: 0, restartAction: 'restart', restartThreshold: 3, restartDelay: 100, restartPeriod: 60_000 },
-    });
+    await using recorded = oneResource(
+      rec.type,
+      {
+        defaults: { ...policy, looksAlivePollInterval: 0, restartAction: 'restart', restartThreshold: 3, restartDelay: 100, restartPeriod: 60_000 },
+      },
+      { name: 'a' },
+    );
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     healthy = false;
     await vi.advanceTimersByTimeAsync(5_000); // fails; restart 1 scheduled
@@ -380,10 +376,8 @@ describe('setPolicy', () => {
 
   it('new deadlines apply to the calls that start afterwards', async () => {
     const rec = recordingType('rec', { isAlive: () => never() });
-    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, looksAlivePollInterval: 0 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await monitor.setPolicy('a', { deadlockTimeout: 700 });
     await vi.advanceTimersByTimeAsync(5_700);

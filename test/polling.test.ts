@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -15,10 +15,8 @@ describe('two-tier polling', () => {
   it('calls isAlive at once when looksAlive fails, and restarts the isAlive schedule from that call', async () => {
     let looks = true;
     const rec = recordingType('rec', { looksAlive: () => looks });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(2_000);
     looks = false;
@@ -33,10 +31,8 @@ describe('two-tier polling', () => {
 
   it('fails the resource when the isAlive triggered by a failed looksAlive fails', async () => {
     const rec = recordingType('rec', { looksAlive: () => false, isAlive: () => Promise.resolve(false) });
-    await using recorded = recordedMonitor({ defaults: policy });
+    await using recorded = oneResource(rec.type, { defaults: policy }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_000);
     expect(monitor.getState('a')).toBe('failed');
@@ -47,10 +43,8 @@ describe('two-tier polling', () => {
 
   it('polls only isAlive when looksAlivePollInterval is 0', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: { ...policy, looksAlivePollInterval: 0 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, looksAlivePollInterval: 0 } }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(15_000);
     expect(rec.calls('looksAlive')).toHaveLength(0);
@@ -75,10 +69,8 @@ describe('two-tier polling', () => {
     const rec = recordingType('rec', {
       looksAlive: () => new Promise((resolve) => setTimeout(() => resolve(true), 400)),
     });
-    await using recorded = recordedMonitor({ defaults: { ...policy, isAlivePollInterval: 60_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, isAlivePollInterval: 60_000 } }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(4_300);
     expect(rec.calls('looksAlive').map((s) => [s.start, s.end])).toEqual([
@@ -93,10 +85,8 @@ describe('two-tier polling', () => {
     const rec = recordingType('rec', {
       looksAlive: () => new Promise((resolve) => setTimeout(() => resolve(true), 300)),
     });
-    await using recorded = recordedMonitor({ defaults: { looksAlivePollInterval: 4_900, isAlivePollInterval: 5_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { looksAlivePollInterval: 4_900, isAlivePollInterval: 5_000 } }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(6_000);
     expect(rec.calls('looksAlive').map((s) => [s.start, s.end])).toEqual([[4_900, 5_200]]);
@@ -108,10 +98,8 @@ describe('two-tier polling', () => {
   it('spreads polls with pollJitter: each waits between 1x and (1 + jitter)x its interval', async () => {
     const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: { ...policy, pollJitter: 0.2 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, pollJitter: 0.2 } }, { name: 'a' });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(3_300);
     expect(rec.calls('looksAlive').map((s) => s.start)).toEqual([1_100, 2_200, 3_300]);
@@ -143,10 +131,8 @@ describe('two-tier polling', () => {
 
   it('fails the resource outright when a looksAlive passes deadlockTimeout, and aborts its signal', async () => {
     const rec = recordingType('rec', { looksAlive: () => new Promise(() => {}) });
-    await using recorded = recordedMonitor({ defaults: { ...policy, deadlockTimeout: 2_000 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, deadlockTimeout: 2_000 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(3_000);
     expect(monitor.getState('a')).toBe('failed');
@@ -161,10 +147,8 @@ describe('two-tier polling', () => {
 
   it('emits slowCall for a check slower than callBudget', async () => {
     const rec = recordingType('rec', { looksAlive: () => new Promise((r) => setTimeout(() => r(true), 350)) });
-    await using recorded = recordedMonitor({ defaults: { ...policy, callBudget: 300 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...policy, callBudget: 300 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_350);
     expect(of('slowCall')).toEqual([{ event: 'slowCall', resource: 'a', at: 1_350, entryPoint: 'looksAlive', durationMs: 350, budgetMs: 300 }]);
@@ -174,10 +158,8 @@ describe('two-tier polling', () => {
   it('ignores a check that ends after the resource went offline', async () => {
     const gate = deferred<boolean>();
     const rec = recordingType('rec', { looksAlive: () => gate.promise });
-    await using recorded = recordedMonitor({ defaults: policy, abortGrace: 100 });
+    await using recorded = oneResource(rec.type, { defaults: policy, abortGrace: 100 }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(1_000);
     const off = monitor.offline('a');

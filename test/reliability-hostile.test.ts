@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isConfigError, ResourceMonitor, type ResourceContext } from 'resmon';
 import { describeValue, reasonOf, toError } from '../src/errors.js';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor } from './helpers/monitor.js';
 import { HOSTILE_KINDS, hostile } from './helpers/hostile.js';
 import { recordingType } from './helpers/recording.js';
 
@@ -57,10 +57,8 @@ describe('hostile values from plugins', () => {
     it(`online rejecting with ${kind}: online() rejects with an Error, the resource fails, close() resolves`, async () => {
       const { logger } = readingLogger();
       const rec = recordingType('rec', { online: () => Promise.reject(hostile(kind)) });
-      await using recorded = recordedMonitor({ defaults: fast, logger });
+      await using recorded = oneResource(rec.type, { defaults: fast, logger });
       const { monitor, transitions } = recorded;
-      monitor.registerType(rec.type);
-      monitor.addResource({ name: 'r', type: 'rec' });
       const error = await monitor.online('r').then(
         () => null,
         (e: unknown) => e,
@@ -79,10 +77,8 @@ describe('hostile values from plugins', () => {
           return mode === 'return' ? hostile(kind) : true;
         },
       });
-      await using recorded = recordedMonitor({ defaults: fast });
+      await using recorded = oneResource(rec.type, { defaults: fast }, { name: 'a' });
       const { monitor, transitions, of } = recorded;
-      monitor.registerType(rec.type);
-      monitor.addResource({ name: 'a', type: 'rec' });
       await monitor.online('a');
       mode = 'throw';
       await vi.advanceTimersByTimeAsync(100);
@@ -104,10 +100,8 @@ describe('hostile values from plugins', () => {
         terminate: () => Promise.reject(hostile(kind)),
         close: () => Promise.reject(hostile(kind)),
       });
-      await using recorded = recordedMonitor({ defaults: fast, logger });
+      await using recorded = oneResource(rec.type, { defaults: fast, logger });
       const { monitor } = recorded;
-      monitor.registerType(rec.type);
-      monitor.addResource({ name: 'r', type: 'rec' });
       await monitor.online('r');
       await monitor.offline('r');
       expect(monitor.getState('r')).toBe('offline');
@@ -126,10 +120,8 @@ describe('hostile values from plugins', () => {
           ctx = c;
         },
       });
-      await using recorded = recordedMonitor({ defaults: fast, logger: readingLogger().logger });
+      await using recorded = oneResource(rec.type, { defaults: fast, logger: readingLogger().logger });
       const { monitor } = recorded;
-      monitor.registerType(rec.type);
-      monitor.addResource({ name: 'r', type: 'rec' });
       await monitor.online('r');
       expect(() => ctx!.reportFailure(hostile(kind))).not.toThrow();
       expect(monitor.getState('r')).toBe('failed');
@@ -144,10 +136,8 @@ describe('hostile values from plugins', () => {
           return new Promise(() => {});
         },
       });
-      await using recorded = recordedMonitor({ defaults: { ...fast, pendingTimeout: 100 } });
+      await using recorded = oneResource(rec.type, { defaults: { ...fast, pendingTimeout: 100 } });
       const { monitor } = recorded;
-      monitor.registerType(rec.type);
-      monitor.addResource({ name: 'r', type: 'rec' });
       const error = await monitor.online('r').then(
         () => null,
         (e: unknown) => e,
@@ -209,13 +199,14 @@ describe('hostile values from plugins', () => {
       throw new Error('logger down');
     };
     const rec = recordingType('rec', { isAlive: () => false, terminate: () => Promise.reject(new Error('stuck')) });
-    await using recorded = recordedMonitor({
-      defaults: fast,
-      logger: { debug: throwing, info: throwing, warn: throwing, error: throwing },
-    });
+    await using recorded = oneResource(
+      rec.type,
+      {
+        defaults: fast,
+        logger: { debug: throwing, info: throwing, warn: throwing, error: throwing },
+      },
+    );
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
     await vi.advanceTimersByTimeAsync(100);
     await monitor.offline('r');

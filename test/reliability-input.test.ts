@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ConfigError, isConfigError, ResourceMonitor, type ResourceType } from 'resmon';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource } from './helpers/monitor.js';
 import { recordingType } from './helpers/recording.js';
 
 /**
@@ -190,24 +190,19 @@ describe('validation cannot be bypassed', () => {
 });
 
 describe('restart delays are always finite, within [0, maxRestartDelay]', () => {
-  it('restartDelay 0 with a huge restartBackoff: delays are 0, inspect() is JSON-safe', async () => {
+  /** One resource whose isAlive fails from `fail()` on, restarted with restartBackoff 1e308 (delays that overflow). */
+  function overflowingBackoff(restartDelay: number) {
     let healthy = true;
     const rec = recordingType('rec', { isAlive: () => healthy });
-    await using recorded = recordedMonitor({
-      defaults: {
-        looksAlivePollInterval: 0,
-        isAlivePollInterval: 100,
-        restartDelay: 0,
-        restartBackoff: 1e308,
-        restartThreshold: 3,
-        maxRestartDelay: 1_000,
-      },
-    });
-    const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
+    const defaults = { looksAlivePollInterval: 0, isAlivePollInterval: 100, restartDelay, restartBackoff: 1e308, restartThreshold: 3, maxRestartDelay: 1_000 };
+    return { ...oneResource(rec.type, { defaults }), fail: () => void (healthy = false) };
+  }
+
+  it('restartDelay 0 with a huge restartBackoff: delays are 0, inspect() is JSON-safe', async () => {
+    await using fixture = overflowingBackoff(0);
+    const { monitor, of, fail } = fixture;
     await monitor.online('r');
-    healthy = false;
+    fail();
     for (let i = 0; i < 8; i++) {
       await vi.advanceTimersByTimeAsync(100);
       const status = monitor.inspect('r');
@@ -222,23 +217,10 @@ describe('restart delays are always finite, within [0, maxRestartDelay]', () => 
   });
 
   it('a backed-off delay that overflows is capped at maxRestartDelay', async () => {
-    let healthy = true;
-    const rec = recordingType('rec', { isAlive: () => healthy });
-    await using recorded = recordedMonitor({
-      defaults: {
-        looksAlivePollInterval: 0,
-        isAlivePollInterval: 100,
-        restartDelay: 10,
-        restartBackoff: 1e308,
-        restartThreshold: 3,
-        maxRestartDelay: 1_000,
-      },
-    });
-    const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
+    await using fixture = overflowingBackoff(10);
+    const { monitor, of, fail } = fixture;
     await monitor.online('r');
-    healthy = false;
+    fail();
     await vi.advanceTimersByTimeAsync(5_000);
     expect(of('restartScheduled').map((e) => e.delayMs).slice(0, 3)).toEqual([10, 1_000, 1_000]);
     await monitor.close();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
 /**
@@ -17,14 +17,23 @@ afterEach(() => {
 
 const fast = { looksAlivePollInterval: 100, isAlivePollInterval: 1_000, restartAction: 'none' } as const;
 
+/** One resource whose online keeps its context, so a listener can call its reportFailure later. */
+function keepsOnlineContext() {
+  const kept: { ctx: { reportFailure(reason?: unknown): void } | null } = { ctx: null };
+  const rec = recordingType('rec', {
+    online: (ctx) => {
+      kept.ctx = ctx;
+    },
+  });
+  return { ...oneResource(rec.type, { defaults: fast }), rec, kept };
+}
+
 describe('monitor calls made from a stateChange listener', () => {
   it('online() during online-pending resolves only once online, and rejects with the cause when the attempt fails', async () => {
     const online = deferred<void>();
     const rec = recordingType('rec', { online: () => online.promise });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     let fromListener: Promise<string> | null = null;
     monitor.on('stateChange', (e) => {
       if (e.to === 'online-pending' && !fromListener) {
@@ -50,10 +59,8 @@ describe('monitor calls made from a stateChange listener', () => {
     const terminate = deferred<void>();
     let healthy = true;
     const rec = recordingType('rec', { isAlive: () => healthy, terminate: () => terminate.promise });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
     let offline: Promise<void> | null = null;
     monitor.on('stateChange', (e) => {
@@ -105,10 +112,8 @@ describe('monitor calls made from a stateChange listener', () => {
   it('terminate() on offline-pending, then close(): both resolve, the resource ends offline, and the monitor still works until closed', async () => {
     const offline = deferred<void>();
     const rec = recordingType('rec', { offline: () => offline.promise });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
     let terminated: Promise<void> | null = null;
     monitor.on('stateChange', (e) => {
@@ -133,10 +138,8 @@ describe('monitor calls made from a stateChange listener', () => {
 
   it('a listener call runs a microtask later: it sees the transition finished', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     const order: string[] = [];
     monitor.on('stateChange', (e) => {
       if (e.to !== 'online-pending') return;
@@ -152,10 +155,8 @@ describe('monitor calls made from a stateChange listener', () => {
 
   it('close() from a listener closes the monitor once its transition is done; later calls in the listener see it closed', async () => {
     const rec = recordingType();
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast });
     const { monitor } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     let closed: Promise<void> | null = null;
     let after: Promise<unknown> | null = null;
     monitor.on('stateChange', (e) => {
@@ -172,18 +173,10 @@ describe('monitor calls made from a stateChange listener', () => {
   });
 
   it('a stored ctx.reportFailure called from a listener acts a microtask later, after the transition', async () => {
-    let saved: { reportFailure(reason?: unknown): void } | null = null;
-    const rec = recordingType('rec', {
-      online: (ctx) => {
-        saved = ctx;
-      },
-    });
-    await using recorded = recordedMonitor({ defaults: fast });
-    const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
+    await using fixture = keepsOnlineContext();
+    const { monitor, transitions, kept } = fixture;
     monitor.on('stateChange', (e) => {
-      if (e.to === 'online') saved?.reportFailure(new Error('seen by the listener'));
+      if (e.to === 'online') kept.ctx?.reportFailure(new Error('seen by the listener'));
     });
     await monitor.online('r');
     await vi.advanceTimersByTimeAsync(0);
@@ -197,10 +190,8 @@ describe('monitor calls made from a stateChange listener', () => {
 describe('found on the way', () => {
   it('terminate() right after offline() does not queue behind the offline call (which never starts)', async () => {
     const rec = recordingType('rec', { offline: () => new Promise(() => {}) });
-    await using recorded = recordedMonitor({ defaults: fast });
+    await using recorded = oneResource(rec.type, { defaults: fast });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
     const off = monitor.offline('r');
     const term = monitor.terminate('r');
@@ -216,10 +207,8 @@ describe('found on the way', () => {
 describe('found by the model suite with listener calls', () => {
   it('a terminate() superseded by a second terminate() resolves only once the resource is offline', async () => {
     const rec = recordingType('rec', { terminate: () => new Promise(() => {}) });
-    await using recorded = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    await using recorded = oneResource(rec.type, { defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
     let second: Promise<void> | null = null;
     monitor.on('callTimeout', () => {
@@ -243,10 +232,8 @@ describe('found by the model suite with listener calls', () => {
 
   it('a terminate() superseded twice (by a terminate that is itself superseded) resolves only once the resource is offline', async () => {
     const rec = recordingType('rec', { terminate: () => new Promise(() => {}) });
-    await using recorded = recordedMonitor({ defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
+    await using recorded = oneResource(rec.type, { defaults: { ...fast, deadlockTimeout: 500 }, abortGrace: 100 });
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
     let more = 2;
     monitor.on('callTimeout', () => {
@@ -266,19 +253,11 @@ describe('found by the model suite with listener calls', () => {
   });
 
   it('online() right after the resource went online and failed starts a new attempt instead of joining the finished one', async () => {
-    let ctx: { reportFailure(reason?: unknown): void } | null = null;
-    const rec = recordingType('rec', {
-      online: (c) => {
-        ctx = c;
-      },
-    });
-    await using recorded = recordedMonitor({ defaults: fast });
-    const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
+    await using fixture = keepsOnlineContext();
+    const { monitor, transitions, kept } = fixture;
     let again: Promise<void> | null = null;
     monitor.on('stateChange', (e) => {
-      if (e.to === 'online' && !again) ctx?.reportFailure(new Error('gone at once'));
+      if (e.to === 'online' && !again) kept.ctx?.reportFailure(new Error('gone at once'));
       if (e.to === 'failed' && !again) again = monitor.online('r');
     });
     await monitor.online('r');
@@ -305,12 +284,13 @@ describe('found by the model suite (checks only while online)', () => {
       looksAlive: () => (looks++ === 0 ? new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 120)) : true),
       isAlive: () => false,
     });
-    await using recorded = recordedMonitor({
-      defaults: { looksAlivePollInterval: 100, isAlivePollInterval: 150, restartAction: 'restart', restartDelay: 50, restartThreshold: 1 },
-    });
+    await using recorded = oneResource(
+      rec.type,
+      {
+        defaults: { looksAlivePollInterval: 100, isAlivePollInterval: 150, restartAction: 'restart', restartDelay: 50, restartThreshold: 1 },
+      },
+    );
     const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
     await monitor.online('r');
     await vi.advanceTimersByTimeAsync(400);
     // looksAlive 100-220; the isAlive due at 150 waited for it, ran at 220 and failed the resource;
@@ -369,19 +349,11 @@ describe('every asynchronous operation called from a listener starts a microtask
 describe('a diagnostics_channel subscriber is a listener too', () => {
   it('a stored ctx.reportFailure called from a resmon:stateChange subscriber acts after the transition', async () => {
     const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
-    let saved: { reportFailure(reason?: unknown): void } | null = null;
-    const rec = recordingType('rec', {
-      online: (ctx) => {
-        saved = ctx;
-      },
-    });
-    await using recorded = recordedMonitor({ defaults: fast });
-    const { monitor, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'r', type: 'rec' });
+    await using fixture = keepsOnlineContext();
+    const { monitor, transitions, kept } = fixture;
     const subscriber = (message: unknown) => {
       const e = message as { resource: string; to: string };
-      if (e.resource === 'r' && e.to === 'online') saved?.reportFailure(new Error('seen by a subscriber'));
+      if (e.resource === 'r' && e.to === 'online') kept.ctx?.reportFailure(new Error('seen by a subscriber'));
     };
     subscribe('resmon:stateChange', subscriber);
     try {

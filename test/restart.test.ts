@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, ResourceMonitor } from 'resmon';
-import { recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -34,10 +34,8 @@ describe('restart policy', () => {
     const gate = deferred();
     const { state, rec } = flaky();
     rec.type.terminate = () => gate.promise;
-    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart' } });
+    await using recorded = oneResource(rec.type, { defaults: { ...base, restartAction: 'restart' } }, { name: 'a' });
     const { monitor, of, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     await vi.advanceTimersByTimeAsync(1_000);
@@ -64,10 +62,8 @@ describe('restart policy', () => {
 
   it('escalates once when the threshold is spent inside the window, and does not restart again', async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate' } });
+    await using recorded = oneResource(rec.type, { defaults: { ...base, restartAction: 'restart-escalate' } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     // fail at 1000, restart at 1500 (online), fail at 2500, restart at 3000, fail at 4000: threshold (2) spent.
@@ -86,10 +82,8 @@ describe('restart policy', () => {
 
   it("with 'restart' stays failed without escalating when the threshold is spent", async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart', restartThreshold: 1 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...base, restartAction: 'restart', restartThreshold: 1 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     await vi.advanceTimersByTimeAsync(10_000);
@@ -101,10 +95,8 @@ describe('restart policy', () => {
 
   it("with 'none' stays failed until someone calls online() or offline()", async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'none' } });
+    await using recorded = oneResource(rec.type, { defaults: { ...base, restartAction: 'none' } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     await vi.advanceTimersByTimeAsync(100_000);
@@ -119,10 +111,12 @@ describe('restart policy', () => {
 
   it('restarts again once the window has slid past the old restarts', async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, restartPeriod: 10_000, retryPeriodOnFailure: 10_000 } });
+    await using recorded = oneResource(
+      rec.type,
+      { defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, restartPeriod: 10_000, retryPeriodOnFailure: 10_000 } },
+      { name: 'a' },
+    );
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     await vi.advanceTimersByTimeAsync(1_000); // fails at 1000
@@ -140,12 +134,14 @@ describe('restart policy', () => {
 
   it('backs off by restartBackoff per restart in the window, caps at maxRestartDelay, and resets when the window empties', async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({
-      defaults: { ...base, restartAction: 'restart', restartThreshold: 10, restartDelay: 100, restartBackoff: 2, maxRestartDelay: 1_000, restartPeriod: 20_000, retryPeriodOnFailure: 20_000 },
-    });
+    await using recorded = oneResource(
+      rec.type,
+      {
+        defaults: { ...base, restartAction: 'restart', restartThreshold: 10, restartDelay: 100, restartBackoff: 2, maxRestartDelay: 1_000, restartPeriod: 20_000, retryPeriodOnFailure: 20_000 },
+      },
+      { name: 'a' },
+    );
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     state.refuse = true; // every online fails at once
     await monitor.online('a').catch(() => {});
     await vi.advanceTimersByTimeAsync(5_000);
@@ -166,10 +162,12 @@ describe('restart policy', () => {
 
   it('retries after retryPeriodOnFailure with a fresh window, and the retry does not count as a restart', async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, retryPeriodOnFailure: 100_000 } });
+    await using recorded = oneResource(
+      rec.type,
+      { defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1, retryPeriodOnFailure: 100_000 } },
+      { name: 'a' },
+    );
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     await vi.advanceTimersByTimeAsync(2_500); // fail 1000, restart 1500, fail 2500 -> escalate, retry at 102500
@@ -190,10 +188,8 @@ describe('restart policy', () => {
 
   it('never retries when retryPeriodOnFailure is Infinity', async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({ defaults: { ...base, restartThreshold: 0, retryPeriodOnFailure: Infinity } });
+    await using recorded = oneResource(rec.type, { defaults: { ...base, restartThreshold: 0, retryPeriodOnFailure: Infinity } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     await vi.advanceTimersByTimeAsync(1_000);
@@ -229,10 +225,8 @@ describe('restart policy', () => {
 
   it('online() on a failed resource starts at once and clears the spent window', async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({ defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1 } });
+    await using recorded = oneResource(rec.type, { defaults: { ...base, restartAction: 'restart-escalate', restartThreshold: 1 } }, { name: 'a' });
     const { monitor, of } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     state.broken = true;
     await vi.advanceTimersByTimeAsync(2_500); // escalated at 2500
@@ -267,12 +261,14 @@ describe('restart policy', () => {
 
   it("follows the README's worked timeline", async () => {
     const { state, rec } = flaky();
-    await using recorded = recordedMonitor({
-      defaults: { ...base, restartThreshold: 2, restartPeriod: 60_000, restartDelay: 500, restartBackoff: 2, retryPeriodOnFailure: 3_600_000 },
-    });
+    await using recorded = oneResource(
+      rec.type,
+      {
+        defaults: { ...base, restartThreshold: 2, restartPeriod: 60_000, restartDelay: 500, restartBackoff: 2, retryPeriodOnFailure: 3_600_000 },
+      },
+      { name: 'a' },
+    );
     const { monitor, of, transitions } = recorded;
-    monitor.registerType(rec.type);
-    monitor.addResource({ name: 'a', type: 'flaky' });
     await monitor.online('a');
     await vi.advanceTimersByTimeAsync(999);
     state.broken = true;

@@ -1,5 +1,5 @@
 import type { ResourceContext, ResourceType } from '../types.js';
-import { numberAt, objectAt } from './fields.js';
+import { type Fields, numberAt, objectAt } from './fields.js';
 import { type Probe, runProbe, untilReady } from './probes.js';
 
 /** What an endpoint resource (`http`, `tcp`) keeps besides its probe. */
@@ -11,11 +11,27 @@ export interface EndpointConfig<P extends Probe = Probe> {
   readonly startTimeout: number;
 }
 
-/** The keys every endpoint type takes besides its probe's. */
-export const ENDPOINT_KEYS = ['interval', 'startTimeout'] as const;
+/** The properties every endpoint type (`http`, `tcp`) takes besides its probe's. */
+export interface EndpointTiming {
+  /** Milliseconds between tries while online waits for the first successful probe. @default 1000 */
+  interval?: number;
+  /** Milliseconds online waits for the first successful probe before it fails. @default 60000 */
+  startTimeout?: number;
+}
 
-/** Reads `interval` and `startTimeout` next to a parsed probe. */
-export function endpointConfig<P extends Probe>(properties: unknown, probe: P): EndpointConfig<P> {
+/** The keys of {@link EndpointTiming}. */
+const ENDPOINT_KEYS = ['interval', 'startTimeout'] as const;
+
+/** Parses a probe from a properties object, accepting `extra` keys besides its own (throws `ConfigError` naming the field). */
+type ProbeParser<P extends Probe> = (object: Fields, prefix: string, extra: readonly string[]) => P;
+
+/**
+ * Checks an endpoint resource's properties: the probe's fields (parsed by `parse`) and
+ * {@link EndpointTiming}; throws `ConfigError` naming the field. `needs` says what the properties
+ * must be at least (for the message when they are not an object).
+ */
+function endpointConfig<P extends Probe>(properties: unknown, parse: ProbeParser<P>, needs: string): EndpointConfig<P> {
+  const probe = parse(objectAt(properties, 'properties', needs), '', ENDPOINT_KEYS);
   const p = objectAt(properties, 'properties');
   return {
     probe,
@@ -31,14 +47,11 @@ export function endpointConfig<P extends Probe>(properties: unknown, probe: P): 
  * New properties (`monitor.setProperties()`: another URL, host or port) apply at once: the next
  * isAlive probes the new endpoint.
  */
-export function endpointType<P extends Probe>(
-  name: string,
-  validate: (properties: unknown) => EndpointConfig<P>,
-): ResourceType<EndpointConfig<P>, undefined> {
+export function endpointType<P extends Probe>(name: string, parse: ProbeParser<P>, needs: string): ResourceType<EndpointConfig<P>, undefined> {
   return {
     name,
     defaults: { isAlivePollInterval: 10_000 },
-    validate,
+    validate: (properties) => endpointConfig(properties, parse, needs),
     async online(ctx: ResourceContext<EndpointConfig<P>, undefined>) {
       const { probe, interval, startTimeout } = ctx.properties;
       await untilReady(probe, { signal: ctx.signal, interval, startTimeout, onRetry: (message) => ctx.reportProgress(message) });

@@ -152,7 +152,7 @@ function abortError(signal: AbortSignal): Error {
  * Runs `body` (which starts the probe, calls `finish` once with its verdict, and returns how to
  * stop it) within `timeoutMs` and until `signal` aborts; the probe is stopped however it ends.
  */
-function guarded(
+function probeWithin(
   signal: AbortSignal,
   timeoutMs: number,
   body: (finish: (error?: Error) => void) => () => void,
@@ -171,7 +171,7 @@ function guarded(
 }
 
 function runHttp(probe: Probe & { kind: 'http' }, signal: AbortSignal): Promise<void> {
-  return guarded(signal, probe.timeout, (finish) => {
+  return probeWithin(signal, probe.timeout, (finish) => {
     const client = probe.url.startsWith('https:') ? https : http;
     const req = client.request(probe.url, { method: 'GET', agent: false, headers: { 'user-agent': 'resmon-probe' } }, (res) => {
       const status = res.statusCode ?? 0;
@@ -204,7 +204,7 @@ function runHttp(probe: Probe & { kind: 'http' }, signal: AbortSignal): Promise<
 }
 
 function runTcp(probe: Probe & { kind: 'tcp' }, signal: AbortSignal): Promise<void> {
-  return guarded(signal, probe.timeout, (finish) => {
+  return probeWithin(signal, probe.timeout, (finish) => {
     const socket = net.connect({ host: probe.host, port: probe.port });
     socket.once('connect', () => finish());
     socket.once('error', (error) => finish(new Error(`connect to ${probe.host}:${probe.port} failed: ${error.message}`)));
@@ -213,7 +213,7 @@ function runTcp(probe: Probe & { kind: 'tcp' }, signal: AbortSignal): Promise<vo
 }
 
 function runExec(probe: Probe & { kind: 'exec' }, signal: AbortSignal, options: ProbeOptions): Promise<void> {
-  return guarded(signal, probe.timeout, (finish) => {
+  return probeWithin(signal, probe.timeout, (finish) => {
     const stderr = new OutputTail(5);
     const child = spawn(probe.command, probe.args, {
       cwd: options.cwd,

@@ -236,10 +236,10 @@ function exitError(h: ProcessHandle, config: ProcessConfig, when: string): Proce
   return new ProcessExitError(`${config.command} (pid ${h.pid}) exited with ${describeExit(exit)} ${when}${tail}`, exit, stderr);
 }
 
-/** Resolves with true when `promise` resolves within `ms`, false after; rejects with the signal's reason when it aborts. */
-function within(promise: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
+/** Resolves with true when `exited` (the process's exit) resolves within `ms`, false after; rejects with the signal's reason when it aborts. */
+function exitsWithin(exited: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
   return abortable(
-    promise.then(() => true),
+    exited.then(() => true),
     { timeoutMs: ms, signal, onTimeout: () => false },
   );
 }
@@ -343,7 +343,7 @@ async function kill(h: ProcessHandle, signal: AbortSignal): Promise<void> {
   h.onCrash = null;
   if (!h.running || h.pid === null) return;
   killNow(h);
-  await within(h.exited, Number.POSITIVE_INFINITY, signal);
+  await exitsWithin(h.exited, Number.POSITIVE_INFINITY, signal);
 }
 
 /** Options of {@link createProcessType}. */
@@ -425,7 +425,7 @@ export function createProcessType(options: string | ProcessTypeOptions = {}): Pr
       signalStrays(findStrays(h, pid), stopSignal);
       signalGroup(pid, stopSignal);
       ctx.reportProgress(`sent ${stopSignal} to process group ${pid}; SIGKILL in ${stopTimeout} ms`);
-      if (await within(h.exited, stopTimeout, ctx.signal)) return;
+      if (await exitsWithin(h.exited, stopTimeout, ctx.signal)) return;
       ctx.log.warn(`pid ${pid} did not exit within stopTimeout (${stopTimeout} ms) of ${stopSignal}; sending SIGKILL`);
       ctx.reportProgress(`sent SIGKILL to process group ${pid}`);
       await kill(h, ctx.signal);

@@ -196,6 +196,7 @@ export async function runMain(argv: string[]): Promise<number> {
       ...(c.preferredNodes !== undefined ? { preferredNodes: c.preferredNodes } : {}),
       ...(c.failoverThreshold !== undefined ? { failoverThreshold: c.failoverThreshold } : {}),
       ...(c.failoverPeriod !== undefined ? { failoverPeriod: c.failoverPeriod } : {}),
+      ...(c.preferenceDelay !== undefined ? { preferenceDelay: c.preferenceDelay } : {}),
       logger: view.logger,
     });
     } catch (error) {

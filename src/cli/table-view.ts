@@ -64,13 +64,13 @@ export class TableView implements View {
     this.monitor = monitor;
     monitor.on('stateChange', (e) => {
       this.statuses.set(e.resource, monitor.inspect(e.resource));
-      const note = this.note$(e.resource);
+      const note = this.noteOf(e.resource);
       note.reason = e.reason;
       if (e.to !== 'online-pending' && e.to !== 'offline-pending') note.progress = undefined;
       this.push(`${time(e.at)} ${e.resource}: ${e.from} -> ${e.to} (${e.reason})`);
     });
     monitor.on('progress', (e) => {
-      this.note$(e.resource).progress = e.message;
+      this.noteOf(e.resource).progress = e.message;
       this.schedule();
     });
     monitor.on('check', (e) => {
@@ -137,7 +137,8 @@ export class TableView implements View {
     return [...this.statuses.values()];
   }
 
-  private note$(resource: string): RowNote {
+  /** The row note of `resource` (its last progress message and the like), made on first use. */
+  private noteOf(resource: string): RowNote {
     let note = this.notes.get(resource);
     if (!note) this.notes.set(resource, (note = {}));
     return note;

@@ -19,4 +19,4 @@ export {
 export { memoryLeases, type MemoryLeasesOptions } from './memory.js';
 export { etcdLeases, type EtcdLeasesOptions } from './etcd.js';
 export { postgresLeases, type PostgresLeasesOptions } from './postgres.js';
-export type { LeaseHolder, LeaseStore } from './store.js';
+export type { LeaseChange, LeaseGrant, LeaseHolder, LeaseStore } from './store.js';

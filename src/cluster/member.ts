@@ -1,10 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
 import { after, type Clock, systemClock, type Timer } from '../clock.js';
-import { ConfigError, reasonOf } from '../errors.js';
+import { ConfigError, reasonOf, StateError } from '../errors.js';
 import type { EscalatedEvent } from '../events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ResourceMonitor } from '../monitor.js';
-import { LEASE_STORE_METHODS, type LeaseStore } from './store.js';
+import { LEASE_STORE_METHODS, type LeaseChange, type LeaseStore } from './store.js';
 
 /** Options of {@link ClusterMember}. */
 export interface ClusterMemberOptions {
@@ -13,8 +13,9 @@ export interface ClusterMemberOptions {
   /** The lease store all members share: `etcdLeases`, `postgresLeases` or `memoryLeases`. `stop()` closes it. */
   leases: LeaseStore;
   /**
-   * Lease length in milliseconds. The owner renews every `ttl / 3`; a dead owner's units come
-   * up elsewhere within about `ttl + ttl / 3` plus one online.
+   * Lease length in milliseconds. The owner renews every `ttl / 3`. A dead owner's lease runs out
+   * at most `ttl` after it died, and the next member takes the unit at that moment (the store
+   * announces the end, or the members wake at the expiry the store told them).
    */
   ttl: number;
   /**
@@ -26,16 +27,28 @@ export interface ClusterMemberOptions {
   safetyMargin?: number;
   /**
    * Per unit (a group name, or an ungrouped resource's name), the nodes that should own it, most
-   * preferred first. A member waits `rank * ttl / 3` after seeing a unit free before acquiring it,
-   * so a live preferred member gets it first. Units not listed: every member competes at once.
+   * preferred first. When a unit's lease ends, the live member next in this list after the node
+   * that held it takes it at once; each live node ahead of a member in the list (the former holder
+   * left out) makes it wait `preferenceDelay` more, so a live preferred member gets it first.
+   * Live: its heartbeat in the store has not expired (it lasts `ttl`, renewed every `ttl / 3`).
+   * Nodes not listed come after the listed ones; units not listed: every member tries at once and
+   * the store grants one. A key must name a group or an ungrouped resource of the monitor (ConfigError
+   * otherwise: a grouped resource moves with its group).
    * @example { web: ['node-a', 'node-b'] }
    */
   preferredNodes?: Record<string, readonly string[]>;
   /**
-   * How many times this member fails a unit over (releases it after the unit escalated) within
-   * `failoverPeriod`. Beyond that it keeps the unit, and the monitor's `retryPeriodOnFailure`
-   * retries it there. 0 never fails over. An integer >= 0.
-   * @default 1
+   * How long a member waits, per preferred node ahead of it, after it learns that a unit's lease
+   * ended, before it tries to take the unit. It must exceed the time the store takes to tell
+   * every member and grant the unit once (a few milliseconds on a LAN).
+   * @default ttl / 10
+   */
+  preferenceDelay?: number;
+  /**
+   * How many times a unit may fail over (its owner releases it after it escalated) within
+   * `failoverPeriod`, counted for the whole cluster in the lease store. Beyond that its owner keeps
+   * it, and the monitor's `retryPeriodOnFailure` retries it there. 0 never fails over. An integer >= 0.
+   * @default the number of live members - 1, as Windows clusters (1 with a store without heartbeats)
    */
   failoverThreshold?: number;
   /**
@@ -71,7 +84,7 @@ export interface ClusterReasonEvent extends ClusterEvent {
 
 /** The events of a {@link ClusterMember}. */
 export interface ClusterMemberEvents {
-  /** This member acquired a unit's lease; it brings the unit online next. */
+  /** This member acquired a unit's lease; it brings the unit online next (unless the unit was taken offline cluster-wide). */
   acquired: (event: ClusterEvent) => void;
   /** This member took a unit offline and released its lease (stop(), or after a failover). */
   released: (event: ClusterReasonEvent) => void;
@@ -90,11 +103,15 @@ export interface ClusterUnitStatus {
   token: number | null;
   /** This member owns it. */
   owned: boolean;
+  /** This member owns it and keeps it offline: it was taken offline cluster-wide (`offline()`, `resmon offline`). */
+  offline: boolean;
 }
 
 /** What `status()` returns. */
 export interface ClusterStatus {
   node: string;
+  /** The live members as this member last read them from the store (their heartbeats), or null when the store keeps none. */
+  members: string[] | null;
   /** Between start() and stop(). */
   running: boolean;
   units: ClusterUnitStatus[];
@@ -104,18 +121,27 @@ interface Unit {
   name: string;
   group: boolean;
   owned: { token: number; safety: Timer } | null;
+  /** The owner keeps the unit offline (the store's offline flag, as this owner set or read it). */
+  offline: boolean;
   /** An acquire, online, offline or release is in progress. */
   busy: boolean;
+  /** Resolved when `busy` clears. */
+  waiters: (() => void)[];
   renewing: boolean;
   seen: { node: string; token: number } | null;
+  /** The node that held the lease last as far as this member knows (itself after it gave it up). */
+  lastHolder: string | null;
+  /** The store reported a change while the unit was busy: look again once it is not. */
+  dirty: boolean;
   /** An escalation that came while the unit was busy (its online in progress). */
   escalation: EscalatedEvent | null;
   freeSince: number | null;
   avoidUntil: number;
-  failovers: number[];
+  /** When to look at the unit again (its lease's expiry, or the end of a preference wait). */
+  wake: Timer | null;
 }
 
-const OPTION_KEYS = new Set(['node', 'leases', 'ttl', 'safetyMargin', 'preferredNodes', 'failoverThreshold', 'failoverPeriod', 'clock', 'logger']);
+const OPTION_KEYS = new Set(['node', 'leases', 'ttl', 'safetyMargin', 'preferredNodes', 'preferenceDelay', 'failoverThreshold', 'failoverPeriod', 'clock', 'logger']);
 
 /**
  * One machine's membership in a cluster of monitors that share units through leases: each unit
@@ -124,8 +150,10 @@ const OPTION_KEYS = new Set(['node', 'leases', 'ttl', 'safetyMargin', 'preferred
  * `ctx.fencingToken` set to the lease's token), renews their leases every `ttl / 3`, terminates
  * them if it cannot renew in time, and releases a unit for another member when it escalates.
  *
- * Every member must have the same resources and groups added to its monitor; the member brings
- * them online and offline itself: do not call `online()` for them.
+ * Every member must have the same resources and groups added to its monitor (before the member
+ * is created); the member brings them online and offline itself: do not call the monitor's
+ * `online()`/`offline()` for them, call the member's {@link ClusterMember.online},
+ * {@link ClusterMember.offline} and {@link ClusterMember.terminate}, which act cluster-wide.
  *
  * @example
  * ```ts
@@ -143,7 +171,11 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
   private readonly ttl: number;
   private readonly safetyMargin: number;
   private readonly preferred: Record<string, readonly string[]>;
-  private readonly failoverThreshold: number;
+  private readonly preferenceDelay: number;
+  /** null: the live members - 1. */
+  private readonly failoverThreshold: number | null;
+  /** The live members (heartbeats) as last read, or null (not read yet, or a store without heartbeats). */
+  private live: Set<string> | null = null;
   private readonly failoverPeriod: number;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -154,6 +186,7 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
   private ticking = false;
   private stopping: Promise<void> | null = null;
   private ticker: Timer | null = null;
+  private unwatch: (() => void) | null = null;
   private readonly inflight = new Set<Promise<void>>();
   private readonly onEscalated = (e: EscalatedEvent) => this.escalated(e);
 
@@ -181,13 +214,19 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     if (typeof preferred !== 'object' || preferred === null || Array.isArray(preferred)) {
       throw new ConfigError('preferredNodes', preferred, 'must be an object { unit: [node, ...] }', { context });
     }
+    const preferredError = checkPreferredUnits(Object.keys(preferred), monitor);
+    if (preferredError) throw new ConfigError(`preferredNodes.${preferredError.key}`, preferred[preferredError.key], preferredError.rule, { context });
     for (const [unit, nodes] of Object.entries(preferred)) {
       if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string' || n.length === 0)) {
         throw new ConfigError(`preferredNodes.${unit}`, nodes, 'must be an array of node names', { context });
       }
     }
-    const failoverThreshold = options.failoverThreshold ?? 1;
-    if (typeof failoverThreshold !== 'number' || !Number.isInteger(failoverThreshold) || failoverThreshold < 0) {
+    const preferenceDelay = options.preferenceDelay ?? ttl / 10;
+    if (typeof preferenceDelay !== 'number' || !Number.isFinite(preferenceDelay) || preferenceDelay < 0) {
+      throw new ConfigError('preferenceDelay', preferenceDelay, 'must be a finite number >= 0 (milliseconds)', { context });
+    }
+    const failoverThreshold = options.failoverThreshold ?? null;
+    if (failoverThreshold !== null && (typeof failoverThreshold !== 'number' || !Number.isInteger(failoverThreshold) || failoverThreshold < 0)) {
       throw new ConfigError('failoverThreshold', failoverThreshold, 'must be an integer >= 0', { context });
     }
     const failoverPeriod = options.failoverPeriod ?? 6 * 3_600_000;
@@ -204,48 +243,61 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     this.ttl = ttl;
     this.safetyMargin = safetyMargin;
     this.preferred = { ...preferred };
+    this.preferenceDelay = preferenceDelay;
     this.failoverThreshold = failoverThreshold;
     this.failoverPeriod = failoverPeriod;
     this.clock = clock;
     this.log = options.logger ?? silentLogger;
   }
 
-  /** Starts competing for the monitor's units: at once, then every `ttl / 3`. Resolves after the first round. */
+  /**
+   * Starts competing for the monitor's units: at once, then every `ttl / 3`, and whenever the
+   * store reports that a lease ended (or at the expiry it announced). Resolves after the first round.
+   */
   async start(): Promise<void> {
     if (this.stopping) throw new ConfigError('start()', undefined, 'cannot be called after stop()', { context: `ClusterMember "${this.node}"` });
     if (this.running) return;
     this.running = true;
     this.ticking = true;
     this.monitor.on('escalated', this.onEscalated);
+    if (typeof this.store.watch === 'function') this.unwatch = this.store.watch((change) => this.changed(change));
+    await this.presence();
     await this.tick();
   }
 
   /**
    * Stops competing, takes every unit it owns offline (gracefully), releases their leases, and
-   * closes the lease store. Idempotent.
+   * closes the lease store. A unit taken offline cluster-wide stays so for its next owner. Idempotent.
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.running = false;
       this.monitor.off('escalated', this.onEscalated);
+      this.unwatch?.();
+      this.unwatch = null;
+      for (const u of this.units.values()) this.cancelWake(u);
       // Units keep being renewed while they go offline; none is acquired any more.
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
       await Promise.allSettled(
-        [...this.units.values()].filter((u) => u.owned).map(async (u) => {
-          const token = u.owned!.token;
-          u.busy = true;
-          try {
+        [...this.units.values()].filter((u) => u.owned).map((u) =>
+          this.exclusive(u, async () => {
+            if (!u.owned) return;
+            const token = u.owned.token;
             await this.takeOffline(u, 'offline');
             if (u.owned?.token === token) await this.releaseLease(u, token, 'stop() called', 'released');
-          } finally {
-            u.busy = false;
-          }
-        }),
+          }),
+        ),
       );
       this.ticking = false;
       this.ticker?.cancel();
       this.ticker = null;
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      for (const u of this.units.values()) this.cancelWake(u);
+      try {
+        await this.store.leave?.(this.node);
+      } catch (error) {
+        this.log.warn({ err: error }, `cluster ${this.node}: removing its heartbeat failed (it expires after ttl): ${reasonOf(error)}`);
+      }
       try {
         await this.store.close();
       } catch (error) {
@@ -260,14 +312,74 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     this.refreshUnits();
     return {
       node: this.node,
+      members: this.live ? [...this.live].sort() : null,
       running: this.running,
       units: [...this.units.values()].map((u) => ({
         unit: u.name,
         owner: u.owned ? this.node : (u.seen?.node ?? null),
         token: u.owned ? u.owned.token : (u.seen?.token ?? null),
         owned: u.owned !== null,
+        offline: u.owned !== null && u.offline,
       })),
     };
+  }
+
+  /**
+   * The unit a resource belongs to: its group, or itself when it has none.
+   * @example member.unitOf('db') // 'web'
+   */
+  unitOf(resource: string): string {
+    return this.monitor.inspect(resource).group ?? resource;
+  }
+
+  /**
+   * Takes a unit offline cluster-wide, on the member that owns it: records the unit's offline flag
+   * in the store, then takes its resources offline (a group top-down). The member keeps the lease,
+   * so the unit stays offline everywhere (a member that takes it over later, after this one died
+   * or stopped, keeps it offline) until {@link ClusterMember.online}. Rejects with a `StateError`
+   * on a member that does not own the unit (it names the owner), or when the store cannot be reached.
+   * @example await member.offline('web');
+   */
+  offline(unit: string): Promise<void> {
+    return this.setTarget(unit, 'offline');
+  }
+
+  /** As {@link ClusterMember.offline}, but terminates the unit's resources (the hard stop). */
+  terminate(unit: string): Promise<void> {
+    return this.setTarget(unit, 'terminate');
+  }
+
+  /**
+   * Brings a unit that was taken offline cluster-wide online again, on the member that owns it:
+   * clears the store's offline flag, then brings it online (a group bottom-up). Rejects as
+   * {@link ClusterMember.offline} does, or with the online's error (the restart policy then takes over).
+   * @example await member.online('web');
+   */
+  online(unit: string): Promise<void> {
+    return this.setTarget(unit, 'online');
+  }
+
+  private async setTarget(name: string, how: 'online' | 'offline' | 'terminate'): Promise<void> {
+    this.refreshUnits();
+    const u = this.units.get(name);
+    if (!u) {
+      const grouped = this.monitor.isClosed() ? null : this.monitor.snapshot().find((r) => r.name === name && r.group !== null);
+      throw new StateError(name, grouped ? `is in group "${grouped.group}": under a cluster member the group moves as one unit; name "${grouped.group}"` : `is not a unit of this member (units: ${[...this.units.keys()].join(', ') || 'none'})`);
+    }
+    await this.exclusive(u, async () => {
+      if (!u.owned) {
+        const owner = u.seen ? `node "${u.seen.node}" owns it (token ${u.seen.token}): run it there` : 'no member owns it right now (it is being handed over): try again';
+        throw new StateError(name, `${how} refused: this member (${this.node}) does not own the unit; ${owner}`);
+      }
+      const token = u.owned.token;
+      const offline = how !== 'online';
+      if (!(await this.store.setOffline(u.name, this.node, token, offline))) {
+        throw new StateError(name, `${how} refused: the store no longer grants this member the unit's lease (token ${token})`);
+      }
+      u.offline = offline;
+      if (offline) await this.takeOffline(u, how === 'terminate' ? 'terminate' : 'offline');
+      else if (u.owned?.token === token) await (u.group ? this.monitor.onlineGroup(u.name) : this.monitor.online(u.name));
+    });
   }
 
   /** The units: each group, and each ungrouped resource, of the monitor. */
@@ -278,13 +390,17 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       const name = r.group ?? r.name;
       present.add(name);
       if (!this.units.has(name)) {
-        this.units.set(name, { name, group: r.group !== null, owned: null, busy: false, renewing: false, seen: null, escalation: null, freeSince: null, avoidUntil: 0, failovers: [] });
+        this.units.set(name, {
+          name, group: r.group !== null, owned: null, offline: false, busy: false, waiters: [], renewing: false, seen: null,
+          lastHolder: null, dirty: false, escalation: null, freeSince: null, avoidUntil: 0, wake: null,
+        });
       }
     }
     // A unit whose resources were all removed from the monitor: forget it, releasing its lease.
     for (const u of this.units.values()) {
       if (present.has(u.name) || u.busy) continue;
       this.units.delete(u.name);
+      this.cancelWake(u);
       if (u.owned) this.track(this.releaseLease(u, u.owned.token, 'its resources were removed from the monitor', 'released'));
     }
   }
@@ -299,12 +415,82 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     this.inflight.add(p);
   }
 
+  /** Runs `fn` with the unit marked busy, after whatever holds it now; then handles what came meanwhile. */
+  private async exclusive<T>(u: Unit, fn: () => Promise<T>): Promise<T> {
+    while (u.busy) await new Promise<void>((resolve) => u.waiters.push(resolve));
+    u.busy = true;
+    try {
+      return await fn();
+    } finally {
+      u.busy = false;
+      for (const resolve of u.waiters.splice(0)) resolve();
+      this.afterBusy(u);
+    }
+  }
+
+  private afterBusy(u: Unit): void {
+    if (u.busy) return;
+    const pending = u.escalation;
+    u.escalation = null;
+    if (pending) return this.escalated(pending);
+    if (u.dirty && !u.owned && this.running) this.track(this.consider(u));
+  }
+
+  /** A change the store reported. */
+  private changed(change: LeaseChange): void {
+    const u = this.units.get(change.unit);
+    if (!u || u.owned || !this.running) return;
+    if (change.holder) {
+      u.seen = { node: change.holder.node, token: change.holder.token };
+      u.lastHolder = change.holder.node;
+      u.freeSince = null;
+      if (change.holder.expiresIn !== undefined) this.wakeIn(u, change.holder.expiresIn);
+      return;
+    }
+    if (u.busy) {
+      u.dirty = true;
+      return;
+    }
+    this.track(this.consider(u));
+  }
+
+  private wakeIn(u: Unit, ms: number): void {
+    this.cancelWake(u);
+    u.wake = after(this.clock, Math.max(0, ms), () => {
+      u.wake = null;
+      if (u.owned || !this.running) return;
+      if (u.busy) u.dirty = true;
+      else this.track(this.consider(u));
+    });
+  }
+
+  private cancelWake(u: Unit): void {
+    u.wake?.cancel();
+    u.wake = null;
+  }
+
+  /** Renews this member's heartbeat and reads the live members (stores that keep heartbeats). */
+  private async presence(): Promise<void> {
+    const { heartbeat, members } = this.store;
+    if (typeof heartbeat !== 'function' || typeof members !== 'function' || !this.running) return;
+    try {
+      await heartbeat.call(this.store, this.node, this.ttl);
+      const live = new Set(await members.call(this.store));
+      live.add(this.node);
+      this.live = live;
+    } catch (error) {
+      // The renewals warn about an unreachable store already.
+      this.log.debug({ err: error }, `cluster ${this.node}: heartbeat failed: ${reasonOf(error)}`);
+    }
+  }
+
   /** One round: renew what it owns, look at (and maybe acquire) what it does not. */
   private async tick(): Promise<void> {
     if (!this.ticking) return;
     this.ticker = after(this.clock, this.ttl / 3, () => void this.tick());
     this.refreshUnits();
     const round: Promise<void>[] = [];
+    if (this.running) round.push(this.presence());
     for (const u of this.units.values()) {
       if (u.owned) {
         if (!u.renewing) round.push(this.renew(u));
@@ -348,6 +534,7 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     const owned = u.owned!;
     owned.safety.cancel();
     u.owned = null;
+    u.lastHolder = this.node;
     u.busy = true;
     try {
       await this.takeOffline(u, 'terminate');
@@ -357,33 +544,63 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       await this.store.release(u.name, this.node, owned.token).catch(() => {});
     } finally {
       u.busy = false;
+      for (const resolve of u.waiters.splice(0)) resolve();
+      this.afterBusy(u);
     }
   }
 
-  private rank(unit: string): number {
-    const list = this.preferred[unit];
+  /**
+   * This member's place in the queue for a freed unit: its index in the unit's preferredNodes
+   * with the node that held the unit last, and the nodes not alive, left out (so the next
+   * preferred live node takes over at once); nodes not listed come after the listed ones; 0 for
+   * every member when the unit is not listed.
+   */
+  private rank(u: Unit): number {
+    const list = this.preferred[u.name];
     if (!list) return 0;
-    const i = list.indexOf(this.node);
-    return i === -1 ? list.length : i;
+    const live = this.live;
+    const candidates = list.filter((n) => n !== u.lastHolder && (n === this.node || live === null || live.has(n)));
+    const i = candidates.indexOf(this.node);
+    return i === -1 ? candidates.length : i;
   }
 
   private async consider(u: Unit): Promise<void> {
+    if (u.busy) {
+      u.dirty = true;
+      return;
+    }
     u.busy = true;
+    u.dirty = false;
     try {
       const holder = await this.store.holder(u.name);
       if (holder) {
-        u.seen = holder;
+        u.seen = { node: holder.node, token: holder.token };
+        u.lastHolder = holder.node;
         u.freeSince = null;
+        // Wake when it runs out (unless the store announces that itself).
+        if (holder.expiresIn !== undefined && this.running) this.wakeIn(u, holder.expiresIn);
         return;
       }
       u.seen = null;
       const now = this.clock.now();
       u.freeSince ??= now;
-      if (now < u.avoidUntil || now - u.freeSince < (this.rank(u.name) * this.ttl) / 3 || !this.running) return;
+      const wait = Math.max(u.avoidUntil - now, u.freeSince + this.rank(u) * this.preferenceDelay - now);
+      if (!this.running) return;
+      if (wait > 0) {
+        this.wakeIn(u, wait);
+        return;
+      }
       const sent = this.clock.now();
-      const token = await this.store.acquire(u.name, this.node, this.ttl);
-      if (token === null) return;
+      const grant = await this.store.acquire(u.name, this.node, this.ttl);
+      if (grant === null) {
+        // Another member got it first: read who, and when it runs out.
+        u.dirty = true;
+        return;
+      }
+      const { token } = grant;
+      this.cancelWake(u);
       u.freeSince = null;
+      u.offline = grant.offline;
       u.owned = { token, safety: { cancel() {} } };
       this.armSafety(u, sent);
       if (!this.running || this.monitor.isClosed()) {
@@ -395,15 +612,19 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       const resources = this.resourcesOf(u);
       for (const name of resources) this.monitor.setFencingToken(name, token);
       this.emitEvent('acquired', { unit: u.name, node: this.node, token, at: this.clock.now() });
+      if (grant.offline) {
+        this.log.info(`cluster ${this.node}: "${u.name}" was taken offline cluster-wide; holding it offline`);
+        return;
+      }
       const online = u.group ? this.monitor.onlineGroup(u.name) : this.monitor.online(u.name);
       // The restart policy takes it from here; an escalation fails the unit over.
       await online.catch((error) => this.log.warn({ err: error }, `cluster ${this.node}: "${u.name}" did not come online: ${reasonOf(error)}`));
     } finally {
       u.busy = false;
+      for (const resolve of u.waiters.splice(0)) resolve();
+      // Also after an early return: a change the store reported meanwhile is looked at now.
+      this.afterBusy(u);
     }
-    const pending = u.escalation;
-    u.escalation = null;
-    if (pending) this.escalated(pending);
   }
 
   private escalated(e: EscalatedEvent): void {
@@ -413,28 +634,31 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       u.escalation = e;
       return;
     }
-    const now = this.clock.now();
-    u.failovers = u.failovers.filter((t) => t > now - this.failoverPeriod);
-    if (u.failovers.length >= this.failoverThreshold) {
-      this.log.warn(`cluster ${this.node}: "${u.name}" escalated; failoverThreshold (${this.failoverThreshold} per ${this.failoverPeriod} ms) spent, keeping it`);
-      return;
-    }
-    u.failovers.push(now);
     const token = u.owned.token;
     const reason = `resource "${e.resource}" escalated (${e.restarts} restarts in ${e.periodMs} ms)`;
-    u.busy = true;
     this.track(
-      (async () => {
-        try {
-          await this.takeOffline(u, 'offline');
-          // Let another member take it first: this one waits a ttl before competing again.
-          u.avoidUntil = this.clock.now() + this.ttl;
-          this.emitEvent('failover', { unit: u.name, node: this.node, token, at: this.clock.now(), reason });
-          await this.releaseLease(u, token, reason, 'released');
-        } finally {
-          u.busy = false;
+      this.exclusive(u, async () => {
+        if (u.owned?.token !== token || !this.running) return;
+        let counted = false;
+        const threshold = this.failoverThreshold ?? (this.live ? Math.max(0, this.live.size - 1) : 1);
+        if (threshold > 0) {
+          try {
+            counted = await this.store.countFailover(u.name, this.node, token, threshold, this.failoverPeriod);
+          } catch (error) {
+            this.log.warn({ err: error }, `cluster ${this.node}: counting a failover of "${u.name}" failed (keeping it): ${reasonOf(error)}`);
+            return;
+          }
         }
-      })(),
+        if (!counted) {
+          this.log.warn(`cluster ${this.node}: "${u.name}" escalated; failoverThreshold (${threshold} per ${this.failoverPeriod} ms, cluster-wide) spent, keeping it`);
+          return;
+        }
+        await this.takeOffline(u, 'offline');
+        // Let another member take it first: this one waits a ttl before competing again.
+        u.avoidUntil = this.clock.now() + this.ttl;
+        this.emitEvent('failover', { unit: u.name, node: this.node, token, at: this.clock.now(), reason });
+        await this.releaseLease(u, token, reason, 'released');
+      }),
     );
   }
 
@@ -455,6 +679,7 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       u.owned.safety.cancel();
       u.owned = null;
     }
+    u.lastHolder = this.node;
     try {
       await this.store.release(u.name, this.node, token);
     } catch (error) {
@@ -470,4 +695,20 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       this.log.error({ err: error }, `cluster ${this.node}: a "${event}" listener threw`);
     }
   }
+}
+
+/**
+ * Checks `preferredNodes` keys against the monitor's resources: each must name a group or an
+ * ungrouped resource. Returns the first wrong key and the rule it breaks, or null.
+ */
+export function checkPreferredUnits(keys: readonly string[], monitor: Pick<ResourceMonitor, 'snapshot'>): { key: string; rule: string } | null {
+  const resources = monitor.snapshot();
+  const units = new Set(resources.map((r) => r.group ?? r.name));
+  for (const key of keys) {
+    if (units.has(key)) continue;
+    const grouped = resources.find((r) => r.name === key);
+    if (grouped) return { key, rule: `names resource "${key}" of group "${grouped.group}": a group's resources move together, so key it by the group ("${grouped.group}")` };
+    return { key, rule: `names no group or ungrouped resource of the monitor (units: ${[...units].join(', ') || 'none'}); add the resources before creating the member` };
+  }
+  return null;
 }

@@ -60,6 +60,8 @@ export interface ConfigCluster {
   preferredNodes?: Record<string, string[]>;
   failoverThreshold?: number;
   failoverPeriod?: number;
+  /** As `ClusterMemberOptions.preferenceDelay` (ms, >= 0). */
+  preferenceDelay?: number;
   /** etcd endpoints (needs the `etcd3` package). */
   etcd?: { hosts: string | string[] };
   /** A PostgreSQL connection string (needs the `pg` package). */
@@ -107,7 +109,7 @@ export interface CheckedShape {
 }
 
 const TOP = ['defaults', 'types', 'resources', 'control', 'logs', 'http', 'cluster'];
-const CLUSTER_KEYS = ['node', 'ttl', 'safetyMargin', 'preferredNodes', 'failoverThreshold', 'failoverPeriod', 'etcd', 'postgres'];
+const CLUSTER_KEYS = ['node', 'ttl', 'safetyMargin', 'preferredNodes', 'preferenceDelay', 'failoverThreshold', 'failoverPeriod', 'etcd', 'postgres'];
 const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
 const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
@@ -205,8 +207,24 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
   } else {
     const names = new Map<string, number>();
     data.resources.forEach((entry, index) => checkResource(entry, index, names));
+    if (out.cluster?.preferredNodes) checkPreferredNodes(out.cluster.preferredNodes, data.resources);
   }
   return out;
+
+  /** cluster.preferredNodes is keyed by unit: a group, or a resource without one. */
+  function checkPreferredNodes(preferred: Record<string, unknown>, resources: unknown[]): void {
+    const entries = resources.filter(isObject).map((r) => ({ name: String(r.name), group: typeof r.group === 'string' ? r.group : null }));
+    const units = [...new Set(entries.map((r) => r.group ?? r.name))];
+    for (const key of Object.keys(preferred)) {
+      if (units.includes(key)) continue;
+      const grouped = entries.find((r) => r.name === key);
+      const rule = grouped
+        ? `names resource "${key}" of group "${grouped.group}": a group's resources move together, so key it by the group ("${grouped.group}")`
+        : `names no group or ungrouped resource of this file (units: ${units.join(', ')})`;
+      err(['cluster', 'preferredNodes', key], preferred[key], rule);
+      out.cluster = null;
+    }
+  }
 
   function checkHttp(http: unknown): void {
     if (!isObject(http)) return void err(['http'], http, 'must be a mapping { listen?, token? }');
@@ -229,6 +247,9 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
     if (typeof c.ttl !== 'number' || !Number.isFinite(c.ttl) || c.ttl < 30) err(['cluster', 'ttl'], c.ttl, 'must be a number >= 30 (milliseconds)');
     for (const key of ['safetyMargin', 'failoverPeriod'] as const) {
       if (c[key] !== undefined && (typeof c[key] !== 'number' || !Number.isFinite(c[key]) || c[key] <= 0)) err(['cluster', key], c[key], 'must be a number > 0 (milliseconds)');
+    }
+    if (c.preferenceDelay !== undefined && (typeof c.preferenceDelay !== 'number' || !Number.isFinite(c.preferenceDelay) || c.preferenceDelay < 0)) {
+      err(['cluster', 'preferenceDelay'], c.preferenceDelay, 'must be a number >= 0 (milliseconds)');
     }
     if (c.failoverThreshold !== undefined && (typeof c.failoverThreshold !== 'number' || !Number.isInteger(c.failoverThreshold) || c.failoverThreshold < 0)) {
       err(['cluster', 'failoverThreshold'], c.failoverThreshold, 'must be an integer >= 0');

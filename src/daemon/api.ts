@@ -72,8 +72,25 @@ export interface ControlTarget {
   reload?(): Promise<ReloadReport>;
   /** Starts a graceful shutdown. */
   shutdown?(): void;
-  /** The config has `cluster:`: a lease decides where resources run, so online and restart are refused. */
+  /** The config has `cluster:`: a lease decides where resources run; actions go to the cluster member. */
   readonly clustered?: boolean;
+  /**
+   * With `cluster:`, the member: online, offline, terminate and restart act on the resource's unit
+   * (its group, or itself) cluster-wide, on the member that owns it (409 `action-failed` elsewhere).
+   */
+  readonly cluster?: ClusterControl | null;
+}
+
+/** What the control API needs of a cluster member (`ClusterMember` has it). */
+export interface ClusterControl {
+  /** The unit of a resource: its group, or itself. */
+  unitOf(resource: string): string;
+  /** Brings a unit online cluster-wide (on its owner). */
+  online(unit: string): Promise<void>;
+  /** Takes a unit offline cluster-wide (on its owner); it stays offline on every member until online. */
+  offline(unit: string): Promise<void>;
+  /** As offline, with terminate. */
+  terminate(unit: string): Promise<void>;
 }
 
 /** How {@link createControlHandler} behaves. */
@@ -172,8 +189,24 @@ export function createControlHandler(target: ControlTarget, options: ControlHand
 
   async function act(name: string, action: Action): Promise<ResourceStatus> {
     resource(name);
-    if (target.clustered && (action === 'online' || action === 'restart')) {
-      throw new HttpError(409, 'clustered', `${action} ${name} refused: this resmon run is a cluster member (cluster: in its config); the member that holds the unit's lease brings it online`);
+    if (target.clustered) {
+      const member = target.cluster;
+      if (!member) throw new HttpError(409, 'clustered', `${action} ${name} refused: this resmon run's cluster member is not running`);
+      return target.serialize(async () => {
+        resource(name);
+        const unit = member.unitOf(name);
+        try {
+          if (action === 'restart') {
+            await member.offline(unit);
+            await member.online(unit);
+          } else {
+            await member[action](unit);
+          }
+        } catch (error) {
+          throw new HttpError(409, 'action-failed', `${action} ${name} (cluster unit "${unit}") failed: ${reasonOf(error)}`);
+        }
+        return monitor.inspect(name);
+      });
     }
     return target.serialize(async () => {
       resource(name); // a reload may have removed it meanwhile

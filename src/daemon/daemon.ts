@@ -5,7 +5,7 @@ import { type OpenedConfig, openConfig } from '../config/open.js';
 import { reasonOf } from '../errors.js';
 import type { ResourceMonitor } from '../monitor.js';
 import type { DependencyItem, ResourceSpec } from '../types.js';
-import { type ControlTarget, type ReloadReport, ReloadRejected } from './api.js';
+import { type ClusterControl, type ControlTarget, type ReloadReport, ReloadRejected } from './api.js';
 import { LogFiles } from './logs.js';
 
 /** JSON with sorted keys: equal values give equal text. */
@@ -28,8 +28,11 @@ export class Daemon implements ControlTarget {
   private readonly mutex = new Mutex();
   private readonly notes = new Map<string, { reason?: string; progress?: string | undefined }>();
   private applied: OpenedConfig;
-  /** With `cluster:` in the config: the member, whose `status()` (units, owners, tokens) `GET /v1/status` reports as `cluster`. */
-  cluster: { status(): unknown } | null = null;
+  /**
+   * With `cluster:` in the config: the member, whose `status()` (units, owners, tokens) `GET /v1/status`
+   * reports as `cluster`, and which online/offline/terminate/restart go through.
+   */
+  cluster: (ClusterControl & { status(): unknown }) | null = null;
 
   /** The config has `cluster:` (a ClusterMember brings the resources online). */
   get clustered(): boolean {

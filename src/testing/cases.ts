@@ -57,6 +57,34 @@ function validOption(env: CaseEnv, value: unknown, option: string): unknown {
   }
 }
 
+/** A fresh resource of the type, opened and brought online: where most cases start. */
+async function onlineSubject(env: CaseEnv): Promise<Subject> {
+  const s = env.subject();
+  await s.online();
+  return s;
+}
+
+/**
+ * Calls an entry point that must answer within deadlockTimeout and returns its answer; a timeout
+ * fails the case, and so does a rejection (`rejected` starts the message, the error ends it).
+ */
+async function answerOf(env: CaseEnv, s: Subject, entryPoint: EntryPoint, invoke: (ctx: ResourceContext<unknown, unknown>) => unknown, what: string, rejected: string): Promise<{ value: unknown; ms: number }> {
+  const out = await s.call(entryPoint, invoke);
+  if (out.kind === 'timeout') throw new CaseFailure(`${what} did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
+  if (out.kind === 'error') throw new CaseFailure(`${rejected}: ${describeValue(out.error)}`);
+  return out;
+}
+
+/** The warning for a call slower than callBudget, or null. */
+function overBudget(env: CaseEnv, what: string, ms: number): string | null {
+  return ms > env.limits.callBudget ? `${what} took ${Math.round(ms)} ms; the callBudget is ${env.limits.callBudget} ms` : null;
+}
+
+/** The change a case hands applyProperties: options.changedProperties through validate, or the sample again. */
+function changeOf(env: CaseEnv): unknown {
+  return env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
+}
+
 /** Starts a call, aborts its signal at once, and fails unless it settles within abortGrace. */
 async function abortedCallSettles(env: CaseEnv, s: Subject, entryPoint: EntryPoint, invoke: (ctx: ResourceContext<unknown, unknown>) => unknown, what: string): Promise<void> {
   const call = s.start(entryPoint, invoke, env.limits.deadlockTimeout);
@@ -136,16 +164,14 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: 'online brings the resource up: isAlive and looksAlive are true',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.expectUp('after online');
     },
   },
   {
     name: 'offline takes the resource down: isAlive is false',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.offline();
       await s.expectDown('after offline');
     },
@@ -153,8 +179,7 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: 'online, offline, then online again brings it back up',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.offline();
       await s.online();
       await s.expectUp('after the second online');
@@ -172,8 +197,7 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: 'terminate twice in a row settles promptly and leaves isAlive false',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.terminate('the first terminate');
       await s.terminate('the second terminate');
       await s.expectDown('after terminate');
@@ -219,8 +243,7 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: 'checks finish within callBudget (a warning) and deadlockTimeout (a failure)',
     async run(env) {
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       for (let i = 0; i < 3; i++) {
         await s.check('isAlive');
         if (env.type.looksAlive) await s.check('looksAlive');
@@ -239,13 +262,10 @@ export const CASES: readonly ConformanceCase[] = [
     async run(env) {
       const apply = env.type.applyProperties;
       if (!apply) return { skipped: 'the type has no applyProperties()' };
-      const next = env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
-      const s = env.subject();
-      await s.online();
+      const next = changeOf(env);
+      const s = await onlineSubject(env);
       const previous = s.properties;
-      const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>));
-      if (out.kind === 'timeout') throw new CaseFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
-      if (out.kind === 'error') throw new CaseFailure(`applyProperties rejected valid properties: ${describeValue(out.error)}`);
+      const out = await answerOf(env, s, 'applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>), 'applyProperties', 'applyProperties rejected valid properties');
       if (out.value !== undefined && out.value !== 'stored') {
         throw new CaseFailure(`applyProperties returned ${describeValue(out.value)}; return nothing (applied) or 'stored' (at the next online)`);
       }
@@ -259,10 +279,8 @@ export const CASES: readonly ConformanceCase[] = [
         await s.online();
         await s.expectUp('after the next online with the stored properties');
       }
-      if (out.ms > env.limits.callBudget) {
-        return { warning: `applyProperties took ${Math.round(out.ms)} ms; the callBudget is ${env.limits.callBudget} ms (the monitor emits slowCall)` };
-      }
-      return undefined;
+      const slow = overBudget(env, 'applyProperties', out.ms);
+      return slow ? { warning: `${slow} (the monitor emits slowCall)` } : undefined;
     },
   },
   {
@@ -270,9 +288,8 @@ export const CASES: readonly ConformanceCase[] = [
     async run(env) {
       const apply = env.type.applyProperties;
       if (!apply) return { skipped: 'the type has no applyProperties()' };
-      const next = env.options.changedProperties === undefined ? env.properties : validOption(env, env.options.changedProperties, 'changedProperties');
-      const s = env.subject();
-      await s.online();
+      const next = changeOf(env);
+      const s = await onlineSubject(env);
       const previous = s.properties;
       await abortedCallSettles(env, s, 'applyProperties', (ctx) => apply.call(env.type, ctx, next as Readonly<unknown>, previous as Readonly<unknown>), 'applyProperties');
       return undefined;
@@ -285,8 +302,7 @@ export const CASES: readonly ConformanceCase[] = [
       if (!apply) return { skipped: 'the type has no applyProperties()' };
       if (env.options.refusedProperties === undefined) return { skipped: 'no refusedProperties in the options' };
       const refused = validOption(env, env.options.refusedProperties, 'refusedProperties');
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       const out = await s.call('applyProperties', (ctx) => apply.call(env.type, ctx, refused as Readonly<unknown>, s.properties as Readonly<unknown>));
       if (out.kind === 'timeout') throw new CaseFailure(`applyProperties did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
       if (out.kind === 'ok') throw new CaseFailure(`applyProperties accepted options.refusedProperties (returned ${describeValue(out.value)}); it must throw for them`);
@@ -300,19 +316,18 @@ export const CASES: readonly ConformanceCase[] = [
     async run(env) {
       const control = env.type.control;
       if (!control) return { skipped: 'the type has no control()' };
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       const unknown = await s.call('control', (ctx) => control.call(env.type, ctx, UNKNOWN_CODE, undefined));
       const problem = unknownCodeProblem('control', unknown, env.limits.deadlockTimeout);
       if (problem) throw new CaseFailure(problem);
       const warnings: string[] = [];
       for (const { code, input } of env.options.controlCodes ?? []) {
-        const out = await s.call('control', (ctx) => control.call(env.type, ctx, code, input));
-        if (out.kind === 'timeout') throw new CaseFailure(`control("${code}") did not settle within deadlockTimeout (${env.limits.deadlockTimeout} ms)`);
-        if (out.kind === 'error') throw new CaseFailure(`control("${code}") failed: ${describeValue(out.error)}`);
+        const what = `control("${code}")`;
+        const out = await answerOf(env, s, 'control', (ctx) => control.call(env.type, ctx, code, input), what, `${what} failed`);
         const clone = notCloneable(out.value);
-        if (clone) warnings.push(`control("${code}") answered with a value that cannot be structured-cloned (${clone}): it cannot answer from a worker or process host`);
-        if (out.ms > env.limits.callBudget) warnings.push(`control("${code}") took ${Math.round(out.ms)} ms; the callBudget is ${env.limits.callBudget} ms`);
+        if (clone) warnings.push(`${what} answered with a value that cannot be structured-cloned (${clone}): it cannot answer from a worker or process host`);
+        const slow = overBudget(env, what, out.ms);
+        if (slow) warnings.push(slow);
       }
       return warnings.length > 0 ? { warning: warnings.join('; ') } : undefined;
     },
@@ -322,8 +337,7 @@ export const CASES: readonly ConformanceCase[] = [
     async run(env) {
       const control = env.type.control;
       if (!control) return { skipped: 'the type has no control()' };
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       const first = env.options.controlCodes?.[0] ?? { code: UNKNOWN_CODE, input: undefined };
       await abortedCallSettles(env, s, 'control', (ctx) => control.call(env.type, ctx, first.code, first.input), `control("${first.code}")`);
       return undefined;
@@ -393,8 +407,7 @@ export const CASES: readonly ConformanceCase[] = [
       if (env.options.detectLeaks === false) return { skipped: 'detectLeaks is false' };
       const tracker = trackHandles();
       try {
-        const s = env.subject();
-        await s.online();
+        const s = await onlineSubject(env);
         await s.expectUp('after online');
         await s.offline();
         await s.dispose();
@@ -416,8 +429,7 @@ export const CASES: readonly ConformanceCase[] = [
     async run(env) {
       const breakResource = env.options.breakResource;
       if (!breakResource) return { skipped: 'no breakResource hook in the options' };
-      const s = env.subject();
-      await s.online();
+      const s = await onlineSubject(env);
       await s.expectUp('after online');
       await breakResource(s.handle, env.properties);
       const until = performance.now() + env.limits.breakTimeout;

@@ -1,4 +1,4 @@
-import { MONITOR_EVENTS, ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions } from 'resmon';
+import { MONITOR_EVENTS, ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions, type ResourceSpec, type ResourceType } from 'resmon';
 
 type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<ResourceMonitorEvents[K]>[0] }[keyof ResourceMonitorEvents];
 
@@ -18,4 +18,15 @@ export function recordedMonitor(options: ResourceMonitorOptions = {}) {
       .filter((e) => !resource || e.resource === resource)
       .map((e) => `${e.at} ${e.from}->${e.to}`);
   return { monitor, events, of, transitions, [Symbol.asyncDispose]: () => monitor.close() };
+}
+
+/**
+ * The arrange step most tests share: a {@link recordedMonitor} with `type` registered and one
+ * resource of it added (named `r` unless `resource` says otherwise). `await using` it.
+ */
+export function oneResource(type: ResourceType, options: ResourceMonitorOptions = {}, resource: Omit<ResourceSpec, 'type' | 'name'> & { name?: string } = {}) {
+  const recorded = recordedMonitor(options);
+  recorded.monitor.registerType(type);
+  recorded.monitor.addResource({ name: 'r', type: type.name, ...resource });
+  return recorded;
 }

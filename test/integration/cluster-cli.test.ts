@@ -30,7 +30,7 @@ describe('resmon run with cluster:', () => {
     return file;
   };
 
-  it('one machine runs the resource; stopping it hands the resource to the other; online is refused on a member', async () => {
+  it('one machine runs the resource; stopping it hands the resource to the other; online on a member that does not own it is refused', async () => {
     const hosts = (etcd.store as { hosts: string }).hosts;
     const a = runJson(config('a', `  node: a\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`));
     await a.next(a.state('svc', 'online'), 'svc online on a');
@@ -41,10 +41,10 @@ describe('resmon run with cluster:', () => {
     // b does not bring svc up while a holds it; asking it to is refused.
     const refused = await resmon(['online', 'svc', '-c', join(dir, 'b', 'resmon.yaml')]);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr + refused.stdout).toMatch(/cluster member/);
+    expect(refused.stderr + refused.stdout).toMatch(/does not own the unit; node "a" owns it/);
     // resmon status on b shows the unit's owner and token (as b last saw them).
     const status = await resmon(['status', '-c', join(dir, 'b', 'resmon.yaml')]);
-    expect(status.stdout).toContain('cluster member b:');
+    expect(status.stdout).toContain('cluster member b (live members: a, b):');
     expect(status.stdout).toContain(`svc  owner a  token ${acquired.token as number}`);
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
@@ -62,5 +62,29 @@ describe('resmon run with cluster:', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/cluster\.node/);
     expect(out.stderr).toMatch(/exactly one store/);
+  });
+
+  it('resmon offline on the owner takes the unit offline cluster-wide: the next owner keeps it offline until resmon online', async () => {
+    const hosts = (etcd.store as { hosts: string }).hosts;
+    const cluster = (node: string) => `  node: ${node}\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`;
+    const a = runJson(config('oa', cluster('oa')));
+    await a.next(a.state('svc', 'online'), 'svc online on oa');
+    const b = runJson(config('ob', cluster('ob')));
+    await b.next((l) => l.event === 'started', 'ob started');
+    const off = await resmon(['offline', 'svc', '-c', join(dir, 'oa', 'resmon.yaml')]);
+    expect(off.code).toBe(0);
+    await a.next(a.state('svc', 'offline'), 'svc offline on oa');
+    // oa still owns it (offline); stopping oa hands it to ob, which keeps it offline.
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    const acquired = await b.next((l) => l.event === 'cluster' && l.change === 'acquired', 'ob acquired', 0, 10_000);
+    const status = await resmon(['status', '-c', join(dir, 'ob', 'resmon.yaml')]);
+    expect(status.stdout).toContain(`svc  owner ob  token ${acquired.token as number}  (this machine)  offline cluster-wide`);
+    expect(b.lines.some(b.state('svc', 'online'))).toBe(false);
+    const on = await resmon(['online', 'svc', '-c', join(dir, 'ob', 'resmon.yaml')]);
+    expect(on.code).toBe(0);
+    await b.next(b.state('svc', 'online'), 'svc online on ob');
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
   });
 });

@@ -211,12 +211,15 @@ export interface Member {
   kill(): Promise<number>;
   /** SIGTERM: stop() releases its units after taking them offline. */
   terminate(): Promise<void>;
+  /** Calls `member.offline(unit)` or `member.online(unit)` in the process: resolves true when it succeeded, false when refused (not the owner), null if the process is gone. */
+  command(how: 'offline' | 'online', unit: string): Promise<boolean | null>;
 }
 
 export class ClusterRun {
   readonly dir = mkdtempSync(join(tmpdir(), 'resmon-cluster-'));
   readonly historyFile = join(this.dir, 'history.jsonl');
   readonly members: Member[] = [];
+  private commands = 0;
 
   constructor(
     readonly store: Server['store'],
@@ -228,8 +231,9 @@ export class ClusterRun {
   /** Starts a member process; resolves once it has finished its first round. */
   async spawn(node: string, store: Server['store'] = this.store): Promise<Member> {
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, node, this.historyFile, String(this.ttl), JSON.stringify(store)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin!.on('error', () => {});
     const events: Record<string, unknown>[] = [];
     let buf = '';
     child.stdout!.on('data', (d) => {
@@ -256,6 +260,14 @@ export class ClusterRun {
         child.kill('SIGKILL');
         await waitExit(child, 5_000);
         return at;
+      },
+      command: async (how, unit) => {
+        if (child.exitCode !== null || child.signalCode !== null) return null;
+        const id = String(++this.commands);
+        child.stdin!.write(`${id} ${how} ${unit}\n`);
+        const exited = new Promise<null>((r) => child.once('exit', () => r(null)));
+        const done = until(`${node}: ${how} ${unit}`, 30_000, () => events.find((e) => e.event === 'done' && e.id === id)).then((e) => e.ok === true, () => null);
+        return Promise.race([done, exited]);
       },
       terminate: async () => {
         child.kill('SIGTERM');

@@ -4,7 +4,8 @@
  * (`replay`) proves no two owners were online at once and tokens only grew.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterRun, type Member, replay, type Server, startProxy, until } from './cluster-harness.js';
+import { etcdLeases, type LeaseChange, type LeaseStore, postgresLeases } from '../../src/cluster/index.js';
+import { ClusterRun, type Member, replay, type Server, sleep, startProxy, until } from './cluster-harness.js';
 
 export const TTL = 3_000;
 
@@ -18,7 +19,108 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
       await server?.stop();
     });
 
-    it('three members: each unit on one; SIGKILL the owner -> up elsewhere within ttl + 3 s with a higher token; SIGTERM hands over', async () => {
+    const open = (): LeaseStore => (server.store.kind === 'etcd' ? etcdLeases({ hosts: server.store.hosts, callTimeout: 1_000 }) : postgresLeases({ connectionString: server.store.connectionString, callTimeout: 1_000 }));
+
+    it('the store: grants and releases are announced to watchers; the offline flag and the failover count outlive leases and are shared', async () => {
+      const a = open();
+      const b = open();
+      const changes: LeaseChange[] = [];
+      try {
+        const unwatch = b.watch!((c) => changes.push(c));
+        const unit = `u${Date.now()}`;
+        // The watch connects in the background: keep granting until b has seen one.
+        let grant = await a.acquire(unit, 'a', 5_000);
+        for (let i = 0; changes.length === 0 && i < 40; i++) {
+          await a.release(unit, 'a', grant!.token);
+          await sleep(100);
+          grant = await a.acquire(unit, 'a', 5_000);
+        }
+        await until('the grant announced', 3_000, () => changes.some((c) => c.holder?.token === grant!.token));
+        expect(grant).toEqual({ token: expect.any(Number), offline: false });
+        expect(changes.at(-1)).toMatchObject({ unit, holder: { node: 'a', token: grant!.token } });
+        // Only the holder sets the offline flag; it stays for the next grant, by another member.
+        expect(await b.setOffline(unit, 'b', grant!.token, true)).toBe(false);
+        expect(await a.setOffline(unit, 'a', grant!.token, true)).toBe(true);
+        await a.release(unit, 'a', grant!.token);
+        await until('the release announced', 3_000, () => changes.at(-1)?.holder === null);
+        expect(changes.at(-1)).toEqual({ unit, holder: null });
+        const second = await b.acquire(unit, 'b', 5_000);
+        expect(second).toEqual({ token: expect.any(Number), offline: true });
+        expect(second!.token).toBeGreaterThan(grant!.token);
+        // Failovers: 2 per 1.5 s for the whole cluster; b counts 2, then a (after taking the unit) is refused.
+        expect(await b.countFailover(unit, 'b', second!.token, 2, 1_500)).toBe(true);
+        expect(await b.countFailover(unit, 'b', second!.token, 2, 1_500)).toBe(true);
+        expect(await b.countFailover(unit, 'b', second!.token, 2, 1_500)).toBe(false);
+        await b.release(unit, 'b', second!.token);
+        const third = await a.acquire(unit, 'a', 5_000);
+        expect(await a.countFailover(unit, 'a', third!.token, 2, 1_500)).toBe(false);
+        // Not the holder: refused whatever the count.
+        expect(await b.countFailover(unit, 'b', second!.token, 5, 1_500)).toBe(false);
+        // The window slides.
+        await sleep(1_600);
+        expect(await a.countFailover(unit, 'a', third!.token, 2, 1_500)).toBe(true);
+        unwatch();
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('the store: heartbeats list the live members until they leave or expire', async () => {
+      const a = open();
+      const b = open();
+      const mine = async (store: LeaseStore) => (await store.members!()).filter((n) => n.startsWith('hb-'));
+      try {
+        await a.heartbeat!('hb-a', 2_000);
+        await b.heartbeat!('hb-b', 60_000);
+        await a.heartbeat!('hb-a', 2_000); // renewed: still one entry
+        const renewedAt = Date.now();
+        expect(await mine(b)).toEqual(['hb-a', 'hb-b']);
+        await b.leave!('hb-b');
+        expect(await mine(a)).toEqual(['hb-a']);
+        // Not renewed: gone once it expires (etcd: its lease's whole seconds, plus up to 500 ms).
+        let gone = 0;
+        while ((await mine(b)).length > 0) {
+          if (Date.now() - renewedAt > 5_000) throw new Error('hb-a never expired');
+          await sleep(100);
+        }
+        gone = Date.now() - renewedAt;
+        expect(gone).toBeGreaterThanOrEqual(1_900);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('the store: an expired lease frees the unit; members learn when (etcd announces the expiry, PostgreSQL tells how long is left)', async () => {
+      const a = open();
+      const b = open();
+      const changes: { at: number; change: LeaseChange }[] = [];
+      try {
+        b.watch!((change) => changes.push({ at: Date.now(), change }));
+        const unit = `x${Date.now()}`;
+        await sleep(500);
+        const grant = await a.acquire(unit, 'a', 2_000);
+        const grantedAt = Date.now();
+        const seen = await b.holder(unit);
+        expect(seen).toMatchObject({ node: 'a', token: grant!.token });
+        if (server.store.kind === 'postgres') {
+          expect(seen!.expiresIn).toBeGreaterThan(1_500);
+          expect(seen!.expiresIn).toBeLessThanOrEqual(2_000);
+          await sleep(seen!.expiresIn! + 1);
+          expect(await b.holder(unit)).toBeNull();
+          expect(await b.acquire(unit, 'b', 2_000)).toMatchObject({ token: grant!.token + 1 });
+        } else {
+          // etcd deletes the key when the lease expires (its leader checks every 500 ms) and says so.
+          const ended = await until('the expiry announced', 5_000, () => changes.find((c) => c.change.unit === unit && c.change.holder === null));
+          console.log(`[${name}] a 2 s lease, not renewed: expiry announced ${ended.at - grantedAt} ms after the grant`);
+          expect(ended.at - grantedAt).toBeGreaterThanOrEqual(1_900);
+          expect(await b.holder(unit)).toBeNull();
+        }
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('three members: each unit on one; SIGKILL the owner -> up elsewhere within ttl (+ 500 ms on etcd) + 1 s with a higher token; SIGTERM hands over', async () => {
       const run = new ClusterRun(server.store, TTL);
       let final: ReturnType<typeof replay> | null = null;
       try {
@@ -36,7 +138,8 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
         if (!up) throw new Error(`no online of svc after the kill: ${JSON.stringify(run.history())}`);
         const failoverMs = up.at - killedAt;
         console.log(`[${name}] failover after SIGKILL: ${failoverMs} ms (ttl ${TTL})`);
-        expect(failoverMs).toBeLessThanOrEqual(TTL + 3_000);
+        // The bound: the lease ends at most ttl after the kill (etcd: + its 500 ms expiry check), then one online.
+        expect(failoverMs).toBeLessThanOrEqual(TTL + (name === 'etcd' ? 500 : 0) + 1_000);
         await until('web online', TTL + 5_000, () => run.ownerOf('app') !== null && run.ownerOf('db'));
 
         // SIGTERM the new owner: it takes svc offline, releases it, and the third member takes it.

@@ -1,6 +1,7 @@
 import type { CallTimeoutEvent, CheckEvent, EscalatedEvent, RestartScheduledEvent } from '../../events.js';
 import { DEFAULT_BUCKETS, PROMETHEUS_METRICS as M } from '../../metric-names.js';
 import type { ResourceMonitor } from '../../monitor.js';
+import { subscribe } from '../../subscribe.js';
 import { RESOURCE_STATES } from '../../types.js';
 
 
@@ -29,12 +30,8 @@ export class TextMetrics {
   private readonly restarts = new Map<string, { resource: string; retry: string; n: number }>();
   private readonly timeouts = new Map<string, { resource: string; entryPoint: string; n: number }>();
   private readonly escalations = new Map<string, number>();
-  private readonly listeners: [string, (e: never) => void][];
-  private on(event: string, fn: (e: never) => void, off = false): void {
-    const emitter = this.monitor as unknown as { on(e: string, f: unknown): void; off(e: string, f: unknown): void };
-    if (off) emitter.off(event, fn);
-    else emitter.on(event, fn);
-  }
+  /** Removes the listeners. */
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly monitor: ResourceMonitor,
@@ -65,18 +62,12 @@ export class TextMetrics {
       this.timeouts.set(key, c);
     };
     const onEscalated = (e: EscalatedEvent) => this.escalations.set(e.resource, (this.escalations.get(e.resource) ?? 0) + 1);
-    this.listeners = [
-      ['check', onCheck as (e: never) => void],
-      ['restartScheduled', onRestart as (e: never) => void],
-      ['callTimeout', onTimeout as (e: never) => void],
-      ['escalated', onEscalated as (e: never) => void],
-    ];
-    for (const [event, fn] of this.listeners) this.on(event, fn);
+    this.unsubscribe = subscribe(monitor, { check: onCheck, restartScheduled: onRestart, callTimeout: onTimeout, escalated: onEscalated });
   }
 
   /** Stops counting. */
   stop(): void {
-    for (const [event, fn] of this.listeners) this.on(event, fn, true);
+    this.unsubscribe();
   }
 
   /** The exposition text. */
