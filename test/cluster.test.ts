@@ -84,7 +84,7 @@ describe('ClusterMember on memoryLeases', () => {
     // Still a's, same token: renewals kept it; nobody else came up.
     expect(await c.leases.holder('svc')).toMatchObject({ node: 'a', token: 1 });
     expect(c.history).toHaveLength(1);
-    expect(c.members[1]!.member.status()).toEqual({ node: 'b', running: true, units: [{ unit: 'svc', owner: 'a', token: 1, owned: false, offline: false }] });
+    expect(c.members[1]!.member.status()).toEqual({ node: 'b', members: ['a', 'b', 'c'], running: true, units: [{ unit: 'svc', owner: 'a', token: 1, owned: false, offline: false }] });
     expect(c.members[0]!.member.status().units).toEqual([{ unit: 'svc', owner: 'a', token: 1, owned: true, offline: false }]);
     for (const m of c.members) await m.member.stop();
   });
@@ -146,13 +146,24 @@ describe('ClusterMember on memoryLeases', () => {
     await a.member.stop();
   });
 
-  it('preferredNodes: the preferred member gets a free unit even when it starts later in the round', async () => {
+  it('preferredNodes: a free unit goes to the preferred live member; one that is not running is skipped', async () => {
+    // a starts alone: b has no heartbeat, so a takes svc at once.
     const c = cluster(['a', 'b'], { member: { preferredNodes: { svc: ['b', 'a'] } } });
     await c.byNode('a').member.start();
     await c.byNode('b').member.start();
-    await vi.advanceTimersByTimeAsync(TTL);
-    expect(c.history.filter((e) => e.call === 'online').map((e) => e.node)).toEqual(['b']);
+    expect(c.history.map((e) => `${e.node}:${e.resource}`)).toEqual(['a:svc']);
     for (const m of c.members) await m.member.stop();
+    // Both live: a unit that appears on both goes to b, though a looks at it in the same round.
+    const d = cluster(['a', 'b'], { member: { preferredNodes: { svc: ['b', 'a'] } } });
+    for (const m of d.members) await m.monitor.removeResource('svc');
+    for (const m of d.members) await m.member.start();
+    // a read the heartbeats when it started, before b's: it sees b at its next round.
+    await vi.advanceTimersByTimeAsync(TTL / 3);
+    expect(d.byNode('a').member.status().members).toEqual(['a', 'b']);
+    for (const m of d.members) m.monitor.addResource({ name: 'svc', type: 'rec' });
+    await vi.advanceTimersByTimeAsync(TTL);
+    expect(d.history.map((e) => `${e.node}:${e.resource}`)).toEqual(['b:svc']);
+    for (const m of d.members) await m.member.stop();
   });
 
   it('escalation releases the unit for another member; failoverThreshold counts for the whole cluster, per failoverPeriod', async () => {
@@ -198,7 +209,8 @@ describe('ClusterMember on memoryLeases', () => {
   });
 
   it('a failed-over unit comes up on the member where it works', async () => {
-    const c = cluster(['a', 'b'], { failOnline: (n) => n === 'a' });
+    // a escalates before b starts: with the default (live members - 1 = 0) it would keep the unit.
+    const c = cluster(['a', 'b'], { failOnline: (n) => n === 'a', member: { failoverThreshold: 1 } });
     await c.byNode('a').member.start();
     await c.byNode('b').member.start();
     await vi.advanceTimersByTimeAsync(5 * TTL);
@@ -264,17 +276,50 @@ describe('ClusterMember on memoryLeases', () => {
     for (const m of [c.byNode('b'), c.byNode('c')]) await m.member.stop();
   });
 
-  it('failover when the next preferred member is down too: the one after it waits preferenceDelay, no longer', async () => {
-    // b (preferred after a) is not running.
+  it('failover when the next preferred member died too (its heartbeat not yet expired): the one after it waits preferenceDelay, no longer', async () => {
+    const c = cluster(['a', 'b', 'c'], { member: { preferredNodes: { svc: ['a', 'b', 'c'] }, preferenceDelay: 200 } });
+    for (const m of c.members) await m.member.start();
+    const hang = new Promise<never>(() => {});
+    const cut = (node: string) => {
+      (c.byNode(node).member as unknown as { store: LeaseStore }).store = { ...c.leases, renew: () => hang, holder: () => hang, acquire: () => hang, release: () => hang, heartbeat: () => hang };
+    };
+    // a's lease ends at 2000 + ttl; b's heartbeat (renewed at 3000) lasts until 6000.
+    await vi.advanceTimersByTimeAsync(2_500);
+    cut('a');
+    await vi.advanceTimersByTimeAsync(1_000);
+    cut('b');
+    await vi.advanceTimersByTimeAsync(2 * TTL);
+    expect(c.history.filter((e) => e.call === 'online').map((e) => `${e.node}:${e.token}@${e.at}`)).toEqual(['a:1@0', `c:2@${2_000 + TTL + 200}`]);
+    checkHistory(c.history);
+    await c.byNode('c').member.stop();
+  });
+
+  it('failover when the next preferred member has been down longer than a ttl: skipped, the one after it takes over at once', async () => {
+    // b (preferred after a) is not running at all.
     const c = cluster(['a', 'c'], { member: { preferredNodes: { svc: ['a', 'b', 'c'] }, preferenceDelay: 200 } });
     for (const m of c.members) await m.member.start();
     await vi.advanceTimersByTimeAsync(2_500);
     const hang = new Promise<never>(() => {});
     (c.byNode('a').member as unknown as { store: LeaseStore }).store = { ...c.leases, renew: () => hang, holder: () => hang, acquire: () => hang, release: () => hang };
     await vi.advanceTimersByTimeAsync(2 * TTL);
-    expect(c.history.filter((e) => e.call === 'online').map((e) => `${e.node}:${e.token}@${e.at}`)).toEqual(['a:1@0', `c:2@${2_000 + TTL + 200}`]);
+    expect(c.history.filter((e) => e.call === 'online').map((e) => `${e.node}:${e.token}@${e.at}`)).toEqual(['a:1@0', `c:2@${2_000 + TTL}`]);
     checkHistory(c.history);
     await c.byNode('c').member.stop();
+  });
+
+  it('failoverThreshold defaults to the live members - 1, counted cluster-wide', async () => {
+    const c = cluster(['a', 'b', 'c'], { failOnline: () => true, member: { preferredNodes: { svc: ['a', 'b', 'c'] } } });
+    const failovers: string[] = [];
+    for (const m of c.members) m.member.on('failover', (e) => failovers.push(e.node));
+    // Start all three before the unit exists, so that it escalates with three live members.
+    for (const m of c.members) await m.monitor.removeResource('svc');
+    for (const m of c.members) await m.member.start();
+    for (const m of c.members) m.monitor.addResource({ name: 'svc', type: 'rec' });
+    await vi.advanceTimersByTimeAsync(10 * TTL);
+    expect(failovers).toEqual(['a', 'b']);
+    expect(await c.leases.holder('svc')).toMatchObject({ node: 'c' });
+    checkHistory(c.history);
+    for (const m of c.members) await m.member.stop();
   });
 
   it('no stampede: when a lease ends every member learns it at once, the preferred one acquires, the others do not try', async () => {

@@ -183,10 +183,15 @@ export function statusText(body: Record<string, unknown>, columns = process.stdo
     { columns, rows: resources.length + 10, color },
   );
   // cluster: each unit's owner and fencing token, as this member last saw them.
-  const cluster = body.cluster as { node?: unknown; units?: { unit: string; owner: string | null; token: number | null }[] } | undefined;
+  const cluster = body.cluster as
+    | { node?: unknown; members?: string[] | null; units?: { unit: string; owner: string | null; token: number | null; offline?: boolean }[] }
+    | undefined;
   if (cluster && Array.isArray(cluster.units)) {
-    lines.push(`cluster member ${String(cluster.node)}:`);
-    for (const u of cluster.units) lines.push(`  ${u.unit}  owner ${u.owner ?? '-'}  token ${u.token ?? '-'}${u.owner === cluster.node ? '  (this machine)' : ''}`);
+    const members = Array.isArray(cluster.members) ? ` (live members: ${cluster.members.join(', ')})` : '';
+    lines.push(`cluster member ${String(cluster.node)}${members}:`);
+    for (const u of cluster.units) {
+      lines.push(`  ${u.unit}  owner ${u.owner ?? '-'}  token ${u.token ?? '-'}${u.owner === cluster.node ? '  (this machine)' : ''}${u.offline ? '  offline cluster-wide' : ''}`);
+    }
   }
   return lines;
 }

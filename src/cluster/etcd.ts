@@ -18,6 +18,12 @@ export interface EtcdLeasesOptions {
    */
   statePrefix?: string;
   /**
+   * The key prefix of the members' heartbeats (`<membersPrefix><node>`, each attached to an etcd
+   * lease of the member's `ttl`). It must not overlap `prefix` or `statePrefix`.
+   * @default 'resmon/members/'
+   */
+  membersPrefix?: string;
+  /**
    * Deadline of each etcd call, in milliseconds.
    * @default 2_000
    */
@@ -36,7 +42,8 @@ export interface EtcdLeasesOptions {
  * prefix: etcd reports a key's deletion (a release, or an expiry: etcd's leader checks for
  * expired leases every 500 ms) and members take the unit over at once. A unit's offline flag and
  * failover times live in `<statePrefix><unit>`, written by a transaction that also checks the
- * writer's lease (the failover times are the writer's `Date.now()`).
+ * writer's lease (the failover times are the writer's `Date.now()`). Each member's heartbeat is
+ * the key `<membersPrefix><node>` on an etcd lease of its own.
  *
  * @example
  * ```ts
@@ -46,12 +53,16 @@ export interface EtcdLeasesOptions {
 export function etcdLeases(options: EtcdLeasesOptions): LeaseStore {
   const context = 'etcdLeases()';
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', options, 'must be an object { hosts }', { context });
-  const { hosts, prefix = 'resmon/units/', statePrefix = 'resmon/unit-state/', callTimeout = 2_000 } = options;
+  const { hosts, prefix = 'resmon/units/', statePrefix = 'resmon/unit-state/', membersPrefix = 'resmon/members/', callTimeout = 2_000 } = options;
   const list = (typeof hosts === 'string' ? hosts.split(',') : Array.isArray(hosts) ? [...hosts] : null)?.map((h) => String(h).trim()).filter((h) => h.length > 0);
   if (!list || list.length === 0) throw new ConfigError('hosts', hosts, "must be etcd endpoints: 'host:port', comma-separated, or an array", { context });
   if (typeof prefix !== 'string') throw new ConfigError('prefix', prefix, 'must be a string', { context });
   if (typeof statePrefix !== 'string' || statePrefix.length === 0 || statePrefix.startsWith(prefix) || prefix.startsWith(statePrefix)) {
     throw new ConfigError('statePrefix', statePrefix, `must be a non-empty string that does not overlap prefix ("${prefix}")`, { context });
+  }
+  const overlaps = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  if (typeof membersPrefix !== 'string' || membersPrefix.length === 0 || overlaps(membersPrefix, prefix) || overlaps(membersPrefix, statePrefix)) {
+    throw new ConfigError('membersPrefix', membersPrefix, `must be a non-empty string that does not overlap prefix ("${prefix}") or statePrefix ("${statePrefix}")`, { context });
   }
   if (typeof callTimeout !== 'number' || !Number.isFinite(callTimeout) || callTimeout <= 0) {
     throw new ConfigError('callTimeout', callTimeout, 'must be a finite number > 0 (milliseconds)', { context });
@@ -121,6 +132,8 @@ export function etcdLeases(options: EtcdLeasesOptions): LeaseStore {
     return false;
   };
   const listeners = new Set<(change: LeaseChange) => void>();
+  /** This member's heartbeat: an etcd lease with its key `<membersPrefix><node>`. */
+  let presence: { node: string; lease: Lease } | null = null;
   let watcher: Promise<Watcher | null> | null = null;
   const startWatch = () => {
     watcher ??= connect()
@@ -210,6 +223,40 @@ export function etcdLeases(options: EtcdLeasesOptions): LeaseStore {
         return failovers.length >= threshold ? null : { ...s, failovers: [...failovers, now] };
       });
     },
+    async heartbeat(node, ttlMs) {
+      const etcd = await connect();
+      if (presence?.node === node) {
+        try {
+          const res = await presence.lease.keepaliveOnce({ deadline: Date.now() + callTimeout });
+          if (Number(res.TTL) > 0) return;
+        } catch (error) {
+          if (!(module && error instanceof module.EtcdLeaseInvalidError)) throw error;
+        }
+      }
+      // No heartbeat lease yet, or it expired: a new one, with the member's key on it.
+      presence?.lease.release();
+      presence = null;
+      const lease = etcd.lease(Math.max(2, Math.ceil(ttlMs / 1000)), { autoKeepAlive: false });
+      lease.on('lost', () => {});
+      try {
+        await lease.put(`${membersPrefix}${node}`).value(JSON.stringify({ node }));
+      } catch (error) {
+        await lease.revoke().catch(() => {});
+        throw error;
+      }
+      presence = { node, lease };
+    },
+    async members() {
+      const etcd = await connect();
+      const keys = await etcd.getAll().prefix(membersPrefix).keys();
+      return keys.map((k) => k.slice(membersPrefix.length)).sort();
+    },
+    async leave(node) {
+      if (presence?.node !== node) return;
+      const { lease } = presence;
+      presence = null;
+      await lease.revoke({ deadline: Date.now() + callTimeout });
+    },
     watch(listener) {
       listeners.add(listener);
       startWatch();
@@ -223,6 +270,8 @@ export function etcdLeases(options: EtcdLeasesOptions): LeaseStore {
       await w?.cancel().catch(() => {});
       for (const h of held.values()) h.lease.release();
       held.clear();
+      presence?.lease.release();
+      presence = null;
       const etcd = await client?.catch(() => null);
       etcd?.close();
     },

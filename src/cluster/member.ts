@@ -27,11 +27,12 @@ export interface ClusterMemberOptions {
   safetyMargin?: number;
   /**
    * Per unit (a group name, or an ungrouped resource's name), the nodes that should own it, most
-   * preferred first. When a unit's lease ends, the member next in this list after the node that
-   * held it takes it at once; each node ahead of a member in the list (the former holder left
-   * out) makes it wait `preferenceDelay` more, so a live preferred member gets it first. Nodes not
-   * listed come after the listed ones; units not listed: every member tries at once and the store
-   * grants one. A key must name a group or an ungrouped resource of the monitor (ConfigError
+   * preferred first. When a unit's lease ends, the live member next in this list after the node
+   * that held it takes it at once; each live node ahead of a member in the list (the former holder
+   * left out) makes it wait `preferenceDelay` more, so a live preferred member gets it first.
+   * Live: its heartbeat in the store has not expired (it lasts `ttl`, renewed every `ttl / 3`).
+   * Nodes not listed come after the listed ones; units not listed: every member tries at once and
+   * the store grants one. A key must name a group or an ungrouped resource of the monitor (ConfigError
    * otherwise: a grouped resource moves with its group).
    * @example { web: ['node-a', 'node-b'] }
    */
@@ -47,9 +48,7 @@ export interface ClusterMemberOptions {
    * How many times a unit may fail over (its owner releases it after it escalated) within
    * `failoverPeriod`, counted for the whole cluster in the lease store. Beyond that its owner keeps
    * it, and the monitor's `retryPeriodOnFailure` retries it there. 0 never fails over. An integer >= 0.
-   * Windows clusters default to (members - 1); a member does not know how many members there are,
-   * so set it to that.
-   * @default 1
+   * @default the number of live members - 1, as Windows clusters (1 with a store without heartbeats)
    */
   failoverThreshold?: number;
   /**
@@ -111,6 +110,8 @@ export interface ClusterUnitStatus {
 /** What `status()` returns. */
 export interface ClusterStatus {
   node: string;
+  /** The live members as this member last read them from the store (their heartbeats), or null when the store keeps none. */
+  members: string[] | null;
   /** Between start() and stop(). */
   running: boolean;
   units: ClusterUnitStatus[];
@@ -171,7 +172,10 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
   private readonly safetyMargin: number;
   private readonly preferred: Record<string, readonly string[]>;
   private readonly preferenceDelay: number;
-  private readonly failoverThreshold: number;
+  /** null: the live members - 1. */
+  private readonly failoverThreshold: number | null;
+  /** The live members (heartbeats) as last read, or null (not read yet, or a store without heartbeats). */
+  private live: Set<string> | null = null;
   private readonly failoverPeriod: number;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -221,8 +225,8 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     if (typeof preferenceDelay !== 'number' || !Number.isFinite(preferenceDelay) || preferenceDelay < 0) {
       throw new ConfigError('preferenceDelay', preferenceDelay, 'must be a finite number >= 0 (milliseconds)', { context });
     }
-    const failoverThreshold = options.failoverThreshold ?? 1;
-    if (typeof failoverThreshold !== 'number' || !Number.isInteger(failoverThreshold) || failoverThreshold < 0) {
+    const failoverThreshold = options.failoverThreshold ?? null;
+    if (failoverThreshold !== null && (typeof failoverThreshold !== 'number' || !Number.isInteger(failoverThreshold) || failoverThreshold < 0)) {
       throw new ConfigError('failoverThreshold', failoverThreshold, 'must be an integer >= 0', { context });
     }
     const failoverPeriod = options.failoverPeriod ?? 6 * 3_600_000;
@@ -257,6 +261,7 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     this.ticking = true;
     this.monitor.on('escalated', this.onEscalated);
     if (typeof this.store.watch === 'function') this.unwatch = this.store.watch((change) => this.changed(change));
+    await this.presence();
     await this.tick();
   }
 
@@ -289,6 +294,11 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
       for (const u of this.units.values()) this.cancelWake(u);
       try {
+        await this.store.leave?.(this.node);
+      } catch (error) {
+        this.log.warn({ err: error }, `cluster ${this.node}: removing its heartbeat failed (it expires after ttl): ${reasonOf(error)}`);
+      }
+      try {
         await this.store.close();
       } catch (error) {
         this.log.warn({ err: error }, `cluster ${this.node}: closing the lease store failed: ${reasonOf(error)}`);
@@ -302,6 +312,7 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     this.refreshUnits();
     return {
       node: this.node,
+      members: this.live ? [...this.live].sort() : null,
       running: this.running,
       units: [...this.units.values()].map((u) => ({
         unit: u.name,
@@ -458,12 +469,28 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     u.wake = null;
   }
 
+  /** Renews this member's heartbeat and reads the live members (stores that keep heartbeats). */
+  private async presence(): Promise<void> {
+    const { heartbeat, members } = this.store;
+    if (typeof heartbeat !== 'function' || typeof members !== 'function' || !this.running) return;
+    try {
+      await heartbeat.call(this.store, this.node, this.ttl);
+      const live = new Set(await members.call(this.store));
+      live.add(this.node);
+      this.live = live;
+    } catch (error) {
+      // The renewals warn about an unreachable store already.
+      this.log.debug({ err: error }, `cluster ${this.node}: heartbeat failed: ${reasonOf(error)}`);
+    }
+  }
+
   /** One round: renew what it owns, look at (and maybe acquire) what it does not. */
   private async tick(): Promise<void> {
     if (!this.ticking) return;
     this.ticker = after(this.clock, this.ttl / 3, () => void this.tick());
     this.refreshUnits();
     const round: Promise<void>[] = [];
+    if (this.running) round.push(this.presence());
     for (const u of this.units.values()) {
       if (u.owned) {
         if (!u.renewing) round.push(this.renew(u));
@@ -524,13 +551,15 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
 
   /**
    * This member's place in the queue for a freed unit: its index in the unit's preferredNodes
-   * with the node that held the unit last left out (so the next preferred node takes over at
-   * once); nodes not listed come after the listed ones; 0 for every member when the unit is not listed.
+   * with the node that held the unit last, and the nodes not alive, left out (so the next
+   * preferred live node takes over at once); nodes not listed come after the listed ones; 0 for
+   * every member when the unit is not listed.
    */
   private rank(u: Unit): number {
     const list = this.preferred[u.name];
     if (!list) return 0;
-    const candidates = list.filter((n) => n !== u.lastHolder);
+    const live = this.live;
+    const candidates = list.filter((n) => n !== u.lastHolder && (n === this.node || live === null || live.has(n)));
     const i = candidates.indexOf(this.node);
     return i === -1 ? candidates.length : i;
   }
@@ -611,16 +640,17 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       this.exclusive(u, async () => {
         if (u.owned?.token !== token || !this.running) return;
         let counted = false;
-        if (this.failoverThreshold > 0) {
+        const threshold = this.failoverThreshold ?? (this.live ? Math.max(0, this.live.size - 1) : 1);
+        if (threshold > 0) {
           try {
-            counted = await this.store.countFailover(u.name, this.node, token, this.failoverThreshold, this.failoverPeriod);
+            counted = await this.store.countFailover(u.name, this.node, token, threshold, this.failoverPeriod);
           } catch (error) {
             this.log.warn({ err: error }, `cluster ${this.node}: counting a failover of "${u.name}" failed (keeping it): ${reasonOf(error)}`);
             return;
           }
         }
         if (!counted) {
-          this.log.warn(`cluster ${this.node}: "${u.name}" escalated; failoverThreshold (${this.failoverThreshold} per ${this.failoverPeriod} ms, cluster-wide) spent, keeping it`);
+          this.log.warn(`cluster ${this.node}: "${u.name}" escalated; failoverThreshold (${threshold} per ${this.failoverPeriod} ms, cluster-wide) spent, keeping it`);
           return;
         }
         await this.takeOffline(u, 'offline');

@@ -36,6 +36,7 @@ export function memoryLeases(options: MemoryLeasesOptions = {}): LeaseStore {
   const clock = options.clock ?? systemClock;
   const entries = new Map<string, Entry>();
   const listeners = new Set<(change: LeaseChange) => void>();
+  const alive = new Map<string, number>();
   const live = (unit: string): Entry | undefined => {
     const e = entries.get(unit);
     return e && e.node !== null && e.expiresAt > clock.now() ? e : undefined;
@@ -86,6 +87,16 @@ export function memoryLeases(options: MemoryLeasesOptions = {}): LeaseStore {
       if (e.failovers.length >= threshold) return false;
       e.failovers.push(now);
       return true;
+    },
+    async heartbeat(node, ttlMs) {
+      alive.set(node, clock.now() + ttlMs);
+    },
+    async members() {
+      const now = clock.now();
+      return [...alive].filter(([, until]) => until > now).map(([node]) => node).sort();
+    },
+    async leave(node) {
+      alive.delete(node);
     },
     watch(listener) {
       listeners.add(listener);

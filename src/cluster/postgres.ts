@@ -30,7 +30,8 @@ export interface PostgresLeasesOptions {
  * member's. Grants and releases are announced with `NOTIFY` on the channel named as the table
  * (members `LISTEN` on a connection of their own, reconnected when it breaks); an expiry has no
  * event, so `holder()` tells how long the lease has left and members wake at that moment. The
- * row also keeps the unit's offline flag and its failover times (server clock).
+ * row also keeps the unit's offline flag and its failover times (server clock). Members' heartbeats
+ * are rows of `<table>_members (node, expires_at)`.
  *
  * @example
  * ```ts
@@ -44,9 +45,10 @@ export function postgresLeases(options: PostgresLeasesOptions): LeaseStore {
   if (typeof connectionString !== 'string' || connectionString.length === 0) {
     throw new ConfigError('connectionString', connectionString, "must be a PostgreSQL connection string ('postgres://user@host:5432/db')", { context });
   }
-  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
-    throw new ConfigError('table', table, 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)', { context });
+  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,54}$/.test(table)) {
+    throw new ConfigError('table', table, 'must be a plain SQL identifier of at most 55 characters (letters, digits, _; not starting with a digit)', { context });
   }
+  const membersTable = `${table}_members`;
   if (typeof callTimeout !== 'number' || !Number.isFinite(callTimeout) || callTimeout <= 0) {
     throw new ConfigError('callTimeout', callTimeout, 'must be a finite number > 0 (milliseconds)', { context });
   }
@@ -75,7 +77,8 @@ export function postgresLeases(options: PostgresLeasesOptions): LeaseStore {
     ready ??= p
       .query(
         `CREATE TABLE IF NOT EXISTS ${table} (unit text PRIMARY KEY, node text, token bigint NOT NULL, expires_at timestamptz NOT NULL);
-         ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS offline boolean NOT NULL DEFAULT false, ADD COLUMN IF NOT EXISTS failovers timestamptz[] NOT NULL DEFAULT '{}'`,
+         ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS offline boolean NOT NULL DEFAULT false, ADD COLUMN IF NOT EXISTS failovers timestamptz[] NOT NULL DEFAULT '{}';
+         CREATE TABLE IF NOT EXISTS ${membersTable} (node text PRIMARY KEY, expires_at timestamptz NOT NULL)`,
       )
       .then(
         () => {},
@@ -181,6 +184,20 @@ export function postgresLeases(options: PostgresLeasesOptions): LeaseStore {
         [unit, node, token, threshold, periodMs],
       );
       return res.rowCount === 1;
+    },
+    async heartbeat(node, ttlMs) {
+      await query(
+        `INSERT INTO ${membersTable} (node, expires_at) VALUES ($1, clock_timestamp() + $2::float8 * interval '1 millisecond')
+         ON CONFLICT (node) DO UPDATE SET expires_at = EXCLUDED.expires_at`,
+        [node, ttlMs],
+      );
+    },
+    async members() {
+      const res = await query(`SELECT node FROM ${membersTable} WHERE expires_at > clock_timestamp() ORDER BY node`, []);
+      return (res.rows as { node: string }[]).map((r) => r.node);
+    },
+    async leave(node) {
+      await query(`DELETE FROM ${membersTable} WHERE node = $1`, [node]);
     },
     watch(l) {
       listeners.add(l);

@@ -75,6 +75,16 @@ export interface LeaseStore {
    * is unreachable; the members' rounds every `ttl / 3` catch up.
    */
   watch?(listener: (change: LeaseChange) => void): () => void;
+  /**
+   * Optional, with `members` and `leave` (the built-in stores have all three): records that
+   * `node` is alive for `ttlMs` (the store's clock). Members call it every `ttl / 3`, so that
+   * preference skips members that are down, and the default `failoverThreshold` is (members - 1).
+   */
+  heartbeat?(node: string, ttlMs: number): Promise<void>;
+  /** The nodes whose heartbeat has not expired, sorted. */
+  members?(): Promise<string[]>;
+  /** Removes `node`'s heartbeat at once (`ClusterMember.stop()`). */
+  leave?(node: string): Promise<void>;
   /** Releases the store's connections and timers. Called by `ClusterMember.stop()`. Idempotent. */
   close(): Promise<void>;
 }

@@ -44,7 +44,7 @@ describe('resmon run with cluster:', () => {
     expect(refused.stderr + refused.stdout).toMatch(/does not own the unit; node "a" owns it/);
     // resmon status on b shows the unit's owner and token (as b last saw them).
     const status = await resmon(['status', '-c', join(dir, 'b', 'resmon.yaml')]);
-    expect(status.stdout).toContain('cluster member b:');
+    expect(status.stdout).toContain('cluster member b (live members: a, b):');
     expect(status.stdout).toContain(`svc  owner a  token ${acquired.token as number}`);
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
@@ -79,7 +79,7 @@ describe('resmon run with cluster:', () => {
     expect(await a.exited).toBe(0);
     const acquired = await b.next((l) => l.event === 'cluster' && l.change === 'acquired', 'ob acquired', 0, 10_000);
     const status = await resmon(['status', '-c', join(dir, 'ob', 'resmon.yaml')]);
-    expect(status.stdout).toContain(`svc  owner ob  token ${acquired.token as number}  (this machine)`);
+    expect(status.stdout).toContain(`svc  owner ob  token ${acquired.token as number}  (this machine)  offline cluster-wide`);
     expect(b.lines.some(b.state('svc', 'online'))).toBe(false);
     const on = await resmon(['online', 'svc', '-c', join(dir, 'ob', 'resmon.yaml')]);
     expect(on.code).toBe(0);

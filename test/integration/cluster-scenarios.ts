@@ -65,6 +65,31 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
       }
     });
 
+    it('the store: heartbeats list the live members until they leave or expire', async () => {
+      const a = open();
+      const b = open();
+      const mine = async (store: LeaseStore) => (await store.members!()).filter((n) => n.startsWith('hb-'));
+      try {
+        await a.heartbeat!('hb-a', 2_000);
+        await b.heartbeat!('hb-b', 60_000);
+        await a.heartbeat!('hb-a', 2_000); // renewed: still one entry
+        const renewedAt = Date.now();
+        expect(await mine(b)).toEqual(['hb-a', 'hb-b']);
+        await b.leave!('hb-b');
+        expect(await mine(a)).toEqual(['hb-a']);
+        // Not renewed: gone once it expires (etcd: its lease's whole seconds, plus up to 500 ms).
+        let gone = 0;
+        while ((await mine(b)).length > 0) {
+          if (Date.now() - renewedAt > 5_000) throw new Error('hb-a never expired');
+          await sleep(100);
+        }
+        gone = Date.now() - renewedAt;
+        expect(gone).toBeGreaterThanOrEqual(1_900);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
     it('the store: an expired lease frees the unit; members learn when (etcd announces the expiry, PostgreSQL tells how long is left)', async () => {
       const a = open();
       const b = open();
