@@ -1,3 +1,4 @@
+import type { AbortScope } from './abort-scope.js';
 import type { ActiveCall, CallOutcome } from './call.js';
 import type { Clock } from './clock.js';
 import { CallTimeoutError, reasonOf, StateError, toError } from './errors.js';
@@ -45,7 +46,7 @@ export class OnlineAttempt {
     /** The number of the operation the attempt is (see `Resource`). */
     readonly op: number,
     /** Aborts the attempt's calls: aborted when its online period ends (the resource's `onlineAbort`). */
-    readonly abort: AbortController,
+    readonly abort: AbortScope,
   ) {}
 
   /** Runs the attempt (once the resource shows it as online-pending). */
@@ -56,12 +57,12 @@ export class OnlineAttempt {
   private async run(): Promise<Error | null> {
     const { owner, calls, op, abort } = this;
     // A hosted type whose host is still starting: wait for it (aborted with the attempt).
-    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort.signal, this.clock);
+    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort, this.clock);
     if (ready) {
       await ready;
       if (owner.currentOp() !== op) return this.failed('online', abandoned(0));
     }
-    const opening = calls.open(op, abort.signal);
+    const opening = calls.open(op, abort);
     if (opening) {
       const out = await opening;
       calls.ended('open', out);
@@ -71,7 +72,7 @@ export class OnlineAttempt {
       calls.keepHandle(out.value);
       if (owner.currentOp() !== op) return this.failed('open', abandoned(out.durationMs));
     }
-    const out = await calls.online(op, abort.signal, (call) => {
+    const out = await calls.online(op, abort, (call) => {
       this.onlineCall = call;
     });
     calls.ended('online', out);
@@ -92,7 +93,7 @@ export class OnlineAttempt {
       this.owner.fail(this.op, `${entryPoint} ${what}`, error);
     } else {
       // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise the preemption.
-      const why: unknown = this.abort.signal.reason;
+      const why: unknown = this.abort.reason;
       error = why instanceof StateError ? why : new StateError(name, `the online attempt was abandoned (${reasonOf(why ?? 'superseded')})`);
     }
     return this.failure ?? error;
