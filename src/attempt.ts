@@ -11,8 +11,8 @@ export interface AttemptOwner {
   readonly name: string;
   readonly binding: TypeBinding;
   readonly policy: ResourcePolicy;
-  /** Whether operation `op` is still in charge of the resource. */
-  inCharge(op: number): boolean;
+  /** The number of the operation in charge of the resource now. */
+  currentOp(): number;
   /** `online` returned: the resource goes online if the attempt is still in charge; false when it no longer is. */
   wentOnline(attempt: OnlineAttempt): boolean;
   /** Fails the resource for operation `op` (ignored once `op` is no longer in charge). */
@@ -59,7 +59,7 @@ export class OnlineAttempt {
     const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort.signal, this.clock);
     if (ready) {
       await ready;
-      if (!owner.inCharge(op)) return this.failed('online', abandoned(0));
+      if (owner.currentOp() !== op) return this.failed('online', abandoned(0));
     }
     const opening = calls.open(op, abort.signal);
     if (opening) {
@@ -69,7 +69,7 @@ export class OnlineAttempt {
       // An open that returned before the attempt was abandoned (an offline() right after) counts:
       // its handle is kept, open runs once.
       calls.keepHandle(out.value);
-      if (!owner.inCharge(op)) return this.failed('open', abandoned(out.durationMs));
+      if (owner.currentOp() !== op) return this.failed('open', abandoned(out.durationMs));
     }
     const out = await calls.online(op, abort.signal, (call) => {
       this.onlineCall = call;
@@ -96,5 +96,20 @@ export class OnlineAttempt {
       error = why instanceof StateError ? why : new StateError(name, `the online attempt was abandoned (${reasonOf(why ?? 'superseded')})`);
     }
     return this.failure ?? error;
+  }
+}
+
+/**
+ * Why the calls of an online period were abandoned (the reason its `onlineAbort` aborts with).
+ * Built without a stack trace: it is made on every offline, terminate and failure, and says all
+ * it has to say in its message.
+ */
+export function abandonment(resource: string, reason: string): StateError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new StateError(resource, `the online attempt was abandoned: ${reason}`);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }

@@ -5,8 +5,8 @@ import type { PluginCalls } from './plugin-calls.js';
 
 /** What taking a resource offline needs from it (the resource itself). */
 export interface OfflineOwner {
-  /** Whether operation `op` is still in charge of the resource. */
-  inCharge(op: number): boolean;
+  /** The number of the operation in charge of the resource now. */
+  currentOp(): number;
   /** The offline of operation `op` is over: offline-pending -> offline with `why`, if `op` is still in charge. */
   wentOffline(op: number, why: string): void;
 }
@@ -35,7 +35,7 @@ export async function takeOffline(
     const call = attempt.onlineCall;
     if (!call) return owner.wentOffline(op, `${reason} before online started`);
     await call.released;
-    if (!owner.inCharge(op)) return;
+    if (owner.currentOp() !== op) return;
     if (!call.settled) {
       await calls.terminate(op, `online did not settle within abortGrace (${abortGrace} ms) after ${reason}`);
       return owner.wentOffline(op, `${reason}; online did not settle within abortGrace, so it was terminated`);
@@ -43,7 +43,7 @@ export async function takeOffline(
   }
   const out = await calls.offline(op, stop);
   calls.ended('offline', out);
-  if (!owner.inCharge(op)) return;
+  if (owner.currentOp() !== op) return;
   if (out.kind === 'ok') return owner.wentOffline(op, completed);
   if (out.kind === 'abandoned') return;
   const why = out.kind === 'timeout' ? `offline made no progress for ${out.timeoutMs} ms (pendingTimeout)` : `offline failed: ${reasonOf(out.error)}`;

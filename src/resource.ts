@@ -1,8 +1,8 @@
-import { OnlineAttempt } from './attempt.js';
+import { abandonment, OnlineAttempt } from './attempt.js';
 import { CallLane } from './call.js';
 import type { ContextEnv } from './context.js';
 import { runControl } from './control.js';
-import { CallTimeoutError, MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
+import { MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import { takeOffline } from './offline.js';
 import { type Logger, tagged } from './logger.js';
 import { PluginCalls } from './plugin-calls.js';
@@ -12,16 +12,9 @@ import { changeProperties, LiveProperties } from './properties.js';
 import { emitStateChange } from './resource-events.js';
 import { applyRestartPolicy, RestartBook } from './restart.js';
 import { StateWaiters } from './state-waiters.js';
+import { resourceStatus } from './status.js';
 import type { TimerWheel } from './timer-wheel.js';
-import {
-  type DependencyItem,
-  type EntryPoint,
-  type PropertiesOutcome,
-  type ResourceState,
-  type ResourceStatus,
-  type ResourceTarget,
-  type TypeBinding,
-} from './types.js';
+import type { DependencyItem, EntryPoint, PropertiesOutcome, ResourceState, ResourceStatus, ResourceTarget, TypeBinding } from './types.js';
 
 /** What a resource needs from its monitor (the clock, the logger and the events through {@link ContextEnv}). */
 export interface ResourceEnv extends ContextEnv {
@@ -29,9 +22,8 @@ export interface ResourceEnv extends ContextEnv {
   readonly wheel: TimerWheel;
   readonly abortGrace: number;
   /**
-   * Called after every state change (`from` differs from the state now), and with `from` equal
-   * to it once a failure's restart decision is made: the monitor follows dependencies and groups.
-   * Must not throw.
+   * Called after every state change (`from` differs from the state now), and with `from` equal to it once a failure's
+   * restart decision is made: the monitor follows dependencies and groups. Must not throw.
    */
   observe?(resource: Resource, from: ResourceState): void;
   /** Asked when a restart is due: false while the resource's dependencies are not online (it is not started then). */
@@ -74,10 +66,7 @@ export class Resource {
   private attempt: OnlineAttempt | null = null;
   /** Aborts the calls of the online period: aborted when the resource leaves online-pending/online. */
   private onlineAbort: AbortController | null = null;
-  /**
-   * Aborts the offline in progress when a `terminate()` supersedes it: its `offline` call, if it
-   * has not started yet, never starts (terminate must not queue behind it).
-   */
+  /** Aborts the offline in progress when a `terminate()` supersedes it: an `offline` call not started yet never starts. */
   private offlineAbort: AbortController | null = null;
   /** The offline() or terminate() in progress, which online() and offline() wait for. */
   private transition: Promise<void> | null = null;
@@ -105,7 +94,6 @@ export class Resource {
     this.polls = new Poller(this, this.calls, env, env.wheel);
   }
 
-  // ---- public operations -------------------------------------------------------------------
   /**
    * Brings the resource online; resolves once online, rejects with the cause if this attempt
    * failed. `mayStart`, asked right before a new attempt starts, may refuse it (a reason): the
@@ -133,7 +121,7 @@ export class Resource {
         case 'failed':
           await this.failureTask;
           if (this.state !== 'failed' || this.transition) continue;
-          this.cancelRestart();
+          this.restarts.cancelScheduled();
           this.restarts.clear();
           break;
         case 'offline':
@@ -161,7 +149,7 @@ export class Resource {
    */
   async offline(reason: string, byOfflineCall = false): Promise<void> {
     for (;;) {
-      this.cancelRestart();
+      this.restarts.cancelScheduled();
       if (this.transition) {
         // offline() during offline-pending shares that offline; during terminate() it waits for it.
         await this.transition;
@@ -174,15 +162,14 @@ export class Resource {
         case 'offline-pending':
           throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
         case 'failed': {
-          // Take charge now, as one transition that later offline() calls share: the failure's
-          // restart policy no longer applies (no restart is scheduled, then cancelled, when its
-          // terminate ends); the state changes once that terminate has finished.
+          // Take charge now, as one transition that later offline() calls share: the failure's restart policy no longer
+          // applies (no restart is scheduled, then cancelled, when its terminate ends); offline once that terminate ends.
           const op = ++this.operation;
           const failure = this.failureTask;
           await this.runAsTransition(
             (async () => {
               await failure;
-              this.cancelRestart();
+              this.restarts.cancelScheduled();
               if (this.operation === op && this.state === 'failed') this.setState('offline', reason);
             })(),
           );
@@ -212,7 +199,7 @@ export class Resource {
     // Disposed (close() or removeResource() finishing) and offline: nothing is left to stop, and
     // the plugin is being closed; a terminate() now must not call into it.
     if (this.disposed && this.state === 'offline' && !this.transition && !this.calls.terminating) return;
-    this.cancelRestart();
+    this.restarts.cancelScheduled();
     const op = ++this.operation;
     this.offlineAbort?.abort(new StateError(this.name, `offline abandoned: ${reason}`));
     this.offlineAbort = null;
@@ -227,10 +214,7 @@ export class Resource {
     if (this.operation !== op) await this.transitionsDone();
   }
 
-  /**
-   * Resolves once no offline() or terminate() is in progress: a superseded operation waits for
-   * the one that took over, and for any that took over from that one in turn.
-   */
+  /** Resolves once no offline() or terminate() is in progress (a superseded one waits for those that took over). */
   private async transitionsDone(): Promise<void> {
     while (this.transition) await this.transition;
   }
@@ -261,15 +245,14 @@ export class Resource {
     // plugin after close, no deadline stays armed).
     this.disposeAbort?.abort(new MonitorClosedError(`control("${this.name}")`));
     this.calls.preempt('the resource is being closed');
-    this.cancelRestart();
+    this.restarts.cancelScheduled();
     if (this.state !== 'offline') {
       // A restart raced with the offline above: finish it the hard way.
       await this.terminate(why);
     }
     this.polls.stop();
-    // A terminate() that came in meanwhile (to cut the shutdown short) runs to its end first, on
-    // the lane's usual terms (abortGrace for an abandoned call): disposing the lane under it would
-    // start it without that wait.
+    // A terminate() that came in meanwhile (to cut the shutdown short) runs to its end first, on the lane's usual terms
+    // (abortGrace for an abandoned call): disposing the lane under it would start it without that wait.
     while (this.calls.terminating) await this.calls.terminating;
     const closing = this.calls.close(this.operation);
     if (closing) {
@@ -289,14 +272,8 @@ export class Resource {
   waitFor(state: ResourceState, timeout: number | undefined, signal: AbortSignal | undefined): Promise<ResourceStatus> {
     if (this.state === state) return Promise.resolve(this.inspect());
     if (this.disposed) return Promise.reject(new MonitorClosedError(`waitFor("${this.name}")`));
-    return this.waiters.wait(state, {
-      timeoutMs: timeout,
-      signal,
-      clock: this.env.clock,
-      onTimeout: () => {
-        throw new CallTimeoutError(`waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`, timeout as number);
-      },
-    });
+    const timedOut = () => `waitFor("${this.name}", "${state}") timed out after ${timeout} ms; it is ${this.state}`;
+    return this.waiters.wait(state, timeout, signal, this.env.clock, timedOut);
   }
 
   /** A JSON-safe picture of the resource. */
@@ -304,20 +281,7 @@ export class Resource {
     const now = this.env.clock.now();
     this.noteStable(now);
     const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.restarts.stableAt;
-    return {
-      name: this.name,
-      type: this.typeName,
-      state: this.state,
-      generation: this.generation,
-      since: this.since,
-      lastChecks: { looksAlive: this.polls.lastChecks.looksAlive, isAlive: this.polls.lastChecks.isAlive },
-      restarts: { inWindow: this.restarts.inWindow(now, this.policy.restartPeriod), total: this.restarts.total, stableAt },
-      nextRestartAt: this.restarts.nextAt,
-      host: this.binding.hostOf(this.name),
-      group: this.group,
-      dependsOn: this.dependsOn.map((item) => (typeof item === 'string' ? item : { anyOf: [...item.anyOf] })),
-      target: this.target,
-    };
+    return resourceStatus(this, this.polls.lastChecksNow(), this.restarts, now, stableAt);
   }
 
   /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
@@ -325,17 +289,13 @@ export class Resource {
     return this.state === 'failed' && (this.failing || this.restarts.scheduled);
   }
 
-  /**
-   * The resource's host died or was killed (isolation): fail it if it was up, as if a check had
-   * failed. Calls in flight are abandoned by the host layer.
-   */
+  /** Its isolation host died or was killed: fail it if it was up, as a failed check would (the host layer abandons its calls). */
   hostFailed(reason: string): void {
     this.fail(this.operation, reason, null);
   }
 
-  // ---- the online attempt ------------------------------------------------------------------
-
-  private startAttempt(reason: string): OnlineAttempt {
+  /** @internal A new online attempt (from online(), or a scheduled restart) starts. */
+  startAttempt(reason: string): OnlineAttempt {
     // Properties stored while the resource ran take effect at this online.
     this.props.takeStored();
     const op = ++this.operation;
@@ -348,8 +308,6 @@ export class Resource {
     attempt.start();
     return attempt;
   }
-
-  // ---- failure, terminate, offline ---------------------------------------------------------
 
   /**
    * @internal The resource failed (a check, a deadline, reportFailure, a failed attempt): if `op` still
@@ -380,17 +338,9 @@ export class Resource {
     this.polls.stop();
     const onlineAbort = this.onlineAbort;
     this.onlineAbort = null;
-    if (onlineAbort && !onlineAbort.signal.aborted) {
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
-      const why = new StateError(this.name, `the online attempt was abandoned: ${reason}`);
-      Error.stackTraceLimit = limit;
-      onlineAbort.abort(why);
-    }
+    if (onlineAbort && !onlineAbort.signal.aborted) onlineAbort.abort(abandonment(this.name, reason));
     this.calls.preempt(reason);
   }
-
-  // ---- restart policy ----------------------------------------------------------------------
 
   /** Online, and not being taken down by a terminate() that has not changed the state yet. */
   private inOnlinePeriod(): boolean {
@@ -399,17 +349,8 @@ export class Resource {
 
   /** stableAfter: empties the restart window once this online period has lasted that long (see RestartBook). */
   private noteStable(now: number): void {
-    if (!this.inOnlinePeriod()) return;
-    if (this.restarts.markStable(this.since, now, this.policy.stableAfter)) {
-      this.log.debug(`online since ${this.since} for stableAfter (${this.policy.stableAfter} ms): restart window emptied`);
-    }
+    if (this.inOnlinePeriod()) this.restarts.markStable(this.since, now, this.policy.stableAfter, this.log);
   }
-
-  private cancelRestart(): void {
-    this.restarts.cancelScheduled();
-  }
-
-  // ---- live changes and control codes -------------------------------------------------------
 
   /** The latest properties accepted: those stored for the next online, else those in force. */
   configuredProperties(): unknown {
@@ -422,9 +363,8 @@ export class Resource {
   }
 
   /**
-   * A new resolved policy (and the own layer it came from), already validated. Applies to the
-   * calls and restarts that start from now; while online both poll schedules are re-armed from
-   * now. The restart window (the restarts it counts) is kept.
+   * A new resolved policy (and the own layer it came from), already validated: for the calls and
+   * restarts that start from now; while online both poll schedules re-arm from now. The restart window is kept.
    */
   setPolicy(own: Partial<ResourcePolicy>, policy: ResourcePolicy): void {
     if (this.disposed) throw new MonitorClosedError(`setPolicy("${this.name}")`);
@@ -439,16 +379,9 @@ export class Resource {
     return runControl(this, this.calls, (this.disposeAbort ??= new AbortController()).signal, code, input);
   }
 
-  // ---- for the attempt, the offline, the poller and the calls' contexts (the *Owner interfaces) ----
-
   /** @internal dispose() has begun to refuse operations. */
   get isDisposed(): boolean {
     return this.disposed;
-  }
-
-  /** @internal Operation `op` is still in charge. */
-  inCharge(op: number): boolean {
-    return this.operation === op;
   }
 
   /** @internal The number of the operation in charge now. */
@@ -483,11 +416,6 @@ export class Resource {
   /** @internal A restart is due: the monitor may refuse it (its dependencies are down). */
   mayRestart(): boolean {
     return this.env.mayRestart?.(this) ?? true;
-  }
-
-  /** @internal A scheduled restart starts. */
-  restart(reason: string): void {
-    this.startAttempt(reason);
   }
 
   /** @internal The offline of operation `op` is over. */

@@ -66,14 +66,15 @@ export class RestartBook {
    * `stableAfter`: an online period that began at `since` and has lasted `stableAfter` ms by `now`
    * empties the window. No restart can start while the resource is online, so doing this when
    * anyone looks, or when the online period ends (before a failure's restart decision reads the
-   * window), is the same as doing it at that very moment, and costs no timer. Returns true the
-   * first time it empties the window for that period.
+   * window), is the same as doing it at that very moment, and costs no timer. Says so on `log`
+   * (debug) the first time it empties the window for that period, and returns true then.
    */
-  markStable(since: number, now: number, stableAfter: number): boolean {
+  markStable(since: number, now: number, stableAfter: number, log?: Logger): boolean {
     if (stableAfter <= 0) return false;
     const at = since + stableAfter;
     if (now < at) return false;
     const first = this.stableAt !== at;
+    if (first) log?.debug(`online since ${since} for stableAfter (${stableAfter} ms): restart window emptied`);
     this.stableAt = at;
     this.clear();
     return first;
@@ -123,7 +124,7 @@ export interface RestartOwner {
   /** A restart is due: false when the monitor refuses it now (its dependencies are down). */
   mayRestart(): boolean;
   /** Starts the restart's online attempt. */
-  restart(reason: string): void;
+  startAttempt(reason: string): void;
 }
 
 /**
@@ -145,7 +146,7 @@ export function applyRestartPolicy(owner: RestartOwner, book: RestartBook, sink:
       }
       if (retry) book.clear();
       else book.record(sink.clock.now());
-      owner.restart(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
+      owner.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
     });
     emitRestartScheduled(sink, owner.name, attempt, delayMs, retry);
   };

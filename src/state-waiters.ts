@@ -1,5 +1,6 @@
 import { abortable } from './abort.js';
 import type { Clock } from './clock.js';
+import { CallTimeoutError } from './errors.js';
 import type { ResourceState, ResourceStatus } from './types.js';
 
 interface Waiter {
@@ -17,15 +18,12 @@ export class StateWaiters {
   private waiting: Set<Waiter> | null = null;
 
   /**
-   * Resolves with the resource's status once {@link reached} is called with `state`; settles
-   * through `onTimeout` after `timeoutMs` (none when undefined), rejects with the signal's reason
-   * when it aborts (at once if it already has), or with the error given to {@link rejectAll}.
+   * Resolves with the resource's status once {@link reached} is called with `state`; rejects
+   * after `timeoutMs` on `clock` (none when undefined) with a CallTimeoutError whose message
+   * `timedOut()` gives, with the signal's reason when it aborts (at once if it already has), or
+   * with the error given to {@link rejectAll}.
    */
-  wait(
-    state: ResourceState,
-    options: { timeoutMs: number | undefined; signal: AbortSignal | undefined; clock: Clock; onTimeout: () => ResourceStatus },
-  ): Promise<ResourceStatus> {
-    const { signal } = options;
+  wait(state: ResourceState, timeoutMs: number | undefined, signal: AbortSignal | undefined, clock: Clock, timedOut: () => string): Promise<ResourceStatus> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let waiter!: Waiter;
     const reached = new Promise<ResourceStatus>((resolve, reject) => {
@@ -33,7 +31,10 @@ export class StateWaiters {
     });
     const waiting = (this.waiting ??= new Set());
     waiting.add(waiter);
-    return abortable(reached, options).finally(() => waiting.delete(waiter));
+    const onTimeout = () => {
+      throw new CallTimeoutError(timedOut(), timeoutMs as number);
+    };
+    return abortable(reached, { timeoutMs, signal, clock, onTimeout }).finally(() => waiting.delete(waiter));
   }
 
   /** The resource is now in `to`: resolves the callers waiting for it with `status()` (built only then). */
