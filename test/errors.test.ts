@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   DEFAULT_POLICY,
   isConfigError,
   isDuplicateError,
@@ -12,6 +11,7 @@ import {
   ResourceMonitor,
   type ResourceType,
 } from 'resmon';
+import { configError } from './helpers/errors.js';
 
 const type: ResourceType = { name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true };
 
@@ -21,15 +21,6 @@ function monitorWithType(extra: Partial<ResourceType> = {}) {
   return monitor;
 }
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isConfigError(error)).toBe(true);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('policy validation', () => {
   const cases: [string, unknown, RegExp][] = [

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type ConfigError, isConfigError, ResourceMonitor, type ResourceType } from 'resmon';
+import { ResourceMonitor, type ResourceType } from 'resmon';
 import { oneResource } from './helpers/monitor.js';
 import { recordingType } from './helpers/recording.js';
+import { configError } from './helpers/errors.js';
 
 /**
  * Issue 10 §3: options, policies and defaults are snapshotted at the boundary (each getter read
@@ -18,16 +19,6 @@ afterEach(() => {
 
 const type: ResourceType = { name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true };
 
-function configError(fn: () => unknown): ConfigError {
-  let thrown: unknown = 'nothing';
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  if (!isConfigError(thrown)) throw new Error(`expected a ConfigError, got ${String(thrown)}`, { cause: thrown });
-  return thrown;
-}
 
 const INHERITED = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__'];
 
