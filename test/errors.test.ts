@@ -12,6 +12,7 @@ import {
   type ResourceType,
 } from 'resmon';
 import { configError } from './helpers/errors.js';
+import { TestMonitor } from './helpers/monitor.js';
 
 const type: ResourceType = { name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true };
 
@@ -74,7 +75,7 @@ describe('policy validation', () => {
   });
 
   it('checks the resolved policy across layers: monitor defaults, type defaults, resource policy', async () => {
-    await using monitor = new ResourceMonitor({ defaults: { restartPeriod: 100_000 } });
+    await using monitor = new TestMonitor({ defaults: { restartPeriod: 100_000 } });
     monitor.registerType({ ...type, defaults: { retryPeriodOnFailure: 50_000 } });
     expect(() => monitor.addResource({ name: 'r', type: 't' })).toThrow(/retryPeriodOnFailure must be >= restartPeriod/);
     monitor.addResource({ name: 'ok', type: 't', policy: { retryPeriodOnFailure: 200_000 } });

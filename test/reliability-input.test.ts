@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ResourceMonitor, type ResourceType } from 'resmon';
-import { oneResource } from './helpers/monitor.js';
+import { oneResource, TestMonitor } from './helpers/monitor.js';
 import { recordingType } from './helpers/recording.js';
 import { configError } from './helpers/errors.js';
 
@@ -60,7 +60,7 @@ describe('validation cannot be bypassed', () => {
       },
     };
     const rec = recordingType();
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec', policy: policy as never });
     expect(reads).toBe(1);
@@ -73,7 +73,7 @@ describe('validation cannot be bypassed', () => {
   it('keeps a copy of the monitor defaults: mutating the object afterwards changes nothing', async () => {
     const defaults = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000 };
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults });
+    await using monitor = new TestMonitor({ defaults });
     defaults.isAlivePollInterval = 0;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
@@ -86,7 +86,7 @@ describe('validation cannot be bypassed', () => {
   it("keeps a copy of a type's defaults: mutating them after registerType changes nothing", async () => {
     const rec = recordingType();
     const defaults = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000 };
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType({ ...rec.type, defaults });
     defaults.isAlivePollInterval = 0;
     (rec.type as { defaults?: unknown }).defaults = { isAlivePollInterval: -5 };
@@ -100,7 +100,7 @@ describe('validation cannot be bypassed', () => {
   it("reads a type's defaults and name once", async () => {
     let defaultsReads = 0;
     let nameReads = 0;
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType({
       ...type,
       get name() {
@@ -124,7 +124,7 @@ describe('validation cannot be bypassed', () => {
         return reads === 1 ? { restartDelay: 5 } : { restartDelay: -1 };
       },
     };
-    await using monitor = new ResourceMonitor(options as never);
+    await using monitor = new TestMonitor(options as never);
     expect(reads).toBe(1);
     monitor.registerType(type);
     let policyReads = 0;
@@ -150,7 +150,7 @@ describe('validation cannot be bypassed', () => {
     expect(error.field).toBe('options.defaults.restartDelay');
     expect(error.message).toMatch(/could not be read: boom/);
 
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType(type);
     const trap = new Proxy(
       {},
