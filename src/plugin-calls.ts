@@ -1,4 +1,5 @@
 import type { ActiveCall, CallLane, CallOutcome } from './call.js';
+import { CheckRunner } from './check-runner.js';
 import { type ContextEnv, type ContextOwner, pluginContext } from './context.js';
 import { reasonOf } from './errors.js';
 import { type Logger, tagged } from './logger.js';
@@ -39,6 +40,8 @@ export class PluginCalls {
   terminating: Promise<void> | null = null;
   /** The tagged logger of each entry point (`ctx.log`), made on first use. */
   private readonly logs: Partial<Record<EntryPoint, Logger>> = {};
+  /** Runs the checks on a free lane, made at the first check. */
+  private checks: CheckRunner | null = null;
 
   constructor(
     private readonly owner: CallOwner,
@@ -62,19 +65,27 @@ export class PluginCalls {
   }
 
   /**
-   * A health check, or null when the type has none of that kind. The hot path: the lane's
-   * promise itself, with no wrapper (the spec built here, not by `run`); the caller reports the outcome ({@link ended}).
+   * A health check, or null when the type has none of that kind. The hot path: on a free lane the
+   * check runs at once through the resource's {@link CheckRunner} (no closure, no context object,
+   * no promise) and its outcome comes back as a value when the plugin answers synchronously, as
+   * the lane's promise when it returns one. On a busy lane it waits as any call does. The caller
+   * reads an `ok` value before the next call (the lane reuses it) and reports the outcome
+   * through {@link ended}.
    */
-  check(kind: CheckKind, op: number, parent: AbortSignal): Promise<CallOutcome<unknown>> | null {
-    const { type } = this.owner.binding;
+  check(kind: CheckKind, op: number, parent: AbortSignal): CallOutcome<unknown> | Promise<CallOutcome<unknown>> | null {
+    const { owner } = this;
+    const { type } = owner.binding;
     const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
     if (!fn) return null;
-    return this.lane.run({
-      entryPoint: kind,
-      timeoutMs: this.owner.policy.deadlockTimeout,
-      parent,
-      invoke: (call) => fn.call(type, this.context(call, op)),
-    });
+    const timeoutMs = owner.policy.deadlockTimeout;
+    if (this.lane.free) {
+      const log = (this.logs[kind] ??= tagged(this.env.logger, { resource: owner.name, entryPoint: kind }));
+      const runner = (this.checks ??= new CheckRunner(owner, this.env));
+      runner.prepare(kind, fn, type, op, this.properties.inForce, this.handle, owner.fencingToken, log);
+      const now = this.lane.runNow(kind, timeoutMs, parent, runner);
+      if (now !== null) return now;
+    }
+    return this.lane.run({ entryPoint: kind, timeoutMs, parent, invoke: (call) => fn.call(type, this.context(call, op)) });
   }
 
   /**

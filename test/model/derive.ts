@@ -67,7 +67,7 @@ export function failureEvidence(sc: Scenario, trace: Trace, resource: string, t:
  * settled before being abandoned, while the resource was online in the call's generation), how
  * many isAlive checks had failed in a row in that online period, this one included (0: passed).
  */
-export function isAliveStreaks(trace: Trace, spans: Span[]): Map<Span, number> {
+function isAliveStreaks(trace: Trace, spans: Span[]): Map<Span, number> {
   const out = new Map<Span, number>();
   let gen = -1;
   let run = 0;

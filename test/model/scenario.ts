@@ -109,24 +109,7 @@ export interface Scenario {
   validateThrows?: HostileKind | null;
 }
 
-/** Shorthand for a behaviour in hand-written regression scenarios. */
+/** A behaviour of `kind` with no delay, lag or report: the plugin's default, and shorthand for hand-written scenarios. */
 export function b(kind: BehaviourKind, more: Partial<Omit<Behaviour, 'kind'>> = {}): Behaviour {
   return { kind, delay: 0, lag: 0, reportFailureAfter: null, ...more };
 }
-
-export const basePolicy: ModelPolicy = {
-  looksAlivePollInterval: 100,
-  isAlivePollInterval: 300,
-  pendingTimeout: 500,
-  deadlockTimeout: 400,
-  callBudget: 50,
-  restartAction: 'restart',
-  restartThreshold: 1,
-  restartPeriod: 2_000,
-  restartDelay: 50,
-  restartBackoff: 1,
-  maxRestartDelay: 400,
-  retryPeriodOnFailure: 2_500,
-  isAliveFailureThreshold: 1,
-  stableAfter: 0,
-};

@@ -57,7 +57,7 @@ export interface StateEvent {
   target?: 'online' | 'offline';
 }
 
-export interface RestartEvent {
+interface RestartEvent {
   seq: number;
   at: number;
   resource: string;
@@ -66,7 +66,7 @@ export interface RestartEvent {
   retry: boolean;
 }
 
-export interface CheckRecord {
+interface CheckRecord {
   seq: number;
   at: number;
   resource: string;
@@ -76,7 +76,7 @@ export interface CheckRecord {
   consecutiveFailures: number;
 }
 
-export interface ReportEvent {
+interface ReportEvent {
   seq: number;
   at: number;
   span: Span;
