@@ -20,7 +20,7 @@ import {
 import { eventChannel } from './diagnostics.js';
 import type { ResourceMonitorEvents } from './events.js';
 import { type Logger, neverThrowing, silentLogger, tagged } from './logger.js';
-import { type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
+import { PolicyTable, type ResourcePolicy, resolvePolicy, snapshotFields, validatePolicy } from './policy.js';
 import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
@@ -136,6 +136,8 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private readonly defaults: Partial<ResourcePolicy>;
   /** Each type's validated defaults, copied at registration. */
   private readonly typeDefaults = new Map<string, Partial<ResourcePolicy>>();
+  /** Resolved policies, one object per distinct policy. */
+  private readonly policies = new PolicyTable();
   private readonly env: ResourceEnv;
   private closing: Promise<void> | null = null;
   /** close() has finished. */
@@ -370,7 +372,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
         context,
       });
     }
-    return policy;
+    return this.policies.intern(policy);
   }
 
   /** The policy layer the type's `defaultsFor` derives from validated properties (an OCF agent's advertised timeouts). */

@@ -213,7 +213,7 @@ function isArray(value: unknown): boolean {
  * with only the fields that are set (see {@link snapshotFields}): use it, never the original.
  */
 export function validatePolicy(layer: unknown, context: string, path = 'policy'): Partial<ResourcePolicy> {
-  if (layer === undefined) return {};
+  if (layer === undefined) return NO_POLICY;
   if (typeof layer !== 'object' || layer === null || isArray(layer)) {
     throw new ConfigError(path, layer, 'must be an object of policy fields', { context });
   }
@@ -259,6 +259,33 @@ export function resolvePolicy(layers: (Partial<ResourcePolicy> | undefined)[], c
   }
   return resolved;
 }
+
+/**
+ * Resolved policies shared between resources: resources whose layers resolve to the same values
+ * hold one frozen object, not one each (100,000 resources with the same policy hold one). Best
+ * effort: past `limit` distinct policies the table starts over, so resources with a policy each
+ * cost no more than before.
+ */
+export class PolicyTable {
+  private readonly shared = new Map<string, ResourcePolicy>();
+
+  constructor(private readonly limit = 1_024) {}
+
+  /** The shared (frozen) object with the values of `policy`. */
+  intern(policy: ResourcePolicy): ResourcePolicy {
+    let key = '';
+    for (const field of POLICY_FIELDS) key += `${String(policy[field])}\u0000`;
+    const known = this.shared.get(key);
+    if (known) return known;
+    if (this.shared.size >= this.limit) this.shared.clear();
+    const frozen = Object.freeze(policy);
+    this.shared.set(key, frozen);
+    return frozen;
+  }
+}
+
+/** The own layer of a resource given no policy: one frozen empty object for all of them. */
+export const NO_POLICY: Partial<ResourcePolicy> = Object.freeze({});
 
 /**
  * The wait before a restart when `inWindow` restarts already happened in the window:

@@ -3,7 +3,7 @@ import { describeValue, reasonOf } from './errors.js';
 import type { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
 import { emitCheck, type EventSink } from './resource-events.js';
-import { PollSchedule } from './scheduler.js';
+import { PollSchedule, type PollTarget } from './scheduler.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { CheckKind, CheckResult, TypeBinding } from './types.js';
 
@@ -51,16 +51,19 @@ function looksInterval(binding: TypeBinding, policy: ResourcePolicy): number {
  * `isAliveFailureThreshold` runs the next one sooner; a check past its deadline, or the
  * threshold-th failed isAlive, fails the resource.
  *
- * This is the hot path of a running monitor: one poll costs a timer, a lane call and, when
- * someone listens, a `check` event.
+ * This is the hot path of a running monitor: one poll costs moving its wheel entry, a lane call
+ * and, when someone listens, a `check` event.
  */
-export class Poller {
+export class Poller implements PollTarget {
   /** The last check of each kind in this online period (null before the first). */
-  readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = { looksAlive: null, isAlive: null };
+  private readonly lastChecks: { looksAlive: CheckResult | null; isAlive: CheckResult | null } = { looksAlive: null, isAlive: null };
   /** Failed checks of each kind in a row in this online period (isAliveFailureThreshold). */
   private looksFailures = 0;
   private isFailures = 0;
   private readonly schedule: PollSchedule;
+  /** The signal of the online period of operation `signalOp`. */
+  private signal: AbortSignal | null = null;
+  private signalOp = -1;
 
   constructor(
     private readonly owner: PollOwner,
@@ -69,9 +72,18 @@ export class Poller {
     wheel: TimerWheel,
   ) {
     const policy = owner.policy;
-    this.schedule = new PollSchedule(wheel, looksInterval(owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, (kind) => {
-      void this.poll(kind, owner.currentOp());
-    });
+    this.schedule = new PollSchedule(wheel, looksInterval(owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, this);
+  }
+
+  /** @internal The schedule's callback: a poll of `kind` is due. */
+  pollDue(kind: CheckKind): void {
+    this.poll(kind, this.owner.currentOp());
+  }
+
+  /** A copy of the last check of each kind (the poller rewrites its own entries check after check). */
+  lastChecksNow(): { looksAlive: CheckResult | null; isAlive: CheckResult | null } {
+    const { looksAlive, isAlive } = this.lastChecks;
+    return { looksAlive: looksAlive && { ...looksAlive }, isAlive: isAlive && { ...isAlive } };
   }
 
   /** The resource went online: arm both schedules. */
@@ -96,10 +108,20 @@ export class Poller {
     this.schedule.configure(looksInterval(this.owner.binding, policy), policy.isAlivePollInterval, policy.pollJitter, running);
   }
 
-  private async poll(kind: CheckKind, op: number): Promise<void> {
-    const ok = await this.check(kind, op);
-    // Stale once the resource left this online period (a failure, offline or terminate in the
-    // microtask since the check ended): arming now would poll the next online period.
+  /**
+   * One poll. A check that answers synchronously is judged and followed up (the next poll armed,
+   * isAlive at once after a failed looksAlive) in the same turn, with no promise; one that
+   * returns a promise, or finds the lane busy, continues when it settles.
+   */
+  private poll(kind: CheckKind, op: number): void {
+    const ok = this.check(kind, op);
+    if (ok === null || ok === true || ok === false) this.polled(kind, op, ok);
+    else void ok.then((v) => this.polled(kind, op, v));
+  }
+
+  private polled(kind: CheckKind, op: number, ok: boolean | null): void {
+    // Stale once the resource left this online period (a failure, offline or terminate since the
+    // check ended): arming now would poll the next online period.
     if (ok === null || !this.owner.stillOnline(op)) return;
     if (ok) {
       this.schedule.arm(kind);
@@ -117,7 +139,13 @@ export class Poller {
       this.schedule.arm('looksAlive');
       return;
     }
-    const deep = await this.check('isAlive', op);
+    const deep = this.check('isAlive', op);
+    if (deep === null || deep === true || deep === false) this.deepPolled(op, deep);
+    else void deep.then((v) => this.deepPolled(op, v));
+  }
+
+  /** The isAlive run at once after a failed looksAlive ended: both schedules re-arm from now. */
+  private deepPolled(op: number, deep: boolean | null): void {
     if (deep === null || !this.owner.stillOnline(op)) return;
     this.schedule.arm('isAlive', deep ? undefined : this.isAliveRetryInterval());
     this.schedule.arm('looksAlive');
@@ -131,14 +159,27 @@ export class Poller {
 
   /**
    * Runs one check; true/false for its verdict, null when it no longer counts or failed the
-   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a row).
+   * resource (a check past its deadline, or the isAliveFailureThreshold-th failed isAlive in a
+   * row): at once when the lane is free and the plugin answers synchronously, else a promise.
    */
-  private async check(kind: CheckKind, op: number): Promise<boolean | null> {
-    const { owner } = this;
-    const signal = owner.onlineSignal();
+  private check(kind: CheckKind, op: number): boolean | null | Promise<boolean | null> {
+    // The online period's signal, read once per period (AbortController's getters cost more
+    // than the rest of a check); a check runs only while its operation is in charge and online.
+    if (!this.owner.stillOnline(op)) return null;
+    let signal = this.signal;
+    if (this.signalOp !== op) {
+      signal = this.signal = this.owner.onlineSignal();
+      this.signalOp = op;
+    }
     const running = signal && this.calls.check(kind, op, signal);
     if (!running) return null;
-    const out = await running;
+    if (running instanceof Promise) return running.then((out) => this.verdict(kind, op, out));
+    return this.verdict(kind, op, running);
+  }
+
+  /** What the check's outcome says (see {@link check}): counts, `lastChecks`, the `check` event. */
+  private verdict(kind: CheckKind, op: number, out: CallOutcome<unknown>): boolean | null {
+    const { owner } = this;
     if (out.kind === 'abandoned' || !owner.stillOnline(op)) return null;
     this.calls.ended(kind, out);
     const reason = checkFailure(out);
@@ -146,7 +187,16 @@ export class Poller {
     const failures = reason === null ? 0 : (kind === 'isAlive' ? this.isFailures : this.looksFailures) + 1;
     if (kind === 'isAlive') this.isFailures = failures;
     else this.looksFailures = failures;
-    this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
+    // The entry of each kind is kept and rewritten (inspect() copies it).
+    const last = this.lastChecks[kind];
+    if (last === null) this.lastChecks[kind] = { ok: reason === null, at, durationMs: out.durationMs, reason, consecutiveFailures: failures };
+    else {
+      last.ok = reason === null;
+      last.at = at;
+      last.durationMs = out.durationMs;
+      last.reason = reason;
+      last.consecutiveFailures = failures;
+    }
     emitCheck(this.sink, owner.name, kind, at, out.durationMs, reason, failures);
     if (reason === null) return true;
     // A deadlocked check fails at once; a failed isAlive once isAliveFailureThreshold have failed in a row.

@@ -281,7 +281,7 @@ export class Resource {
     const now = this.env.clock.now();
     this.noteStable(now);
     const stableAt = this.inOnlinePeriod() && this.policy.stableAfter > 0 ? this.since + this.policy.stableAfter : this.restarts.stableAt;
-    return resourceStatus(this, this.polls.lastChecks, this.restarts, now, stableAt);
+    return resourceStatus(this, this.polls.lastChecksNow(), this.restarts, now, stableAt);
   }
 
   /** Failed, and a restart (or the failure's terminate that decides on one) is coming. */
@@ -302,10 +302,10 @@ export class Resource {
     this.generation++;
     const onlineAbort = new AbortController();
     this.onlineAbort = onlineAbort;
-    const attempt = new OnlineAttempt(this, this.calls, this.env.clock, op, onlineAbort);
+    const attempt = new OnlineAttempt(op, onlineAbort);
     this.attempt = attempt;
     this.setState('online-pending', reason);
-    attempt.start();
+    attempt.start(this, this.calls, this.env.clock);
     return attempt;
   }
 

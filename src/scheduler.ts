@@ -5,6 +5,12 @@ import type { CheckKind } from './types.js';
 const LOOKS = 0;
 const IS = 1;
 
+/** What a schedule calls when a poll is due (its owner: a method, not a closure per resource). */
+export interface PollTarget {
+  /** A poll of `kind` is due; the schedule counts its check as running from now. */
+  pollDue(kind: CheckKind): void;
+}
+
 /**
  * The two poll schedules of one resource while it is online. Each kind has at most one poll
  * armed and at most one check running or queued: the next poll of a kind is armed from the end
@@ -26,8 +32,7 @@ export class PollSchedule implements WheelOwner {
     private looksInterval: number,
     private isInterval: number,
     private jitter: number,
-    /** Called when a poll is due; the schedule counts the check as running from then. */
-    private readonly fire: (kind: CheckKind) => void,
+    private readonly target: PollTarget,
   ) {
     this.looks = new WheelEntry(this, LOOKS);
     this.is = new WheelEntry(this, IS);
@@ -37,10 +42,10 @@ export class PollSchedule implements WheelOwner {
   onDue(tag: number): void {
     if (tag === LOOKS) {
       this.looksBusy = true;
-      this.fire('looksAlive');
+      this.target.pollDue('looksAlive');
     } else {
       this.isBusy = true;
-      this.fire('isAlive');
+      this.target.pollDue('isAlive');
     }
   }
 

@@ -190,6 +190,33 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
       expect(final.up.size).toBe(0);
     });
 
+    it('failbackDelay: the preferred node that comes back gets its units back; the others hand them over gracefully', async () => {
+      const run = new ClusterRun(server.store, TTL);
+      const options = { preferredNodes: { svc: ['a', 'b', 'c'], web: ['a', 'b', 'c'] }, failbackDelay: 1_000 };
+      let final: ReturnType<typeof replay> | null = null;
+      try {
+        const a = await run.spawn('a', server.store, options);
+        await until('a owns svc and web', TTL + 5_000, () => run.ownerOf('svc') === 'a' && run.ownerOf('app') === 'a');
+        await run.spawn('b', server.store, options);
+        await run.spawn('c', server.store, options);
+        await a.terminate();
+        // b, next in the list, takes both at once.
+        await until('b owns svc and web', TTL + 5_000, () => run.ownerOf('svc') === 'b' && run.ownerOf('app') === 'b');
+        const backAt = Date.now();
+        await run.spawn('a', server.store, options);
+        // b sees a join at its next round, waits failbackDelay, then gives both units back.
+        await until('a owns svc and web again', TTL + 5_000, () => run.ownerOf('svc') === 'a' && run.ownerOf('app') === 'a' && run.ownerOf('db') === 'a');
+        const h = run.history();
+        const up = h.find((e) => e.node === 'a' && e.resource === 'svc' && e.call === 'online' && e.at >= backAt)!;
+        console.log(`[${name}] failback: svc online on the preferred node ${up.at - backAt} ms after it started again (failbackDelay 1000, ttl ${TTL})`);
+        expect(h.some((e) => e.node === 'b' && e.resource === 'svc' && e.call === 'offline' && e.at >= backAt)).toBe(true);
+        expect(run.ownerOf('svc')).toBe('a');
+      } finally {
+        final = replay(await run.close());
+      }
+      expect(final.up.size).toBe(0);
+    });
+
     it('a store restart: members carry on or recover, never two owners', async () => {
       const run = new ClusterRun(server.store, TTL);
       let final: ReturnType<typeof replay> | null = null;
