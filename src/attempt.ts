@@ -40,57 +40,57 @@ export class OnlineAttempt {
   done = NOT_STARTED;
 
   constructor(
-    private readonly owner: AttemptOwner,
-    private readonly calls: PluginCalls,
-    private readonly clock: Clock,
     /** The number of the operation the attempt is (see `Resource`). */
     readonly op: number,
     /** Aborts the attempt's calls: aborted when its online period ends (the resource's `onlineAbort`). */
     readonly abort: AbortScope,
   ) {}
 
-  /** Runs the attempt (once the resource shows it as online-pending). */
-  start(): void {
-    this.done = this.run();
+  /**
+   * Runs the attempt (once the resource shows it as online-pending). What it runs with is held
+   * only while it runs: the attempt object stays with the resource, so it keeps no more than its state.
+   */
+  start(owner: AttemptOwner, calls: PluginCalls, clock: Clock): void {
+    this.done = this.run(owner, calls, clock);
   }
 
-  private async run(): Promise<Error | null> {
-    const { owner, calls, op, abort } = this;
+  private async run(owner: AttemptOwner, calls: PluginCalls, clock: Clock): Promise<Error | null> {
+    const { op, abort } = this;
     // A hosted type whose host is still starting: wait for it (aborted with the attempt).
-    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort, this.clock);
+    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort, clock);
     if (ready) {
       await ready;
-      if (owner.currentOp() !== op) return this.failed('online', abandoned(0));
+      if (owner.currentOp() !== op) return this.failed(owner, 'online', abandoned(0));
     }
     const opening = calls.open(op, abort);
     if (opening) {
       const out = await opening;
       calls.ended('open', out);
-      if (out.kind !== 'ok') return this.failed('open', out);
+      if (out.kind !== 'ok') return this.failed(owner, 'open', out);
       // An open that returned before the attempt was abandoned (an offline() right after) counts:
       // its handle is kept, open runs once.
       calls.keepHandle(out.value);
-      if (owner.currentOp() !== op) return this.failed('open', abandoned(out.durationMs));
+      if (owner.currentOp() !== op) return this.failed(owner, 'open', abandoned(out.durationMs));
     }
     const out = await calls.online(op, abort, (call) => {
       this.onlineCall = call;
     });
     calls.ended('online', out);
     if (out.kind === 'ok' && owner.wentOnline(this)) return null;
-    return this.failed('online', out);
+    return this.failed(owner, 'online', out);
   }
 
   /** Fails the resource for a failed open/online (if the attempt is still in charge); the error for callers. */
-  private failed(entryPoint: 'open' | 'online', out: CallOutcome<unknown>): Error {
-    const { name } = this.owner;
+  private failed(owner: AttemptOwner, entryPoint: 'open' | 'online', out: CallOutcome<unknown>): Error {
+    const { name } = owner;
     let error: Error;
     if (out.kind === 'error') {
       error = toError(out.error, `${entryPoint} rejected`);
-      this.owner.fail(this.op, `${entryPoint} failed: ${reasonOf(out.error)}`, error);
+      owner.fail(this.op, `${entryPoint} failed: ${reasonOf(out.error)}`, error);
     } else if (out.kind === 'timeout') {
       const what = entryPoint === 'online' ? `made no progress for ${out.timeoutMs} ms (pendingTimeout)` : `passed deadlockTimeout (${out.timeoutMs} ms)`;
       error = new CallTimeoutError(`resource "${name}": ${entryPoint} ${what}`, out.timeoutMs);
-      this.owner.fail(this.op, `${entryPoint} ${what}`, error);
+      owner.fail(this.op, `${entryPoint} ${what}`, error);
     } else {
       // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise the preemption.
       const why: unknown = this.abort.reason;

@@ -99,12 +99,7 @@ export class PluginCalls {
     const { type } = this.owner.binding;
     const open = type.open;
     if (this.opened || !open) return null;
-    return this.lane.run({
-      entryPoint: 'open',
-      timeoutMs: this.owner.policy.deadlockTimeout,
-      parent,
-      invoke: (call) => open.call(type, this.contextWith(call, op, NO_HANDLE) as ResourceContext<unknown, undefined>),
-    });
+    return this.run('open', parent, (call) => open.call(type, this.contextWith(call, op, NO_HANDLE) as ResourceContext<unknown, undefined>));
   }
 
   /** `open` returned `handle`: the instance is open. */
@@ -116,29 +111,19 @@ export class PluginCalls {
   /** `online`; `started` gets the call when it starts (before the plugin runs). */
   online(op: number, parent: Abortable, started: (call: ActiveCall) => void): Promise<CallOutcome<unknown>> {
     const { type } = this.owner.binding;
-    return this.lane.run({
-      entryPoint: 'online',
-      timeoutMs: this.owner.policy.pendingTimeout,
-      parent,
-      invoke: (call) => {
-        started(call);
-        // Without open, there is something to terminate once online has started (not before:
-        // a failure reported while online still waited for the lane has nothing to stop).
-        this.opened = true;
-        return type.online(this.context(call, op));
-      },
+    return this.run('online', parent, (call) => {
+      started(call);
+      // Without open, there is something to terminate once online has started (not before:
+      // a failure reported while online still waited for the lane has nothing to stop).
+      this.opened = true;
+      return type.online(this.context(call, op));
     });
   }
 
   /** `offline`; it does not start once `parent` has aborted (a terminate() superseded it). */
   offline(op: number, parent: Abortable): Promise<CallOutcome<unknown>> {
     const { type } = this.owner.binding;
-    return this.lane.run({
-      entryPoint: 'offline',
-      timeoutMs: this.owner.policy.pendingTimeout,
-      parent,
-      invoke: (call) => type.offline(this.context(call, op)),
-    });
+    return this.run('offline', parent, (call) => type.offline(this.context(call, op)));
   }
 
   /**
@@ -152,12 +137,7 @@ export class PluginCalls {
     this.lane.preempt(reason);
     const { type } = this.owner.binding;
     const task = (async () => {
-      const out = await this.lane.run({
-        entryPoint: 'terminate',
-        timeoutMs: this.owner.policy.deadlockTimeout,
-        urgent: true,
-        invoke: (call) => type.terminate(this.context(call, op)),
-      });
+      const out = await this.run('terminate', undefined, (call) => type.terminate(this.context(call, op)), true);
       this.ended('terminate', out);
       if (out.kind === 'error') this.log.error({ err: out.error }, `terminate failed: ${reasonOf(out.error)}`);
     })().finally(() => {
@@ -174,24 +154,17 @@ export class PluginCalls {
     const { type } = this.owner.binding;
     const close = type.close;
     if (!close) return null;
-    return this.lane.run({
-      entryPoint: 'close',
-      timeoutMs: this.owner.policy.deadlockTimeout,
-      invoke: (call) => close.call(type, this.context(call, op)),
-    });
+    return this.run('close', undefined, (call) => close.call(type, this.context(call, op)));
   }
 
   /** `applyProperties(ctx, next, current)`; the caller checked that the type has it. */
   applyProperties(op: number, parent: Abortable, next: unknown): Promise<CallOutcome<unknown>> {
     const { type } = this.owner.binding;
     const apply = type.applyProperties as NonNullable<typeof type.applyProperties>;
-    return this.lane.run({
-      entryPoint: 'applyProperties',
-      timeoutMs: this.owner.policy.deadlockTimeout,
-      parent,
-      // The properties in force when it starts (an earlier change may be applied meanwhile).
-      invoke: (call) => apply.call(type, this.context(call, op), next as Readonly<unknown>, this.properties.inForce as Readonly<unknown>),
-    });
+    // The properties in force when it starts (an earlier change may be applied meanwhile).
+    return this.run('applyProperties', parent, (call) =>
+      apply.call(type, this.context(call, op), next as Readonly<unknown>, this.properties.inForce as Readonly<unknown>),
+    );
   }
 
   /**
@@ -202,12 +175,17 @@ export class PluginCalls {
     const { type } = this.owner.binding;
     const control = type.control;
     if (!control) return null;
-    return this.lane.run({
-      entryPoint: 'control',
-      timeoutMs: this.owner.policy.deadlockTimeout,
-      parent,
-      invoke: (call) => control.call(type, this.context(call, op()), code, input),
-    });
+    return this.run('control', parent, (call) => control.call(type, this.context(call, op()), code, input));
+  }
+
+  /**
+   * One call on the lane, bounded by `pendingTimeout` (online, offline: re-armed by progress) or
+   * `deadlockTimeout` (the rest); `urgent` takes the lane before the queued calls (terminate).
+   */
+  private run<T>(entryPoint: EntryPoint, parent: Abortable | undefined, invoke: (call: ActiveCall) => T | Promise<T>, urgent = false): Promise<CallOutcome<T>> {
+    const { policy } = this.owner;
+    const timeoutMs = entryPoint === 'online' || entryPoint === 'offline' ? policy.pendingTimeout : policy.deadlockTimeout;
+    return this.lane.run({ entryPoint, timeoutMs, parent, urgent, invoke });
   }
 
   /** Abandons the call in flight (see `CallLane.preempt`): the caller has just aborted its operation's signal. */

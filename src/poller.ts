@@ -52,8 +52,8 @@ function looksInterval(binding: TypeBinding, policy: ResourcePolicy): number {
  * `isAliveFailureThreshold` runs the next one sooner; a check past its deadline, or the
  * threshold-th failed isAlive, fails the resource.
  *
- * This is the hot path of a running monitor: one poll costs a timer, a lane call and, when
- * someone listens, a `check` event.
+ * This is the hot path of a running monitor: one poll costs moving its wheel entry, a lane call
+ * and, when someone listens, a `check` event.
  */
 export class Poller implements PollTarget {
   /** The last check of each kind in this online period (null before the first). */

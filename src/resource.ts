@@ -306,10 +306,10 @@ export class Resource {
     this.generation++;
     const onlineAbort = new AbortScope();
     this.onlineAbort = onlineAbort;
-    const attempt = new OnlineAttempt(this, this.calls, this.env.clock, op, onlineAbort);
+    const attempt = new OnlineAttempt(op, onlineAbort);
     this.attempt = attempt;
     this.setState('online-pending', reason);
-    attempt.start();
+    attempt.start(this, this.calls, this.env.clock);
     return attempt;
   }
 

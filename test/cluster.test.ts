@@ -416,6 +416,47 @@ describe('ClusterMember on memoryLeases', () => {
     expect(() => new ClusterMember(monitor, { node: 'a', leases, ttl: 1000, preferredNodes: { web: ['a'], svc: ['b'] } })).not.toThrow();
   });
 
+  it('failbackDelay: the preferred node that comes back gets the unit back after the delay, once; without it the unit stays', async () => {
+    for (const failbackDelay of [2_000, undefined]) {
+      vi.setSystemTime(0);
+      // Two member objects for node a: the first stops (a goes away), the second is a coming back.
+      const c = cluster(['a', 'b', 'a'], { member: { preferredNodes: { svc: ['a', 'b'] }, ...(failbackDelay === undefined ? {} : { failbackDelay }) } });
+      const [a, b, aAgain] = c.members as [(typeof c.members)[0], (typeof c.members)[0], (typeof c.members)[0]];
+      const released: string[] = [];
+      b.member.on('released', (e) => released.push(`${e.at}: ${e.reason}`));
+      await a.member.start();
+      await b.member.start();
+      await vi.advanceTimersByTimeAsync(1_000);
+      await a.member.stop();
+      await vi.advanceTimersByTimeAsync(1_000);
+      await aAgain.member.start(); // at 2000; b sees it at its round at 3000
+      await vi.advanceTimersByTimeAsync(10_000);
+      const onlines = c.history.filter((e) => e.call === 'online').map((e) => `${e.node}:${e.token}@${e.at}`);
+      if (failbackDelay === undefined) {
+        expect(onlines).toEqual(['a:1@0', 'b:2@1000']);
+        expect(released).toEqual([]);
+      } else {
+        expect(onlines).toEqual(['a:1@0', 'b:2@1000', 'a:3@5000']);
+        expect(released).toEqual(['5000: failback to node "a", preferred for "svc" and back since 3000']);
+        expect(aAgain.monitor.getState('svc')).toBe('online');
+      }
+      checkHistory(c.history);
+      for (const m of [b, aAgain]) await m.member.stop();
+    }
+  });
+
+  it('failbackDelay: a unit that failed over away from its preferred node (which stayed up) is not moved back', async () => {
+    const c = cluster(['a', 'b'], { failOnline: (n) => n === 'a', member: { preferredNodes: { svc: ['a', 'b'] }, failbackDelay: 0, failoverThreshold: 1 } });
+    for (const m of c.members) await m.monitor.removeResource('svc');
+    for (const m of c.members) await m.member.start();
+    await vi.advanceTimersByTimeAsync(TTL / 3);
+    for (const m of c.members) m.monitor.addResource({ name: 'svc', type: 'rec' });
+    await vi.advanceTimersByTimeAsync(10 * TTL);
+    expect(c.history.filter((e) => e.call === 'online').map((e) => e.node)).toEqual(['a', 'b']);
+    expect(c.byNode('b').monitor.getState('svc')).toBe('online');
+    for (const m of c.members) await m.member.stop();
+  });
+
   it('validates its options: ConfigError naming the field', () => {
     const monitor = new ResourceMonitor();
     const leases = memoryLeases();
@@ -434,6 +475,7 @@ describe('ClusterMember on memoryLeases', () => {
       [{ node: 'a', leases, ttl: 1000, failoverThreshold: -1 }, 'failoverThreshold'],
       [{ node: 'a', leases, ttl: 1000, failoverPeriod: 0 }, 'failoverPeriod'],
       [{ node: 'a', leases, ttl: 1000, preferenceDelay: -1 }, 'preferenceDelay'],
+      [{ node: 'a', leases, ttl: 1000, failbackDelay: Number.NaN }, 'failbackDelay'],
       [{ node: 'a', leases, ttl: 1000, clock: {} }, 'clock'],
       [{ node: 'a', leases, ttl: 1000, tll: 5 }, 'options.tll'],
     ];

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ResourceMonitor, type ResourceType } from 'resmon';
 import { deferred, never, recordingType } from './helpers/recording.js';
+import { closeMonitor } from './helpers/monitor.js';
 
 beforeEach(() => vi.useFakeTimers({ now: 0 }));
 afterEach(() => vi.useRealTimers());
@@ -18,7 +19,7 @@ function monitorWith(type: ResourceType, options: ConstructorParameters<typeof R
   m.on('restartScheduled', (e) => events.push(`${e.at} restart in ${e.delayMs}${e.retry ? ' (retry)' : ''}`));
   m.registerType(type);
   m.addResource({ name: 'a', type: type.name });
-  return { m, events, [Symbol.asyncDispose]: () => m.close() };
+  return { m, events, [Symbol.asyncDispose]: () => closeMonitor(m) };
 }
 
 it('starts a restart with restartDelay 0 as soon as the failure\'s terminate has ended', async () => {
@@ -114,7 +115,7 @@ function monitorWithStates(type: ResourceType, options: ConstructorParameters<ty
   m.on('stateChange', (e) => states.push(`${e.at} ${e.from}->${e.to}`));
   m.registerType(type);
   m.addResource({ name: 'a', type: type.name });
-  return { m, states, [Symbol.asyncDispose]: () => m.close() };
+  return { m, states, [Symbol.asyncDispose]: () => closeMonitor(m) };
 }
 
 describe('core bugs the model suite found (fixed in 1e2c927)', () => {

@@ -2,6 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { channelName, ConfigError, healthHandler, type HealthResponse, readiness, ResourceMonitor } from 'resmon';
 import { recordingType } from './helpers/recording.js';
+import { closeMonitor, TestMonitor } from './helpers/monitor.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
@@ -32,7 +33,7 @@ describe('diagnostics_channel', () => {
     });
     try {
       const { state, type } = flaky();
-      await using monitor = new ResourceMonitor({ defaults: policy });
+      await using monitor = new TestMonitor({ defaults: policy });
       const listened: unknown[] = [];
       monitor.on('stateChange', (e) => listened.push(e));
       monitor.registerType(type);
@@ -55,7 +56,7 @@ describe('diagnostics_channel', () => {
 
   it('builds no payload when nothing listens or subscribes', async () => {
     const { type } = flaky();
-    await using monitor = new ResourceMonitor({ defaults: policy });
+    await using monitor = new TestMonitor({ defaults: policy });
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     const publish = vi.spyOn(diagnosticsChannel.channel('resmon:check'), 'publish');
@@ -105,7 +106,7 @@ describe('healthHandler', () => {
     const monitor = new ResourceMonitor({ defaults: policy });
     monitor.registerType(type);
     for (const name of ['a', 'b', 'idle']) monitor.addResource({ name, type: 'flaky' });
-    return { monitor, state, [Symbol.asyncDispose]: () => monitor.close() };
+    return { monitor, state, [Symbol.asyncDispose]: () => closeMonitor(monitor) };
   }
 
   it('/livez answers 200 from the next turn of the loop, 503 once the monitor is closed', async () => {
@@ -196,7 +197,7 @@ describe('healthHandler', () => {
   });
 
   it('rejects bad options with a ConfigError naming the field', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     expect(() => healthHandler(monitor, { resources: 'a' as never })).toThrow(ConfigError);
     expect(() => healthHandler(monitor, { resources: 'a' as never })).toThrow(/options\.resources must be a list of non-empty names/);
     expect(() => healthHandler(monitor, { livePath: 'livez' })).toThrow(/options\.livePath must be a path starting with '\/'/);

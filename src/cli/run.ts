@@ -197,6 +197,7 @@ export async function runMain(argv: string[]): Promise<number> {
       ...(c.failoverThreshold !== undefined ? { failoverThreshold: c.failoverThreshold } : {}),
       ...(c.failoverPeriod !== undefined ? { failoverPeriod: c.failoverPeriod } : {}),
       ...(c.preferenceDelay !== undefined ? { preferenceDelay: c.preferenceDelay } : {}),
+      ...(c.failbackDelay !== undefined ? { failbackDelay: c.failbackDelay } : {}),
       logger: view.logger,
     });
     } catch (error) {

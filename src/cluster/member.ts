@@ -52,6 +52,15 @@ export interface ClusterMemberOptions {
    */
   failoverThreshold?: number;
   /**
+   * Failback: when a node that ranks before this owner in a unit's `preferredNodes` joins the
+   * cluster (its heartbeat appears) and stays live for `failbackDelay` ms, the owner takes the
+   * unit offline and releases it to that node, once per join (a unit that failed over away from a
+   * live node is not moved back). Not set: no failback, as Windows clusters by default, since
+   * moving a running unit is a second outage. Needs a store with heartbeats.
+   * @example failbackDelay: 60_000 // give units back to their preferred node a minute after it returns
+   */
+  failbackDelay?: number;
+  /**
    * The sliding window, in milliseconds, that counts failovers.
    * @default 21_600_000 (6 hours, as WSFC)
    */
@@ -86,7 +95,7 @@ export interface ClusterReasonEvent extends ClusterEvent {
 export interface ClusterMemberEvents {
   /** This member acquired a unit's lease; it brings the unit online next (unless the unit was taken offline cluster-wide). */
   acquired: (event: ClusterEvent) => void;
-  /** This member took a unit offline and released its lease (stop(), or after a failover). */
+  /** This member took a unit offline and released its lease: stop(), a failover, or a failback (`reason` says which). */
   released: (event: ClusterReasonEvent) => void;
   /** This member lost a unit's lease (the store refused a renewal, or none succeeded in time) and terminated the unit. */
   lost: (event: ClusterReasonEvent) => void;
@@ -141,7 +150,7 @@ interface Unit {
   wake: Timer | null;
 }
 
-const OPTION_KEYS = new Set(['node', 'leases', 'ttl', 'safetyMargin', 'preferredNodes', 'preferenceDelay', 'failoverThreshold', 'failoverPeriod', 'clock', 'logger']);
+const OPTION_KEYS = new Set(['node', 'leases', 'ttl', 'safetyMargin', 'preferredNodes', 'preferenceDelay', 'failoverThreshold', 'failoverPeriod', 'failbackDelay', 'clock', 'logger']);
 
 /**
  * One machine's membership in a cluster of monitors that share units through leases: each unit
@@ -176,6 +185,9 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
   private readonly failoverThreshold: number | null;
   /** The live members (heartbeats) as last read, or null (not read yet, or a store without heartbeats). */
   private live: Set<string> | null = null;
+  private readonly failbackDelay: number | null;
+  /** Nodes seen joining (absent at one read, present at the next) since this member started: when; and the units already given back for that join. */
+  private readonly joined = new Map<string, { at: number; done: Set<string> }>();
   private readonly failoverPeriod: number;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -233,6 +245,10 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     if (typeof failoverPeriod !== 'number' || !Number.isFinite(failoverPeriod) || failoverPeriod <= 0) {
       throw new ConfigError('failoverPeriod', failoverPeriod, 'must be a finite number > 0 (milliseconds)', { context });
     }
+    const failbackDelay = options.failbackDelay ?? null;
+    if (failbackDelay !== null && (typeof failbackDelay !== 'number' || !Number.isFinite(failbackDelay) || failbackDelay < 0)) {
+      throw new ConfigError('failbackDelay', failbackDelay, 'must be a finite number >= 0 (milliseconds), or left out for no failback', { context });
+    }
     const clock = options.clock ?? systemClock;
     if (typeof clock !== 'object' || clock === null || ['now', 'setTimeout', 'clearTimeout'].some((m) => typeof (clock as never)[m] !== 'function')) {
       throw new ConfigError('clock', clock, 'must be a Clock { now, setTimeout, clearTimeout }', { context });
@@ -246,6 +262,7 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     this.preferenceDelay = preferenceDelay;
     this.failoverThreshold = failoverThreshold;
     this.failoverPeriod = failoverPeriod;
+    this.failbackDelay = failbackDelay;
     this.clock = clock;
     this.log = options.logger ?? silentLogger;
   }
@@ -477,10 +494,46 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
       await heartbeat.call(this.store, this.node, this.ttl);
       const live = new Set(await members.call(this.store));
       live.add(this.node);
+      const before = this.live;
       this.live = live;
+      if (before) {
+        for (const n of live) if (!before.has(n)) this.joined.set(n, { at: this.clock.now(), done: new Set() });
+      }
+      for (const n of this.joined.keys()) if (!live.has(n)) this.joined.delete(n);
     } catch (error) {
       // The renewals warn about an unreachable store already.
       this.log.debug({ err: error }, `cluster ${this.node}: heartbeat failed: ${reasonOf(error)}`);
+    }
+  }
+
+  /**
+   * With `failbackDelay`: gives each unit it owns (online, idle) to a node that ranks before it
+   * in the unit's preferredNodes, joined the cluster and has been live for `failbackDelay` — the
+   * most preferred such node — once per join.
+   */
+  private failback(): void {
+    if (this.failbackDelay === null || !this.running || !this.live) return;
+    const now = this.clock.now();
+    for (const u of this.units.values()) {
+      const list = this.preferred[u.name];
+      if (!u.owned || u.busy || u.offline || !list) continue;
+      const mine = list.indexOf(this.node);
+      const ahead = (mine === -1 ? list : list.slice(0, mine)).filter((n) => this.live!.has(n));
+      const target = ahead[0];
+      const join = target === undefined ? undefined : this.joined.get(target);
+      if (!join || join.done.has(u.name) || now - join.at < this.failbackDelay) continue;
+      join.done.add(u.name);
+      const token = u.owned.token;
+      const reason = `failback to node "${target}", preferred for "${u.name}" and back since ${join.at}`;
+      this.track(
+        this.exclusive(u, async () => {
+          if (u.owned?.token !== token || !this.running) return;
+          await this.takeOffline(u, 'offline');
+          // The preferred node takes it at once; this one stays out for a ttl.
+          u.avoidUntil = this.clock.now() + this.ttl;
+          await this.releaseLease(u, token, reason, 'released');
+        }),
+      );
     }
   }
 
@@ -490,7 +543,7 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     this.ticker = after(this.clock, this.ttl / 3, () => void this.tick());
     this.refreshUnits();
     const round: Promise<void>[] = [];
-    if (this.running) round.push(this.presence());
+    if (this.running) round.push(this.presence().then(() => this.failback()));
     for (const u of this.units.values()) {
       if (u.owned) {
         if (!u.renewing) round.push(this.renew(u));

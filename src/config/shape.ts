@@ -62,6 +62,8 @@ export interface ConfigCluster {
   failoverPeriod?: number;
   /** As `ClusterMemberOptions.preferenceDelay` (ms, >= 0). */
   preferenceDelay?: number;
+  /** As `ClusterMemberOptions.failbackDelay` (ms, >= 0; absent: no failback). */
+  failbackDelay?: number;
   /** etcd endpoints (needs the `etcd3` package). */
   etcd?: { hosts: string | string[] };
   /** A PostgreSQL connection string (needs the `pg` package). */
@@ -109,7 +111,7 @@ export interface CheckedShape {
 }
 
 const TOP = ['defaults', 'types', 'resources', 'control', 'logs', 'http', 'cluster'];
-const CLUSTER_KEYS = ['node', 'ttl', 'safetyMargin', 'preferredNodes', 'preferenceDelay', 'failoverThreshold', 'failoverPeriod', 'etcd', 'postgres'];
+const CLUSTER_KEYS = ['node', 'ttl', 'safetyMargin', 'preferredNodes', 'preferenceDelay', 'failbackDelay', 'failoverThreshold', 'failoverPeriod', 'etcd', 'postgres'];
 const HTTP_KEYS = ['listen', 'token'];
 const TYPE_KEYS = ['module', 'exportName', 'isolation', 'resourceLimits', 'execArgv'];
 const RESOURCE_KEYS = ['name', 'type', 'properties', 'policy', 'group', 'dependsOn'];
@@ -248,8 +250,8 @@ export function checkShape(parsed: ParsedFile): CheckedShape {
     for (const key of ['safetyMargin', 'failoverPeriod'] as const) {
       if (c[key] !== undefined && (typeof c[key] !== 'number' || !Number.isFinite(c[key]) || c[key] <= 0)) err(['cluster', key], c[key], 'must be a number > 0 (milliseconds)');
     }
-    if (c.preferenceDelay !== undefined && (typeof c.preferenceDelay !== 'number' || !Number.isFinite(c.preferenceDelay) || c.preferenceDelay < 0)) {
-      err(['cluster', 'preferenceDelay'], c.preferenceDelay, 'must be a number >= 0 (milliseconds)');
+    for (const key of ['preferenceDelay', 'failbackDelay'] as const) {
+      if (c[key] !== undefined && (typeof c[key] !== 'number' || !Number.isFinite(c[key]) || c[key] < 0)) err(['cluster', key], c[key], 'must be a number >= 0 (milliseconds)');
     }
     if (c.failoverThreshold !== undefined && (typeof c.failoverThreshold !== 'number' || !Number.isInteger(c.failoverThreshold) || c.failoverThreshold < 0)) {
       err(['cluster', 'failoverThreshold'], c.failoverThreshold, 'must be an integer >= 0');

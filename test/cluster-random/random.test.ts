@@ -1,5 +1,6 @@
 /**
- * Randomized runs: three members, each reaching the store through a TCP proxy of its own; at
+ * Randomized runs: three members (with preferredNodes and failback), each reaching the store
+ * through a TCP proxy of its own; at
  * random moments a member is SIGKILLed or SIGTERMed (and started again), cut off from the store
  * (and healed), a unit is taken offline cluster-wide (or brought back) through `member.offline()` /
  * `online()`, or the store restarts. A unit taken offline must not come online anywhere until it
@@ -13,6 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterRun, type Member, replay, type Server, sleep, startEtcd, startPostgres, startProxy, until } from '../integration/cluster-harness.js';
 
 const TTL = 3_000;
+/** Every member prefers a for svc and c for web, and gives units back to a preferred node 1.5 s after it returns. */
+const options = { preferredNodes: { svc: ['a', 'b', 'c'], web: ['c', 'b', 'a'] }, failbackDelay: 1_500 };
 const seed = Number(process.env.CLUSTER_SEED ?? Date.now() % 1_000_000);
 const chaosMs = Number(process.env.CLUSTER_RANDOM_MS ?? 25_000);
 
@@ -66,7 +69,7 @@ for (const [name, start] of [['etcd', startEtcd], ['PostgreSQL', startPostgres]]
         }
       };
       try {
-        for (const [i, node] of nodes.entries()) members.set(node, await run.spawn(node, server.via(proxies[i]!.port)));
+        for (const [i, node] of nodes.entries()) members.set(node, await run.spawn(node, server.via(proxies[i]!.port), options));
         const end = Date.now() + chaosMs;
         while (Date.now() < end) {
           await sleep(300 + random() * 2_500);
@@ -78,11 +81,11 @@ for (const [name, start] of [['etcd', startEtcd], ['PostgreSQL', startPostgres]]
             log.push(`${t} kill ${node}`);
             await members.get(node)!.kill();
             await sleep(random() * 2_000);
-            members.set(node, await run.spawn(node, server.via(proxies[i]!.port)));
+            members.set(node, await run.spawn(node, server.via(proxies[i]!.port), options));
           } else if (r < 0.4) {
             log.push(`${t} stop ${node}`);
             await members.get(node)!.terminate();
-            members.set(node, await run.spawn(node, server.via(proxies[i]!.port)));
+            members.set(node, await run.spawn(node, server.via(proxies[i]!.port), options));
           } else if (r < 0.7) {
             // Offline (cluster-wide) or back online, through whichever member owns the unit.
             const unit = random() < 0.5 ? 'svc' : 'web';

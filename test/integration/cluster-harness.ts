@@ -229,8 +229,8 @@ export class ClusterRun {
   }
 
   /** Starts a member process; resolves once it has finished its first round. */
-  async spawn(node: string, store: Server['store'] = this.store): Promise<Member> {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, node, this.historyFile, String(this.ttl), JSON.stringify(store)], {
+  async spawn(node: string, store: Server['store'] = this.store, options: Record<string, unknown> = {}): Promise<Member> {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, node, this.historyFile, String(this.ttl), JSON.stringify(store), JSON.stringify(options)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdin!.on('error', () => {});

@@ -65,6 +65,37 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
       }
     });
 
+    it('the store: a watcher hears grants again after the server restarts (the watch or LISTEN connection comes back)', async () => {
+      const a = open();
+      const b = open();
+      const changes: LeaseChange[] = [];
+      try {
+        b.watch!((c) => changes.push(c));
+        const unit = `w${Date.now()}`;
+        /** Grants and releases the unit until b has heard a grant made after `since` changes. */
+        const heard = async (since: number, ms: number) => {
+          const end = Date.now() + ms;
+          while (Date.now() < end) {
+            const grant = await a.acquire(unit, 'a', 5_000).catch(() => null);
+            if (grant) {
+              await sleep(200);
+              if (changes.slice(since).some((c) => c.unit === unit && c.holder?.token === grant.token)) return true;
+              await a.release(unit, 'a', grant.token).catch(() => {});
+            } else {
+              await sleep(200);
+            }
+          }
+          return false;
+        };
+        expect(await heard(0, 10_000)).toBe(true);
+        await server.restart();
+        const before = changes.length;
+        expect(await heard(before, 15_000)).toBe(true);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
     it('the store: heartbeats list the live members until they leave or expire', async () => {
       const a = open();
       const b = open();
@@ -184,6 +215,33 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
         expect(terminated.at - cutAt).toBeLessThanOrEqual(TTL);
         expect(a.events.some((e) => e.event === 'lost' && e.unit === 'svc')).toBe(true);
         await until('web online elsewhere', 2 * TTL + 5_000, () => { const o = run.ownerOf('app'); return o !== 'a' && o; });
+      } finally {
+        final = replay(await run.close());
+      }
+      expect(final.up.size).toBe(0);
+    });
+
+    it('failbackDelay: the preferred node that comes back gets its units back; the others hand them over gracefully', async () => {
+      const run = new ClusterRun(server.store, TTL);
+      const options = { preferredNodes: { svc: ['a', 'b', 'c'], web: ['a', 'b', 'c'] }, failbackDelay: 1_000 };
+      let final: ReturnType<typeof replay> | null = null;
+      try {
+        const a = await run.spawn('a', server.store, options);
+        await until('a owns svc and web', TTL + 5_000, () => run.ownerOf('svc') === 'a' && run.ownerOf('app') === 'a');
+        await run.spawn('b', server.store, options);
+        await run.spawn('c', server.store, options);
+        await a.terminate();
+        // b, next in the list, takes both at once.
+        await until('b owns svc and web', TTL + 5_000, () => run.ownerOf('svc') === 'b' && run.ownerOf('app') === 'b');
+        const backAt = Date.now();
+        await run.spawn('a', server.store, options);
+        // b sees a join at its next round, waits failbackDelay, then gives both units back.
+        await until('a owns svc and web again', TTL + 5_000, () => run.ownerOf('svc') === 'a' && run.ownerOf('app') === 'a' && run.ownerOf('db') === 'a');
+        const h = run.history();
+        const up = h.find((e) => e.node === 'a' && e.resource === 'svc' && e.call === 'online' && e.at >= backAt)!;
+        console.log(`[${name}] failback: svc online on the preferred node ${up.at - backAt} ms after it started again (failbackDelay 1000, ttl ${TTL})`);
+        expect(h.some((e) => e.node === 'b' && e.resource === 'svc' && e.call === 'offline' && e.at >= backAt)).toBe(true);
+        expect(run.ownerOf('svc')).toBe('a');
       } finally {
         final = replay(await run.close());
       }
