@@ -95,7 +95,7 @@ export interface ClusterReasonEvent extends ClusterEvent {
 export interface ClusterMemberEvents {
   /** This member acquired a unit's lease; it brings the unit online next (unless the unit was taken offline cluster-wide). */
   acquired: (event: ClusterEvent) => void;
-  /** This member took a unit offline and released its lease (stop(), or after a failover). */
+  /** This member took a unit offline and released its lease: stop(), a failover, or a failback (`reason` says which). */
   released: (event: ClusterReasonEvent) => void;
   /** This member lost a unit's lease (the store refused a renewal, or none succeeded in time) and terminated the unit. */
   lost: (event: ClusterReasonEvent) => void;

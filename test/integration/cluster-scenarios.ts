@@ -65,6 +65,37 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
       }
     });
 
+    it('the store: a watcher hears grants again after the server restarts (the watch or LISTEN connection comes back)', async () => {
+      const a = open();
+      const b = open();
+      const changes: LeaseChange[] = [];
+      try {
+        b.watch!((c) => changes.push(c));
+        const unit = `w${Date.now()}`;
+        /** Grants and releases the unit until b has heard a grant made after `since` changes. */
+        const heard = async (since: number, ms: number) => {
+          const end = Date.now() + ms;
+          while (Date.now() < end) {
+            const grant = await a.acquire(unit, 'a', 5_000).catch(() => null);
+            if (grant) {
+              await sleep(200);
+              if (changes.slice(since).some((c) => c.unit === unit && c.holder?.token === grant.token)) return true;
+              await a.release(unit, 'a', grant.token).catch(() => {});
+            } else {
+              await sleep(200);
+            }
+          }
+          return false;
+        };
+        expect(await heard(0, 10_000)).toBe(true);
+        await server.restart();
+        const before = changes.length;
+        expect(await heard(before, 15_000)).toBe(true);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
     it('the store: heartbeats list the live members until they leave or expire', async () => {
       const a = open();
       const b = open();
