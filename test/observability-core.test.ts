@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { channelName, ConfigError, healthHandler, type HealthResponse, readiness, ResourceMonitor } from 'resmon';
-import { recordingType } from './helpers/recording.js';
+import { flaky } from './helpers/recording.js';
 import { closeMonitor, TestMonitor } from './helpers/monitor.js';
 
 beforeEach(() => {
@@ -10,15 +10,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function flaky() {
-  const state = { broken: false, refuse: false };
-  const rec = recordingType('flaky', {
-    online: () => (state.refuse ? Promise.reject(new Error('refused')) : undefined),
-    isAlive: () => !state.broken,
-  });
-  return { state, type: rec.type };
-}
 
 const policy = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000, restartDelay: 500, restartAction: 'restart' } as const;
 
@@ -32,7 +23,7 @@ describe('diagnostics_channel', () => {
       return () => diagnosticsChannel.unsubscribe(channelName(name), fn);
     });
     try {
-      const { state, type } = flaky();
+      const { state, rec: { type } } = flaky();
       await using monitor = new TestMonitor({ defaults: policy });
       const listened: unknown[] = [];
       monitor.on('stateChange', (e) => listened.push(e));
@@ -55,7 +46,7 @@ describe('diagnostics_channel', () => {
   });
 
   it('builds no payload when nothing listens or subscribes', async () => {
-    const { type } = flaky();
+    const { rec: { type } } = flaky();
     await using monitor = new TestMonitor({ defaults: policy });
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'flaky' });
@@ -102,7 +93,7 @@ async function ask(handler: ReturnType<typeof healthHandler>, url: string, metho
 
 describe('healthHandler', () => {
   async function setup() {
-    const { state, type } = flaky();
+    const { state, rec: { type } } = flaky();
     const monitor = new ResourceMonitor({ defaults: policy });
     monitor.registerType(type);
     for (const name of ['a', 'b', 'idle']) monitor.addResource({ name, type: 'flaky' });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from 'resmon';
 import { oneResource, recordedMonitor, TestMonitor } from './helpers/monitor.js';
-import { deferred, recordingType } from './helpers/recording.js';
+import { deferred, flaky } from './helpers/recording.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
@@ -9,16 +9,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** A type whose isAlive fails while `broken` is true, and whose online fails while `refuse` is true. */
-function flaky() {
-  const state = { broken: false, refuse: false };
-  const rec = recordingType('flaky', {
-    online: () => (state.refuse ? Promise.reject(new Error('refused')) : undefined),
-    isAlive: () => !state.broken,
-  });
-  return { state, rec };
-}
 
 const base = {
   looksAlivePollInterval: 0,
