@@ -1,3 +1,4 @@
+import type { AbortScope } from './abort-scope.js';
 import type { ActiveCall, CallOutcome } from './call.js';
 import type { Clock } from './clock.js';
 import { CallTimeoutError, reasonOf, StateError, toError } from './errors.js';
@@ -42,7 +43,7 @@ export class OnlineAttempt {
     /** The number of the operation the attempt is (see `Resource`). */
     readonly op: number,
     /** Aborts the attempt's calls: aborted when its online period ends (the resource's `onlineAbort`). */
-    readonly abort: AbortController,
+    readonly abort: AbortScope,
   ) {}
 
   /**
@@ -56,12 +57,12 @@ export class OnlineAttempt {
   private async run(owner: AttemptOwner, calls: PluginCalls, clock: Clock): Promise<Error | null> {
     const { op, abort } = this;
     // A hosted type whose host is still starting: wait for it (aborted with the attempt).
-    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort.signal, clock);
+    const ready = hostReady(owner.binding, owner.name, owner.policy.deadlockTimeout, abort, clock);
     if (ready) {
       await ready;
       if (owner.currentOp() !== op) return this.failed(owner, 'online', abandoned(0));
     }
-    const opening = calls.open(op, abort.signal);
+    const opening = calls.open(op, abort);
     if (opening) {
       const out = await opening;
       calls.ended('open', out);
@@ -71,7 +72,7 @@ export class OnlineAttempt {
       calls.keepHandle(out.value);
       if (owner.currentOp() !== op) return this.failed(owner, 'open', abandoned(out.durationMs));
     }
-    const out = await calls.online(op, abort.signal, (call) => {
+    const out = await calls.online(op, abort, (call) => {
       this.onlineCall = call;
     });
     calls.ended('online', out);
@@ -92,7 +93,7 @@ export class OnlineAttempt {
       owner.fail(this.op, `${entryPoint} ${what}`, error);
     } else {
       // Abandoned (or it resolved after being abandoned): a failure tells why, otherwise the preemption.
-      const why: unknown = this.abort.signal.reason;
+      const why: unknown = this.abort.reason;
       error = why instanceof StateError ? why : new StateError(name, `the online attempt was abandoned (${reasonOf(why ?? 'superseded')})`);
     }
     return this.failure ?? error;

@@ -1,3 +1,4 @@
+import type { Abortable } from './abort-scope.js';
 import { after, type Clock, MAX_TIMER_MS } from './clock.js';
 import { CallTimeoutError, StateError } from './errors.js';
 import type { EntryPoint } from './types.js';
@@ -43,13 +44,13 @@ export class ActiveCall {
     public pending: boolean,
     now: number,
     /** The operation this call belongs to (see {@link CallSpec.parent}). */
-    public parent: AbortSignal | undefined,
+    public parent: Abortable | undefined,
   ) {
     this.lastProgressAt = now;
   }
 
   /** @internal Makes a finished call a new one (the lane's spare, see {@link CallLane.runNow}). */
-  reuse(entryPoint: EntryPoint, now: number, parent: AbortSignal | undefined): void {
+  reuse(entryPoint: EntryPoint, now: number, parent: Abortable | undefined): void {
     this.entryPoint = entryPoint;
     this.pending = false;
     this.parent = parent;
@@ -126,7 +127,7 @@ export interface CallSpec<T> {
    * does not start, and `preempt()` (which the owner calls right after aborting the parent)
    * abandons the call in flight with the parent's reason.
    */
-  parent?: AbortSignal | undefined;
+  parent?: Abortable | undefined;
   /** Takes the lock before the queued calls (terminate). */
   urgent?: boolean;
   /** Calls the plugin with a context built on `call`. */
@@ -282,7 +283,7 @@ export class CallLane {
    * Never rejects. Unlike `run`, the call starts before `runNow` returns; the caller makes sure
    * `parent` has not aborted (reading an AbortSignal's `aborted` costs more than the call).
    */
-  runNow(entryPoint: EntryPoint, timeoutMs: number, parent: AbortSignal | undefined, invoker: Invoker): CallOutcome<unknown> | Promise<CallOutcome<unknown>> | null {
+  runNow(entryPoint: EntryPoint, timeoutMs: number, parent: Abortable | undefined, invoker: Invoker): CallOutcome<unknown> | Promise<CallOutcome<unknown>> | null {
     if (this.held || this.disposed) return null;
     this.held = true;
     const start = this.clock.now();

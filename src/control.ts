@@ -1,3 +1,4 @@
+import type { Abortable } from './abort-scope.js';
 import type { CallOutcome } from './call.js';
 import { CallTimeoutError, ConfigError, MonitorClosedError, StateError, toError } from './errors.js';
 import type { PluginCalls } from './plugin-calls.js';
@@ -12,7 +13,7 @@ export const MONITOR_CODES = ['get-properties', 'get-policy', 'get-status'] as c
  * by `deadlockTimeout` whose parent is `parent` (aborted when the resource is disposed), then
  * (absent, or it returned DEFAULT_PROCESSING) the monitor's own codes.
  */
-export async function runControl(owner: ControlSubject, calls: PluginCalls, parent: AbortSignal, code: string, input: unknown): Promise<unknown> {
+export async function runControl(owner: ControlSubject, calls: PluginCalls, parent: Abortable, code: string, input: unknown): Promise<unknown> {
   const closed = () => (owner.isDisposed ? new MonitorClosedError(`control("${owner.name}", "${code}")`) : null);
   // The operation in charge when it starts: a failure it reports counts against what runs then.
   const calling = calls.control(() => owner.currentOp(), parent, code, input);

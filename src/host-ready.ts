@@ -13,12 +13,12 @@ export const HOST_START_WAIT_MS = 30_000;
  *
  * The wait is outside any call's deadline: a host's start-up is not the plugin's time.
  */
-export function hostReady(binding: TypeBinding, resource: string, deadlockTimeout: number, signal: AbortSignal, clock: Clock): Promise<void> | null {
+export function hostReady(binding: TypeBinding, resource: string, deadlockTimeout: number, scope: { readonly signal: AbortSignal }, clock: Clock): Promise<void> | null {
   const ready = binding.ready?.(resource);
   if (!ready) return null;
   return abortable(ready, {
     timeoutMs: Math.max(deadlockTimeout, HOST_START_WAIT_MS),
-    signal,
+    signal: scope.signal,
     clock,
     onTimeout: () => undefined,
   }).catch(() => {});

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { TimerWheel } from './timer-wheel.js';
+import { WorkQueue } from './work-queue.js';
 import { CallLane } from './call.js';
 import {
   CallTimeoutError,
@@ -192,6 +193,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
     this.env = {
       clock,
       wheel: new TimerWheel(clock),
+      work: new WorkQueue(clock),
       logger: neverThrowing(logger),
       abortGrace,
       // Payloads are built only when someone listens: a monitor.on() listener, or a subscriber

@@ -1,3 +1,4 @@
+import type { Abortable } from './abort-scope.js';
 import type { ActiveCall, CallLane, CallOutcome } from './call.js';
 import { CheckRunner } from './check-runner.js';
 import { type ContextEnv, type ContextOwner, pluginContext } from './context.js';
@@ -72,7 +73,7 @@ export class PluginCalls {
    * reads an `ok` value before the next call (the lane reuses it) and reports the outcome
    * through {@link ended}.
    */
-  check(kind: CheckKind, op: number, parent: AbortSignal): CallOutcome<unknown> | Promise<CallOutcome<unknown>> | null {
+  check(kind: CheckKind, op: number, parent: Abortable): CallOutcome<unknown> | Promise<CallOutcome<unknown>> | null {
     const { owner } = this;
     const { type } = owner.binding;
     const fn = kind === 'isAlive' ? type.isAlive : type.looksAlive;
@@ -94,7 +95,7 @@ export class PluginCalls {
    * {@link keepHandle} (an open that returned counts even if its attempt was abandoned since:
    * open runs once).
    */
-  open(op: number, parent: AbortSignal): Promise<CallOutcome<unknown>> | null {
+  open(op: number, parent: Abortable): Promise<CallOutcome<unknown>> | null {
     const { type } = this.owner.binding;
     const open = type.open;
     if (this.opened || !open) return null;
@@ -108,7 +109,7 @@ export class PluginCalls {
   }
 
   /** `online`; `started` gets the call when it starts (before the plugin runs). */
-  online(op: number, parent: AbortSignal, started: (call: ActiveCall) => void): Promise<CallOutcome<unknown>> {
+  online(op: number, parent: Abortable, started: (call: ActiveCall) => void): Promise<CallOutcome<unknown>> {
     const { type } = this.owner.binding;
     return this.run('online', parent, (call) => {
       started(call);
@@ -120,7 +121,7 @@ export class PluginCalls {
   }
 
   /** `offline`; it does not start once `parent` has aborted (a terminate() superseded it). */
-  offline(op: number, parent: AbortSignal): Promise<CallOutcome<unknown>> {
+  offline(op: number, parent: Abortable): Promise<CallOutcome<unknown>> {
     const { type } = this.owner.binding;
     return this.run('offline', parent, (call) => type.offline(this.context(call, op)));
   }
@@ -157,7 +158,7 @@ export class PluginCalls {
   }
 
   /** `applyProperties(ctx, next, current)`; the caller checked that the type has it. */
-  applyProperties(op: number, parent: AbortSignal, next: unknown): Promise<CallOutcome<unknown>> {
+  applyProperties(op: number, parent: Abortable, next: unknown): Promise<CallOutcome<unknown>> {
     const { type } = this.owner.binding;
     const apply = type.applyProperties as NonNullable<typeof type.applyProperties>;
     // The properties in force when it starts (an earlier change may be applied meanwhile).
@@ -170,7 +171,7 @@ export class PluginCalls {
    * `control(ctx, code, input)`, or null when the type has no control. `op()` is read when the
    * call starts: a failure it reports counts against the operation in charge then.
    */
-  control(op: () => number, parent: AbortSignal, code: string, input: unknown): Promise<CallOutcome<unknown>> | null {
+  control(op: () => number, parent: Abortable, code: string, input: unknown): Promise<CallOutcome<unknown>> | null {
     const { type } = this.owner.binding;
     const control = type.control;
     if (!control) return null;
@@ -181,7 +182,7 @@ export class PluginCalls {
    * One call on the lane, bounded by `pendingTimeout` (online, offline: re-armed by progress) or
    * `deadlockTimeout` (the rest); `urgent` takes the lane before the queued calls (terminate).
    */
-  private run<T>(entryPoint: EntryPoint, parent: AbortSignal | undefined, invoke: (call: ActiveCall) => T | Promise<T>, urgent = false): Promise<CallOutcome<T>> {
+  private run<T>(entryPoint: EntryPoint, parent: Abortable | undefined, invoke: (call: ActiveCall) => T | Promise<T>, urgent = false): Promise<CallOutcome<T>> {
     const { policy } = this.owner;
     const timeoutMs = entryPoint === 'online' || entryPoint === 'offline' ? policy.pendingTimeout : policy.deadlockTimeout;
     return this.lane.run({ entryPoint, timeoutMs, parent, urgent, invoke });

@@ -1,3 +1,4 @@
+import type { Abortable } from './abort-scope.js';
 import type { CallOutcome } from './call.js';
 import { describeValue, reasonOf } from './errors.js';
 import type { PluginCalls } from './plugin-calls.js';
@@ -18,7 +19,7 @@ export interface PollOwner {
   /** Whether operation `op` is still in charge and the resource online: a check's verdict counts only then. */
   stillOnline(op: number): boolean;
   /** Aborted when the online period ends; null outside one (a check then does not start). */
-  onlineSignal(): AbortSignal | null;
+  onlineSignal(): Abortable | null;
   /** A check failed the resource (a deadline, or the isAliveFailureThreshold-th failed isAlive in a row); `cause` is null. */
   fail(op: number, reason: string, cause: null): void;
 }
@@ -62,7 +63,7 @@ export class Poller implements PollTarget {
   private isFailures = 0;
   private readonly schedule: PollSchedule;
   /** The signal of the online period of operation `signalOp`. */
-  private signal: AbortSignal | null = null;
+  private signal: Abortable | null = null;
   private signalOp = -1;
 
   constructor(

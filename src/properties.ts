@@ -1,3 +1,4 @@
+import type { Abortable } from './abort-scope.js';
 import type { CallOutcome } from './call.js';
 import { CallTimeoutError, describeValue, isConfigError, MonitorClosedError, toError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -65,7 +66,7 @@ export interface PropertiesOwner {
   /** The number of the operation in charge now. */
   currentOp(): number;
   /** Aborted when the online period ends; null outside one. */
-  onlineSignal(): AbortSignal | null;
+  onlineSignal(): Abortable | null;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type Abortable, AbortScope } from './abort-scope.js';
 import { abandonment, OnlineAttempt } from './attempt.js';
 import { CallLane } from './call.js';
 import type { ContextEnv } from './context.js';
@@ -14,12 +15,15 @@ import { applyRestartPolicy, RestartBook } from './restart.js';
 import { StateWaiters } from './state-waiters.js';
 import { resourceStatus } from './status.js';
 import type { TimerWheel } from './timer-wheel.js';
+import type { WorkQueue } from './work-queue.js';
 import type { DependencyItem, EntryPoint, PropertiesOutcome, ResourceState, ResourceStatus, ResourceTarget, TypeBinding } from './types.js';
 
 /** What a resource needs from its monitor (the clock, the logger and the events through {@link ContextEnv}). */
 export interface ResourceEnv extends ContextEnv {
   /** The monitor's shared poll timer. */
   readonly wheel: TimerWheel;
+  /** The monitor's bounded queue for failures' terminates and restarts (a burst spreads over turns). */
+  readonly work: WorkQueue;
   readonly abortGrace: number;
   /**
    * Called after every state change (`from` differs from the state now), and with `from` equal to it once a failure's
@@ -65,7 +69,7 @@ export class Resource {
   private readonly restarts = new RestartBook();
   private attempt: OnlineAttempt | null = null;
   /** Aborts the calls of the online period: aborted when the resource leaves online-pending/online. */
-  private onlineAbort: AbortController | null = null;
+  private onlineAbort: AbortScope | null = null;
   /** Aborts the offline in progress when a `terminate()` supersedes it: an `offline` call not started yet never starts. */
   private offlineAbort: AbortController | null = null;
   /** The offline() or terminate() in progress, which online() and offline() wait for. */
@@ -300,7 +304,7 @@ export class Resource {
     this.props.takeStored();
     const op = ++this.operation;
     this.generation++;
-    const onlineAbort = new AbortController();
+    const onlineAbort = new AbortScope();
     this.onlineAbort = onlineAbort;
     const attempt = new OnlineAttempt(op, onlineAbort);
     this.attempt = attempt;
@@ -323,11 +327,18 @@ export class Resource {
     this.failing = true; // before the state change, so observers see a restart decision coming
     this.setState('failed', reason);
     this.log.warn(`failed: ${reason}`);
-    this.failureTask = this.calls.terminate(own, `failed: ${reason}`).then(() => {
-      applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
-      if (this.operation !== own) return;
-      this.failing = false;
-      this.env.observe?.(this, this.state);
+    // The terminate and the restart decision go through the monitor's work queue: at once,
+    // unless a burst of failures in this turn spent its budget (then in a later turn).
+    this.failureTask = new Promise<void>((resolve) => {
+      this.env.work.run(() => {
+        void this.calls.terminate(own, `failed: ${reason}`).then(() => {
+          applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
+          resolve();
+          if (this.operation !== own) return;
+          this.failing = false;
+          this.env.observe?.(this, this.state);
+        });
+      });
     });
     return true;
   }
@@ -338,7 +349,7 @@ export class Resource {
     this.polls.stop();
     const onlineAbort = this.onlineAbort;
     this.onlineAbort = null;
-    if (onlineAbort && !onlineAbort.signal.aborted) onlineAbort.abort(abandonment(this.name, reason));
+    if (onlineAbort && !onlineAbort.aborted) onlineAbort.abortWith(() => abandonment(this.name, reason));
     this.calls.preempt(reason);
   }
 
@@ -395,8 +406,8 @@ export class Resource {
   }
 
   /** @internal Aborted when the online period ends; null outside one. */
-  onlineSignal(): AbortSignal | null {
-    return this.onlineAbort?.signal ?? null;
+  onlineSignal(): Abortable | null {
+    return this.onlineAbort;
   }
 
   /** @internal `online` returned: online, if the attempt is still in charge. */
@@ -411,6 +422,11 @@ export class Resource {
   /** @internal Failed under `op` still, not disposed, not asked to go offline (asked: never restarted). */
   restartable(op: number): boolean {
     return !this.disposed && this.operation === op && this.state === 'failed' && this.target !== 'offline';
+  }
+
+  /** @internal Runs `fn` through the monitor's work queue (a restart, see `applyRestartPolicy`). */
+  whenBudgetAllows(fn: () => void): void {
+    this.env.work.run(fn);
   }
 
   /** @internal A restart is due: the monitor may refuse it (its dependencies are down). */

@@ -125,6 +125,8 @@ export interface RestartOwner {
   mayRestart(): boolean;
   /** Starts the restart's online attempt. */
   startAttempt(reason: string): void;
+  /** Runs `fn` through the monitor's work queue (at once unless a burst spent this turn's budget). */
+  whenBudgetAllows(fn: () => void): void;
 }
 
 /**
@@ -137,7 +139,7 @@ export function applyRestartPolicy(owner: RestartOwner, book: RestartBook, sink:
   if (!owner.restartable(op)) return;
   const plan = planRestart(owner.policy, book, sink.clock.now(), cause);
   const schedule = (delayMs: number, attempt: number, retry: boolean) => {
-    book.schedule(sink.clock, delayMs, () => {
+    book.schedule(sink.clock, delayMs, () => owner.whenBudgetAllows(() => {
       if (!owner.restartable(op)) return;
       if (!owner.mayRestart()) {
         // Its dependencies are down: the monitor takes it offline and brings it back with them.
@@ -147,7 +149,7 @@ export function applyRestartPolicy(owner: RestartOwner, book: RestartBook, sink:
       if (retry) book.clear();
       else book.record(sink.clock.now());
       owner.startAttempt(retry ? `retry after ${delayMs} ms (retryPeriodOnFailure)` : `restart ${attempt} after ${delayMs} ms`);
-    });
+    }));
     emitRestartScheduled(sink, owner.name, attempt, delayMs, retry);
   };
   switch (plan.kind) {

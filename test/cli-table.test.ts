@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ResourceMonitor, type ResourceStatus } from 'resmon';
+import { type ResourceStatus } from 'resmon';
 import { JsonView } from '../src/cli/json-view.js';
 import { formatDuration, renderFrame } from '../src/cli/table.js';
 import { TableView } from '../src/cli/table-view.js';
 import { recordingType } from './helpers/recording.js';
+import { TestMonitor } from './helpers/monitor.js';
 
 const status = (over: Partial<ResourceStatus>): ResourceStatus => ({
   name: 'web',
@@ -155,7 +156,7 @@ describe('the terminal view', () => {
     const term = { columns: 120, rows: 30, write: (s: string) => writes.push(s) };
     const view = new TableView(term, 'cfg.yaml', false, false);
     const rec = recordingType('rec');
-    await using monitor = new ResourceMonitor({ logger: view.logger });
+    await using monitor = new TestMonitor({ logger: view.logger });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     view.attach(monitor);
@@ -189,7 +190,7 @@ describe('the terminal view: RECENT', () => {
     const term = { columns: 160, rows: 40, write: () => true };
     const view = new TableView(term, 'cfg.yaml', false, false);
     const rec = recordingType('rec', { isAlive: () => false });
-    await using monitor = new ResourceMonitor({ logger: view.logger, defaults: { isAlivePollInterval: 1_000, restartAction: 'none' } });
+    await using monitor = new TestMonitor({ logger: view.logger, defaults: { isAlivePollInterval: 1_000, restartAction: 'none' } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     view.attach(monitor);
@@ -211,7 +212,7 @@ describe('the JSON view', () => {
     const out: string[] = [];
     const view = new JsonView({ write: (line) => out.push(line) > 0, writableLength: 0, once: () => {} }, false);
     const rec = recordingType('rec', { online: (ctx) => ctx.reportProgress('half way') });
-    await using monitor = new ResourceMonitor({ logger: view.logger });
+    await using monitor = new TestMonitor({ logger: view.logger });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     view.attach(monitor);

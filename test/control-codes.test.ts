@@ -6,11 +6,10 @@ import {
   isStateError,
   isUnknownTypeError,
   type ResourceContext,
-  ResourceMonitor,
   type ResourceType,
 } from 'resmon';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { oneResource, recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor, TestMonitor } from './helpers/monitor.js';
 import { deferred, never, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -205,7 +204,7 @@ describe('control', () => {
 
   it('rejects with MonitorClosedError after close', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: policy });
+    await using monitor = new TestMonitor({ defaults: policy });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.close();
@@ -279,7 +278,7 @@ describe('controlType', () => {
   it('close abandons a typeControl in flight', async () => {
     let signal: AbortSignal | null = null;
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 0 });
+    await using monitor = new TestMonitor({ defaults: policy, abortGrace: 0 });
     monitor.registerType({
       ...rec.type,
       typeControl: (_code, _input, ctx) => {
@@ -312,7 +311,7 @@ describe('reportsFailures', () => {
 
   it('must be a boolean', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     expect(() => monitor.registerType({ ...rec.type, reportsFailures: 'yes' as never })).toThrow(/type\.reportsFailures must be a boolean/);
   });
 });
@@ -400,7 +399,7 @@ describe('control calls and the lane (cases the model suite found)', () => {
   it('close() abandons a hung control of a resource that never came online, and leaves no timer armed', async () => {
     const rec = recordingType();
     const { close: _c, ...type } = rec.type;
-    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 300 });
+    await using monitor = new TestMonitor({ defaults: policy, abortGrace: 300 });
     monitor.registerType({ ...type, control: () => never() });
     monitor.addResource({ name: 'a', type: 'rec' });
     const answer = monitor.control('a', 'x').catch((e: unknown) => e);

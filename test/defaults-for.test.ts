@@ -1,7 +1,8 @@
 // ResourceType.defaultsFor: type-level policy that depends on a resource's properties (what the
 // `ocf` type uses for an agent's advertised timeouts and intervals).
 import { describe, expect, it } from 'vitest';
-import { isConfigError, ResourceMonitor, type ResourceType } from 'resmon';
+import { isConfigError, type ResourceType } from 'resmon';
+import { TestMonitor } from './helpers/monitor.js';
 
 interface Props {
   slow: boolean;
@@ -21,7 +22,7 @@ const type: ResourceType<Props> = {
 
 describe('defaultsFor', () => {
   it('layers between the resource policy and the type defaults', async () => {
-    await using monitor = new ResourceMonitor({ defaults: { pendingTimeout: 5, isAlivePollInterval: 5 } });
+    await using monitor = new TestMonitor({ defaults: { pendingTimeout: 5, isAlivePollInterval: 5 } });
     monitor.registerType(type);
     monitor.addResource({ name: 'slow', type: 'derived', properties: { slow: true } });
     monitor.addResource({ name: 'fast', type: 'derived', properties: { slow: false } });
@@ -36,7 +37,7 @@ describe('defaultsFor', () => {
   });
 
   it('is kept by setPolicy and derived again by setProperties', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType(type);
     monitor.addResource({ name: 'r', type: 'derived', properties: { slow: true } });
     await monitor.setPolicy('r', { restartDelay: 1 });
@@ -47,7 +48,7 @@ describe('defaultsFor', () => {
   });
 
   it('gets the validated properties, and an invalid layer is a ConfigError naming the field', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType({ ...type, defaultsFor: () => ({ pendingTimeout: -1 }) });
     let caught: unknown;
     try {
@@ -61,7 +62,7 @@ describe('defaultsFor', () => {
   });
 
   it('must be a function when present', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     expect(() => monitor.registerType({ ...type, defaultsFor: 5 as never })).toThrow(/type.defaultsFor must be a function/);
   });
 });

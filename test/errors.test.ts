@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   DEFAULT_POLICY,
   isConfigError,
   isDuplicateError,
@@ -12,6 +11,8 @@ import {
   ResourceMonitor,
   type ResourceType,
 } from 'resmon';
+import { configError } from './helpers/errors.js';
+import { TestMonitor } from './helpers/monitor.js';
 
 const type: ResourceType = { name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true };
 
@@ -21,15 +22,6 @@ function monitorWithType(extra: Partial<ResourceType> = {}) {
   return monitor;
 }
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isConfigError(error)).toBe(true);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('policy validation', () => {
   const cases: [string, unknown, RegExp][] = [
@@ -83,7 +75,7 @@ describe('policy validation', () => {
   });
 
   it('checks the resolved policy across layers: monitor defaults, type defaults, resource policy', async () => {
-    await using monitor = new ResourceMonitor({ defaults: { restartPeriod: 100_000 } });
+    await using monitor = new TestMonitor({ defaults: { restartPeriod: 100_000 } });
     monitor.registerType({ ...type, defaults: { retryPeriodOnFailure: 50_000 } });
     expect(() => monitor.addResource({ name: 'r', type: 't' })).toThrow(/retryPeriodOnFailure must be >= restartPeriod/);
     monitor.addResource({ name: 'ok', type: 't', policy: { retryPeriodOnFailure: 200_000 } });

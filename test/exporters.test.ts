@@ -6,6 +6,7 @@ import { ConfigError, ResourceMonitor } from 'resmon';
 import { collect } from 'resmon/prometheus';
 import { instrument } from 'resmon/otel';
 import { recordingType } from './helpers/recording.js';
+import { closeMonitor, TestMonitor } from './helpers/monitor.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
@@ -27,7 +28,7 @@ function setup(policy: Record<string, unknown> = {}) {
   monitor.registerType(bad.type);
   monitor.addResource({ name: 'a', type: 'good' });
   monitor.addResource({ name: 'b', type: 'bad' });
-  return { monitor, state, [Symbol.asyncDispose]: () => monitor.close() };
+  return { monitor, state, [Symbol.asyncDispose]: () => closeMonitor(monitor) };
 }
 
 describe('resmon/prometheus', () => {
@@ -63,7 +64,7 @@ describe('resmon/prometheus', () => {
 
   it('counts call timeouts and escalations', async () => {
     const hang = recordingType('hang', { isAlive: () => new Promise<boolean>(() => {}) }).type;
-    await using monitor = new ResourceMonitor({
+    await using monitor = new TestMonitor({
       abortGrace: 0,
       defaults: { looksAlivePollInterval: 0, isAlivePollInterval: 1_000, deadlockTimeout: 100, restartAction: 'restart-escalate', restartThreshold: 0 },
     });
@@ -167,7 +168,7 @@ describe('resmon/otel', () => {
       },
       isAlive: () => true,
     }).type;
-    await using monitor = new ResourceMonitor({ abortGrace: 0, defaults: { restartAction: 'restart', restartDelay: 100 } });
+    await using monitor = new TestMonitor({ abortGrace: 0, defaults: { restartAction: 'restart', restartDelay: 100 } });
     monitor.registerType(type);
     monitor.addResource({ name: 'x', type: 'slow' });
     const { tracerProvider, spans, meterProvider } = providers();
@@ -190,7 +191,7 @@ describe('resmon/otel', () => {
   });
 
   it('rejects bad options with ConfigError', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     expect(() => instrument(monitor, { meterProvider: {} as never })).toThrow(/options\.meterProvider must be an OpenTelemetry MeterProvider/);
     expect(() => instrument(monitor, { tracer: 1 } as never)).toThrow(ConfigError);
   });

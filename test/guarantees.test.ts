@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isStateError, ResourceMonitor } from 'resmon';
-import { oneResource } from './helpers/monitor.js';
+import { isStateError } from 'resmon';
+import { oneResource, TestMonitor } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -23,7 +23,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
       looksAlive: () => new Promise((r) => setTimeout(() => r(++flip % 7 !== 0), 35)),
       isAlive: () => new Promise((r) => setTimeout(() => r(++flip % 5 !== 0), 45)),
     });
-    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 20 });
+    await using monitor = new TestMonitor({ defaults: policy, abortGrace: 20 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     monitor.addResource({ name: 'b', type: 'rec' });
@@ -77,7 +77,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
     const rec = recordingType('rec', {
       online: (ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => setTimeout(resolve, 30))),
     });
-    await using monitor = new ResourceMonitor({ defaults: policy, abortGrace: 1_000 });
+    await using monitor = new TestMonitor({ defaults: policy, abortGrace: 1_000 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch(() => {});
@@ -92,7 +92,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
 
   it('2. holds whatever triggers terminate: a deadline, offline(), close()', async () => {
     const rec = recordingType('rec', { isAlive: () => new Promise(() => {}), offline: () => new Promise(() => {}) });
-    await using monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, deadlockTimeout: 1_000, pendingTimeout: 2_000, restartAction: 'none' }, abortGrace: 300 });
+    await using monitor = new TestMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, deadlockTimeout: 1_000, pendingTimeout: 2_000, restartAction: 'none' }, abortGrace: 300 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'deadline', type: 'rec' });
     await monitor.online('deadline');
@@ -110,7 +110,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
 
   it('3. checks of one resource never overlap or pile up, even when they take longer than their interval', async () => {
     const rec = recordingType('rec', { looksAlive: slow(250, true), isAlive: slow(400, true) });
-    await using monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 100, isAlivePollInterval: 100 } });
+    await using monitor = new TestMonitor({ defaults: { ...policy, looksAlivePollInterval: 100, isAlivePollInterval: 100 } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -129,7 +129,7 @@ describe('DESIGN §5: what a plugin author may rely on', () => {
       online: (ctx) => (ctx.resource === 'stuck' ? new Promise(() => {}) : undefined),
       isAlive: (ctx) => (ctx.resource === 'stuck' ? new Promise(() => {}) : true),
     });
-    await using monitor = new ResourceMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, isAlivePollInterval: 1_000 } });
+    await using monitor = new TestMonitor({ defaults: { ...policy, looksAlivePollInterval: 0, isAlivePollInterval: 1_000 } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'stuck', type: 'rec' });
     monitor.addResource({ name: 'fine', type: 'rec' });
@@ -156,7 +156,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
         throw boom;
       },
     });
-    await using monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new TestMonitor({ defaults: online });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await expect(monitor.online('a')).rejects.toBe(boom);
@@ -168,7 +168,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('online rejects with a non-Error: online() rejects with a ResmonError that keeps it as cause', async () => {
     const rec = recordingType('rec', { online: () => Promise.reject('nope') });
-    await using monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new TestMonitor({ defaults: online });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await expect(monitor.online('a')).rejects.toMatchObject({ code: 'ERR_RESMON', cause: 'nope' });
@@ -178,7 +178,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('a check returns a non-boolean: the resource fails', async () => {
     const rec = recordingType('rec', { isAlive: () => 1 });
-    await using monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new TestMonitor({ defaults: online });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -189,7 +189,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('a check never settles: the deadline fails the resource', async () => {
     const rec = recordingType('rec', { isAlive: () => new Promise(() => {}) });
-    await using monitor = new ResourceMonitor({ defaults: { ...online, deadlockTimeout: 500 } });
+    await using monitor = new TestMonitor({ defaults: { ...online, deadlockTimeout: 500 } });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -236,7 +236,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
         throw new Error('terminate exploded');
       },
     });
-    await using monitor = new ResourceMonitor({
+    await using monitor = new TestMonitor({
       defaults: online,
       logger: { debug() {}, info() {}, warn() {}, error: (...args: unknown[]) => errors.push(args) },
     });
@@ -253,7 +253,7 @@ describe('DESIGN §5.5: a misbehaving plugin never causes an unhandled rejection
 
   it('a listener that throws does not break the monitor', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: online });
+    await using monitor = new TestMonitor({ defaults: online });
     monitor.on('stateChange', () => {
       throw new Error('listener bug');
     });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isStateError, ResourceMonitor } from 'resmon';
-import { oneResource } from './helpers/monitor.js';
+import { isStateError } from 'resmon';
+import { oneResource, TestMonitor } from './helpers/monitor.js';
 import { deferred, recordingType } from './helpers/recording.js';
 
 beforeEach(() => {
@@ -60,7 +60,7 @@ describe('a resource type written by a user', () => {
 
   it('calls open once, before the first online only', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -74,7 +74,7 @@ describe('a resource type written by a user', () => {
 
   it('passes the handle from open and the validated properties to every entry point', async () => {
     const seen: unknown[] = [];
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType<{ port: number }, { id: number }>({
       name: 't',
       validate: (p) => ({ port: Number((p as { port: string }).port) }),
@@ -95,7 +95,7 @@ describe('a resource type written by a user', () => {
   it('shares one attempt between concurrent online() calls, and one offline between concurrent offline() calls', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { online: () => gate.promise, offline: () => gate.promise });
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const both = Promise.all([monitor.online('a'), monitor.online('a')]);
@@ -212,7 +212,7 @@ describe('a resource type written by a user', () => {
 
   it('terminate() on a resource never opened only cancels: no plugin call', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.terminate('a');
@@ -223,7 +223,7 @@ describe('a resource type written by a user', () => {
 
   it('removeResource terminates a resource that is not offline, then calls close, then forgets it', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     await monitor.online('a');
@@ -237,7 +237,7 @@ describe('a resource type written by a user', () => {
   it('waitFor resolves with inspect() once the state is reached, at once if it already is', async () => {
     const gate = deferred();
     const rec = recordingType('rec', { online: () => gate.promise });
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     expect((await monitor.waitFor('a', 'offline')).state).toBe('offline');
@@ -252,7 +252,7 @@ describe('a resource type written by a user', () => {
 
   it('waitFor rejects on its timeout with CallTimeoutError and on its signal with the reason', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const timedOut = monitor.waitFor('a', 'online', { timeout: 500 }).catch((e: unknown) => e);
@@ -269,7 +269,7 @@ describe('a resource type written by a user', () => {
 
   it('snapshot lists every resource in the order added, JSON-safe', async () => {
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults: fast });
+    await using monitor = new TestMonitor({ defaults: fast });
     monitor.registerType(rec.type);
     for (const name of ['c', 'a', 'b']) monitor.addResource({ name, type: 'rec' });
     await monitor.online('a');
@@ -314,7 +314,7 @@ describe('a resource type written by a user', () => {
   it('supports await using', async () => {
     const rec = recordingType();
     {
-      await using monitor = new ResourceMonitor({ defaults: fast });
+      await using monitor = new TestMonitor({ defaults: fast });
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'a', type: 'rec' });
       await monitor.online('a');

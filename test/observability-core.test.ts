@@ -1,7 +1,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { channelName, ConfigError, healthHandler, type HealthResponse, readiness, ResourceMonitor } from 'resmon';
-import { recordingType } from './helpers/recording.js';
+import { flaky } from './helpers/recording.js';
+import { closeMonitor, TestMonitor } from './helpers/monitor.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
@@ -9,15 +10,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function flaky() {
-  const state = { broken: false, refuse: false };
-  const rec = recordingType('flaky', {
-    online: () => (state.refuse ? Promise.reject(new Error('refused')) : undefined),
-    isAlive: () => !state.broken,
-  });
-  return { state, type: rec.type };
-}
 
 const policy = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000, restartDelay: 500, restartAction: 'restart' } as const;
 
@@ -31,8 +23,8 @@ describe('diagnostics_channel', () => {
       return () => diagnosticsChannel.unsubscribe(channelName(name), fn);
     });
     try {
-      const { state, type } = flaky();
-      await using monitor = new ResourceMonitor({ defaults: policy });
+      const { state, rec: { type } } = flaky();
+      await using monitor = new TestMonitor({ defaults: policy });
       const listened: unknown[] = [];
       monitor.on('stateChange', (e) => listened.push(e));
       monitor.registerType(type);
@@ -54,8 +46,8 @@ describe('diagnostics_channel', () => {
   });
 
   it('builds no payload when nothing listens or subscribes', async () => {
-    const { type } = flaky();
-    await using monitor = new ResourceMonitor({ defaults: policy });
+    const { rec: { type } } = flaky();
+    await using monitor = new TestMonitor({ defaults: policy });
     monitor.registerType(type);
     monitor.addResource({ name: 'a', type: 'flaky' });
     const publish = vi.spyOn(diagnosticsChannel.channel('resmon:check'), 'publish');
@@ -101,11 +93,11 @@ async function ask(handler: ReturnType<typeof healthHandler>, url: string, metho
 
 describe('healthHandler', () => {
   async function setup() {
-    const { state, type } = flaky();
+    const { state, rec: { type } } = flaky();
     const monitor = new ResourceMonitor({ defaults: policy });
     monitor.registerType(type);
     for (const name of ['a', 'b', 'idle']) monitor.addResource({ name, type: 'flaky' });
-    return { monitor, state, [Symbol.asyncDispose]: () => monitor.close() };
+    return { monitor, state, [Symbol.asyncDispose]: () => closeMonitor(monitor) };
   }
 
   it('/livez answers 200 from the next turn of the loop, 503 once the monitor is closed', async () => {
@@ -196,7 +188,7 @@ describe('healthHandler', () => {
   });
 
   it('rejects bad options with a ConfigError naming the field', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     expect(() => healthHandler(monitor, { resources: 'a' as never })).toThrow(ConfigError);
     expect(() => healthHandler(monitor, { resources: 'a' as never })).toThrow(/options\.resources must be a list of non-empty names/);
     expect(() => healthHandler(monitor, { livePath: 'livez' })).toThrow(/options\.livePath must be a path starting with '\/'/);

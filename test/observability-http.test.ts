@@ -7,6 +7,7 @@ import { isLoopback, parseListen } from '../src/cli/http/server.js';
 import { Timeline } from '../src/cli/http/timeline.js';
 import { checkShape } from '../src/config/shape.js';
 import { recordingType } from './helpers/recording.js';
+import { closeMonitor } from './helpers/monitor.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
@@ -26,7 +27,7 @@ function setup() {
   });
   monitor.registerType(type);
   for (const name of ['a', 'b "quoted"\\n']) monitor.addResource({ name, type: 'flaky' });
-  return { monitor, state, [Symbol.asyncDispose]: () => monitor.close() };
+  return { monitor, state, [Symbol.asyncDispose]: () => closeMonitor(monitor) };
 }
 
 describe('resmon run --http: /metrics', () => {

@@ -2,7 +2,7 @@
 // the environment and the exit-code mapping. No agent runs here (test/integration/ocf-*.test.ts
 // runs real ones).
 import { describe, expect, it } from 'vitest';
-import { isConfigError, isOcfError, isPermanentFailure, OcfError, type ConfigError } from 'resmon';
+import { isOcfError, isPermanentFailure, OcfError } from 'resmon';
 import { verdictOf, exitReasonOf, ocfName } from '../src/builtins/ocf/codes.js';
 import { ocfEnvironment } from '../src/builtins/ocf/environment.js';
 import { deepestCheckLevel, parseDuration, parseMetadata, policyFromMetadata } from '../src/builtins/ocf/metadata.js';
@@ -11,6 +11,7 @@ import { levelOf } from '../src/builtins/ocf/action.js';
 import { decodeError, encodeError } from '../src/hosts/protocol.js';
 import { reloadAction } from '../src/builtins/ocf/type.js';
 import type { OcfConfig } from 'resmon';
+import { configError } from './helpers/errors.js';
 
 const DUMMY = `<?xml version="1.0"?>
 <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
@@ -58,15 +59,6 @@ const TYPED = `<?xml version="1.0"?>
 </actions>
 </resource-agent>`;
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isConfigError(error)).toBe(true);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('OCF meta-data', () => {
   it('reads the parameters, their types and defaults, and the actions', () => {

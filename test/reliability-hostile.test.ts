@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isConfigError, ResourceMonitor, type ResourceContext } from 'resmon';
+import { isConfigError, type ResourceContext } from 'resmon';
 import { describeValue, reasonOf, toError } from '../src/errors.js';
-import { oneResource, recordedMonitor } from './helpers/monitor.js';
+import { oneResource, recordedMonitor, TestMonitor } from './helpers/monitor.js';
 import { HOSTILE_KINDS, hostile } from './helpers/hostile.js';
 import { recordingType } from './helpers/recording.js';
 
@@ -148,7 +148,7 @@ describe('hostile values from plugins', () => {
     });
 
     it(`validate() throwing ${kind} becomes a ConfigError`, async () => {
-      await using monitor = new ResourceMonitor();
+      await using monitor = new TestMonitor();
       monitor.registerType({
         ...recordingType().type,
         validate: () => {

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type ConfigError, isConfigError, ResourceMonitor, type ResourceType } from 'resmon';
-import { oneResource } from './helpers/monitor.js';
+import { ResourceMonitor, type ResourceType } from 'resmon';
+import { oneResource, TestMonitor } from './helpers/monitor.js';
 import { recordingType } from './helpers/recording.js';
+import { configError } from './helpers/errors.js';
 
 /**
  * Issue 10 §3: options, policies and defaults are snapshotted at the boundary (each getter read
@@ -18,16 +19,6 @@ afterEach(() => {
 
 const type: ResourceType = { name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true };
 
-function configError(fn: () => unknown): ConfigError {
-  let thrown: unknown = 'nothing';
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  if (!isConfigError(thrown)) throw new Error(`expected a ConfigError, got ${String(thrown)}`, { cause: thrown });
-  return thrown;
-}
 
 const INHERITED = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__'];
 
@@ -69,7 +60,7 @@ describe('validation cannot be bypassed', () => {
       },
     };
     const rec = recordingType();
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec', policy: policy as never });
     expect(reads).toBe(1);
@@ -82,7 +73,7 @@ describe('validation cannot be bypassed', () => {
   it('keeps a copy of the monitor defaults: mutating the object afterwards changes nothing', async () => {
     const defaults = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000 };
     const rec = recordingType();
-    await using monitor = new ResourceMonitor({ defaults });
+    await using monitor = new TestMonitor({ defaults });
     defaults.isAlivePollInterval = 0;
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'r', type: 'rec' });
@@ -95,7 +86,7 @@ describe('validation cannot be bypassed', () => {
   it("keeps a copy of a type's defaults: mutating them after registerType changes nothing", async () => {
     const rec = recordingType();
     const defaults = { looksAlivePollInterval: 0, isAlivePollInterval: 1_000 };
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType({ ...rec.type, defaults });
     defaults.isAlivePollInterval = 0;
     (rec.type as { defaults?: unknown }).defaults = { isAlivePollInterval: -5 };
@@ -109,7 +100,7 @@ describe('validation cannot be bypassed', () => {
   it("reads a type's defaults and name once", async () => {
     let defaultsReads = 0;
     let nameReads = 0;
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType({
       ...type,
       get name() {
@@ -133,7 +124,7 @@ describe('validation cannot be bypassed', () => {
         return reads === 1 ? { restartDelay: 5 } : { restartDelay: -1 };
       },
     };
-    await using monitor = new ResourceMonitor(options as never);
+    await using monitor = new TestMonitor(options as never);
     expect(reads).toBe(1);
     monitor.registerType(type);
     let policyReads = 0;
@@ -159,7 +150,7 @@ describe('validation cannot be bypassed', () => {
     expect(error.field).toBe('options.defaults.restartDelay');
     expect(error.message).toMatch(/could not be read: boom/);
 
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType(type);
     const trap = new Proxy(
       {},

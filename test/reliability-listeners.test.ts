@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isMonitorClosedError, ResourceMonitor, type StateChangeEvent } from 'resmon';
+import { isMonitorClosedError, type StateChangeEvent } from 'resmon';
 import { recordingType } from './helpers/recording.js';
+import { TestMonitor } from './helpers/monitor.js';
 
 /** Issue 10 §4: every listener gets every event; a closed monitor answers read-only calls. */
 
@@ -20,7 +21,7 @@ function capturingLogger() {
 describe('listeners', () => {
   it('a listener that throws does not stop the listeners after it; the throw is logged', async () => {
     const { errors, logger } = capturingLogger();
-    await using monitor = new ResourceMonitor({ logger });
+    await using monitor = new TestMonitor({ logger });
     monitor.registerType(recordingType().type);
     monitor.addResource({ name: 'r', type: 'rec' });
     const seen: string[] = [];
@@ -39,7 +40,7 @@ describe('listeners', () => {
   });
 
   it('a listener that throws a hostile value, with a logger that throws on it, breaks nothing', async () => {
-    await using monitor = new ResourceMonitor({
+    await using monitor = new TestMonitor({
       logger: {
         debug() {},
         info() {},
@@ -64,7 +65,7 @@ describe('listeners', () => {
   });
 
   it('a listener added or removed during an event takes effect from the next event', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     monitor.registerType(recordingType().type);
     monitor.addResource({ name: 'r', type: 'rec' });
     const seen: string[] = [];
@@ -86,7 +87,7 @@ describe('listeners', () => {
 
 describe('after close()', () => {
   it('getState, inspect and snapshot return the final states; every other operation throws MonitorClosedError', async () => {
-    await using monitor = new ResourceMonitor();
+    await using monitor = new TestMonitor();
     const rec = recordingType();
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });

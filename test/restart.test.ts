@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, ResourceMonitor } from 'resmon';
-import { oneResource, recordedMonitor } from './helpers/monitor.js';
-import { deferred, recordingType } from './helpers/recording.js';
+import { ConfigError } from 'resmon';
+import { oneResource, recordedMonitor, TestMonitor } from './helpers/monitor.js';
+import { deferred, flaky } from './helpers/recording.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
@@ -9,16 +9,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** A type whose isAlive fails while `broken` is true, and whose online fails while `refuse` is true. */
-function flaky() {
-  const state = { broken: false, refuse: false };
-  const rec = recordingType('flaky', {
-    online: () => (state.refuse ? Promise.reject(new Error('refused')) : undefined),
-    isAlive: () => !state.broken,
-  });
-  return { state, rec };
-}
 
 const base = {
   looksAlivePollInterval: 0,
@@ -203,7 +193,7 @@ describe('restart policy', () => {
     for (const cancel of ['offline', 'terminate', 'close'] as const) {
       const t0 = Date.now();
       const { state, rec } = flaky();
-      await using monitor = new ResourceMonitor({ defaults: { ...base, restartAction: 'restart', restartDelay: 5_000 } });
+      await using monitor = new TestMonitor({ defaults: { ...base, restartAction: 'restart', restartDelay: 5_000 } });
       monitor.registerType(rec.type);
       monitor.addResource({ name: 'a', type: 'flaky' });
       await monitor.online('a');
@@ -301,7 +291,7 @@ describe('restart policy', () => {
       terminate() {},
       isAlive: () => true,
     };
-    await using monitor = new ResourceMonitor({ defaults: { ...base, isAlivePollInterval: 60_000, restartAction: 'restart', restartDelay: 10 } });
+    await using monitor = new TestMonitor({ defaults: { ...base, isAlivePollInterval: 60_000, restartAction: 'restart', restartDelay: 10 } });
     monitor.registerType(type);
     const names = Array.from({ length: 10_000 }, (_, i) => `r${i}`);
     for (const name of names) monitor.addResource({ name, type: 'n' });

@@ -16,6 +16,7 @@ import { verifyTypeMain } from '../src/cli/verify-type.js';
 import { main } from '../src/cli/main.js';
 import offlineLeavesUp from './fixtures/broken-types/offline-leaves-up.js';
 import { tcpServerType } from './fixtures/broken-types/tcp-server-type.js';
+import { TestMonitor } from './helpers/monitor.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/broken-types/${name}`, import.meta.url));
 
@@ -178,7 +179,7 @@ describe('recordCalls', () => {
     const rec = recordCalls(type, { now: clock.now });
     expect(rec.type.name).toBe('rec');
     expect(rec.type.looksAlive).toBeUndefined();
-    await using monitor = new ResourceMonitor({ clock, abortGrace: 50 });
+    await using monitor = new TestMonitor({ clock, abortGrace: 50 });
     monitor.registerType(rec.type);
     monitor.addResource({ name: 'a', type: 'rec' });
     const attempt = monitor.online('a').catch((e: unknown) => e);

@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import { MONITOR_EVENTS, ResourceMonitor, type ResourceMonitorEvents, type ResourceMonitorOptions, type ResourceSpec, type ResourceType } from 'resmon';
 
 type Recorded = { [K in keyof ResourceMonitorEvents]: { event: K } & Parameters<ResourceMonitorEvents[K]>[0] }[keyof ResourceMonitorEvents];
@@ -17,7 +18,7 @@ export function recordedMonitor(options: ResourceMonitorOptions = {}) {
     of('stateChange')
       .filter((e) => !resource || e.resource === resource)
       .map((e) => `${e.at} ${e.from}->${e.to}`);
-  return { monitor, events, of, transitions, [Symbol.asyncDispose]: () => monitor.close() };
+  return { monitor, events, of, transitions, [Symbol.asyncDispose]: () => closeMonitor(monitor) };
 }
 
 /**
@@ -29,4 +30,25 @@ export function oneResource(type: ResourceType, options: ResourceMonitorOptions 
   recorded.monitor.registerType(type);
   recorded.monitor.addResource({ name: 'r', type: type.name, ...resource });
   return recorded;
+}
+
+/**
+ * Closes `monitor`, for `await using`. Under fake timers it runs the clock forward until close()
+ * settles: a test that failed with a call in flight leaves close() waiting for deadlines and
+ * abortGrace on the fake clock, and would report a timeout instead of its own failure.
+ */
+export async function closeMonitor(monitor: ResourceMonitor): Promise<void> {
+  let settled = false;
+  const closing = monitor.close().finally(() => void (settled = true));
+  // An already closed monitor settles within a few microtasks: then the clock does not move.
+  for (let i = 0; i < 10 && !settled; i++) await Promise.resolve();
+  for (let i = 0; i < 3_600 && !settled && vi.isFakeTimers(); i++) await vi.advanceTimersByTimeAsync(1_000);
+  await closing;
+}
+
+/** A ResourceMonitor that `await using` closes with {@link closeMonitor}. */
+export class TestMonitor extends ResourceMonitor {
+  override [Symbol.asyncDispose](): Promise<void> {
+    return closeMonitor(this);
+  }
 }

@@ -41,6 +41,16 @@ export function recordingType(name = 'rec', behaviour: Partial<Record<EntryPoint
   };
 }
 
+/** A recording type `flaky` whose isAlive fails while `state.broken`, and whose online fails while `state.refuse`. */
+export function flaky() {
+  const state = { broken: false, refuse: false };
+  const rec = recordingType('flaky', {
+    online: () => (state.refuse ? Promise.reject(new Error('refused')) : undefined),
+    isAlive: () => !state.broken,
+  });
+  return { state, rec };
+}
+
 /** A promise and its resolvers. */
 export function deferred<T = void>() {
   let resolve!: (value: T) => void;

@@ -45,7 +45,7 @@ const CASES: Case[] = [
 ];
 
 /**
- * Every check passed. The one check skipped: the ocf type refuses no valid change of properties
+ * Every conformance case passed. The one case skipped: the ocf type refuses no valid change of properties
  * (a change that no reload can apply is stored for the next start), so there are no
  * `refusedProperties` to give the suite.
  */
@@ -58,7 +58,7 @@ function expectAllPassed(report: ConformanceReport) {
 
 describe('resmon/testing conformance of OCF agents under the ocf type', () => {
   for (const c of CASES) {
-    it(`heartbeat/${c.agent} passes every check`, async () => {
+    it(`heartbeat/${c.agent} passes every conformance case`, async () => {
       const report = await verifyResourceType(ocf, {
         properties: { agent: `heartbeat/${c.agent}`, params: c.params },
         breakResource: c.breakResource,

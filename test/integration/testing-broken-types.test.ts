@@ -17,7 +17,7 @@ async function failedChecks(type: ResourceType<TcpServerProps, TcpServerHandle>)
   return { names: report.cases.filter((c) => !c.passed).map((c) => c.name), report, text: formatReport(report) };
 }
 
-describe('the conformance suite fails a broken type, naming the check it breaks', () => {
+describe('the conformance suite fails a broken type, naming the case it breaks', () => {
   it('offline that leaves the resource up', async () => {
     const { names, report } = await failedChecks(offlineLeavesUp);
     expect(names).toEqual(['offline takes the resource down: isAlive is false']);
@@ -52,7 +52,7 @@ describe('the conformance suite fails a broken type, naming the check it breaks'
     const budget = report.cases.find((c) => c.name.startsWith('checks finish'));
     expect(budget?.reason).toBe('isAlive did not settle within deadlockTimeout (400 ms)');
     expect(budget?.durations).toContainEqual(expect.objectContaining({ entryPoint: 'isAlive', outcome: 'timeout' }));
-    // The checks that do not call isAlive still pass.
+    // The cases that do not call isAlive still pass.
     expect(report.cases.find((c) => c.name === 'an aborted online settles within abortGrace')?.passed).toBe(true);
   });
 
@@ -62,7 +62,7 @@ describe('the conformance suite fails a broken type, naming the check it breaks'
     expect(report.cases.find((c) => !c.passed)?.reason).toBe('300 ms after close, these are still open: 1 Timeout');
   });
 
-  it('a slow check is a warning, not a failure', async () => {
+  it('a slow health check is a warning, not a failure', async () => {
     const { tcpServerType } = await import('../fixtures/broken-types/tcp-server-type.js');
     const slow = tcpServerType('slow-isalive', { isAlive: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 60)) });
     const report = await verifyResourceType(slow, { properties: { port: 0 }, limits: { callBudget: 30 }, only: ['checks finish'] });
@@ -89,7 +89,7 @@ describe('the conformance suite fails a broken type, naming the check it breaks'
     expect(b.cases[0]?.reason).toBe('validate rejected the sample properties with every field a Symbol (port) with "bad port", not an Error');
   });
 
-  it('sample properties that validate rejects fail the first check and stop the others', async () => {
+  it('sample properties that validate rejects fail the first case and stop the others', async () => {
     const { tcpServerType } = await import('../fixtures/broken-types/tcp-server-type.js');
     const report = await verifyResourceType(tcpServerType(), { properties: { port: 'eighty' } });
     expect(report.cases[0]?.reason).toBe('validate rejected the sample properties: TypeError: port must be an integer from 0 to 65535, got eighty');

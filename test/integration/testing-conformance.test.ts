@@ -7,8 +7,8 @@ import { httpServerType } from '../../examples/http-server-type.js';
 import { breakServer, tcpServerType } from '../fixtures/broken-types/tcp-server-type.js';
 
 /**
- * Every check passed, none was skipped (but those of optional entry points the type does not
- * have, and the refused-change check without refusedProperties); on failure the message is the
+ * Every conformance case passed, none was skipped (but those of optional entry points the type does not
+ * have, and the refused-change case without refusedProperties); on failure the message is the
  * whole report.
  */
 function expectAllPassed(report: ConformanceReport) {
@@ -83,7 +83,7 @@ describe('the conformance suite passes for the well-behaved types', () => {
       expect(report.passed, formatReport(report)).toBe(true);
     });
 
-    it('without observer: true, an observer fails the checks that expect the resource down after offline and terminate', async () => {
+    it('without observer: true, an observer fails the cases that expect the resource down after offline and terminate', async () => {
       const server = createServer((socket) => socket.end());
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
       try {

@@ -3,7 +3,7 @@
  * behaviours, the operations to run and the listeners that call the monitor. The generator
  * (generator.ts, graph-generator.ts) makes them at random; regression tests write them by hand.
  */
-import type { DependencyItem, ResourceState, RestartAction } from 'resmon';
+import type { DependencyItem, ResourcePolicy, ResourceState } from 'resmon';
 import type { HostileKind } from '../helpers/hostile.js';
 
 export type BehaviourKind =
@@ -64,22 +64,24 @@ export type Step =
   | { op: 'setPolicy'; r: string; change: 'budget' | 'intervals' | 'reset' }
   | { op: 'control'; r: string; code: 'model' | 'get-status' | 'get-properties' | 'nope' };
 
-export interface ModelPolicy {
-  looksAlivePollInterval: number;
-  isAlivePollInterval: number;
-  pendingTimeout: number;
-  deadlockTimeout: number;
-  callBudget: number;
-  restartAction: RestartAction;
-  restartThreshold: number;
-  restartPeriod: number;
-  restartDelay: number;
-  restartBackoff: number;
-  maxRestartDelay: number;
-  retryPeriodOnFailure: number;
-  isAliveFailureThreshold: number;
-  stableAfter: number;
-}
+/** The policy fields the model draws (the others keep their defaults). */
+export type ModelPolicy = Pick<
+  ResourcePolicy,
+  | 'looksAlivePollInterval'
+  | 'isAlivePollInterval'
+  | 'pendingTimeout'
+  | 'deadlockTimeout'
+  | 'callBudget'
+  | 'restartAction'
+  | 'restartThreshold'
+  | 'restartPeriod'
+  | 'restartDelay'
+  | 'restartBackoff'
+  | 'maxRestartDelay'
+  | 'retryPeriodOnFailure'
+  | 'isAliveFailureThreshold'
+  | 'stableAfter'
+>;
 
 export interface Scenario {
   policy: ModelPolicy;
