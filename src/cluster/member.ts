@@ -88,6 +88,7 @@ export interface ClusterEvent {
 
 /** An event that says why. */
 export interface ClusterReasonEvent extends ClusterEvent {
+  /** Why, in words: `stop() called`, the escalation, the failback, the lost renewal. */
   reason: string;
 }
 
@@ -105,6 +106,7 @@ export interface ClusterMemberEvents {
 
 /** One unit in {@link ClusterStatus}. */
 export interface ClusterUnitStatus {
+  /** The unit: a group name, or an ungrouped resource's name. */
   unit: string;
   /** The owner as this member last saw it (itself when it owns the unit), or null when free or not yet seen. */
   owner: string | null;
@@ -118,6 +120,7 @@ export interface ClusterUnitStatus {
 
 /** What `status()` returns. */
 export interface ClusterStatus {
+  /** This member's node name. */
   node: string;
   /** The live members as this member last read them from the store (their heartbeats), or null when the store keeps none. */
   members: string[] | null;

@@ -248,6 +248,33 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
       expect(final.up.size).toBe(0);
     });
 
+    it('escalation fails a unit over, counted cluster-wide: threshold 2 moves it twice, then it stays where it failed', async () => {
+      const run = new ClusterRun(server.store, TTL);
+      // svc fails on a and b (no restarts: it escalates at once); c runs it.
+      const options = { preferredNodes: { svc: ['a', 'b', 'c'] }, failoverThreshold: 2, failOn: ['a', 'b'] };
+      let final: ReturnType<typeof replay> | null = null;
+      try {
+        const c = await run.spawn('c', server.store, options);
+        await until('c owns svc', TTL + 5_000, () => run.ownerOf('svc') === 'c');
+        const a = await run.spawn('a', server.store, options);
+        const b = await run.spawn('b', server.store, options);
+        // c stops: a (first after c) takes svc, fails, fails it over to b (count 1), which fails and fails it over (count 2);
+        // a takes it again once its ttl away is over, fails, and keeps it: the count is spent.
+        await c.terminate();
+        const failovers = () => [...a.events, ...b.events].filter((e) => e.event === 'failover' && e.unit === 'svc').map((e) => e.node);
+        await until('two failovers', 3 * TTL + 5_000, () => failovers().length >= 2);
+        await until('svc tried on a a second time', 3 * TTL + 5_000, () => run.history().filter((e) => e.resource === 'svc' && e.call === 'online' && e.node === 'a').length >= 2);
+        await sleep(TTL);
+        console.log(`[${name}] escalations failed svc over: ${failovers().join(', ')} (failoverThreshold 2, counted in the store)`);
+        expect(failovers()).toEqual(['a', 'b']);
+        expect(run.history().filter((e) => e.resource === 'svc' && e.call === 'online').map((e) => e.node)).toEqual(['c', 'a', 'b', 'a']);
+        expect(run.ownerOf('svc')).toBeNull();
+      } finally {
+        final = replay(await run.close());
+      }
+      expect(final.up.size).toBe(0);
+    });
+
     it('a store restart: members carry on or recover, never two owners', async () => {
       const run = new ClusterRun(server.store, TTL);
       let final: ReturnType<typeof replay> | null = null;
