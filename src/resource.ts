@@ -396,6 +396,8 @@ export class Resource {
   wentOnline(attempt: OnlineAttempt): boolean {
     if (this.operation !== attempt.op || this.state !== 'online-pending') return false;
     attempt.onlineCall = null;
+    // Its callers have its promise; the resource keeps no attempt while online.
+    if (this.attempt === attempt) this.attempt = null;
     this.setState('online', 'online completed');
     this.polls.start();
     return true;
