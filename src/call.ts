@@ -138,7 +138,17 @@ export interface CallSpec<T> {
 export interface Invoker {
   /** Calls the plugin with a context built on (or pointed at) `call`. */
   invoke(call: ActiveCall): unknown;
+  /** The call returned synchronously and is over: let go of it (the lanes reuse call objects). */
+  ended(): void;
 }
+
+/**
+ * A call that ended synchronously, for the next {@link CallLane.runNow} of any lane to reuse, and
+ * runNow's `ok` outcome: one of each per process, not per resource (a synchronous call is over
+ * before the next starts; the caller reads the outcome at once).
+ */
+let spare: ActiveCall | null = null;
+const okNow: { kind: 'ok'; value: unknown; durationMs: number; syncMs: number } = { kind: 'ok', value: undefined, durationMs: 0, syncMs: 0 };
 
 /** A call waiting for the lane. */
 interface Waiter {
@@ -186,10 +196,6 @@ export class CallLane {
   private disposed = false;
   /** How many times preempt() was called (a call handed the lane before the last one is abandoned). */
   private preempts = 0;
-  /** A call that ended synchronously, for runNow to reuse. */
-  private spare: ActiveCall | null = null;
-  /** runNow's `ok` outcome, reused. */
-  private readonly okNow: { kind: 'ok'; value: unknown; durationMs: number; syncMs: number } = { kind: 'ok', value: undefined, durationMs: 0, syncMs: 0 };
 
   constructor(
     private readonly clock: Clock,
@@ -287,9 +293,9 @@ export class CallLane {
     if (this.held || this.disposed) return null;
     this.held = true;
     const start = this.clock.now();
-    let call = this.spare;
+    let call = spare;
     if (call !== null) {
-      this.spare = null;
+      spare = null;
       call.reuse(entryPoint, start, parent);
     } else call = new ActiveCall(entryPoint, false, start, parent);
     this.inflight = call;
@@ -316,8 +322,9 @@ export class CallLane {
       call.settled = true;
       this.releaseAfter(call);
       if (call.abandoned) return { kind: 'abandoned', durationMs: syncMs, syncMs };
-      this.spare = call;
-      const out = this.okNow;
+      invoker.ended();
+      spare = call;
+      const out = okNow;
       out.value = raw;
       out.durationMs = out.syncMs = syncMs;
       return out;

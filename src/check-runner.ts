@@ -20,9 +20,13 @@ export interface CheckEnv {
  */
 function noProgress(): void {}
 
+/** The signal of a check that has ended: never aborted. */
+const NEVER_ABORTED = new AbortController().signal;
+
 type Check = NonNullable<ResourceType['looksAlive']>;
 /** The context as this runner holds it: its per-check fields writable. */
-interface MutableContext extends Omit<ResourceContext<unknown, unknown>, 'properties' | 'handle' | 'log'> {
+interface MutableContext extends Omit<ResourceContext<unknown, unknown>, 'properties' | 'handle' | 'log' | 'fencingToken'> {
+  fencingToken?: number;
   properties: unknown;
   handle: unknown;
   log: Logger;
@@ -41,11 +45,11 @@ interface MutableContext extends Omit<ResourceContext<unknown, unknown>, 'proper
  */
 export class CheckRunner implements Invoker {
   /** The check about to run or running. */
-  private kind: CheckKind = 'looksAlive';
+  kind: CheckKind = 'looksAlive';
   private fn: Check | null = null;
   private type: ResourceType<unknown, unknown> | null = null;
-  /** The call in flight (the context's `signal` is its). */
-  private call: ActiveCall | null = null;
+  /** The call in flight (the context's `signal` is its); null once a synchronous one ended. */
+  call: ActiveCall | null = null;
   /** The context of operation `op` (an online period). */
   private ctx: MutableContext | null = null;
   private op = -1;
@@ -81,6 +85,11 @@ export class CheckRunner implements Invoker {
     return this;
   }
 
+  /** @internal The lane's callback: the call ended synchronously (the lane reuses the call object). */
+  ended(): void {
+    this.call = null;
+  }
+
   /** @internal The lane's callback. */
   invoke(call: ActiveCall): unknown {
     this.call = call;
@@ -88,27 +97,52 @@ export class CheckRunner implements Invoker {
   }
 
   private build(op: number, fencingToken: number | undefined): MutableContext {
-    const runner = this;
-    const { host, env } = this;
-    const ctx: MutableContext = {
-      resource: host.name,
-      properties: undefined,
-      handle: undefined,
-      get signal(): AbortSignal {
-        return (runner.call as ActiveCall).signal;
-      },
-      reportProgress: noProgress,
-      reportFailure: (reason?: unknown) => {
-        const entryPoint = runner.kind;
-        // From inside a listener: act once the transition that emitted the event is done.
-        if (env.delivering()) queueMicrotask(() => host.failureReported(op, entryPoint, reason));
-        else host.failureReported(op, entryPoint, reason);
-      },
-      log: undefined as unknown as Logger,
-      ...(fencingToken === undefined ? {} : { fencingToken }),
-    };
+    const ctx = new CheckContext(this, this.host, this.env, op, fencingToken);
     this.ctx = ctx;
     this.op = op;
     return ctx;
+  }
+}
+
+/** Where a check context finds its runner (not enumerable: `{ ...ctx }` copies what a fresh context has). */
+const RUNNER = Symbol('resmon.checkRunner');
+
+/** `ctx.signal` of every check context: one function, reading the context's runner. */
+function signalOf(this: CheckContext): AbortSignal {
+  // After a check that returned synchronously, its call is over: nothing aborts it any more.
+  const call = this[RUNNER].call;
+  return call === null ? NEVER_ABORTED : call.signal;
+}
+
+/**
+ * The context of a resource's checks in one online period. A class, not an object literal: a
+ * literal with a getter is kept in dictionary mode (a hash table, ~0.5 KB per resource);
+ * instances share one map, `signal` is an own accessor with one getter for all of them, and
+ * the properties are own and enumerable as in a fresh context.
+ */
+class CheckContext implements MutableContext {
+  resource: string;
+  properties: unknown = undefined;
+  handle: unknown = undefined;
+  declare readonly signal: AbortSignal;
+  reportProgress: (message?: string, checkpoint?: number) => void = noProgress;
+  reportFailure: (reason?: unknown) => void;
+  log: Logger = undefined as unknown as Logger;
+  declare fencingToken?: number;
+  declare [RUNNER]: CheckRunner;
+
+  constructor(runner: CheckRunner, host: CheckHost, env: CheckEnv, op: number, fencingToken: number | undefined) {
+    this.resource = host.name;
+    Object.defineProperty(this, 'signal', { get: signalOf, enumerable: true, configurable: true });
+    this.reportProgress = noProgress;
+    this.reportFailure = (reason?: unknown) => {
+      const entryPoint = runner.kind;
+      // From inside a listener: act once the transition that emitted the event is done.
+      if (env.delivering()) queueMicrotask(() => host.failureReported(op, entryPoint, reason));
+      else host.failureReported(op, entryPoint, reason);
+    };
+    this.log = undefined as unknown as Logger;
+    if (fencingToken !== undefined) this.fencingToken = fencingToken;
+    Object.defineProperty(this, RUNNER, { value: runner, enumerable: false, writable: false });
   }
 }
