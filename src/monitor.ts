@@ -26,7 +26,8 @@ import { HostManager } from './hosts/manager.js';
 import { checkSpec, type HostedTypeSpec, isHostedTypeSpec } from './hosts/spec.js';
 import { loadTypeExport } from './hosts/load.js';
 import { MONITOR_CODES } from './control.js';
-import { Resource, type ResourceEnv } from './resource.js';
+import { Resource } from './resource.js';
+import type { ResourceEnv } from './resource-env.js';
 import { DEFAULT_PROCESSING, type PropertiesOutcome, RESOURCE_STATES, type ResourceSpec, type ResourceState, type ResourceStatus, type ResourceType, type TypeBinding } from './types.js';
 import { checkResourceType } from './validate.js';
 import { DependencyGraph, parseDependsOn, topDown } from './graph.js';
@@ -139,7 +140,7 @@ export class ResourceMonitor extends EventEmitter<ResourceMonitorEvents> {
   private readonly typeDefaults = new Map<string, Partial<ResourcePolicy>>();
   /** Resolved policies, one object per distinct policy. */
   private readonly policies = new PolicyTable();
-  private readonly env: ResourceEnv;
+  private readonly env: ResourceEnv<Resource>;
   private closing: Promise<void> | null = null;
   /** close() has finished. */
   private closed = false;

@@ -1,7 +1,6 @@
 import { type Abortable, AbortScope } from './abort-scope.js';
 import { abandonment, OnlineAttempt } from './attempt.js';
 import { CallLane } from './call.js';
-import type { ContextEnv } from './context.js';
 import { runControl } from './control.js';
 import { MonitorClosedError, reasonOf, StateError, toError } from './errors.js';
 import { takeOffline } from './offline.js';
@@ -10,29 +9,12 @@ import { PluginCalls } from './plugin-calls.js';
 import type { ResourcePolicy } from './policy.js';
 import { Poller } from './poller.js';
 import { changeProperties, LiveProperties } from './properties.js';
+import type { ResourceEnv } from './resource-env.js';
 import { emitStateChange } from './resource-events.js';
 import { applyRestartPolicy, RestartBook } from './restart.js';
 import { StateWaiters } from './state-waiters.js';
 import { resourceStatus } from './status.js';
-import type { TimerWheel } from './timer-wheel.js';
-import type { WorkQueue } from './work-queue.js';
 import type { DependencyItem, EntryPoint, PropertiesOutcome, ResourceState, ResourceStatus, ResourceTarget, TypeBinding } from './types.js';
-
-/** What a resource needs from its monitor (the clock, the logger and the events through {@link ContextEnv}). */
-export interface ResourceEnv extends ContextEnv {
-  /** The monitor's shared poll timer. */
-  readonly wheel: TimerWheel;
-  /** The monitor's bounded queue for failures' terminates and restarts (a burst spreads over turns). */
-  readonly work: WorkQueue;
-  readonly abortGrace: number;
-  /**
-   * Called after every state change (`from` differs from the state now), and with `from` equal to it once a failure's
-   * restart decision is made: the monitor follows dependencies and groups. Must not throw.
-   */
-  observe?(resource: Resource, from: ResourceState): void;
-  /** Asked when a restart is due: false while the resource's dependencies are not online (it is not started then). */
-  mayRestart?(resource: Resource): boolean;
-}
 
 /**
  * One resource's state machine (DESIGN §3): online, offline, terminate, failure and restart, and
@@ -89,7 +71,7 @@ export class Resource {
     readonly binding: TypeBinding,
     properties: unknown,
     public policy: ResourcePolicy,
-    private readonly env: ResourceEnv,
+    private readonly env: ResourceEnv<Resource>,
   ) {
     this.since = env.clock.now();
     this.props = new LiveProperties(properties);

@@ -69,3 +69,18 @@ describe('the layout of src/', () => {
     }
   });
 });
+
+describe("the README's Architecture section", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+  const start = readme.indexOf('\n## Architecture');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+
+  it('names every file at the top of src/ and every folder, so a reader finds each concept', () => {
+    expect(start).toBeGreaterThan(0);
+    const top = readdirSync(src, { withFileTypes: true });
+    const names = top.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).filter((n) => n.endsWith('/') || n.endsWith('.ts'));
+    expect(names).toContain('resource.ts');
+    const missing = names.filter((n) => !section.includes(`\`${n}\``));
+    expect(missing, 'src/ entries the Architecture section does not name').toEqual([]);
+  });
+});

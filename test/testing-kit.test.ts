@@ -237,6 +237,31 @@ describe('resmon verify-type', () => {
     expect(o.out.join('')).toMatch(/PASS: 13\/13 cases passed/);
   });
 
+  it("takes the module's conformanceOptions export (control codes, a refused change, the hook)", async () => {
+    const o = io();
+    const code = await verifyTypeMain([fixture('with-options.ts'), '--json'], o.io);
+    expect(code).toBe(0);
+    const cases = JSON.parse(o.out.join('')).cases as { name: string; passed: boolean; skipped: boolean }[];
+    const byStart = (start: string) => cases.find((c) => c.name.startsWith(start));
+    for (const start of ['control answers its codes', 'a change applyProperties refuses', 'after breakResource']) {
+      expect(byStart(start), start).toMatchObject({ passed: true, skipped: false });
+    }
+  });
+
+  it('exits 2 when conformanceOptions is not an object, or has a field verifyResourceType rejects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'resmon-verify-type-'));
+    const bad = join(dir, 'bad.mjs');
+    writeFileSync(bad, `export default { name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true };\nexport const conformanceOptions = 3;\n`);
+    const o = io();
+    expect(await verifyTypeMain([bad], o.io)).toBe(2);
+    expect(o.err.join('')).toMatch(/exports conformanceOptions as 3; it must be an object/);
+    const limits = join(dir, 'limits.mjs');
+    writeFileSync(limits, `export default { name: 't', online() {}, offline() {}, terminate() {}, isAlive: () => true };\nexport const conformanceOptions = { limits: { bogus: 1 } };\n`);
+    const o2 = io();
+    expect(await verifyTypeMain([limits], o2.io)).toBe(2);
+    expect(o2.err.join('')).toMatch(/options\.limits\.bogus/);
+  });
+
   it('exits 1 for a type that fails a case, through the resmon dispatcher; --json prints the report', async () => {
     const o = io();
     const spy = { out: o.io.out, err: o.io.err };

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeValue } from '../errors.js';
+import type { ConformanceOptions } from '../testing/options.js';
 import { verifyResourceType } from '../testing/verify.js';
 import { formatReport } from '../testing/report.js';
 import type { ResourceType } from '../types.js';
@@ -14,8 +16,12 @@ const isType = (value: unknown): value is ResourceType =>
  * `resmon verify-type ./my-type.js --properties props.json`: loads a resource type from a module
  * (its default export, the export named by `--export`, or its only export that is a resource
  * type), runs the conformance suite against it and prints the report (`--json`: the report as
- * JSON). A function the module exports as `breakResource` becomes the suite's hook of that name. Resolves with the exit code: 0 all cases passed, 1 a case failed, 2 bad usage or a
- * module, export or properties file that cannot be used.
+ * JSON). An object the module exports as `conformanceOptions` is the suite's options
+ * (`changedProperties`, `refusedProperties`, `controlCodes`, `breakResource`, `limits`, `policy`…:
+ * everything `verifyResourceType` takes); `--properties` overrides its `properties`, and a function
+ * exported as `breakResource` is the hook when the options have none. Resolves with the exit code:
+ * 0 all cases passed, 1 a case failed, 2 bad usage or a module, export, options or properties file
+ * that cannot be used.
  */
 export async function verifyTypeMain(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: { export: { type: 'string' }; properties: { type: 'string' }; json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
@@ -81,8 +87,16 @@ export async function verifyTypeMain(argv: string[], io: CommandIo = defaultIo):
   }
   let report: Awaited<ReturnType<typeof verifyResourceType>>;
   try {
-    const breakResource = typeof mod.breakResource === 'function' ? (mod.breakResource as (handle: unknown, properties: unknown) => void) : undefined;
-    report = await verifyResourceType(type as ResourceType, breakResource ? { properties, breakResource } : { properties });
+    const given = mod.conformanceOptions;
+    if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+      return printError(io, 'verify-type', `${file} exports conformanceOptions as ${describeValue(given)}; it must be an object of options for verifyResourceType()`);
+    }
+    const options: ConformanceOptions = { ...(given as ConformanceOptions | undefined) };
+    if (parsed.values.properties !== undefined || options.properties === undefined) options.properties = properties;
+    if (options.breakResource === undefined && typeof mod.breakResource === 'function') {
+      options.breakResource = mod.breakResource as (handle: unknown, properties: unknown) => void;
+    }
+    report = await verifyResourceType(type as ResourceType, options);
   } catch (error) {
     return printError(io, 'verify-type', `${(error as Error).message}`);
   }

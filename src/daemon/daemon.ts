@@ -141,6 +141,8 @@ export class Daemon implements ControlTarget {
     restartNeeded('types', stableJson(next.types) !== stableJson(old.types));
     restartNeeded('control', next.controlSocket !== old.controlSocket);
     restartNeeded('logs', stableJson(next.logs) !== stableJson(old.logs));
+    // The cluster member was made from the first file's cluster: section.
+    restartNeeded('cluster', stableJson(next.cluster) !== stableJson(old.cluster));
 
     const add = async (spec: ResourceSpec) => {
       monitor.addResource(spec);

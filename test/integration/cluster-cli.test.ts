@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,12 @@ describe('resmon run with cluster:', () => {
     const refused = await resmon(['online', 'svc', '-c', join(dir, 'b', 'resmon.yaml')]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr + refused.stdout).toMatch(/does not own the unit; node "a" owns it/);
+    // A reload that changes cluster: says it is not applied (the member was made from the first file).
+    const bFile = join(dir, 'b', 'resmon.yaml');
+    writeFileSync(bFile, readFileSync(bFile, 'utf8').replace('ttl: 3000', 'ttl: 4000'));
+    b.child.kill('SIGHUP');
+    const reloaded = await b.next((l) => l.event === 'reload' && l.action === 'done', 'b reloaded');
+    expect(String(reloaded.message)).toContain('NOT APPLIED: cluster (reload: a change of `cluster` takes effect at the next resmon run');
     // resmon status on b shows the unit's owner and token (as b last saw them).
     const status = await resmon(['status', '-c', join(dir, 'b', 'resmon.yaml')]);
     expect(status.stdout).toContain('cluster member b (live members: a, b):');
