@@ -305,15 +305,16 @@ export class Resource {
     const attempt = this.attempt;
     if (cause && attempt && attempt.op === op && !attempt.failure) attempt.failure = cause;
     const own = ++this.operation;
-    this.endOnlinePeriod(`failed: ${reason}`);
+    const why = `failed: ${reason}`;
+    this.endOnlinePeriod(why);
     this.failing = true; // before the state change, so observers see a restart decision coming
     this.setState('failed', reason);
-    this.log.warn(`failed: ${reason}`);
+    this.log.warn(why);
     // The terminate and the restart decision go through the monitor's work queue: at once,
     // unless a burst of failures in this turn spent its budget (then in a later turn).
     this.failureTask = new Promise<void>((resolve) => {
       this.env.work.run(() => {
-        void this.calls.terminate(own, `failed: ${reason}`).then(() => {
+        void this.calls.terminate(own, why).then(() => {
           applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
           resolve();
           if (this.operation !== own) return;
@@ -442,7 +443,7 @@ export class Resource {
     if (from === 'failed') this.failing = false;
     this.log.debug(`${from} -> ${to}: ${reason}`);
     emitStateChange(this.env, this.name, at, from, to, reason, this.generation);
-    this.waiters.reached(to, () => this.inspect());
+    this.waiters.reached(to, this);
     this.env.observe?.(this, from);
   }
 }

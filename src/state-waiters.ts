@@ -37,11 +37,11 @@ export class StateWaiters {
     return abortable(reached, { timeoutMs, signal, clock, onTimeout }).finally(() => waiting.delete(waiter));
   }
 
-  /** The resource is now in `to`: resolves the callers waiting for it with `status()` (built only then). */
-  reached(to: ResourceState, status: () => ResourceStatus): void {
+  /** The resource is now in `to`: resolves the callers waiting for it with `of.inspect()` (built only then). */
+  reached(to: ResourceState, of: { inspect(): ResourceStatus }): void {
     if (!this.waiting || this.waiting.size === 0) return;
     let now: ResourceStatus | null = null;
-    for (const waiter of this.waiting) if (waiter.state === to) waiter.resolve((now ??= status()));
+    for (const waiter of this.waiting) if (waiter.state === to) waiter.resolve((now ??= of.inspect()));
   }
 
   /** Rejects every caller still waiting with `error` (the resource is gone). */

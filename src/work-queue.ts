@@ -7,14 +7,14 @@ export interface Job {
 }
 
 /** How many jobs run in one synchronous stretch before the rest wait for the next turn. */
-export const WORK_BUDGET = 200;
+export const WORK_BUDGET = 100;
 
 /**
  * A monitor's bounded work queue for failures and restarts: a job runs at once while fewer than
  * `budget` have run in the current synchronous stretch (so one failure reacts exactly as fast
  * as without the queue); past that, jobs wait, in order, and run `budget` per turn of the event
  * loop, each turn a `clock.setTimeout(…, 0)`. A burst of 10,000 failures in one tick therefore
- * spreads over 50 turns instead of stalling the loop for all of them at once.
+ * spreads over 100 turns instead of stalling the loop for all of them at once.
  *
  * The stretch ends at the next microtask checkpoint. Jobs are kept in two arrays (owner, tag),
  * so queueing allocates nothing once they have grown.
