@@ -314,6 +314,13 @@ export class Resource {
     // unless a burst of failures in this turn spent its budget (then in a later turn).
     this.failureTask = new Promise<void>((resolve) => {
       this.env.work.run(() => {
+        // Waited in the queue (a burst) while terminate() stopped the resource, or a new attempt
+        // began: that took charge, and this terminate would hit what runs now. (offline() keeps
+        // the state failed until this terminate has run.)
+        if (this.operation !== own && this.state !== 'failed') {
+          resolve();
+          return;
+        }
         void this.calls.terminate(own, why).then(() => {
           applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
           resolve();

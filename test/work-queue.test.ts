@@ -144,3 +144,44 @@ describe('a burst of failures', () => {
     expect(vi.getTimerCount()).toBe(1);
   });
 });
+
+describe('a failure waiting in the work queue', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('does not terminate the next online period when terminate() and online() came first', async () => {
+    const contexts = new Map<string, { reportFailure(reason?: unknown): void }>();
+    const terminates = new Map<string, number>();
+    await using monitor = new ResourceMonitor({ defaults: { looksAlivePollInterval: 0, isAlivePollInterval: 60_000, restartDelay: 100 } });
+    monitor.registerType({
+      name: 'stormy',
+      online: (ctx) => {
+        contexts.set(ctx.resource, ctx);
+      },
+      offline: () => {},
+      terminate: (ctx) => {
+        terminates.set(ctx.resource, (terminates.get(ctx.resource) ?? 0) + 1);
+      },
+      isAlive: () => true,
+    });
+    const names = Array.from({ length: 300 }, (_, i) => `r${i}`);
+    for (const name of names) monitor.addResource({ name, type: 'stormy' });
+    await Promise.all(names.map((name) => monitor.online(name)));
+    for (const name of names) contexts.get(name)!.reportFailure('storm');
+    // The last one's terminate waits in the queue; the hard stop and a new online come first.
+    const last = 'r299';
+    await monitor.terminate(last);
+    expect(terminates.get(last)).toBe(1);
+    await monitor.online(last);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(terminates.get(last)).toBe(1);
+    expect(monitor.getState(last)).toBe('online');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(names.every((name) => terminates.get(name) === 1)).toBe(true);
+    expect(monitor.getState(last)).toBe('online');
+  });
+});
