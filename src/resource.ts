@@ -57,7 +57,10 @@ export class Resource {
   /** The offline() or terminate() in progress, which online() and offline() wait for. */
   private transition: Promise<void> | null = null;
   /** The failure's terminate and restart scheduling, while failed. */
-  private failureTask: Promise<void> | null = null;
+  /** A failure's terminate and restart decision are running (from fail() to their end). */
+  private failureRunning = false;
+  /** What online() and offline() wait on meanwhile: made only when one of them waits. */
+  private failureWait: { promise: Promise<void>; resolve: () => void } | null = null;
   private disposed = false;
   private disposing: Promise<void> | null = null;
   private readonly waiters = new StateWaiters();
@@ -105,7 +108,7 @@ export class Resource {
           // Only ever inside a transition (handled above); never spin on it.
           throw new StateError(this.name, 'offline-pending without an offline in progress (a resmon bug)');
         case 'failed':
-          await this.failureTask;
+          await this.failureDone();
           if (this.state !== 'failed' || this.transition) continue;
           this.restarts.cancelScheduled();
           this.restarts.clear();
@@ -151,7 +154,7 @@ export class Resource {
           // Take charge now, as one transition that later offline() calls share: the failure's restart policy no longer
           // applies (no restart is scheduled, then cancelled, when its terminate ends); offline once that terminate ends.
           const op = ++this.operation;
-          const failure = this.failureTask;
+          const failure = this.failureDone();
           await this.runAsTransition(
             (async () => {
               await failure;
@@ -312,25 +315,48 @@ export class Resource {
     this.log.warn(why);
     // The terminate and the restart decision go through the monitor's work queue: at once,
     // unless a burst of failures in this turn spent its budget (then in a later turn).
-    this.failureTask = new Promise<void>((resolve) => {
-      this.env.work.run(() => {
-        // Waited in the queue (a burst) while terminate() stopped the resource, or a new attempt
-        // began: that took charge, and this terminate would hit what runs now. (offline() keeps
-        // the state failed until this terminate has run.)
-        if (this.operation !== own && this.state !== 'failed') {
-          resolve();
-          return;
-        }
-        void this.calls.terminate(own, why).then(() => {
-          applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
-          resolve();
-          if (this.operation !== own) return;
-          this.failing = false;
-          this.env.observe?.(this, this.state);
-        });
+    this.failureRunning = true;
+    this.env.work.run(() => {
+      // Waited in the queue (a burst) while terminate() stopped the resource, or a new attempt
+      // began: that took charge, and this terminate would hit what runs now. (offline() keeps
+      // the state failed until this terminate has run.)
+      if (this.operation !== own && this.state !== 'failed') {
+        this.failureEnded();
+        return;
+      }
+      void this.calls.terminate(own, why).then(() => {
+        applyRestartPolicy(this, this.restarts, this.env, this.log, own, cause);
+        this.failureEnded();
+        if (this.operation !== own) return;
+        this.failing = false;
+        this.env.observe?.(this, this.state);
       });
     });
     return true;
+  }
+
+  /**
+   * Resolves once the running failure's terminate and restart decision have run; undefined when
+   * none runs. The promise is made for the first caller that waits (a storm of failures nobody
+   * waits on makes none).
+   */
+  private failureDone(): Promise<void> | undefined {
+    if (!this.failureRunning) return undefined;
+    if (this.failureWait === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.failureWait = { promise, resolve };
+    }
+    return this.failureWait.promise;
+  }
+
+  private failureEnded(): void {
+    this.failureRunning = false;
+    const wait = this.failureWait;
+    this.failureWait = null;
+    wait?.resolve();
   }
 
   /** Leaves online-pending/online: stops polls and abandons the calls of that period. */
