@@ -388,7 +388,12 @@ export class ClusterMember extends EventEmitter<ClusterMemberEvents> {
     }
     await this.exclusive(u, async () => {
       if (!u.owned) {
-        const owner = u.seen ? `node "${u.seen.node}" owns it (token ${u.seen.token}): run it there` : 'no member owns it right now (it is being handed over): try again';
+        // Ask the store: this member may not have looked yet (it has just started). Unreachable: what it saw last.
+        const holder = await this.store.holder(u.name).then(
+          (h) => (h === null ? null : { node: h.node, token: h.token }),
+          () => u.seen,
+        );
+        const owner = holder ? `node "${holder.node}" owns it (token ${holder.token}): run it there` : 'no member owns it right now (it is being handed over): try again';
         throw new StateError(name, `${how} refused: this member (${this.node}) does not own the unit; ${owner}`);
       }
       const token = u.owned.token;

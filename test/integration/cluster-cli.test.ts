@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resmon, runJson } from '../fixtures/servers/cli.js';
 import { type Server, startEtcd } from './cluster-harness.js';
 
@@ -16,6 +16,19 @@ describe('resmon run with cluster:', () => {
   afterAll(async () => {
     await etcd?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  // A failed test must not leave its members holding units that the next test's members need.
+  const runs: ReturnType<typeof runJson>[] = [];
+  const run = (file: string) => {
+    const r = runJson(file);
+    runs.push(r);
+    return r;
+  };
+  afterEach(async () => {
+    for (const r of runs.splice(0)) {
+      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+      await r.exited;
+    }
   });
 
   const config = (node: string, cluster: string) => {
@@ -32,11 +45,11 @@ describe('resmon run with cluster:', () => {
 
   it('one machine runs the resource; stopping it hands the resource to the other; online on a member that does not own it is refused', async () => {
     const hosts = (etcd.store as { hosts: string }).hosts;
-    const a = runJson(config('a', `  node: a\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`));
+    const a = run(config('a', `  node: a\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`));
     await a.next(a.state('svc', 'online'), 'svc online on a');
     const acquired = await a.next((l) => l.event === 'cluster' && l.change === 'acquired', 'a acquired');
     expect(acquired).toMatchObject({ unit: 'svc', node: 'a' });
-    const b = runJson(config('b', `  node: b\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`));
+    const b = run(config('b', `  node: b\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`));
     await b.next((l) => l.event === 'started', 'b started');
     // b does not bring svc up while a holds it; asking it to is refused.
     const refused = await resmon(['online', 'svc', '-c', join(dir, 'b', 'resmon.yaml')]);
@@ -73,9 +86,9 @@ describe('resmon run with cluster:', () => {
   it('resmon offline on the owner takes the unit offline cluster-wide: the next owner keeps it offline until resmon online', async () => {
     const hosts = (etcd.store as { hosts: string }).hosts;
     const cluster = (node: string) => `  node: ${node}\n  ttl: 3000\n  etcd: { hosts: "${hosts}" }`;
-    const a = runJson(config('oa', cluster('oa')));
+    const a = run(config('oa', cluster('oa')));
     await a.next(a.state('svc', 'online'), 'svc online on oa');
-    const b = runJson(config('ob', cluster('ob')));
+    const b = run(config('ob', cluster('ob')));
     await b.next((l) => l.event === 'started', 'ob started');
     const off = await resmon(['offline', 'svc', '-c', join(dir, 'oa', 'resmon.yaml')]);
     expect(off.code).toBe(0);
