@@ -288,6 +288,10 @@ export class CallLane {
    * - a promise of the outcome when it returned a promise (raced against the deadline, as `run`).
    * Never rejects. Unlike `run`, the call starts before `runNow` returns; the caller makes sure
    * `parent` has not aborted (reading an AbortSignal's `aborted` costs more than the call).
+   *
+   * Its synchronous tail (invoke, a throw, an unreadable `then`, a plain value) repeats `run`'s on
+   * purpose: `run` is async and its outcomes are fresh objects, this one must not allocate or
+   * yield. A change to how a synchronous outcome is classified must be made in both.
    */
   runNow(entryPoint: EntryPoint, timeoutMs: number, parent: Abortable | undefined, invoker: Invoker): CallOutcome<unknown> | Promise<CallOutcome<unknown>> | null {
     if (this.held || this.disposed) return null;
