@@ -1,11 +1,5 @@
 import type { Clock } from './clock.js';
 
-/** An owner of queued work: called once for each `add` of it. */
-export interface Job {
-  /** Runs the work tagged `tag`. Should not throw; a throw is reported as uncaught, never lost. */
-  runJob(tag: number): void;
-}
-
 /** How many jobs run in one synchronous stretch before the rest wait for the next turn. */
 export const WORK_BUDGET = 100;
 
@@ -16,13 +10,12 @@ export const WORK_BUDGET = 100;
  * loop, each turn a `clock.setTimeout(…, 0)`. A burst of 10,000 failures in one tick therefore
  * spreads over 100 turns instead of stalling the loop for all of them at once.
  *
- * The stretch ends at the next microtask checkpoint. Jobs are kept in two arrays (owner, tag),
- * so queueing allocates nothing once they have grown.
+ * The stretch ends at the next microtask checkpoint. Waiting jobs are kept in one array that
+ * is reused once it has drained.
  */
 export class WorkQueue {
-  /** What waits: an owner with its tag, or a function (tag unused). */
-  private readonly jobs: (Job | (() => void) | null)[] = [];
-  private readonly tags: number[] = [];
+  /** What waits, in order (a slot is cleared once its job has run). */
+  private readonly jobs: ((() => void) | null)[] = [];
   private head = 0;
   /** Jobs run in the current synchronous stretch. */
   private ran = 0;
@@ -44,20 +37,17 @@ export class WorkQueue {
     return this.jobs.length - this.head;
   }
 
-  /** Runs `fn` now if the budget allows and nothing waits, else after what waits. */
+  /**
+   * Runs `fn` now if the budget allows and nothing waits, else after what waits. `fn` should not
+   * throw; a throw is reported as uncaught, never lost.
+   */
   run(fn: () => void): void {
-    this.add(fn, 0);
-  }
-
-  /** Runs `owner.runJob(tag)` now if the budget allows and nothing waits, else after what waits. */
-  add(owner: Job | (() => void), tag: number): void {
     if (this.head === this.jobs.length && this.ran < this.budget) {
       this.spend();
-      this.call(owner, tag);
+      this.call(fn);
       return;
     }
-    this.jobs.push(owner);
-    this.tags.push(tag);
+    this.jobs.push(fn);
     if (this.handle === null) this.handle = this.clock.setTimeout(this.onTurn, 0);
   }
 
@@ -69,10 +59,9 @@ export class WorkQueue {
     }
   }
 
-  private call(owner: Job | (() => void), tag: number): void {
+  private call(fn: () => void): void {
     try {
-      if (typeof owner === 'function') owner();
-      else owner.runJob(tag);
+      fn();
     } catch (error) {
       queueMicrotask(() => {
         throw error;
@@ -85,17 +74,17 @@ export class WorkQueue {
     this.handle = null;
     // A turn of its own: the budget starts afresh.
     this.ran = 0;
-    const { jobs, tags } = this;
+    const { jobs } = this;
     while (this.head < jobs.length && this.ran < this.budget) {
       const i = this.head++;
-      const owner = jobs[i] as Job | (() => void);
+      const fn = jobs[i] as () => void;
       jobs[i] = null;
       this.spend();
-      this.call(owner, tags[i] as number);
+      this.call(fn);
     }
     if (this.head < jobs.length) this.handle = this.clock.setTimeout(this.onTurn, 0);
     else {
-      jobs.length = tags.length = 0;
+      jobs.length = 0;
       this.head = 0;
     }
   }
