@@ -233,6 +233,9 @@ export function storeScenarios(name: string, startServer: () => Promise<Server>)
         await a.terminate();
         // b, next in the list, takes both at once.
         await until('b owns svc and web', TTL + 5_000, () => run.ownerOf('svc') === 'b' && run.ownerOf('app') === 'b');
+        // A join is a node absent at one of b's rounds (every ttl / 3) and present at the next: a
+        // node back sooner than one round is not seen to leave (README, Failback). Let b see a gone.
+        await sleep((2 * TTL) / 3);
         const backAt = Date.now();
         await run.spawn('a', server.store, options);
         // b sees a join at its next round, waits failbackDelay, then gives both units back.
